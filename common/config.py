@@ -1,0 +1,28 @@
+"""Settings from environment variables, with the defaults documented in the README."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    amqp_uri: str = field(default_factory=lambda: _env("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/disputes"))
+    database_url: str = field(
+        default_factory=lambda: _env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/disputes")
+    )
+    jwt_secret: str = field(default_factory=lambda: _env("JWT_SECRET", "change-me-outside-demo"))
+    token_ttl_seconds: int = field(default_factory=lambda: int(_env("TOKEN_TTL_SECONDS", "900")))
+    demo_mode: bool = field(default_factory=lambda: _env("DEMO_MODE", "0") == "1")
+    demo_password: str = field(default_factory=lambda: _env("DEMO_PASSWORD", "demo-password"))
+    rpc_timeout_seconds: float = field(default_factory=lambda: float(_env("RPC_TIMEOUT_SECONDS", "10")))
+    max_body_bytes: int = field(default_factory=lambda: int(_env("MAX_BODY_BYTES", str(64 * 1024))))
+
+
+def settings() -> Settings:
+    return Settings()

@@ -1,0 +1,143 @@
+"""Integration events: the only thing services share. Versioned here, in one place.
+
+Each event travels as an envelope `{"event_id", "type", "occurred_at", "data"}` on the exchange
+`<source>.events` with the routing key `type` (which carries the version, e.g.
+`complaint.received.v1`). A change that breaks consumers gets a new type (`...v2`) published
+beside the old one until every consumer has moved.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PoisonMessage(Exception):
+    """A message that can never be handled (malformed, unknown version): dead-letter at once."""
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source: ClassVar[str]
+    type: ClassVar[str]
+
+    @classmethod
+    def parse(cls, envelope: Any) -> tuple[uuid.UUID, Self]:
+        """The event id and the data of an envelope; PoisonMessage when it is not this contract."""
+        try:
+            if envelope["type"] != cls.type:
+                raise PoisonMessage(f"expected {cls.type}, got {envelope['type']!r}")
+            return uuid.UUID(str(envelope["event_id"])), cls.model_validate(envelope["data"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise PoisonMessage(f"not a valid {cls.type} envelope: {exc}") from exc
+
+    def envelope(self, event_id: uuid.UUID | None = None) -> dict[str, Any]:
+        return {
+            "event_id": str(event_id or uuid.uuid4()),
+            "type": self.type,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "data": self.model_dump(mode="json"),
+        }
+
+
+class Unit(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    tier: str
+
+
+class ComplaintReceived(Contract):
+    """Intake stored a complaint. Carries only what consumers act on; the complainant's contact is
+    here because the acknowledgement must reach them."""
+
+    source = "intake"
+    type = "complaint.received.v1"
+
+    complaint_id: uuid.UUID
+    tracking_no: str
+    channel: str
+    received_at: datetime
+    category: str
+    claim_amount: Decimal | None = None
+    business_division_code: str | None = None
+    incident_division_code: str
+    first_receiver: str | None = None
+    complainant_name: str
+    complainant_phone: str
+
+
+class ComplaintRouted(Contract):
+    """Routing decided which unit is responsible, and why."""
+
+    source = "routing"
+    type = "complaint.routed.v1"
+
+    complaint_id: uuid.UUID
+    unit: Unit
+    rule: str
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    decided_at: datetime
+
+
+class MessageRecorded(Contract):
+    """Notification recorded a message to someone about a case, with its delivery state."""
+
+    source = "notification"
+    type = "message.recorded.v1"
+
+    message_id: uuid.UUID
+    complaint_id: uuid.UUID
+    template: str
+    channel: str
+    recipient_role: str
+    state: str
+    recorded_at: datetime
+
+
+ALL_CONTRACTS: tuple[type[Contract], ...] = (ComplaintReceived, ComplaintRouted, MessageRecorded)
+
+
+# --- RPC contracts: what callers send to services ---------------------------------------------
+
+CHANNELS = ("web", "hotline", "walk_in", "email", "agency")
+REQUESTS = ("refund", "exchange", "repair", "compensation", "apology")
+DIVISION_CODE = r"^\d{6}(\d{3}(\d{3})?)?$"
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+
+class Complainant(_Input):
+    name: str = Field(min_length=1, max_length=50)
+    phone: str = Field(min_length=5, max_length=20)
+    id_number: str | None = Field(default=None, max_length=18)
+    address: str | None = Field(default=None, max_length=200)
+
+
+class Business(_Input):
+    name: str = Field(min_length=1, max_length=100)
+    credit_code: str | None = Field(default=None, min_length=18, max_length=18)
+    division_code: str | None = Field(default=None, pattern=DIVISION_CODE)
+
+
+class ComplaintSubmission(_Input):
+    """A complaint as filed through any channel (`POST /api/v1/complaints`, `intake.submit`)."""
+
+    channel: Literal["web", "hotline", "walk_in", "email", "agency"]
+    complainant: Complainant
+    business: Business
+    incident_division_code: str = Field(pattern=DIVISION_CODE)
+    category: str = Field(min_length=1, max_length=40)
+    summary: str = Field(min_length=5, max_length=2000)
+    claim_amount: Decimal | None = Field(default=None, ge=0, le=Decimal("10000000"), decimal_places=2)
+    requests: list[Literal["refund", "exchange", "repair", "compensation", "apology"]] = Field(
+        default_factory=list, max_length=5
+    )

@@ -1,0 +1,105 @@
+"""Database access for services: one engine per process, one transaction per unit of work.
+
+Inside nameko services psycopg2 must yield to eventlet, so `patch_psycopg()` installs
+psycogreen's wait callback before any connection is made.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from common.config import settings
+from common.contracts import Contract
+from common.outbox import InboxMixin, OutboxMixin, OutboxRelay, emit, first_delivery
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and pin the psycopg2 driver."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg2://" + url.removeprefix("postgresql://")
+    return url
+
+
+def patch_psycopg() -> None:
+    from psycogreen.eventlet import patch_psycopg as _patch
+
+    _patch()
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+    options.update(kwargs)
+    return create_engine(sqlalchemy_url(url or settings().database_url), **options)
+
+
+class UnitOfWork:
+    """What a worker gets: `with uow.transaction() as session:` commits or rolls back as a whole;
+    events emitted inside go out through the outbox once the transaction has committed."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self._db.sessions() as session, session.begin():
+            yield session
+        if self._db.relay is not None:
+            self._db.relay.wake()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._db.sessions() as session:
+            yield session
+
+    def ping(self) -> bool:
+        return self._db.ping()
+
+    def emit(self, session: Session, event: Contract, headers: dict | None = None) -> None:
+        if self._db.outbox is None:
+            raise RuntimeError("this service declared no outbox")
+        emit(session, self._db.outbox, event, headers)
+
+    def first_delivery(self, session: Session, event_id: uuid.UUID, handler: str) -> bool:
+        if self._db.inbox is None:
+            raise RuntimeError("this service declared no inbox")
+        return first_delivery(session, self._db.inbox, event_id, handler)
+
+
+class Database(DependencyProvider):
+    """The service's own database: one engine per container, a UnitOfWork per worker, and the
+    outbox relay running beside the workers when the service has an outbox."""
+
+    def __init__(self, outbox: type[OutboxMixin] | None = None, inbox: type[InboxMixin] | None = None) -> None:
+        self.outbox = outbox
+        self.inbox = inbox
+        self.relay: OutboxRelay | None = None
+
+    def setup(self) -> None:
+        patch_psycopg()
+        self.engine: Engine = make_engine(self.container.config.get("DATABASE_URL"))
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if self.outbox is not None:
+            self.relay = OutboxRelay(self.sessions, self.outbox, self.container.config)
+
+    def start(self) -> None:
+        if self.relay is not None:
+            self.container.spawn_managed_thread(self.relay.run, identifier="outbox-relay")
+
+    def stop(self) -> None:
+        if self.relay is not None:
+            self.relay.stop()
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx) -> UnitOfWork:
+        return UnitOfWork(self)
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(text("select 1")).scalar() == 1

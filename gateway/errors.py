@@ -1,0 +1,66 @@
+"""Every error the gateway answers is JSON a person can act on: what is wrong, and where."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from common.errors import HTTP_STATUS
+from gateway.rpc import RemoteError, ServiceUnavailable
+
+log = logging.getLogger("gateway")
+
+
+def problem(status: int, error: str, message: str, fields: list[dict[str, str]] | None = None) -> JSONResponse:
+    body: dict = {"error": error, "message": message}
+    if fields is not None:
+        body["fields"] = fields
+    return JSONResponse(body, status_code=status)
+
+
+def _field_name(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        fields = []
+        for error in exc.errors():
+            message = error["msg"]
+            if error["type"] == "json_invalid":
+                message = "the body is not valid JSON"
+            elif error["type"] == "extra_forbidden":
+                message = "unknown field; remove it"
+            fields.append({"field": _field_name(tuple(error["loc"])), "message": message})
+        summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        return problem(422, "invalid_input", summary, fields)
+
+    @app.exception_handler(RemoteError)
+    async def remote_error(request: Request, exc: RemoteError) -> JSONResponse:
+        status = HTTP_STATUS.get(exc.exc_type)
+        if status is None:
+            log.error("service error on %s %s: %s", request.method, request.url.path, exc)
+            return problem(500, "internal_error", "an unexpected error occurred; it has been logged")
+        if exc.exc_type == "InvalidInput":
+            fields = json.loads(exc.value)
+            summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+            return problem(status, "invalid_input", summary, fields)
+        return problem(status, exc.exc_type.lower(), exc.value)
+
+    @app.exception_handler(ServiceUnavailable)
+    async def unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:
+        return problem(503, "service_unavailable", f"{exc}; try again shortly")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        response = problem(exc.status_code, "http_error", str(exc.detail))
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response
