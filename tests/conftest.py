@@ -1,0 +1,144 @@
+"""Fixtures shared by the suite. Integration tests run the real platform (five nameko services and
+the gateway as processes) against PostgreSQL and RabbitMQ, in a database and a vhost of their own
+(`disputes_test`), recreated for each test session."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/disputes_test")
+TEST_AMQP_URI = os.environ.get("TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/disputes_test")
+DEMO_PASSWORD = "test-demo-password"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def reset_database(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from common.db import sqlalchemy_url
+
+    parsed = make_url(sqlalchemy_url(url))
+    name = parsed.database
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def reset_vhost(uri: str) -> None:
+    from ops.infra import ensure_rabbitmq
+
+    vhost = uri.rsplit("/", 1)[1]
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", vhost], capture_output=True, timeout=60)
+    ensure_rabbitmq(uri)
+
+
+@pytest.fixture(scope="session")
+def platform() -> Iterator[Any]:
+    from common.migrations import upgrade
+    from ops.infra import ensure_postgres
+    from ops.run import Platform, load_tenants
+
+    ensure_postgres(TEST_DATABASE_URL)
+    reset_database(TEST_DATABASE_URL)
+    reset_vhost(TEST_AMQP_URI)
+    upgrade(TEST_DATABASE_URL)
+    load_tenants(TEST_DATABASE_URL, demo=True, password=DEMO_PASSWORD)
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=TEST_DATABASE_URL,
+        AMQP_URI=TEST_AMQP_URI,
+        DEMO_MODE="1",
+        DEMO_PASSWORD=DEMO_PASSWORD,
+        JWT_SECRET=secrets.token_urlsafe(32),
+        RPC_TIMEOUT_SECONDS="10",
+    )
+    running = Platform(env=env, port=free_port(), log_dir=ROOT / "var" / "test-log")
+    running.start()
+    try:
+        running.wait_healthy(timeout=90)
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def api(platform) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=platform.url, timeout=20) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def db(platform) -> Iterator[Engine]:
+    """Read access for assertions about what the services stored (tests are not services)."""
+    from common.db import make_engine
+
+    engine = make_engine(TEST_DATABASE_URL, pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def login(api) -> Callable[[str], dict[str, str]]:
+    """Bearer headers for a demo account (username = the unit's division code)."""
+    cache: dict[str, dict[str, str]] = {}
+
+    def headers(username: str) -> dict[str, str]:
+        if username not in cache:
+            response = api.post("/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD})
+            assert response.status_code == 200, response.text
+            cache[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return cache[username]
+
+    return headers
+
+
+def credit_code(seed: int = 0) -> str:
+    from stdnum.cn import uscc
+
+    base = f"9133068{seed % 10}MA2B{seed:05d}"[:17]
+    return base + uscc.calc_check_digit(base)
+
+
+def complaint(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": "web",
+        "complainant": {"name": "张三", "phone": "13800138000"},
+        "business": {"name": "某某电器商店", "credit_code": credit_code(), "division_code": "330681109290"},
+        "incident_division_code": "330681109290",
+        "category": "product_quality",
+        "summary": "新买的电饭煲三天后无法加热，商家拒绝退货",
+        "claim_amount": 399.0,
+        "requests": ["refund"],
+    }
+    body.update(overrides)
+    return body
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 15, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        time.sleep(interval)
