@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class PoisonMessage(Exception):
@@ -33,6 +33,13 @@ class Contract(BaseModel):
             if envelope["type"] != cls.type:
                 raise PoisonMessage(f"expected {cls.type}, got {envelope['type']!r}")
             return uuid.UUID(str(envelope["event_id"])), cls.model_validate(envelope["data"])
+        except ValidationError as exc:
+            # without the input values (nor the error carrying them as cause): an event holds personal
+            # data, and this message is logged and kept in the dead-letter headers
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'data'}: {e['msg']}" for e in exc.errors(include_input=False)
+            )
+            raise PoisonMessage(f"not a valid {cls.type} envelope: {problems}") from None
         except (KeyError, TypeError, ValueError) as exc:
             raise PoisonMessage(f"not a valid {cls.type} envelope: {exc}") from exc
 
@@ -101,7 +108,21 @@ class MessageRecorded(Contract):
     recorded_at: datetime
 
 
-ALL_CONTRACTS: tuple[type[Contract], ...] = (ComplaintReceived, ComplaintRouted, MessageRecorded)
+class CaseReassigned(Contract):
+    """Routing moved a case from one unit to another (so far: its unit was offboarded), and who did."""
+
+    source = "routing"
+    type = "case.reassigned.v1"
+
+    complaint_id: uuid.UUID
+    from_unit: Unit
+    to_unit: Unit
+    reason: str
+    actor: str
+    at: datetime
+
+
+ALL_CONTRACTS: tuple[type[Contract], ...] = (ComplaintReceived, ComplaintRouted, MessageRecorded, CaseReassigned)
 
 
 # --- RPC contracts: what callers send to services ---------------------------------------------

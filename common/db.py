@@ -18,6 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.config import settings
 from common.contracts import Contract
 from common.outbox import InboxMixin, OutboxMixin, OutboxRelay, emit, first_delivery
+from common.tenancy import Scope, scope_settings
+
+# the non-owner role staff-facing reads run as: row-level security applies to it (the owner, which
+# event handlers and migrations use, bypasses it); created NOLOGIN by the intake and reporting migrations
+SCOPED_ROLE = "disputes_scoped"
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -34,7 +39,8 @@ def patch_psycopg() -> None:
 
 
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
-    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+    # hide_parameters: a database error's message (which gets logged) must not carry personal data
+    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True, "hide_parameters": True}
     options.update(kwargs)
     return create_engine(sqlalchemy_url(url or settings().database_url), **options)
 
@@ -56,6 +62,27 @@ class UnitOfWork:
     @contextmanager
     def read(self) -> Iterator[Session]:
         with self._db.sessions() as session:
+            yield session
+
+    @contextmanager
+    def scoped(self, scope: Scope | None) -> Iterator[Session]:
+        """A read-only transaction as `disputes_scoped` with the caller's scope in per-transaction
+        settings, so PostgreSQL's row-level security refuses every row outside the scope whatever the
+        query says. Every staff-facing read goes through here; without a scope nothing is visible.
+
+        `SET LOCAL` and `set_config(..., true)` end with the transaction, so a pooled connection goes
+        back to the pool as the owner with no scope. The session cannot begin a second transaction
+        (no autobegin): a lazy load after the block raises instead of reading unscoped as the owner."""
+        with self._db.sessions(autobegin=False) as session, session.begin():
+            (unit_key, unit), (agency_key, agency) = scope_settings(scope).items()
+            # one round trip: read only, the non-owner role, the two settings, all local to this transaction
+            session.execute(
+                text(
+                    f"SET TRANSACTION READ ONLY; SET LOCAL ROLE {SCOPED_ROLE}; "
+                    "SELECT set_config(:unit_key, :unit, true), set_config(:agency_key, :agency, true)"
+                ),
+                {"unit_key": unit_key, "unit": unit, "agency_key": agency_key, "agency": agency},
+            )
             yield session
 
     def ping(self) -> bool:

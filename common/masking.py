@@ -27,6 +27,14 @@ def mask_address(address: str) -> str:
     return address[:6] + "****" if len(address) > 6 else "****"
 
 
+def mask_recipient(address: str) -> str:
+    """Where a message goes, as a log may show it: a phone as 138****8000, an e-mail as z***@qq.com."""
+    local, at, domain = address.partition("@")
+    if at:
+        return f"{local[:1]}***@{domain}"
+    return mask_phone(address)
+
+
 def mask_complainant(person: dict[str, str]) -> dict[str, str]:
     maskers = {"name": mask_name, "phone": mask_phone, "id_number": mask_id_number, "address": mask_address}
     return {key: maskers[key](value) if key in maskers and value else value for key, value in person.items()}

@@ -1,13 +1,21 @@
-"""Staff accounts: the demo accounts, one per unit, that exist only in demo mode.
+"""Staff accounts: real accounts, and the demo accounts, one per unit, that exist only in demo mode.
 
 python -m gateway.accounts demo data/divisions     # create or refresh them
 python -m gateway.accounts remove-demo             # leaving demo mode removes them
+python -m gateway.accounts create-user admin 330681 platform_admin   # the first platform admin
+                                                   # (password from $NEW_USER_PASSWORD or a prompt)
+
+Users are managed through /api/v1/users once a first admin exists (docs/identity.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import getpass
+import os
+import re
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,6 +28,7 @@ from common.db import make_engine
 from common.divisions import is_unit_code
 from common.tenancy import UNIT_ROLES
 from gateway.auth import hash_password
+from gateway.identity import USERNAME_PATTERN, parse_tenant, tenant_role_problems
 from gateway.models import User
 
 
@@ -55,6 +64,27 @@ def ensure_demo_accounts(session: Session, codes: Iterable[str], password: str) 
     return len(rows)
 
 
+def create_user(session: Session, username: str, password: str, tenant: str, roles: Iterable[str]) -> User:
+    """A real account holding exactly `roles`; ValueError for a bad username, tenant or role."""
+    if not re.match(USERNAME_PATTERN, username):
+        raise ValueError(f"username {username!r} does not match {USERNAME_PATTERN}")
+    problems = tenant_role_problems(parse_tenant(tenant), roles)
+    if problems:
+        raise ValueError("; ".join(problems))
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        tenant_code=tenant,
+        roles=sorted(set(roles)),
+        disabled=False,
+        demo=False,
+        token_version=0,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
 def remove_demo_accounts(session: Session) -> int:
     return session.execute(delete(User).where(User.demo.is_(True))).rowcount
 
@@ -65,11 +95,25 @@ def main() -> None:
     demo = sub.add_parser("demo", help="create the demo accounts for every unit in a division folder")
     demo.add_argument("folder", type=Path)
     sub.add_parser("remove-demo", help="remove every demo account")
+    create = sub.add_parser("create-user", help="create a real account (e.g. the first platform admin)")
+    create.add_argument("username")
+    create.add_argument("tenant", help="division code, or <unit code>-<agency type>")
+    create.add_argument("roles", nargs="+")
     args = parser.parse_args()
+    if args.command == "create-user":
+        password = os.environ.get("NEW_USER_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+        if len(password) < 12:
+            sys.exit("the password needs at least 12 characters")
     engine = make_engine()
     with Session(engine) as session, session.begin():
         if args.command == "demo":
             print(f"{ensure_demo_accounts(session, unit_codes(args.folder), settings().demo_password)} demo accounts")
+        elif args.command == "create-user":
+            try:
+                user = create_user(session, args.username.lower(), password, args.tenant, args.roles)
+            except ValueError as exc:
+                sys.exit(str(exc))
+            print(f"created {user.username} ({user.tenant_code}: {', '.join(user.roles)})")
         else:
             print(f"removed {remove_demo_accounts(session)} demo accounts")
     engine.dispose()

@@ -14,7 +14,7 @@ from common.db import make_engine
 from gateway import errors
 from gateway.deps import Rpc
 from gateway.limits import BodySizeLimit
-from gateway.routes import auth, complaints, reports
+from gateway.routes import audit, auth, complaints, reports, tenants, users
 from gateway.rpc import RpcClient, ServiceUnavailable
 
 SERVICES = ("intake", "routing", "mediation", "notification", "reporting")
@@ -42,7 +42,7 @@ app = FastAPI(
 )
 app.add_middleware(BodySizeLimit, max_bytes=settings().max_body_bytes)
 errors.install(app)
-for module in (auth, complaints, reports):
+for module in (auth, complaints, reports, audit, users, tenants):
     app.include_router(module.router)
 
 

@@ -7,16 +7,19 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from common.contracts import ComplaintReceived, ComplaintRouted, ComplaintSubmission, MessageRecorded
-from common.masking import mask_complainant
-from common.tenancy import Scope, scope_clause
-from services.intake.models import Complaint, HistoryEntry
+from common.masking import mask_complainant, mask_name
+from common.tenancy import Scope, Viewers, scope_clause
+from services.intake.models import CaseViewer, Complaint, HistoryEntry
 
 RECEIVED = "received"
 ROUTED = "routed"
+
+# the complainant's personal data: shown in full only where `unmasked_fields` says so, and audited
+PERSONAL_FIELDS = ("name", "phone", "id_number", "address")
 
 # no 0/O or 1/I: tracking numbers are read out over the phone
 _TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -100,14 +103,24 @@ def record_message(session: Session, event: MessageRecorded) -> None:
     )
 
 
-def find_in_scope(session: Session, complaint_id: uuid.UUID, scope: Scope | None) -> Complaint | None:
-    return session.scalar(
-        select(Complaint).where(Complaint.id == complaint_id, scope_clause(Complaint.responsible_unit_code, scope))
+def in_scope(scope: Scope | None, *, with_viewers: bool = True) -> ColumnElement[bool]:
+    """The cases `scope` sees: responsible unit in its subtree, a viewer row in its subtree (read
+    only; `with_viewers`), or, for an agency, handed to it."""
+    viewers = Viewers(unit=CaseViewer.unit_code, correlation=CaseViewer.complaint_id == Complaint.id)
+    return scope_clause(
+        Complaint.responsible_unit_code,
+        scope,
+        agency_column=Complaint.agency_tenant,
+        viewers=viewers if with_viewers else None,
     )
 
 
+def find_in_scope(session: Session, complaint_id: uuid.UUID, scope: Scope | None) -> Complaint | None:
+    return session.scalar(select(Complaint).where(Complaint.id == complaint_id, in_scope(scope)))
+
+
 def list_in_scope(session: Session, scope: Scope | None, *, status: str | None, limit: int) -> list[Complaint]:
-    query = select(Complaint).where(scope_clause(Complaint.responsible_unit_code, scope))
+    query = select(Complaint).where(in_scope(scope))
     if status:
         query = query.where(Complaint.status == status)
     return list(session.scalars(query.order_by(Complaint.received_at.desc()).limit(limit)))
@@ -117,9 +130,32 @@ def receipt(complaint: Complaint) -> dict[str, Any]:
     return {"id": str(complaint.id), "tracking_no": complaint.tracking_no, "status": complaint.status}
 
 
-def view(complaint: Complaint, scope: Scope, *, with_history: bool = True) -> dict[str, Any]:
-    """The case as `scope` may see it: personal data in full only for the responsible unit."""
-    handling = scope.unit == complaint.responsible_unit_code
+def read_only(complaint: Complaint, scope: Scope) -> bool:
+    """Seen only through a viewer row: a unit of the caller's subtree passed the case up."""
+    return not scope.is_agency and not scope.sees(complaint.responsible_unit_code)
+
+
+def unmasked_fields(complaint: Complaint, scope: Scope, *, single: bool) -> list[str]:
+    """The personal fields `scope` sees in full: only in the single-case view, only for the
+    responsible unit's staff handling cases (intake clerk, mediator, supervisor). Empty: all masked."""
+    if not single or not scope.handles(complaint.responsible_unit_code):
+        return []
+    return [name for name in PERSONAL_FIELDS if complaint.complainant.get(name)]
+
+
+def complainant_view(complaint: Complaint, scope: Scope, *, single: bool) -> dict[str, Any]:
+    if unmasked_fields(complaint, scope, single=single):
+        return dict(complaint.complainant)
+    if scope.is_agency:
+        # an agency needs to know whom the case is about, not how to reach them
+        return {"name": mask_name(complaint.complainant.get("name", ""))}
+    return mask_complainant(complaint.complainant)
+
+
+def view(complaint: Complaint, scope: Scope, *, single: bool = True) -> dict[str, Any]:
+    """The case as `scope` may see it. `single` is the single-case view (with history); a list
+    (`single=False`) is always masked. Personal data in full only per `unmasked_fields`; an agency
+    gets a masked name, no contact data, and the history's steps without other units' details."""
     unit = None
     if complaint.responsible_unit_code:
         unit = {
@@ -130,7 +166,7 @@ def view(complaint: Complaint, scope: Scope, *, with_history: bool = True) -> di
     data: dict[str, Any] = {
         **receipt(complaint),
         "channel": complaint.channel,
-        "complainant": complaint.complainant if handling else mask_complainant(complaint.complainant),
+        "complainant": complainant_view(complaint, scope, single=single),
         "business": complaint.business,
         "incident_division_code": complaint.incident_division_code,
         "category": complaint.category,
@@ -139,11 +175,16 @@ def view(complaint: Complaint, scope: Scope, *, with_history: bool = True) -> di
         "requests": complaint.requests,
         "first_receiver": complaint.first_receiver_code,
         "responsible_unit": unit,
+        "agency": complaint.agency_tenant,
         "received_at": complaint.received_at.isoformat(),
         "updated_at": complaint.updated_at.isoformat(),
+        "read_only": read_only(complaint, scope),
     }
-    if with_history:
-        data["history"] = [
-            {"at": entry.at.isoformat(), "step": entry.step, "detail": entry.detail} for entry in complaint.history
-        ]
+    if single:
+        if scope.is_agency:
+            data["history"] = [{"at": entry.at.isoformat(), "step": entry.step} for entry in complaint.history]
+        else:
+            data["history"] = [
+                {"at": entry.at.isoformat(), "step": entry.step, "detail": entry.detail} for entry in complaint.history
+            ]
     return data

@@ -11,12 +11,13 @@ from pydantic import ValidationError
 
 from common.contracts import ComplaintRouted, ComplaintSubmission, MessageRecorded
 from common.db import Database
-from common.errors import EXPECTED, InvalidInput, NotFound
+from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
 from common.messaging import on_event
-from common.tenancy import CurrentScope
-from services.intake import complaints
+from common.tenancy import CurrentScope, Role
+from services.intake import audit, complaints
 from services.intake.checks import check_submission
 from services.intake.models import Inbox, Outbox
+from services.intake.reassignment import CaseReassigned, record_reassignment
 
 # the division registry changes rarely; a code found served stays served for this long
 _SERVED_CACHE_SECONDS = 300
@@ -45,30 +46,62 @@ class IntakeService:
         with self.db.transaction() as session:
             if idempotency_key and (earlier := complaints.by_idempotency_key(session, idempotency_key)):
                 return complaints.receipt(earlier)
-            first_receiver = self.scope.unit if self.scope else None
+            first_receiver = self.scope.home_unit if self.scope else None
             complaint, event = complaints.file_complaint(
                 session, parsed, first_receiver=first_receiver, idempotency_key=idempotency_key
             )
             self.db.emit(session, event)
             return complaints.receipt(complaint)
 
+    # Staff-facing reads run in `db.scoped`: the query applies the scope (scope_clause) and
+    # PostgreSQL's row-level security applies it again as the non-owner role.
+
     @rpc(expected_exceptions=EXPECTED)
     def get_complaint(self, complaint_id: str) -> dict[str, Any]:
-        try:
-            key = uuid.UUID(complaint_id)
-        except ValueError as exc:
-            raise NotFound(f"no complaint {complaint_id}") from exc
-        with self.db.read() as session:
+        """The single-case view. When it holds personal data in full, the access is written to the
+        audit log (an owner transaction after the read-only scoped one) before the data is returned;
+        if that write fails, the caller gets an error, never unaudited data."""
+        key = self._complaint_key(complaint_id)
+        with self.db.scoped(self.scope) as session:
             complaint = complaints.find_in_scope(session, key, self.scope)
             if complaint is None:
                 raise NotFound(f"no complaint {complaint_id}")
-            return complaints.view(complaint, self.scope)
+            data = complaints.view(complaint, self.scope, single=True)
+            shown = complaints.unmasked_fields(complaint, self.scope, single=True)
+        if shown:
+            with self.db.transaction() as session:
+                audit.record_access(session, self.scope, key, shown, endpoint=f"{self.name}.get_complaint")
+        return data
+
+    @rpc(expected_exceptions=EXPECTED)
+    def case_ref(self, complaint_id: str) -> dict[str, Any]:
+        """Whether the caller may see a case, without its content (no personal data, no audit):
+        {"id", "read_only"}, or NotFound exactly like an absent case."""
+        key = self._complaint_key(complaint_id)
+        with self.db.scoped(self.scope) as session:
+            complaint = complaints.find_in_scope(session, key, self.scope)
+            if complaint is None:
+                raise NotFound(f"no complaint {complaint_id}")
+            return {"id": str(complaint.id), "read_only": complaints.read_only(complaint, self.scope)}
 
     @rpc(expected_exceptions=EXPECTED)
     def list_complaints(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        with self.db.read() as session:
+        """Cases in scope, newest first; a list is always masked (it never needs the phone)."""
+        with self.db.scoped(self.scope) as session:
             found = complaints.list_in_scope(session, self.scope, status=status, limit=min(limit, 200))
-            return [complaints.view(c, self.scope, with_history=False) for c in found]
+            return [complaints.view(c, self.scope, single=False) for c in found]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def personal_data_access(
+        self, since: str | None = None, until: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The audit log of unmasked personal-data reads on the cases of the caller's subtree, for
+        tenant admins only."""
+        if self.scope is None or Role.TENANT_ADMIN not in self.scope.roles:
+            raise Forbidden("the personal-data audit log is open to tenant admins only (role tenant_admin)")
+        start, end = audit.parse_instant(since, "since"), audit.parse_instant(until, "until")
+        with self.db.scoped(self.scope) as session:
+            return audit.accesses(session, self.scope, since=start, until=end, limit=limit)
 
     @on_event(ComplaintRouted)
     def on_complaint_routed(self, event_id: uuid.UUID, event: ComplaintRouted) -> None:
@@ -81,6 +114,19 @@ class IntakeService:
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_message_recorded"):
                 complaints.record_message(session, event)
+
+    @on_event(CaseReassigned)
+    def on_case_reassigned(self, event_id: uuid.UUID, event: CaseReassigned) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, "intake.on_case_reassigned"):
+                record_reassignment(session, event)
+
+    @staticmethod
+    def _complaint_key(complaint_id: str) -> uuid.UUID:
+        try:
+            return uuid.UUID(complaint_id)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise NotFound(f"no complaint {complaint_id}") from exc
 
     @rpc
     def ping(self) -> dict[str, Any]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
+from common.masking import mask_recipient
+
 log = logging.getLogger("notification.delivery")
 
 
@@ -19,5 +21,5 @@ class LogProvider:
     """Writes the message to the service log instead of a real channel (demo mode)."""
 
     def send(self, address: str, body: str) -> str:
-        log.info("message to %s: %s", address, body)
+        log.info("message to %s: %s", mask_recipient(address), body)  # logs never hold a full phone number
         return "sent"

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from common.contracts import ComplaintReceived, ComplaintRouted
+from common.contracts import CaseReassigned, ComplaintReceived, ComplaintRouted
 from common.tenancy import Scope, scope_clause
 from services.reporting.models import ComplaintFact
 
@@ -37,9 +37,22 @@ def count_routed(session: Session, event: ComplaintRouted) -> None:
     )
 
 
+def count_reassigned(session: Session, event: CaseReassigned) -> None:
+    """The case counts for its new unit from now on. A move that arrives before the routing it
+    moves from is refused (LookupError: the handler retries it), so the older decision cannot
+    overwrite it; a move away from a unit the case has already left changes nothing."""
+    fact = session.get(ComplaintFact, event.complaint_id, with_for_update=True)
+    if fact is None or fact.unit_code is None:
+        raise LookupError(f"complaint {event.complaint_id} is not counted as routed yet; the move waits for it")
+    if fact.unit_code == event.from_unit.code:
+        fact.unit_code, fact.tier = event.to_unit.code, event.to_unit.tier
+
+
 def summary(session: Session, scope: Scope | None) -> dict[str, Any]:
-    """Volumes in the caller's subtree: in total and by status, channel, category and tier."""
-    in_scope = scope_clause(ComplaintFact.unit_code, scope)
+    """Volumes in the caller's subtree (an agency: the cases handed to it): in total and by status,
+    channel, category and tier. Counted by responsible unit: a unit that passed a case up no longer
+    counts it."""
+    in_scope = scope_clause(ComplaintFact.unit_code, scope, agency_column=ComplaintFact.agency_tenant)
     result: dict[str, Any] = {
         "unit": scope.unit if scope else None,
         "total": session.scalar(select(func.count()).select_from(ComplaintFact).where(in_scope)) or 0,

@@ -28,6 +28,8 @@ class ComplaintFact(Base):
     category: Mapped[str | None] = mapped_column(String(40))
     claim_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     unit_code: Mapped[str | None] = mapped_column(String(12))
+    # the agency tenant the case is handed to (`330681-police`), as on intake's case; set by handovers
+    agency_tenant: Mapped[str | None] = mapped_column(String(64), index=True)
     tier: Mapped[str | None] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20))
     routed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

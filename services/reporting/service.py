@@ -7,7 +7,7 @@ from typing import Any
 
 from nameko.rpc import rpc
 
-from common.contracts import ComplaintReceived, ComplaintRouted
+from common.contracts import CaseReassigned, ComplaintReceived, ComplaintRouted
 from common.db import Database
 from common.errors import EXPECTED
 from common.messaging import on_event
@@ -34,9 +34,16 @@ class ReportingService:
             if self.db.first_delivery(session, event_id, "reporting.on_complaint_routed"):
                 figures.count_routed(session, event)
 
+    @on_event(CaseReassigned)
+    def on_case_reassigned(self, event_id: uuid.UUID, event: CaseReassigned) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, "reporting.on_case_reassigned"):
+                figures.count_reassigned(session, event)
+
     @rpc(expected_exceptions=EXPECTED)
     def summary(self) -> dict[str, Any]:
-        with self.db.read() as session:
+        # scoped: the query filters by scope and row-level security refuses anything else
+        with self.db.scoped(self.scope) as session:
             return figures.summary(session, self.scope)
 
     @rpc

@@ -1,0 +1,76 @@
+"""The personal-data audit log: every read that returned a complainant's data unmasked is recorded
+(who, when, which case, which fields, through which entrypoint), and tenant admins read the
+accesses to the cases of their subtree."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from common.errors import InvalidInput
+from common.tenancy import Scope
+from services.intake.complaints import in_scope
+from services.intake.models import Complaint, PersonalDataAccess
+
+MAX_ROWS = 1000
+
+
+def record_access(
+    session: Session, scope: Scope, complaint_id: uuid.UUID, fields: list[str], endpoint: str
+) -> PersonalDataAccess:
+    row = PersonalDataAccess(
+        at=datetime.now(UTC),
+        username=scope.user,
+        tenant=scope.tenant,
+        complaint_id=complaint_id,
+        fields=list(fields),
+        endpoint=endpoint,
+    )
+    session.add(row)
+    return row
+
+
+def parse_instant(value: str | None, field: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput.one(field, "not an ISO 8601 date or date-time (e.g. 2026-11-01T00:00:00+08:00)") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def accesses(
+    session: Session, scope: Scope | None, *, since: datetime | None, until: datetime | None, limit: int
+) -> list[dict[str, Any]]:
+    """Accesses to cases the caller's tenant is responsible for (its subtree; for an agency, the
+    cases handed to it), newest first. Viewer rows do not count: a unit that passed a case up does
+    not audit the unit that took it."""
+    query = (
+        select(PersonalDataAccess)
+        .join(Complaint, Complaint.id == PersonalDataAccess.complaint_id)
+        .where(in_scope(scope, with_viewers=False))
+    )
+    if since is not None:
+        query = query.where(PersonalDataAccess.at >= since)
+    if until is not None:
+        query = query.where(PersonalDataAccess.at < until)
+    query = query.order_by(PersonalDataAccess.at.desc(), PersonalDataAccess.id.desc()).limit(
+        max(1, min(limit, MAX_ROWS))
+    )
+    return [
+        {
+            "id": row.id,
+            "at": row.at.isoformat(),
+            "username": row.username,
+            "tenant": row.tenant,
+            "complaint_id": str(row.complaint_id),
+            "fields": list(row.fields),
+            "endpoint": row.endpoint,
+        }
+        for row in session.scalars(query)
+    ]
