@@ -122,7 +122,81 @@ class CaseReassigned(Contract):
     at: datetime
 
 
-ALL_CONTRACTS: tuple[type[Contract], ...] = (ComplaintReceived, ComplaintRouted, MessageRecorded, CaseReassigned)
+class ComplaintAccepted(Contract):
+    """The responsible unit accepted the complaint (受理, Art 15): mediation can start."""
+
+    source = "intake"
+    type = "complaint.accepted.v1"
+
+    complaint_id: uuid.UUID
+    tracking_no: str
+    unit: Unit
+    accepted_at: datetime
+    accepted_by: str
+    category: str
+    claim_amount: Decimal | None = None
+    business_name: str
+    business_credit_code: str | None = None
+    complainant_name: str
+    complainant_phone: str
+
+
+class ComplaintRefused(Contract):
+    """The responsible unit refused the complaint on a legal ground of Art 16."""
+
+    source = "intake"
+    type = "complaint.refused.v1"
+
+    complaint_id: uuid.UUID
+    tracking_no: str
+    unit: Unit
+    ground: str
+    reason: str
+    other_routes: str
+    refused_at: datetime
+    refused_by: str
+    complainant_phone: str
+
+
+class CaseEscalated(Contract):
+    """A case went up a tier (上交): the lower unit keeps a read-only view."""
+
+    source = "routing"
+    type = "case.escalated.v1"
+
+    complaint_id: uuid.UUID
+    from_unit: Unit
+    to_unit: Unit
+    trigger: str  # tier_target_expired | mediation_failed | party_request | staff_request | reclassified | take_over
+    reason: str = ""
+    actor: str
+    at: datetime
+
+
+class MediationEnded(Contract):
+    """A mediation case ended; routing escalates on failure when a tier above exists."""
+
+    source = "mediation"
+    type = "mediation.ended.v1"
+
+    complaint_id: uuid.UUID
+    unit: Unit
+    outcome: str  # agreement | failed | consent_refused | withdrawn | expired
+    recovered_amount: Decimal | None = None
+    ended_at: datetime
+    escalate: bool = False
+
+
+ALL_CONTRACTS: tuple[type[Contract], ...] = (
+    ComplaintReceived,
+    ComplaintRouted,
+    MessageRecorded,
+    CaseReassigned,
+    ComplaintAccepted,
+    ComplaintRefused,
+    CaseEscalated,
+    MediationEnded,
+)
 
 
 # --- RPC contracts: what callers send to services ---------------------------------------------
