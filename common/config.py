@@ -26,6 +26,7 @@ class Settings:
     demo_password: str = field(default_factory=lambda: _env("DEMO_PASSWORD", "demo-password"))
     rpc_timeout_seconds: float = field(default_factory=lambda: float(_env("RPC_TIMEOUT_SECONDS", "10")))
     max_body_bytes: int = field(default_factory=lambda: int(_env("MAX_BODY_BYTES", str(64 * 1024))))
+    max_upload_bytes: int = field(default_factory=lambda: int(_env("MAX_UPLOAD_BYTES", str(32 * 1024 * 1024))))
 
 
 def settings() -> Settings:

@@ -9,7 +9,7 @@ beside the old one until every consumer has moved.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal, Self
 
@@ -78,6 +78,15 @@ class ComplaintReceived(Contract):
     first_receiver: str | None = None
     complainant_name: str
     complainant_phone: str
+    # added by intake issue 4, optional so older consumers and envelopes keep working;
+    # business_division_code above stays "the operating place, else the registered place"
+    business_registered_division_code: str | None = None
+    business_operating_division_code: str | None = None
+    is_platform_shop: bool = False
+    platform: str | None = None
+    complainant_division_code: str | None = None
+    business_name: str | None = None
+    business_credit_code: str | None = None
 
 
 class ComplaintRouted(Contract):
@@ -171,6 +180,51 @@ class CaseEscalated(Contract):
     reason: str = ""
     actor: str
     at: datetime
+    # routing's step number of the case (order of its events) and the rule with its inputs
+    seq: int | None = None
+    rule: str = ""
+    inputs: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseRoutingStep(Contract):
+    """A routing step of a case other than escalation (services/routing/cases.py): a handover asked
+    for, accepted, contested or decided; a return to routing; an agency handover and its
+    acknowledgement; a take-over request; the end at the top tier with the remedy routes.
+    `responsible_unit` is the unit responsible after the step; `seq` orders a case's events."""
+
+    source = "routing"
+    type = "case.routing_step.v1"
+
+    complaint_id: uuid.UUID
+    seq: int
+    step: str
+    responsible_unit: Unit
+    previous_unit: Unit | None = None
+    target: str | None = None  # the unit code or agency id the step concerns
+    agency_tenant: str | None = None
+    rule: str = ""
+    inputs: dict[str, Any] = Field(default_factory=dict)
+    remedy_routes: list[str] = Field(default_factory=list)
+    actor: str
+    at: datetime
+
+
+class EarlyWarningRaised(Contract):
+    """Complaints against one business, or in one category within one township, reached the
+    tenant-set number within the window (排查预警): raised to the township and the city."""
+
+    source = "routing"
+    type = "early_warning.raised.v1"
+
+    warning_id: uuid.UUID
+    kind: str  # business | category
+    key: str  # the credit code, or the category code
+    township_code: str | None = None
+    city_code: str
+    count: int
+    threshold: int
+    window_days: int
+    raised_at: datetime
 
 
 class MediationEnded(Contract):
@@ -181,10 +235,45 @@ class MediationEnded(Contract):
 
     complaint_id: uuid.UUID
     unit: Unit
-    outcome: str  # agreement | failed | consent_refused | withdrawn | expired
+    outcome: str  # agreement | failed | consent_refused | withdrawn | expired | agreement_breached
     recovered_amount: Decimal | None = None
     ended_at: datetime
     escalate: bool = False
+
+
+class MediationTransitioned(Contract):
+    """Every transition of a mediation case (docs/mediation.md): notification tells the parties,
+    reporting counts, the SLA watch reads the clocks. `detail` carries no personal data; a
+    self-transition (from_state == to_state) records something without moving the case on."""
+
+    source = "mediation"
+    type = "mediation.transitioned.v1"
+
+    complaint_id: uuid.UUID
+    unit: Unit
+    action: str
+    from_state: str
+    to_state: str
+    actor: str
+    mediator: str | None = None
+    at: datetime
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class ClockColourChanged(Contract):
+    """A case clock turned yellow (most of its time used) or red (breached). Any service that runs
+    clocks publishes it under the shared source `clocks` (exchange `clocks.events`), so consumers bind
+    one exchange whoever runs the clock. Notification tells the handler (else the unit's inbox)."""
+
+    source = "clocks"
+    type = "clock.colour_changed.v1"
+
+    complaint_id: uuid.UUID
+    clock: str  # acknowledgement | acceptance | tier_target | mediation | mediation_end_notice | ...
+    colour: str  # green | yellow | red
+    unit: Unit
+    handler: str | None = None  # the username holding the case (a mediator), when there is one
+    tier: str
 
 
 ALL_CONTRACTS: tuple[type[Contract], ...] = (
@@ -196,6 +285,10 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
     ComplaintRefused,
     CaseEscalated,
     MediationEnded,
+    MediationTransitioned,
+    CaseRoutingStep,
+    EarlyWarningRaised,
+    ClockColourChanged,
 )
 
 
@@ -215,12 +308,21 @@ class Complainant(_Input):
     phone: str = Field(min_length=5, max_length=20)
     id_number: str | None = Field(default=None, max_length=18)
     address: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    division_code: str | None = Field(default=None, pattern=DIVISION_CODE)  # where the consumer lives
 
 
 class Business(_Input):
     name: str = Field(min_length=1, max_length=100)
     credit_code: str | None = Field(default=None, min_length=18, max_length=18)
+    # the business's place when only one is known (read as its operating place)
     division_code: str | None = Field(default=None, pattern=DIVISION_CODE)
+    registered_division_code: str | None = Field(default=None, pattern=DIVISION_CODE)
+    operating_division_code: str | None = Field(default=None, pattern=DIVISION_CODE)
+    address: str | None = Field(default=None, max_length=200)
+    platform_shop: bool = False  # a seller on an e-commerce platform (Art 13)
+    platform: str | None = Field(default=None, min_length=1, max_length=100)  # which platform
+    shop_name: str | None = Field(default=None, min_length=1, max_length=100)  # the shop's name there
 
 
 class ComplaintSubmission(_Input):
@@ -236,3 +338,9 @@ class ComplaintSubmission(_Input):
     requests: list[Literal["refund", "exchange", "repair", "compensation", "apology"]] = Field(
         default_factory=list, max_length=5
     )
+    # added by intake issue 4 (all optional)
+    product: str | None = Field(default=None, min_length=1, max_length=200)  # the goods or service concerned
+    occurred_on: date | None = None  # when it happened (purchase or incident day)
+    request_details: str | None = Field(default=None, min_length=1, max_length=500)  # what exactly is asked
+    also_report: bool = False  # also a report of an offence (Art 9): split into two linked records
+    report_text: str | None = Field(default=None, min_length=5, max_length=2000)

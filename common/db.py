@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.config import settings
 from common.contracts import Contract
 from common.outbox import InboxMixin, OutboxMixin, OutboxRelay, emit, first_delivery
+from common.telemetry import instrument_engine, trace_headers
 from common.tenancy import Scope, scope_settings
 
 # the non-owner role staff-facing reads run as: row-level security applies to it (the owner, which
@@ -42,7 +43,9 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     # hide_parameters: a database error's message (which gets logged) must not carry personal data
     options: dict[str, Any] = {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True, "hide_parameters": True}
     options.update(kwargs)
-    return create_engine(sqlalchemy_url(url or settings().database_url), **options)
+    engine = create_engine(sqlalchemy_url(url or settings().database_url), **options)
+    instrument_engine(engine)  # database spans when tracing is on (common/telemetry.py)
+    return engine
 
 
 class UnitOfWork:
@@ -91,7 +94,8 @@ class UnitOfWork:
     def emit(self, session: Session, event: Contract, headers: dict | None = None) -> None:
         if self._db.outbox is None:
             raise RuntimeError("this service declared no outbox")
-        emit(session, self._db.outbox, event, headers)
+        # the current trace context goes with the event: the consumer continues the same trace
+        emit(session, self._db.outbox, event, trace_headers(headers))
 
     def first_delivery(self, session: Session, event_id: uuid.UUID, handler: str) -> bool:
         if self._db.inbox is None:

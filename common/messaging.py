@@ -20,6 +20,7 @@ from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 
 from common.contracts import Contract, PoisonMessage
+from common.metrics import dead_lettered
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ class ReliableEventHandler(EventHandler):
             headers=headers,
             declare=[target],
         )
+        if target.name == DEAD_LETTER_QUEUE:
+            dead_lettered(self.container.service_name, queue_name, "poison" if poison else "exhausted")
 
 
 def on_event(contract: type[Contract]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

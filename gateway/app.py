@@ -11,10 +11,11 @@ from sqlalchemy.orm import sessionmaker
 
 from common.config import settings
 from common.db import make_engine
+from common.telemetry import instrument_app
 from gateway import errors
 from gateway.deps import Rpc
 from gateway.limits import BodySizeLimit
-from gateway.routes import audit, auth, complaints, reports, tenants, users
+from gateway.routes import audit, auth, complaints, mediation, notifications, reports, routing, tenants, tracking, users
 from gateway.rpc import RpcClient, ServiceUnavailable
 
 SERVICES = ("intake", "routing", "mediation", "notification", "reporting")
@@ -40,9 +41,15 @@ app = FastAPI(
     description="Complaints and mediation across city, township and village (消费纠纷调处).",
     lifespan=lifespan,
 )
-app.add_middleware(BodySizeLimit, max_bytes=settings().max_body_bytes)
+app.add_middleware(
+    BodySizeLimit,
+    max_bytes=settings().max_body_bytes,
+    upload_paths=complaints.UPLOAD_PATHS,
+    upload_max_bytes=settings().max_upload_bytes,
+)
 errors.install(app)
-for module in (auth, complaints, reports, audit, users, tenants):
+instrument_app(app)  # request spans and latency histogram, GET /metrics (common/telemetry.py)
+for module in (auth, complaints, tracking, reports, audit, users, tenants, mediation, routing, notifications):
     app.include_router(module.router)
 
 

@@ -18,6 +18,8 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import DeliveryError
 
+from common.telemetry import rpc_client_span
+
 RPC_EXCHANGE = "nameko-rpc"
 
 
@@ -67,22 +69,24 @@ class RpcClient:
         self._pending[correlation_id] = future
         headers: dict[str, Any] = {f"nameko.{key}": value for key, value in (context or {}).items()}
         headers["nameko.call_id_stack"] = [f"gateway.{method}.{correlation_id}"]
-        message = aio_pika.Message(
-            json.dumps({"args": args, "kwargs": kwargs}).encode(),
-            content_type="application/json",
-            correlation_id=correlation_id,
-            reply_to=self._reply_queue.name,
-            headers=headers,
-        )
         try:
-            try:
-                await self._exchange.publish(message, routing_key=f"{service}.{method}", mandatory=True)
-            except DeliveryError as exc:
-                raise ServiceUnavailable(f"service {service!r} is not running") from exc
-            try:
-                return await asyncio.wait_for(future, timeout or self.timeout)
-            except TimeoutError as exc:
-                raise ServiceUnavailable(f"service {service!r} did not answer in time") from exc
+            # a CLIENT span whose context travels as `nameko.traceparent` (no-op when tracing is off)
+            with rpc_client_span(service, method, headers):
+                message = aio_pika.Message(
+                    json.dumps({"args": args, "kwargs": kwargs}).encode(),
+                    content_type="application/json",
+                    correlation_id=correlation_id,
+                    reply_to=self._reply_queue.name,
+                    headers=headers,
+                )
+                try:
+                    await self._exchange.publish(message, routing_key=f"{service}.{method}", mandatory=True)
+                except DeliveryError as exc:
+                    raise ServiceUnavailable(f"service {service!r} is not running") from exc
+                try:
+                    return await asyncio.wait_for(future, timeout or self.timeout)
+                except TimeoutError as exc:
+                    raise ServiceUnavailable(f"service {service!r} did not answer in time") from exc
         finally:
             self._pending.pop(correlation_id, None)
 

@@ -59,8 +59,19 @@ def load_tenants(database_url: str, *, demo: bool, password: str) -> tuple[int, 
 class Platform:
     """The processes of one running platform: five services and the gateway."""
 
-    def __init__(self, *, env: dict[str, str], host: str = "127.0.0.1", port: int = 8000, log_dir: Path) -> None:
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        log_dir: Path,
+        metrics_ports: dict[str, int] | None = None,
+    ) -> None:
         self.env = env
+        # each service serves /metrics on its own port: METRICS_PORT_BASE (9101), +1, ... in SERVICES order
+        base = int(env.get("METRICS_PORT_BASE", "9101"))
+        self.metrics_ports = metrics_ports or {name: base + i for i, name in enumerate(SERVICES)}
         self.host = host
         self.port = port
         self.log_dir = log_dir
@@ -71,15 +82,17 @@ class Platform:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def _spawn(self, name: str, command: list[str]) -> None:
+    def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
         log = (self.log_dir / f"{name}.log").open("ab")
+        env = {**self.env, "OTEL_SERVICE_NAME": name, **(env or {})}  # the span's service (docs/observability.md)
         self.processes[name] = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
     def start_service(self, name: str) -> None:
         nameko = str(Path(sys.executable).with_name("nameko"))
-        self._spawn(name, [nameko, "run", "--config", str(ROOT / "deploy" / "nameko.yaml"), SERVICES[name]])
+        command = [nameko, "run", "--config", str(ROOT / "deploy" / "nameko.yaml"), SERVICES[name]]
+        self._spawn(name, command, {"METRICS_PORT": str(self.metrics_ports[name])})
 
     def start_gateway(self) -> None:
         self._spawn(
@@ -163,6 +176,8 @@ def main() -> None:
         platform.wait_healthy(timeout=90)
         print(f"\nThe platform is up: {platform.url}  (API docs {platform.url}/docs, health {platform.url}/healthz)")
         print(f"Logs: {platform.log_dir}/")
+        ports = ", ".join(f"{name} {port}" for name, port in platform.metrics_ports.items())
+        print(f"Metrics: {platform.url}/metrics and 127.0.0.1:<port>/metrics for {ports}")
         if config.demo_mode:
             print(f"Demo accounts ({demo_accounts}): username = a unit's division code, e.g. 330681 (诸暨市),")
             print(f"  330681109 (枫桥镇), 330681109290 (枫源村); password = {config.demo_password!r} ($DEMO_PASSWORD)")

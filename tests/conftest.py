@@ -4,6 +4,7 @@ the gateway as processes) against PostgreSQL and RabbitMQ, in a database and a v
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import socket
@@ -52,10 +53,33 @@ def reset_vhost(uri: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def platform() -> Iterator[Any]:
+def otlp_sink() -> Iterator[Any]:
+    """Where the platform's processes export spans (tests/otlp_sink.py)."""
+    from tests.otlp_sink import OtlpSink
+
+    sink = OtlpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def notification_sinks() -> Iterator[Any]:
+    """The local SMS endpoint, webhook receiver and SMTP server notification delivers to
+    (tests/notification_sinks.py); their ports and secrets go into the platform's env."""
+    from tests.notification_sinks import NotificationSinks
+
+    sinks = NotificationSinks()
+    sinks.start()
+    yield sinks
+    sinks.stop()
+
+
+@pytest.fixture(scope="session")
+def platform(otlp_sink, notification_sinks) -> Iterator[Any]:
     from common.migrations import upgrade
     from ops.infra import ensure_postgres
-    from ops.run import Platform, load_tenants
+    from ops.run import SERVICES, Platform, load_tenants
 
     ensure_postgres(TEST_DATABASE_URL)
     reset_database(TEST_DATABASE_URL)
@@ -70,8 +94,17 @@ def platform() -> Iterator[Any]:
         DEMO_PASSWORD=DEMO_PASSWORD,
         JWT_SECRET=secrets.token_urlsafe(32),
         RPC_TIMEOUT_SECONDS="10",
+        # tracing on, but only requests that arrive with a sampled `traceparent` are recorded (the
+        # telemetry test's): the rest of the suite creates no-op spans and exports nothing
+        OTEL_TRACES_EXPORTER="otlp",
+        OTEL_EXPORTER_OTLP_ENDPOINT=otlp_sink.endpoint,
+        OTEL_TRACES_SAMPLER="parentbased_always_off",
+        OTEL_BSP_SCHEDULE_DELAY="200",
+        METRICS_POLL_SECONDS="2",
     )
-    running = Platform(env=env, port=free_port(), log_dir=ROOT / "var" / "test-log")
+    env.update(notification_sinks.env)  # SMS_PROVIDER, SMS_ENDPOINT, SMTP_*, WEBHOOK_*, retry timings
+    metrics_ports = {name: free_port() for name in SERVICES}
+    running = Platform(env=env, port=free_port(), log_dir=ROOT / "var" / "test-log", metrics_ports=metrics_ports)
     running.start()
     try:
         running.wait_healthy(timeout=90)
@@ -118,6 +151,11 @@ def credit_code(seed: int = 0) -> str:
     return base + uscc.calc_check_digit(base)
 
 
+# each default complaint names its own order number: the same complainant, business and facts filed
+# twice is one case (Art 35, docs/intake.md), so fixtures that file several must differ in a fact
+_ORDER_NUMBERS = itertools.count(100001)
+
+
 def complaint(**overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "channel": "web",
@@ -125,7 +163,7 @@ def complaint(**overrides: Any) -> dict[str, Any]:
         "business": {"name": "某某电器商店", "credit_code": credit_code(), "division_code": "330681109290"},
         "incident_division_code": "330681109290",
         "category": "product_quality",
-        "summary": "新买的电饭煲三天后无法加热，商家拒绝退货",
+        "summary": f"新买的电饭煲三天后无法加热，商家拒绝退货（订单号 {next(_ORDER_NUMBERS)}）",
         "claim_amount": 399.0,
         "requests": ["refund"],
     }

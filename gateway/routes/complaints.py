@@ -1,33 +1,178 @@
-"""Complaints: public submission, and the staff's view of cases in their scope."""
+"""Complaints: filing by every channel, e-mail drafts, the acceptance decision, evidence files, and
+the staff's view of cases in their scope. See docs/intake.md."""
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Body, Depends, File, Header, Query, Request, UploadFile
+from fastapi.responses import Response
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from pydantic import BaseModel, ConfigDict
 
 from common.contracts import ComplaintSubmission
-from gateway.deps import Rpc, Staff
+from gateway import auth
+from gateway.deps import Rpc, Staff, current_staff
+from gateway.errors import problem
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
+
+# the paths whose bodies may be larger than MAX_BODY_BYTES (up to MAX_UPLOAD_BYTES)
+UPLOAD_PATHS = r"/api/v1/complaints/(email|[^/]+/evidence)"
+MAX_EVIDENCE_BYTES = 10 * 1024 * 1024  # services/intake/validation.py checks it again, by content
+EMAIL_TYPES = ("message/rfc822", "text/plain", "application/octet-stream")
+
+_optional_token = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+_optional_key = APIKeyHeader(name="X-API-Key", auto_error=False)
+
+
+def optional_staff(
+    request: Request,
+    token: Annotated[str | None, Depends(_optional_token)],
+    api_key: Annotated[str | None, Depends(_optional_key)],
+) -> auth.Staff | None:
+    """The caller when credentials were sent (checked like everywhere: 401 when wrong), else None
+    (the public web form)."""
+    if token is None and api_key is None:
+        return None
+    return current_staff(request, token, api_key)
+
+
+class ReportRef(BaseModel):
+    id: str
+    tracking_no: str
 
 
 class Receipt(BaseModel):
     id: str
     tracking_no: str
     status: str
+    duplicate_of: str | None = None  # the first case's tracking number, for a duplicate (Art 35)
+    report: ReportRef | None = None  # the report half of an Art 9 split
 
 
-@router.post("", status_code=201, response_model=Receipt)
+class Refusal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ground: str
+    reason: str
+    other_routes: str | None = None
+
+
+@router.post("", status_code=201, response_model=Receipt, response_model_exclude_none=True)
 async def submit_complaint(
     submission: ComplaintSubmission,
     client: Rpc,
+    caller: Annotated[auth.Staff | None, Depends(optional_staff)],
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> Any:
-    """File a complaint (public). Answers 201 only once the complaint is durably stored."""
+    """File a complaint. Without credentials: the public web form (channel `web`). An intake clerk
+    records `hotline` and `walk_in` complaints (the clerk's unit is the first receiver); an agency
+    (API key or `agency_liaison` token) hands a case over with channel `agency`. Answers 201 only
+    once the complaint is durably stored; a duplicate (Art 35) answers 201 with `duplicate_of`."""
+    context = caller.scope.to_context() if caller is not None else None
     return await client.call(
-        "intake", "submit", submission.model_dump(mode="json", exclude_none=True), idempotency_key=idempotency_key
+        "intake",
+        "submit",
+        submission.model_dump(mode="json", exclude_none=True),
+        idempotency_key=idempotency_key,
+        context=context,
+    )
+
+
+@router.post("/email", status_code=201)
+async def receive_email(
+    request: Request,
+    staff: Staff,
+    client: Rpc,
+    idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+) -> Any:
+    """An e-mail complaint: the raw RFC 5322 message as the body (`Content-Type: message/rfc822`),
+    posted by an intake clerk. It becomes a draft of the clerk's unit (status `draft`), prefilled from
+    the message; its attachments become evidence. Complete it with `POST /{id}/complete`."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in EMAIL_TYPES:
+        return problem(
+            415,
+            "unsupported_media_type",
+            "content-type: send the raw e-mail as message/rfc822",
+            [{"field": "content-type", "message": "must be message/rfc822"}],
+        )
+    raw = await request.body()
+    return await client.call(
+        "intake",
+        "receive_email",
+        base64.b64encode(raw).decode(),
+        idempotency_key=idempotency_key,
+        context=staff.scope.to_context(),
+        timeout=30,
+    )
+
+
+@router.post("/{complaint_id}/complete", response_model=Receipt, response_model_exclude_none=True)
+async def complete_draft(
+    complaint_id: str, staff: Staff, client: Rpc, submission: Annotated[dict[str, Any], Body()]
+) -> Any:
+    """Complete an e-mail draft with the complaint's fields (as for `POST /api/v1/complaints`; the
+    channel stays `email`). Then it is checked, deduplicated, routed and acknowledged like any other."""
+    return await client.call("intake", "complete_draft", complaint_id, submission, context=staff.scope.to_context())
+
+
+@router.post("/{complaint_id}/accept")
+async def accept_complaint(complaint_id: str, staff: Staff, client: Rpc) -> Any:
+    """Accept (受理, Art 15): staff of the responsible unit with `intake_clerk` or `supervisor`."""
+    return await client.call("intake", "accept", complaint_id, context=staff.scope.to_context())
+
+
+@router.post("/{complaint_id}/refuse")
+async def refuse_complaint(complaint_id: str, refusal: Refusal, staff: Staff, client: Rpc) -> Any:
+    """Refuse (不予受理) on a ground of Art 16, with the reason and the other routes open to the
+    consumer (default: the ground's standard text)."""
+    return await client.call(
+        "intake",
+        "refuse",
+        complaint_id,
+        ground=refusal.ground,
+        reason=refusal.reason,
+        other_routes=refusal.other_routes,
+        context=staff.scope.to_context(),
+    )
+
+
+@router.post("/{complaint_id}/evidence", status_code=201)
+async def upload_evidence(
+    complaint_id: str, staff: Staff, client: Rpc, files: Annotated[list[UploadFile], File()]
+) -> Any:
+    """Upload evidence files (multipart field `files`, one or more). Each at most 10 MiB, of an
+    allowed type judged by its content (JPEG, PNG, GIF, WebP, PDF, MP3, M4A, MP4)."""
+    sent, too_big = [], []
+    for index, upload in enumerate(files):
+        content = await upload.read(MAX_EVIDENCE_BYTES + 1)
+        if len(content) > MAX_EVIDENCE_BYTES:
+            too_big.append({"field": f"files[{index}]", "message": f"larger than {MAX_EVIDENCE_BYTES} bytes (10 MiB)"})
+            continue
+        sent.append({"filename": upload.filename or "", "content": base64.b64encode(content).decode()})
+    if too_big:
+        return problem(422, "invalid_input", "; ".join(f"{f['field']}: {f['message']}" for f in too_big), too_big)
+    return await client.call("intake", "add_evidence", complaint_id, sent, context=staff.scope.to_context(), timeout=30)
+
+
+@router.get("/{complaint_id}/evidence/{file_id}")
+async def download_evidence(complaint_id: str, file_id: str, staff: Staff, client: Rpc) -> Response:
+    """An evidence file, for staff handling the case (audited like other personal data)."""
+    found = await client.call(
+        "intake", "evidence_file", complaint_id, file_id, context=staff.scope.to_context(), timeout=30
+    )
+    return Response(
+        base64.b64decode(found["content"]),
+        media_type=found["mime_type"],
+        headers={
+            "Content-Disposition": f'attachment; filename="{found["id"]}.{found["extension"]}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+            "ETag": f'"{found["sha256"]}"',
+        },
     )
 
 

@@ -4,11 +4,27 @@ read-only, and the audit log of personal-data reads."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ARRAY, BigInteger, DateTime, ForeignKey, Identity, Index, MetaData, Numeric, String, Text, Uuid
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Interval,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    Uuid,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -34,8 +50,9 @@ class Complaint(Base):
     status: Mapped[str] = mapped_column(String(20))
     complainant: Mapped[dict[str, Any]] = mapped_column(JSONB)
     business: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    incident_division_code: Mapped[str] = mapped_column(String(12))
-    category: Mapped[str] = mapped_column(String(40))
+    # empty only on an e-mail draft a clerk has not completed yet
+    incident_division_code: Mapped[str | None] = mapped_column(String(12))
+    category: Mapped[str | None] = mapped_column(String(40))
     summary: Mapped[str] = mapped_column(Text)
     claim_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     requests: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
@@ -48,8 +65,23 @@ class Complaint(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(100), unique=True)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # issue 4: what the record is, how it came in, and its links
+    kind: Mapped[str] = mapped_column(String(10), server_default="complaint")  # complaint | report (Art 9)
+    received_by: Mapped[str | None] = mapped_column(String(64))  # the clerk or agency principal who filed it
+    source_tenant: Mapped[str | None] = mapped_column(String(64))  # the tenant it was filed by (agency handover)
+    complainant_phone: Mapped[str | None] = mapped_column(String(20), index=True)  # normalized, for Art 35/17
+    address_key: Mapped[str | None] = mapped_column(String(200), index=True)  # normalized address, for Art 17
+    business_key: Mapped[str | None] = mapped_column(String(120), index=True)  # credit code, else name
+    duplicate_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    linked_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the other half of an Art 9 split
+    related_to: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)  # an earlier case, new facts
+    flags: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
     history: Mapped[list[HistoryEntry]] = relationship(order_by="HistoryEntry.id", lazy="selectin")
+    clocks: Mapped[list[ClockRow]] = relationship(order_by="ClockRow.started_at", lazy="selectin")
+    evidence: Mapped[list[Evidence]] = relationship(order_by="Evidence.uploaded_at", lazy="selectin")
 
 
 class HistoryEntry(Base):
@@ -89,6 +121,60 @@ class PersonalDataAccess(Base):
     complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), index=True)
     fields: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
     endpoint: Mapped[str] = mapped_column(String(80))
+
+
+class ClockRow(Base):
+    """A clock of a case (common.clocks.Clock, stored): later issues find the due ones by
+    (status, deadline)."""
+
+    __tablename__ = "clocks"
+    __table_args__ = (Index("ix_clocks_status_deadline", "status", "deadline"),)
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer, server_default="0")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paused_total: Mapped[timedelta] = mapped_column(Interval, server_default=text("'0'::interval"))
+    paused_counted: Mapped[timedelta] = mapped_column(Interval, server_default=text("'0'::interval"))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(10))  # running | paused | met | late
+
+
+class Evidence(Base):
+    """An evidence file's record; the bytes live in the evidence store (services/intake/evidence.py),
+    never in the database."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))  # as uploaded, for display only
+    mime_type: Mapped[str] = mapped_column(String(60))  # judged by content
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20))  # upload | email
+    uploaded_by: Mapped[str | None] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TrackingAttempt(Base):
+    """A failed (or in-flight) public tracking lookup, for throttling guesses."""
+
+    __tablename__ = "tracking_attempts"
+    __table_args__ = (
+        Index("ix_tracking_attempts_client_at", "client", "at"),
+        Index("ix_tracking_attempts_number_at", "tracking_no", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    client: Mapped[str] = mapped_column(String(64))
+    tracking_no: Mapped[str] = mapped_column(String(40))
 
 
 class Outbox(OutboxMixin, Base):

@@ -7,26 +7,28 @@ import uuid
 from typing import Any, ClassVar
 
 from nameko.rpc import RpcProxy, rpc
-from pydantic import ValidationError
 
-from common.contracts import ComplaintRouted, ComplaintSubmission, MessageRecorded
+from common.contracts import ComplaintRouted, MessageRecorded
 from common.db import Database
-from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
+from common.errors import EXPECTED, Forbidden, NotFound
 from common.messaging import on_event
+from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
 from services.intake import audit, complaints
-from services.intake.checks import check_submission
+from services.intake.desk import IntakeDesk
 from services.intake.models import Inbox, Outbox
 from services.intake.reassignment import CaseReassigned, record_reassignment
+from services.intake.routing_events import CaseEscalated, CaseRoutingStep, record_escalation, record_step
 
 # the division registry changes rarely; a code found served stays served for this long
 _SERVED_CACHE_SECONDS = 300
 
 
-class IntakeService:
+class IntakeService(IntakeDesk):
     name = "intake"
 
     db = Database(Outbox, Inbox)
+    telemetry = Telemetry()  # traces, handler metrics, /metrics (common/telemetry.py)
     scope = CurrentScope()
     routing = RpcProxy("routing")
 
@@ -35,23 +37,9 @@ class IntakeService:
 
     @rpc(expected_exceptions=EXPECTED)
     def submit(self, submission: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
-        """File a complaint. Answers only after it is durably stored with its event."""
-        try:
-            parsed = ComplaintSubmission.model_validate(submission)
-        except ValidationError as exc:
-            raise InvalidInput(
-                [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
-            ) from exc
-        check_submission(parsed, self._unserved_divisions)
-        with self.db.transaction() as session:
-            if idempotency_key and (earlier := complaints.by_idempotency_key(session, idempotency_key)):
-                return complaints.receipt(earlier)
-            first_receiver = self.scope.home_unit if self.scope else None
-            complaint, event = complaints.file_complaint(
-                session, parsed, first_receiver=first_receiver, idempotency_key=idempotency_key
-            )
-            self.db.emit(session, event)
-            return complaints.receipt(complaint)
+        """File a complaint (any channel but e-mail; see services/intake/desk.py for who files
+        what). Answers only after it is durably stored with its event."""
+        return self._file(submission, idempotency_key)
 
     # Staff-facing reads run in `db.scoped`: the query applies the scope (scope_clause) and
     # PostgreSQL's row-level security applies it again as the non-owner role.
@@ -120,6 +108,19 @@ class IntakeService:
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_case_reassigned"):
                 record_reassignment(session, event)
+
+    # routing's moves (services/intake/routing_events.py, owned by the routing issue)
+    @on_event(CaseEscalated)
+    def on_case_escalated(self, event_id: uuid.UUID, event: CaseEscalated) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, "intake.on_case_escalated"):
+                record_escalation(session, event)
+
+    @on_event(CaseRoutingStep)
+    def on_case_routing_step(self, event_id: uuid.UUID, event: CaseRoutingStep) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, "intake.on_case_routing_step"):
+                record_step(session, event)
 
     @staticmethod
     def _complaint_key(complaint_id: str) -> uuid.UUID:

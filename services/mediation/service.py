@@ -1,21 +1,196 @@
-"""Mediation entrypoints. The skeleton runs the service with its schema and health check; the
-mediation case (consent, mediator, sessions, agreement) arrives with its own issue."""
+"""Mediation entrypoints: the case from an accepted complaint to agreement or failure, follow-up
+and call-back (docs/mediation.md).
+
+Staff reads run in `db.scoped` (row-level security as `disputes_scoped`, plus `scope_clause` in the
+query); actions run as the owner in one transaction that locks the case row, applies the scope rule
+in the query (out of scope: 404), checks role and state (403, 409) and emits the events through the
+outbox. The expiry timer ends cases whose 60-day clock ran out.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import uuid
 from typing import Any
 
 from nameko.rpc import rpc
+from nameko.timer import timer
+from sqlalchemy import select
 
+from common.contracts import CaseEscalated, CaseReassigned, ComplaintAccepted
 from common.db import Database
-from services.mediation.models import Inbox, Outbox
+from common.errors import EXPECTED, NotFound
+from common.messaging import on_event
+from common.telemetry import Telemetry
+from common.tenancy import CurrentScope, Scope, scope_clause
+from services.mediation import cases, documents, inputs, states
+from services.mediation.models import Case, Inbox, Mediator, Outbox
+
+log = logging.getLogger(__name__)
+
+EXPIRY_INTERVAL_SECONDS = float(os.environ.get("MEDIATION_EXPIRY_INTERVAL_SECONDS", "10"))
 
 
 class MediationService:
     name = "mediation"
 
     db = Database(Outbox, Inbox)
+    telemetry = Telemetry()  # traces, handler metrics, /metrics (common/telemetry.py)
+    scope = CurrentScope()
+
+    # --- events ---------------------------------------------------------------------------------
+
+    @on_event(ComplaintAccepted)
+    def on_complaint_accepted(self, event_id: uuid.UUID, event: ComplaintAccepted) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, "mediation.on_complaint_accepted"):
+                for out in cases.open_case(session, event):
+                    self.db.emit(session, out)
+
+    @on_event(CaseEscalated)
+    def on_case_escalated(self, event_id: uuid.UUID, event: CaseEscalated) -> None:
+        self._move(
+            event_id,
+            "mediation.on_case_escalated",
+            event.complaint_id,
+            event.to_unit,
+            event.actor,
+            f"escalated:{event.trigger}",
+        )
+
+    @on_event(CaseReassigned)
+    def on_case_reassigned(self, event_id: uuid.UUID, event: CaseReassigned) -> None:
+        self._move(
+            event_id,
+            "mediation.on_case_reassigned",
+            event.complaint_id,
+            event.to_unit,
+            event.actor,
+            f"reassigned:{event.reason}",
+        )
+
+    def _move(
+        self, event_id: uuid.UUID, handler: str, complaint_id: uuid.UUID, to_unit, actor: str, trigger: str
+    ) -> None:
+        with self.db.transaction() as session:
+            if not self.db.first_delivery(session, event_id, handler):
+                return
+            case = session.get(Case, complaint_id, with_for_update=True)
+            if case is None:  # not accepted (yet): no mediation case to move
+                return
+            for out in cases.move_unit(session, case, to_unit, actor=actor, trigger=trigger):
+                self.db.emit(session, out)
+
+    @timer(interval=EXPIRY_INTERVAL_SECONDS)
+    def expire_due(self) -> None:
+        """Art 22: no agreement within 60 days of acceptance (appraisal time not counted) ends it."""
+        with self.db.transaction() as session:
+            events = cases.expire_due(session, cases.utcnow())
+            for out in events:
+                self.db.emit(session, out)
+        if events:
+            log.info("mediation expiry: %d event(s)", len(events))
+
+    # --- actions --------------------------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def act(
+        self, complaint_id: str, action: str, payload: dict[str, Any] | None = None, n: int | None = None
+    ) -> dict[str, Any]:
+        """One action on the case (states.ACTIONS); answers the case as the caller sees it."""
+        scope = self._staff()
+        if action not in inputs.INPUTS:
+            raise NotFound(f"no mediation action {action!r}")
+        if action == states.CONSENT and not inputs.parse(inputs.ConsentInput, payload).consent:
+            action = states.REFUSE_CONSENT
+        key = cases.case_key(complaint_id)
+        with self.db.transaction() as session:
+            case = cases.find(session, key, scope, lock=True)
+            for out in cases.perform(session, case, action, scope, payload, path={"n": n}):
+                self.db.emit(session, out)
+        return self.get_case(complaint_id)
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def get_case(self, complaint_id: str) -> dict[str, Any]:
+        scope = self._staff()
+        key = cases.case_key(complaint_id)
+        with self.db.scoped(scope) as session:
+            case = cases.find(session, key, scope)
+            data = cases.view(case, scope)
+            shown = cases.shows_personal_data(case, scope, single=True)
+        self._audit(scope, key, shown, "mediation.get_case")
+        return data
+
+    @rpc(expected_exceptions=EXPECTED)
+    def list_cases(self, state: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        scope = self._staff()
+        query = select(Case).where(scope_clause(Case.unit_code, scope))
+        if state:
+            query = query.where(Case.state == state)
+        with self.db.scoped(scope) as session:
+            found = session.scalars(query.order_by(Case.updated_at.desc()).limit(max(1, min(limit, 200))))
+            return [cases.summary(c, scope) for c in found]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def document(self, complaint_id: str, kind: str, n: int | None = None) -> str:
+        """The agreement or a session's minutes as printable HTML."""
+        scope = self._staff()
+        key = cases.case_key(complaint_id)
+        with self.db.scoped(scope) as session:
+            case = cases.find(session, key, scope)
+            if kind == "agreement":
+                html = documents.agreement_html(case, scope)
+            elif kind == "minutes" and n is not None:
+                html = documents.minutes_html(case, scope, n)
+            else:
+                raise NotFound(f"no document {kind!r}")
+            shown = cases.shows_personal_data(case, scope, single=True)
+        self._audit(scope, key, shown, f"mediation.document.{kind}")
+        return html
+
+    # --- the roster -----------------------------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def mediators(self, unit: str | None = None) -> list[dict[str, Any]]:
+        scope = self._staff()
+        query = select(Mediator).where(scope_clause(Mediator.unit_code, scope))
+        if unit:
+            query = query.where(Mediator.unit_code == unit)
+        with self.db.scoped(scope) as session:
+            members = session.scalars(query.order_by(Mediator.unit_code, Mediator.username)).all()
+            units = {m.unit_code for m in members}
+            load: dict[str, int] = {}
+            for code in units:
+                load.update(cases.loads(session, code))
+            return [cases.mediator_view(m, load.get(m.username, 0)) for m in members]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def put_mediator(self, username: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Add or change a roster entry. The gateway has checked that the user exists and holds
+        the mediator role in that unit (it owns the identity schema)."""
+        scope = self._staff()
+        data = inputs.parse(inputs.MediatorInput, payload)
+        with self.db.transaction() as session:
+            member = cases.put_mediator(session, scope, username.lower(), data)
+            session.flush()
+            return cases.mediator_view(member, cases.loads(session, member.unit_code).get(member.username, 0))
 
     @rpc
     def ping(self) -> dict[str, Any]:
         return {"service": self.name, "database": self.db.ping()}
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _staff(self) -> Scope:
+        # an agency's scope is valid but sees no mediation row (no agency column): 404s and empty lists
+        if self.scope is None or not self.scope.valid:
+            raise NotFound("no mediation case in your scope")
+        return self.scope
+
+    def _audit(self, scope: Scope, key: uuid.UUID, shown: list[str], endpoint: str) -> None:
+        if shown:
+            with self.db.transaction() as session:
+                cases.record_access(session, scope, key, shown, endpoint)

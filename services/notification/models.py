@@ -1,11 +1,15 @@
-"""Tables notification owns (schema `notification`): every message and its delivery state."""
+"""Tables notification owns (schema `notification`): every message and its delivery state, what
+notification learned about each case from earlier events (it never reads other services' tables),
+tenant overrides of templates and settings, and agency handovers awaiting acknowledgement."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Integer, MetaData, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, DateTime, Index, Integer, MetaData, String, Text, UniqueConstraint, Uuid, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from common.outbox import InboxMixin, OutboxMixin
@@ -16,23 +20,108 @@ class Base(DeclarativeBase):
 
 
 class Message(Base):
+    """One message to one recipient on one channel. `recipient_key` names the recipient without an
+    address (`complainant`, `business`, `tenant:330681109`, `user:li.ming`, `agency:330681-police`);
+    the same event never produces the same message twice (the unique key)."""
+
     __tablename__ = "messages"
-    # one event never produces the same message twice
-    __table_args__ = (UniqueConstraint("event_id", "template", "recipient_role"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "recipient_key", "template", "channel", name="uq_messages_event_recipient"),
+        # the dispatcher's due messages: only queued rows are in the index
+        Index("ix_messages_due", "next_attempt_at", postgresql_where=text("state = 'queued'")),
+        # a staff inbox: its items newest first
+        Index("ix_messages_inbox", "recipient_address", "created_at", postgresql_where=text("channel = 'inbox'")),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    event_type: Mapped[str] = mapped_column(String(80), default="")
+    complaint_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    unit_code: Mapped[str | None] = mapped_column(String(64))  # the tenant whose templates and settings apply
     template: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20))
     recipient_role: Mapped[str] = mapped_column(String(20))
+    recipient_key: Mapped[str] = mapped_column(String(120))
     recipient_address: Mapped[str] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(12))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)  # structured content (webhook, docking queue)
+    time_critical: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(12))  # queued | sent | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    read_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class CaseContact(Base):
+    """What notification learned about a case from earlier events (and from staff recording a
+    party's contact): who to tell and how. Personal data: never shown by an API."""
+
+    __tablename__ = "cases"
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    tracking_no: Mapped[str | None] = mapped_column(String(40))
+    category: Mapped[str | None] = mapped_column(String(40))
+    division_code: Mapped[str | None] = mapped_column(String(12))  # where it happened (before a unit is known)
+    complainant_name: Mapped[str | None] = mapped_column(String(50))
+    complainant_phone: Mapped[str | None] = mapped_column(String(20))
+    complainant_email: Mapped[str | None] = mapped_column(String(254))
+    business_name: Mapped[str | None] = mapped_column(String(100))
+    business_phone: Mapped[str | None] = mapped_column(String(20))
+    business_email: Mapped[str | None] = mapped_column(String(254))
+    unit_code: Mapped[str | None] = mapped_column(String(12))
+    unit_name: Mapped[str | None] = mapped_column(String(100))
+    unit_tier: Mapped[str | None] = mapped_column(String(12))
+    mediator: Mapped[str | None] = mapped_column(String(64))
+    agency_tenant: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TenantSetting(Base):
+    """A tenant's own notification settings (`quiet_hours`, `webhook_url` for an agency); the
+    effective settings inherit down the tree (city <- township <- village), see settings.py."""
+
+    __tablename__ = "tenant_settings"
+
+    tenant_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TemplateOverride(Base):
+    """A tenant's own text of a template; the most specific tenant up the tree wins."""
+
+    __tablename__ = "template_overrides"
+
+    tenant_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    template: Mapped[str] = mapped_column(String(40), primary_key=True)
+    subject: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AgencyHandover(Base):
+    """A case handed to an agency and not acknowledged yet: reminders go out until it is."""
+
+    __tablename__ = "agency_handovers"
+    __table_args__ = (
+        Index("ix_agency_handovers_due", "next_reminder_at", postgresql_where=text("acknowledged_at IS NULL")),
+    )
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    agency_tenant: Mapped[str] = mapped_column(String(64), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminders: Mapped[int] = mapped_column(Integer, default=0)
+    next_reminder_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Outbox(OutboxMixin, Base):

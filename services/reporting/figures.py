@@ -1,58 +1,30 @@
-"""The read model and the figures counted from it (no personal data ever enters it)."""
+"""Figures read from the fact rows: an agency's volumes, and escalations per unit (routing issue).
+The read model is kept by services/reporting/ingest.py; unit figures come from the rollups."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from common.contracts import CaseReassigned, ComplaintReceived, ComplaintRouted
+from common.contracts import CaseReassigned
 from common.tenancy import Scope, scope_clause
-from services.reporting.models import ComplaintFact
+from common.workdays import SHANGHAI, end_of_day
+from services.reporting.models import ComplaintFact, EarlyWarningFact, Escalation
 
 
-def count_received(session: Session, event: ComplaintReceived) -> None:
-    # events may arrive in any order: each one fills only its own columns
-    values = {
-        "received_at": event.received_at,
-        "channel": event.channel,
-        "category": event.category,
-        "claim_amount": event.claim_amount,
-    }
-    session.execute(
-        insert(ComplaintFact)
-        .values(complaint_id=event.complaint_id, status="received", **values)
-        .on_conflict_do_update(index_elements=[ComplaintFact.complaint_id], set_=values)
-    )
-
-
-def count_routed(session: Session, event: ComplaintRouted) -> None:
-    values = {"unit_code": event.unit.code, "tier": event.unit.tier, "status": "routed", "routed_at": event.decided_at}
-    session.execute(
-        insert(ComplaintFact)
-        .values(complaint_id=event.complaint_id, **values)
-        .on_conflict_do_update(index_elements=[ComplaintFact.complaint_id], set_=values)
-    )
-
-
-def count_reassigned(session: Session, event: CaseReassigned) -> None:
-    """The case counts for its new unit from now on. A move that arrives before the routing it
-    moves from is refused (LookupError: the handler retries it), so the older decision cannot
-    overwrite it; a move away from a unit the case has already left changes nothing."""
-    fact = session.get(ComplaintFact, event.complaint_id, with_for_update=True)
-    if fact is None or fact.unit_code is None:
-        raise LookupError(f"complaint {event.complaint_id} is not counted as routed yet; the move waits for it")
-    if fact.unit_code == event.from_unit.code:
-        fact.unit_code, fact.tier = event.to_unit.code, event.to_unit.tier
-
-
-def summary(session: Session, scope: Scope | None) -> dict[str, Any]:
-    """Volumes in the caller's subtree (an agency: the cases handed to it): in total and by status,
-    channel, category and tier. Counted by responsible unit: a unit that passed a case up no longer
-    counts it."""
+def summary(
+    session: Session, scope: Scope | None, first: date | None = None, last: date | None = None
+) -> dict[str, Any]:
+    """Volumes of the cases handed to an agency (units read the rollups: services/reporting/queries.py),
+    in total and by status, channel, category and tier, for complaints received in the period."""
     in_scope = scope_clause(ComplaintFact.unit_code, scope, agency_column=ComplaintFact.agency_tenant)
+    if first is not None:
+        in_scope = in_scope & (ComplaintFact.received_at >= datetime.combine(first, time.min, tzinfo=SHANGHAI))
+    if last is not None:
+        in_scope = in_scope & (ComplaintFact.received_at <= end_of_day(last))
     result: dict[str, Any] = {
         "unit": scope.unit if scope else None,
         "total": session.scalar(select(func.count()).select_from(ComplaintFact).where(in_scope)) or 0,
@@ -62,3 +34,60 @@ def summary(session: Session, scope: Scope | None) -> dict[str, Any]:
         rows = session.execute(select(column, func.count()).where(in_scope).group_by(column)).all()
         result[f"by_{name}"] = {key: count for key, count in rows}
     return result
+
+
+def count_reassigned(session: Session, event: CaseReassigned) -> None:
+    """The case counts for its new unit from now on. A move that arrives before the routing it
+    moves from is refused (LookupError: the handler retries it), so the older decision cannot
+    overwrite it; a move away from a unit the case has already left changes nothing.
+    (`ingest.on_reassigned` applies it with the rollups.)"""
+    fact = session.get(ComplaintFact, event.complaint_id, with_for_update=True)
+    if fact is None or fact.unit_code is None:
+        raise LookupError(f"complaint {event.complaint_id} is not counted as routed yet; the move waits for it")
+    if fact.unit_code == event.from_unit.code:
+        fact.unit_code, fact.tier = event.to_unit.code, event.to_unit.tier
+
+
+# townships are rewarded when escalations stay at or under this share of their disputes (seed 004)
+ESCALATION_LINE = 0.10
+
+
+def escalation_rates(session: Session, scope: Scope | None) -> dict[str, Any]:
+    """Per unit of the caller's subtree that passed cases up: escalations, the disputes it had (the
+    cases it holds now plus those it passed up) and the rate; townships against the 10% line."""
+    if scope is None or not scope.valid or scope.is_agency:
+        return {"unit": scope.unit if scope else None, "line": ESCALATION_LINE, "units": [], "warnings": 0}
+    passed = scope_clause(Escalation.from_unit, scope)
+    rows = session.execute(
+        select(Escalation.from_unit, Escalation.from_tier, func.count(func.distinct(Escalation.complaint_id)))
+        .where(passed)
+        .group_by(Escalation.from_unit, Escalation.from_tier)
+    ).all()
+    units = []
+    for unit, tier, escalated in rows:
+        query = select(func.count()).select_from(ComplaintFact).where(ComplaintFact.unit_code == unit)
+        held = session.scalar(query) or 0
+        disputes = held + escalated
+        rate = escalated / disputes if disputes else 0.0
+        entry = {"unit": unit, "tier": tier, "escalated": escalated, "disputes": disputes, "rate": round(rate, 4)}
+        if tier == "township":
+            entry["within_line"] = rate <= ESCALATION_LINE
+        units.append(entry)
+    warnings = (
+        session.scalar(
+            select(func.count())
+            .select_from(EarlyWarningFact)
+            .where(
+                scope_clause(EarlyWarningFact.city_code, scope)
+                if len(scope.unit) == 6
+                else EarlyWarningFact.township_code == scope.unit
+            )
+        )
+        or 0
+    )
+    return {
+        "unit": scope.unit,
+        "line": ESCALATION_LINE,
+        "units": sorted(units, key=lambda u: u["unit"]),
+        "warnings": warnings,
+    }

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import DateTime, Index, MetaData, Numeric, String, Uuid
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    UniqueConstraint,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from common.outbox import InboxMixin
@@ -33,6 +48,143 @@ class ComplaintFact(Base):
     tier: Mapped[str | None] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20))
     routed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the reporting issue: the status is the latest by event time (events arrive in any order)
+    status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the business complained about (not personal data): credit code, else `name:<name>`
+    business_key: Mapped[str | None] = mapped_column(String(130))
+    business_name: Mapped[str | None] = mapped_column(String(100))
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the first acceptance decision (accepted or refused): the acceptance clock
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_unit: Mapped[str | None] = mapped_column(String(12))
+    decision: Mapped[str | None] = mapped_column(String(10))
+    refusal_ground: Mapped[str | None] = mapped_column(String(40))
+    # the first acknowledgement message recorded as sent: the 24-hour clock
+    ack_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Escalation(Base):
+    """A case passed up (routing's `case.escalated.v1`): per-unit escalation counts, the 10% line."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (Index("ix_escalations_from_unit", "from_unit", postgresql_ops={"from_unit": "text_pattern_ops"}),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    from_unit: Mapped[str] = mapped_column(String(12))
+    from_tier: Mapped[str] = mapped_column(String(10))
+    to_unit: Mapped[str] = mapped_column(String(12))
+    trigger: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EarlyWarningFact(Base):
+    """An early warning routing raised (`early_warning.raised.v1`), counted for the township and city."""
+
+    __tablename__ = "early_warnings"
+
+    warning_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    township_code: Mapped[str | None] = mapped_column(String(9))
+    city_code: Mapped[str] = mapped_column(String(6), index=True)
+    count: Mapped[int] = mapped_column(Integer)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DailyRollup(Base):
+    """Per unit and day, the figures of the unit's whole subtree (every contribution is added to the
+    unit, its township and its city): a subtree summary reads one unit's rows (services/reporting/rollups.py)."""
+
+    __tablename__ = "daily_rollups"
+
+    unit_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(130), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    amount: Mapped[Decimal] = mapped_column(Numeric(20, 2), server_default="0")
+
+
+class MonthlyRollup(Base):
+    """The daily rollups summed per calendar month: a period's whole months read these."""
+
+    __tablename__ = "monthly_rollups"
+    __table_args__ = (
+        Index("ix_monthly_rollups_cover", "unit_code", "metric", "month", "key", postgresql_include=["n", "amount"]),
+    )
+
+    unit_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(130), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    amount: Mapped[Decimal] = mapped_column(Numeric(20, 2), server_default="0")
+
+
+class MediationEnding(Base):
+    """One `mediation.ended.v1`: a complaint may be mediated more than once (escalated, reopened)."""
+
+    __tablename__ = "mediation_endings"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    unit_code: Mapped[str] = mapped_column(String(12))
+    outcome: Mapped[str] = mapped_column(String(30))
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EndNotice(Base):
+    """The parties were told of the end of mediation (`notify_end` transition, Art 23)."""
+
+    __tablename__ = "end_notices"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    unit_code: Mapped[str] = mapped_column(String(12))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EventLogEntry(Base):
+    """Every consumed envelope, append-only, personal data stripped: what a rebuild replays."""
+
+    __tablename__ = "event_log"
+    __table_args__ = (UniqueConstraint("event_id", "type", name="uq_event_log_event"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    type: Mapped[str] = mapped_column(String(80))
+    envelope: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    logged_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class MonthlyReport(Base):
+    """A unit's monthly statistics report, produced once per (unit, month) and sent up to the parent."""
+
+    __tablename__ = "monthly_reports"
+    __table_args__ = (
+        UniqueConstraint("unit_code", "month", name="uq_monthly_reports_unit_month"),
+        Index("ix_monthly_reports_parent", "parent_code", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(12))
+    parent_code: Mapped[str | None] = mapped_column(String(12))
+    month: Mapped[date] = mapped_column(Date)
+    generated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    generated_by: Mapped[str] = mapped_column(String(20))  # timer | on_demand
+    figures: Mapped[dict[str, Any]] = mapped_column(JSONB)
+
+
+class UnitName(Base):
+    """Units the figures know: named by the events that carry them, ancestors by code only."""
+
+    __tablename__ = "units"
+    __table_args__ = (Index("ix_units_parent", "parent_code"),)
+
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    tier: Mapped[str] = mapped_column(String(10))
+    parent_code: Mapped[str | None] = mapped_column(String(12))
 
 
 class Inbox(InboxMixin, Base):

@@ -2,49 +2,198 @@
 
 from __future__ import annotations
 
+import base64
+import logging
+import os
 import uuid
 from typing import Any
 
 from nameko.rpc import rpc
+from nameko.timer import timer
 
-from common.contracts import CaseReassigned, ComplaintReceived, ComplaintRouted
+from common import metrics
+from common.contracts import (
+    CaseEscalated,
+    CaseReassigned,
+    CaseRoutingStep,
+    ComplaintAccepted,
+    ComplaintReceived,
+    ComplaintRefused,
+    ComplaintRouted,
+    EarlyWarningRaised,
+    MediationEnded,
+    MediationTransitioned,
+    MessageRecorded,
+)
 from common.db import Database
-from common.errors import EXPECTED
+from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
 from common.messaging import on_event
-from common.tenancy import CurrentScope
-from services.reporting import figures
+from common.telemetry import Telemetry
+from common.tenancy import CurrentScope, Role
+from services.reporting import exports, figures, ingest, monthly, queries
 from services.reporting.models import Inbox
+
+log = logging.getLogger(__name__)
+
+# how often the timer looks for monthly reports still to produce (the month just ended)
+MONTHLY_INTERVAL_SECONDS = float(os.environ.get("REPORTING_MONTHLY_INTERVAL_SECONDS", "3600"))
+CHARTS = ("trend", "categories", "sla")
 
 
 class ReportingService:
     name = "reporting"
 
     db = Database(inbox=Inbox)
+    telemetry = Telemetry()  # traces, handler metrics, /metrics (common/telemetry.py)
     scope = CurrentScope()
 
     @on_event(ComplaintReceived)
     def on_complaint_received(self, event_id: uuid.UUID, event: ComplaintReceived) -> None:
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "reporting.on_complaint_received"):
-                figures.count_received(session, event)
+                ingest.consume(session, event_id, event)
 
     @on_event(ComplaintRouted)
     def on_complaint_routed(self, event_id: uuid.UUID, event: ComplaintRouted) -> None:
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "reporting.on_complaint_routed"):
-                figures.count_routed(session, event)
+                ingest.consume(session, event_id, event)
 
     @on_event(CaseReassigned)
     def on_case_reassigned(self, event_id: uuid.UUID, event: CaseReassigned) -> None:
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "reporting.on_case_reassigned"):
-                figures.count_reassigned(session, event)
+                ingest.consume(session, event_id, event)
+
+    # routing's moves and warnings (the routing issue): escalation counts feed the 10% line
+    @on_event(CaseEscalated)
+    def on_case_escalated(self, event_id: uuid.UUID, event: CaseEscalated) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, "reporting.on_case_escalated"):
+                ingest.consume(session, event_id, event)
+                if event.trigger == "tier_target_expired":  # the breach of a tier target (Prometheus)
+                    metrics.tier_target_breached(event.from_unit.tier, event.from_unit.code)
+
+    @on_event(CaseRoutingStep)
+    def on_case_routing_step(self, event_id: uuid.UUID, event: CaseRoutingStep) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, "reporting.on_case_routing_step"):
+                ingest.consume(session, event_id, event)
+
+    @on_event(EarlyWarningRaised)
+    def on_early_warning(self, event_id: uuid.UUID, event: EarlyWarningRaised) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, "reporting.on_early_warning"):
+                ingest.consume(session, event_id, event)
+
+    # the reporting issue: decisions, acknowledgements and mediation (nothing else consumed
+    # mediation.transitioned.v1 before: its outbox rows now flow)
+    @on_event(ComplaintAccepted)
+    def on_complaint_accepted(self, event_id: uuid.UUID, event: ComplaintAccepted) -> None:
+        self._consume("reporting.on_complaint_accepted", event_id, event)
+
+    @on_event(ComplaintRefused)
+    def on_complaint_refused(self, event_id: uuid.UUID, event: ComplaintRefused) -> None:
+        self._consume("reporting.on_complaint_refused", event_id, event)
+
+    @on_event(MessageRecorded)
+    def on_message_recorded(self, event_id: uuid.UUID, event: MessageRecorded) -> None:
+        self._consume("reporting.on_message_recorded", event_id, event)
+
+    @on_event(MediationTransitioned)
+    def on_mediation_transitioned(self, event_id: uuid.UUID, event: MediationTransitioned) -> None:
+        self._consume("reporting.on_mediation_transitioned", event_id, event)
+
+    @on_event(MediationEnded)
+    def on_mediation_ended(self, event_id: uuid.UUID, event: MediationEnded) -> None:
+        self._consume("reporting.on_mediation_ended", event_id, event)
+
+    def _consume(self, handler: str, event_id: uuid.UUID, event: Any) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, handler):
+                ingest.consume(session, event_id, event)
+
+    # --- monthly reports: the timer for the month just ended, a supervisor for any past month ---
+
+    @timer(interval=MONTHLY_INTERVAL_SECONDS)
+    def produce_monthly_reports(self) -> None:
+        first = monthly.previous_month()
+        with self.db.transaction() as session:
+            created = monthly.generate(session, first, monthly.known_units(session), "timer")
+        if created:
+            log.info("monthly reports for %s: %s unit(s)", f"{first:%Y-%m}", len(created))
+
+    def _unit_scope(self) -> str:
+        if self.scope is None or not self.scope.valid or self.scope.is_agency:
+            raise NotFound("figures by unit are for units; an agency sees the summary of its own cases")
+        return self.scope.unit
 
     @rpc(expected_exceptions=EXPECTED)
-    def summary(self) -> dict[str, Any]:
-        # scoped: the query filters by scope and row-level security refuses anything else
+    def generate_monthly(self, month: str) -> dict[str, Any]:
+        """Produce the reports of the caller's unit and its subtree for a past month (a supervisor)."""
+        unit = self._unit_scope()
+        if Role.SUPERVISOR not in self.scope.roles:
+            raise Forbidden("producing monthly reports is a supervisor's")
+        first = monthly.parse_month(month)
+        monthly.require_past(first)
+        with self.db.transaction() as session:
+            created = monthly.generate(session, first, monthly.known_units(session, under=unit), "on_demand")
+        return {"month": f"{first:%Y-%m}", "unit": unit, "created": created}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def monthly(self, month: str) -> dict[str, Any]:
+        unit, first = self._unit_scope(), monthly.parse_month(month)
         with self.db.scoped(self.scope) as session:
-            return figures.summary(session, self.scope)
+            return monthly.view(session, unit, first)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def monthly_export(self, month: str, fmt: str) -> dict[str, Any]:
+        """The caller's report and its children's side by side, as CSV (text) or XLSX (base64)."""
+        if fmt not in ("csv", "xlsx"):
+            raise InvalidInput.one("format", "csv or xlsx")
+        report = self.monthly(month)
+        if report["report"] is None:
+            raise NotFound(f"no monthly report of {report['unit']} for {report['month']} yet")
+        rows = exports.table([report["report"], *report["children"]])
+        name = f"report-{report['unit']}-{report['month']}.{fmt}"
+        if fmt == "csv":
+            return {"filename": name, "content": exports.to_csv(rows)}
+        content = exports.to_xlsx(rows, f"{report['unit']} {report['month']}")
+        return {"filename": name, "base64": base64.b64encode(content).decode()}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def chart(self, name: str, start: str | None = None, end: str | None = None) -> str:
+        if name not in CHARTS:
+            raise NotFound(f"no chart {name!r}; there are {', '.join(CHARTS)}")
+        unit = self._unit_scope()
+        first, last = queries.parse_period(start, end)
+        with self.db.scoped(self.scope) as session:
+            if name == "trend":
+                return exports.trend_chart(unit, queries.monthly_trend(session, unit, first, last))
+            figures_ = queries.read_figures(session, unit, first, last)
+        return exports.categories_chart(unit, figures_) if name == "categories" else exports.sla_chart(unit, figures_)
+
+    @rpc
+    def rebuild(self) -> dict[str, int]:
+        """Empty the read model and replay the event log (ops; not exposed through the gateway)."""
+        with self.db.transaction() as session:
+            return ingest.rebuild(session)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def escalations(self) -> dict[str, Any]:
+        with self.db.scoped(self.scope) as session:
+            return figures.escalation_rates(session, self.scope)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def summary(self, start: str | None = None, end: str | None = None) -> dict[str, Any]:
+        """Every figure of the caller's subtree over the period (days, inclusive); an agency: the
+        volumes of the cases handed to it. Scoped: the query names the unit and row-level security
+        refuses any other row."""
+        first, last = queries.parse_period(start, end)
+        with self.db.scoped(self.scope) as session:
+            if self.scope is None or not self.scope.valid or self.scope.is_agency:
+                return figures.summary(session, self.scope, first, last)
+            return queries.read_figures(session, self.scope.unit, first, last)
 
     @rpc
     def ping(self) -> dict[str, Any]:

@@ -7,7 +7,20 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, Index, MetaData, String, Uuid, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Uuid,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -83,6 +96,122 @@ class Assignment(Base):
     rule: Mapped[str] = mapped_column(String(40))
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # active | handover_pending | contested | with_agency | ended (services/routing/cases.py)
+    state: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
+    # the number of the case's last routing event (ComplaintRouted is 1): consumers apply them in order
+    seq: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # what the decision read from the complaint (rules.Facts), to decide again on return or reclassification
+    facts: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
+    first_receiver: Mapped[str | None] = mapped_column(String(12))
+    agency_tenant: Mapped[str | None] = mapped_column(String(40))
+    agency_state: Mapped[str | None] = mapped_column(String(20))  # pending | acknowledged
+
+
+class Handover(Base):
+    """A case on its way to another unit or an agency, or a lower unit's request that the unit above
+    take it over. `kind`: unit | agency | takeover; `state`: pending | accepted | acknowledged |
+    contested | decided | cancelled. A contested handover runs the Art 33 clock (`contest_deadline`,
+    7 working days); then `decider`, the lowest common higher unit, decides."""
+
+    __tablename__ = "handovers"
+    __table_args__ = (
+        Index(
+            "ix_handovers_contest_due",
+            "contest_deadline",
+            postgresql_where=text("state = 'contested' AND NOT contest_expired"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    from_unit: Mapped[str] = mapped_column(String(12))
+    to_tenant: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(20))
+    rule: Mapped[str] = mapped_column(String(40))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    contested_by: Mapped[str | None] = mapped_column(String(12))
+    contest_reason: Mapped[str | None] = mapped_column(Text)
+    contest_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    contest_expired: Mapped[bool] = mapped_column(default=False, server_default="false")
+    decider: Mapped[str | None] = mapped_column(String(12))
+
+
+class TierClock(Base):
+    """The responsible unit's own time target (seed 004): when `deadline` passes while the clock runs,
+    the timer escalates the case. Due clocks are found through a partial index on the deadline of the
+    running ones, so a pass costs in proportion to the clocks that are due."""
+
+    __tablename__ = "tier_clocks"
+    __table_args__ = (Index("ix_tier_clocks_due", "deadline", postgresql_where=text("stopped_at IS NULL")),)
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(12))
+    tier: Mapped[str] = mapped_column(String(10))
+    working_days: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CaseStep(Base):
+    """Every routing step of a case with the rule and inputs that explain it (GET .../routing)."""
+
+    __tablename__ = "case_steps"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    step: Mapped[str] = mapped_column(String(40))
+    unit_code: Mapped[str] = mapped_column(String(12))  # responsible after the step
+    from_unit: Mapped[str | None] = mapped_column(String(12))
+    to_tenant: Mapped[str | None] = mapped_column(String(40))
+    rule: Mapped[str] = mapped_column(String(40))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Signal(Base):
+    """What early warning and the collective rule count: one row per complaint, no personal data
+    (the complainant only as a keyed hash of the phone, to count distinct complainants)."""
+
+    __tablename__ = "signals"
+    __table_args__ = (
+        Index("ix_signals_business", "credit_code", "received_at"),
+        Index("ix_signals_category", "township_code", "category", "received_at"),
+    )
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    category: Mapped[str] = mapped_column(String(40))
+    township_code: Mapped[str | None] = mapped_column(String(9))
+    city_code: Mapped[str] = mapped_column(String(6))
+    complainant_key: Mapped[str] = mapped_column(String(32))
+
+
+class RaisedWarning(Base):
+    """An early warning raised to a township and its city (kind business: key is the credit code;
+    kind category: key is the category code)."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (Index("ix_warnings_key", "kind", "key", "township_code", "raised_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(40))
+    township_code: Mapped[str | None] = mapped_column(String(9), index=True)
+    city_code: Mapped[str] = mapped_column(String(6), index=True)
+    count: Mapped[int] = mapped_column(Integer)
+    threshold: Mapped[int] = mapped_column(Integer)
+    window_days: Mapped[int] = mapped_column(Integer)
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    complaint_ids: Mapped[list[str]] = mapped_column(JSONB, default=list)
 
 
 class Outbox(OutboxMixin, Base):

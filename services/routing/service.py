@@ -1,68 +1,213 @@
 """Routing entrypoints: on a new complaint, decide the responsible unit, record it, announce it;
-and the tenant registry (services/routing/tenants.py, `tenant_ops` here): tenants, their settings,
-onboarding and offboarding with the audit trail. The caller's scope comes from the context data."""
+moving cases (handover, return, contest and decision, escalation, take-over, agency handover),
+the timers that escalate on expired tier targets and flag expired contests, early warning; and the
+tenant registry (services/routing/tenants.py, `tenant_ops` here). The caller's scope comes from
+the context data. Rules and moves: docs/routing.md."""
 
 from __future__ import annotations
 
+import logging
+import os
+import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
+from eventlet.semaphore import Semaphore
 from nameko.rpc import rpc
+from nameko.timer import timer
 
-from common.contracts import ComplaintReceived, ComplaintRouted, Unit
+from common.contracts import ComplaintReceived, Contract, MediationEnded
 from common.db import Database
 from common.errors import EXPECTED
 from common.messaging import on_event
+from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
-from services.routing import registry
+from services.routing import cases
 from services.routing import tenants as tenant_ops
-from services.routing.models import Assignment, Inbox, Outbox
-from services.routing.rules import decide_responsibility
+from services.routing.models import Inbox, Outbox
+from services.routing.tree import DivisionTree, registry_fingerprint
+
+log = logging.getLogger(__name__)
+
+TIMER_SECONDS = float(os.environ.get("ROUTING_TIMER_SECONDS", "2"))
+# another process may have changed tenants: the tree is checked against the registry this often
+TREE_CHECK_SECONDS = float(os.environ.get("ROUTING_TREE_CHECK_SECONDS", "10"))
 
 
 class RoutingService:
     name = "routing"
 
     db = Database(Outbox, Inbox)
+    telemetry = Telemetry()  # traces, handler metrics, /metrics (common/telemetry.py)
     scope = CurrentScope()
+
+    # one tree per process (nameko makes a service instance per worker)
+    _tree: ClassVar[DivisionTree | None] = None
+    _tree_checked: ClassVar[float] = 0.0
+    _tree_lock: ClassVar[Semaphore] = Semaphore()
+
+    # --- the tree ---
+
+    def tree(self, *, reload: bool = False) -> DivisionTree:
+        cls = type(self)
+        with cls._tree_lock:
+            now = time.monotonic()
+            if cls._tree is None or reload:
+                with self.db.read() as session:
+                    cls._tree = DivisionTree.load(session)
+                cls._tree_checked = now
+            elif now - cls._tree_checked > TREE_CHECK_SECONDS:
+                with self.db.read() as session:
+                    if registry_fingerprint(session) != cls._tree.fingerprint:
+                        cls._tree = DivisionTree.load(session)
+                cls._tree_checked = now
+            return cls._tree
+
+    def _invalidate(self) -> None:
+        type(self)._tree = None
+
+    def _act(self, operation: Callable[..., list[Contract]], *args: Any, **kwargs: Any) -> list[Contract]:
+        """Run a move in one transaction, emit its events, reload the tree once if it was stale."""
+        for attempt in (0, 1):
+            try:
+                with self.db.transaction() as session:
+                    events = operation(session, self.tree(reload=attempt == 1), *args, **kwargs)
+                    for event in events:
+                        self.db.emit(session, event)
+                    return events
+            except cases.TreeStale:
+                if attempt:
+                    raise
+        return []
+
+    def _view(self, complaint_id: uuid.UUID) -> dict[str, Any]:
+        with self.db.read() as session:
+            return cases.view(session, self.tree(), self.scope, complaint_id)
+
+    # --- events ---
 
     @on_event(ComplaintReceived)
     def on_complaint_received(self, event_id: uuid.UUID, event: ComplaintReceived) -> None:
-        with self.db.transaction() as session:
+        def route(session, tree):
             if not self.db.first_delivery(session, event_id, "routing.on_complaint_received"):
-                return
-            place = event.business_division_code or event.incident_division_code
-            decision = decide_responsibility(
-                business_division_code=event.business_division_code,
-                incident_division_code=event.incident_division_code,
-                onboarded=registry.onboarded_lineage(session, place, lock=True),
+                return []
+            return cases.route_new(session, tree, event, datetime.now(UTC))
+
+        self._act(route)
+
+    @on_event(MediationEnded)
+    def on_mediation_ended(self, event_id: uuid.UUID, event: MediationEnded) -> None:
+        def ended(session, tree):
+            if not self.db.first_delivery(session, event_id, "routing.on_mediation_ended"):
+                return []
+            return cases.on_mediation_ended(
+                session, tree, event.complaint_id, event.unit.code, event.outcome, event.escalate, event.ended_at
             )
-            now = datetime.now(UTC)
-            # the primary key on complaint_id makes a second decision for one complaint impossible
-            session.add(
-                Assignment(
-                    complaint_id=event.complaint_id,
-                    unit_code=decision.unit.code,
-                    tier=decision.unit.tier,
-                    rule=decision.rule,
-                    inputs=decision.inputs,
-                    decided_at=now,
-                )
+
+        self._act(ended)
+
+    @timer(interval=TIMER_SECONDS)
+    def expire_clocks(self) -> None:
+        """Escalate cases whose tier target ran out; flag contests whose 7 working days ran out."""
+        now = datetime.now(UTC)
+        self._act(lambda session, tree: cases.expire_tier_clocks(session, tree, now))
+        self._act(lambda session, tree: cases.expire_contests(session, tree, now))
+
+    # --- moving cases (RPC; the gateway sends the caller's scope) ---
+
+    @staticmethod
+    def _key(complaint_id: str) -> uuid.UUID:
+        from common.errors import NotFound
+
+        try:
+            return uuid.UUID(str(complaint_id))
+        except ValueError as exc:
+            raise NotFound(f"no complaint {complaint_id}") from exc
+
+    @rpc(expected_exceptions=EXPECTED)
+    def case_routing(self, complaint_id: str) -> dict[str, Any]:
+        return self._view(self._key(complaint_id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def accept_handover(self, complaint_id: str) -> dict[str, Any]:
+        key = self._key(complaint_id)
+        self._act(cases.accept_handover, self.scope, key)
+        return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def acknowledge_handover(self, complaint_id: str) -> dict[str, Any]:
+        key = self._key(complaint_id)
+        self._act(cases.acknowledge_agency, self.scope, key)
+        return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def return_case(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
+        key = self._key(complaint_id)
+        self._act(cases.return_case, self.scope, key, reason)
+        return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def contest(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
+        key = self._key(complaint_id)
+        self._act(cases.contest, self.scope, key, reason)
+        return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def decide_authority(self, complaint_id: str, unit: str, reason: str = "") -> dict[str, Any]:
+        key = self._key(complaint_id)
+        self._act(cases.decide_authority, self.scope, key, unit, reason)
+        return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def escalate(self, complaint_id: str, trigger: str, reason: str = "") -> dict[str, Any]:
+        key = self._key(complaint_id)
+        self._act(cases.request_escalation, self.scope, key, trigger, reason)
+        return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def reclassify(
+        self, complaint_id: str, claim_amount: Any = None, category: str | None = None, reason: str = ""
+    ) -> dict[str, Any]:
+        key = self._key(complaint_id)
+        escalated: list[bool] = []
+
+        def run(session, tree):
+            done, events = cases.reclassify(
+                session, tree, self.scope, key, claim_amount=claim_amount, category=category, reason=reason
             )
-            self.db.emit(
-                session,
-                ComplaintRouted(
-                    complaint_id=event.complaint_id,
-                    unit=Unit(code=decision.unit.code, name=decision.unit.name, tier=decision.unit.tier),
-                    rule=decision.rule,
-                    inputs=decision.inputs,
-                    decided_at=now,
-                ),
-            )
+            escalated.append(done)
+            return events
+
+        self._act(run)
+        view = self._view(key)
+        # the caller may have only a read-only view now (it passed the case up): that is the answer
+        return {**view, "escalated": escalated[-1]}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def take_over(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
+        key = self._key(complaint_id)
+        self._act(cases.take_over, self.scope, key, reason)
+        return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def request_takeover(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
+        key = self._key(complaint_id)
+        self._act(cases.request_takeover, self.scope, key, reason)
+        return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def warnings(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return cases.warnings_in_scope(session, self.scope, limit)
+
+    # --- the registry ---
 
     @rpc(expected_exceptions=EXPECTED)
     def served_divisions(self, codes: list[str]) -> dict[str, bool]:
+        from services.routing import registry
+
         with self.db.read() as session:
             return registry.served(session, codes)
 
@@ -90,7 +235,9 @@ class RoutingService:
     def update_settings(self, code: str, overrides: Any) -> dict[str, Any]:
         """Apply a JSON merge patch to the tenant's own overrides (null removes one)."""
         with self.db.transaction() as session:
-            return tenant_ops.update_settings(session, self.scope, code, overrides)
+            result = tenant_ops.update_settings(session, self.scope, code, overrides)
+        self._invalidate()
+        return result
 
     @rpc(expected_exceptions=EXPECTED)
     def onboard(
@@ -102,9 +249,11 @@ class RoutingService:
         name: str | None = None,
     ) -> dict[str, Any]:
         with self.db.transaction() as session:
-            return tenant_ops.onboard(
+            result = tenant_ops.onboard(
                 session, self.scope, code, subtree=subtree, kind=kind, agency_type=agency_type, name=name
             )
+        self._invalidate()
+        return result
 
     @rpc(expected_exceptions=EXPECTED)
     def offboard(self, code: str) -> dict[str, Any]:
@@ -114,7 +263,8 @@ class RoutingService:
             result, events = tenant_ops.offboard(session, self.scope, code)
             for event in events:
                 self.db.emit(session, event)
-            return result
+        self._invalidate()
+        return result
 
     @rpc
     def ping(self) -> dict[str, Any]:

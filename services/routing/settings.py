@@ -69,6 +69,23 @@ class AmountThresholds(_Settings):
     township_max: Yuan = 50_000
 
 
+class Collective(_Settings):
+    """A collective dispute (群体性): this many distinct complainants against one business (credit
+    code) within the window start at the township (routing rule `tier.collective`)."""
+
+    complainants: Annotated[int, Field(strict=True, ge=2, le=10_000)] = 5
+    window_days: Annotated[int, Field(strict=True, ge=1, le=365)] = 30
+
+
+class EarlyWarning(_Settings):
+    """排查预警: complaints against one business, or in one category within one township, reaching
+    the number within the window raise a warning to the township and the city (once per window)."""
+
+    business_count: Annotated[int, Field(strict=True, ge=2, le=100_000)] = 5
+    category_count: Annotated[int, Field(strict=True, ge=2, le=100_000)] = 10
+    window_days: Annotated[int, Field(strict=True, ge=1, le=365)] = 30
+
+
 class WorkingDays(_Settings):
     """Corrections to the official calendar (common.workdays): days worked or taken off locally."""
 
@@ -118,6 +135,10 @@ class TenantSettings(_Settings):
     acceptance_working_days: WorkingDayCount = DEFAULT_RULES[ClockKind.ACCEPTANCE].amount
     yellow_share: Annotated[float, Field(strict=True, gt=0, le=1)] = 2 / 3
     amount_thresholds: AmountThresholds = AmountThresholds()
+    collective: Collective = Collective()
+    # the lowest tier a safety-related category starts at (routing rule `tier.safety`)
+    safety_tier: Literal["township", "city"] = "township"
+    early_warning: EarlyWarning = EarlyWarning()
     enabled_categories: Categories = "all"
     working_days: WorkingDays = WorkingDays()
 

@@ -1,0 +1,108 @@
+"""Notification: the staff inbox, a party's contact for messages, tenant templates and settings.
+See docs/notification.md. A case's messages are `GET /api/v1/complaints/{id}/messages` (complaints.py)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.deps import Rpc, Staff
+from gateway.errors import problem
+
+router = APIRouter(prefix="/api/v1", tags=["notifications"])
+
+TenantCode = Annotated[str, Path(max_length=40, description="division code, or `<unit code>-<agency type>`")]
+TemplateName = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$")]
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+PHONE = r"^(1\d{10}|0\d{2,3}-?\d{7,8})$"
+
+
+class Contacts(BaseModel):
+    """A party's contact the events do not carry (the business's phone or e-mail; the
+    complainant's e-mail): null removes it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    business_phone: str | None = Field(default=None, pattern=PHONE)
+    business_email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
+    complainant_email: str | None = Field(default=None, max_length=254, pattern=EMAIL)
+
+
+class TemplateText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=2000, description="jinja2; variables as in the default text")
+    subject: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+@router.get("/inbox")
+async def inbox(
+    staff: Staff,
+    client: Rpc,
+    unread_only: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Any:
+    """Your inbox: items to you and to your unit (or agency), newest first, and how many are unread."""
+    return await client.call(
+        "notification", "inbox", unread_only=unread_only, limit=limit, context=staff.scope.to_context()
+    )
+
+
+@router.post("/inbox/{item_id}/read")
+async def mark_read(item_id: str, staff: Staff, client: Rpc) -> Any:
+    """Mark an item read (for the whole unit when it was sent to the unit). Not yours: 404."""
+    return await client.call("notification", "mark_read", item_id, context=staff.scope.to_context())
+
+
+@router.put("/complaints/{complaint_id}/contacts")
+async def set_contacts(complaint_id: str, body: Contacts, staff: Staff, client: Rpc) -> Any:
+    """Record a party's contact for the messages of this case (responsible unit's case staff)."""
+    ref = await client.call("intake", "case_ref", complaint_id, context=staff.scope.to_context())
+    if ref.get("read_only"):
+        return problem(403, "forbidden", "a read-only view cannot record contacts")
+    return await client.call(
+        "notification",
+        "set_contacts",
+        ref["id"],
+        body.model_dump(exclude_unset=True),
+        context=staff.scope.to_context(),
+    )
+
+
+@router.get("/notification/templates")
+async def templates(staff: Staff, client: Rpc, tenant: Annotated[str | None, Query(max_length=40)] = None) -> Any:
+    """Every message template with the text that applies to `tenant` (default: yours) and its source."""
+    return await client.call("notification", "templates", tenant, context=staff.scope.to_context())
+
+
+@router.put("/notification/templates/{tenant}/{name}")
+async def put_template(tenant: TenantCode, name: TemplateName, body: TemplateText, staff: Staff, client: Rpc) -> Any:
+    """A tenant's own text of a template (tenant_admin of the tenant or of a unit above); the units
+    below inherit it unless they have their own."""
+    return await client.call(
+        "notification", "put_template", tenant, name, body.text, body.subject, context=staff.scope.to_context()
+    )
+
+
+@router.delete("/notification/templates/{tenant}/{name}", status_code=204)
+async def delete_template(tenant: TenantCode, name: TemplateName, staff: Staff, client: Rpc) -> None:
+    """Remove a tenant's own text: it inherits again."""
+    await client.call("notification", "delete_template", tenant, name, context=staff.scope.to_context())
+
+
+@router.get("/notification/settings/{tenant}")
+async def get_settings(tenant: TenantCode, staff: Staff, client: Rpc) -> Any:
+    """A tenant's own notification settings and the effective ones (quiet hours, agency webhook)."""
+    return await client.call("notification", "tenant_settings", tenant, context=staff.scope.to_context())
+
+
+@router.patch("/notification/settings/{tenant}")
+async def update_settings(
+    tenant: TenantCode,
+    staff: Staff,
+    client: Rpc,
+    patch: Annotated[dict[str, Any], Body(description="merge patch: quiet_hours, webhook_url, webhook_secret")],
+) -> Any:
+    return await client.call("notification", "update_tenant_settings", tenant, patch, context=staff.scope.to_context())

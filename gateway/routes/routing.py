@@ -1,0 +1,134 @@
+"""Routing: who is responsible for a case and why, moving it (handover, return, contest and the
+decision on authority, escalation, take-over, agency acknowledgement), early warnings and the
+escalation figures. The routing service decides who may act (services/routing/cases.py): out of
+scope 404, a read-only viewer or the wrong role 403, the wrong state 409 with the reason.
+See docs/routing.md."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.contracts import DIVISION_CODE
+from gateway.deps import Rpc, Staff
+
+router = APIRouter(tags=["routing"])
+CASE = "/api/v1/complaints/{complaint_id}"
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Reason(_Body):
+    reason: str = Field(default="", max_length=500)
+
+
+class Escalation(_Body):
+    trigger: Literal["party_request", "staff_request"]
+    reason: str = Field(default="", max_length=500)
+
+
+class Decision(_Body):
+    unit: str = Field(pattern=DIVISION_CODE, description="the unit that is responsible from now on")
+    reason: str = Field(default="", max_length=500)
+
+
+class Reclassification(_Body):
+    claim_amount: Decimal | None = Field(default=None, ge=0, le=Decimal("10000000"), decimal_places=2)
+    category: str | None = Field(default=None, min_length=1, max_length=40)
+    reason: str = Field(default="", max_length=500)
+
+
+def _reason(body: Reason | None) -> str:
+    return body.reason if body else ""
+
+
+@router.get(CASE + "/routing")
+async def case_routing(complaint_id: str, staff: Staff, client: Rpc) -> Any:
+    """Who is responsible, the rule and inputs that decided it, open handovers, the tier clock and
+    every routing step (`read_only` for a unit that passed the case up)."""
+    return await client.call("routing", "case_routing", complaint_id, context=staff.scope.to_context())
+
+
+@router.post(CASE + "/handover/accept")
+async def accept_handover(complaint_id: str, staff: Staff, client: Rpc) -> Any:
+    """The unit a case is handed to accepts it (supervisor or intake clerk): it is responsible now."""
+    return await client.call("routing", "accept_handover", complaint_id, context=staff.scope.to_context())
+
+
+@router.post(CASE + "/handover/acknowledge")
+async def acknowledge_handover(complaint_id: str, staff: Staff, client: Rpc) -> Any:
+    """The agency a case is handed to acknowledges it (谁主管，谁负责)."""
+    return await client.call("routing", "acknowledge_handover", complaint_id, context=staff.scope.to_context())
+
+
+@router.post(CASE + "/return")
+async def return_case(complaint_id: str, staff: Staff, client: Rpc, body: Reason | None = None) -> Any:
+    """A unit without authority returns the case to routing (never sideways to another unit, Art 41)."""
+    return await client.call("routing", "return_case", complaint_id, _reason(body), context=staff.scope.to_context())
+
+
+@router.post(CASE + "/contest")
+async def contest(complaint_id: str, staff: Staff, client: Rpc, body: Reason | None = None) -> Any:
+    """The unit a case is handed to disputes its authority: 7 working days, then the common higher unit decides."""
+    return await client.call("routing", "contest", complaint_id, _reason(body), context=staff.scope.to_context())
+
+
+@router.post(CASE + "/decide-authority")
+async def decide_authority(complaint_id: str, body: Decision, staff: Staff, client: Rpc) -> Any:
+    """The lowest common higher unit decides a contested case (Art 33)."""
+    return await client.call(
+        "routing", "decide_authority", complaint_id, body.unit, body.reason, context=staff.scope.to_context()
+    )
+
+
+@router.post(CASE + "/escalate")
+async def escalate(complaint_id: str, body: Escalation, staff: Staff, client: Rpc) -> Any:
+    """Pass the case up (上交) on a party's request or the staff's (提请上一级)."""
+    return await client.call(
+        "routing", "escalate", complaint_id, body.trigger, body.reason, context=staff.scope.to_context()
+    )
+
+
+@router.post(CASE + "/reclassify")
+async def reclassify(complaint_id: str, body: Reclassification, staff: Staff, client: Rpc) -> Any:
+    """New claim amount or category; the case goes up when its tier no longer fits (`escalated`)."""
+    return await client.call(
+        "routing",
+        "reclassify",
+        complaint_id,
+        claim_amount=str(body.claim_amount) if body.claim_amount is not None else None,
+        category=body.category,
+        reason=body.reason,
+        context=staff.scope.to_context(),
+    )
+
+
+@router.post(CASE + "/take-over")
+async def take_over(complaint_id: str, staff: Staff, client: Rpc, body: Reason | None = None) -> Any:
+    """A higher unit takes the case over from a unit below it."""
+    return await client.call("routing", "take_over", complaint_id, _reason(body), context=staff.scope.to_context())
+
+
+@router.post(CASE + "/request-takeover")
+async def request_takeover(complaint_id: str, staff: Staff, client: Rpc, body: Reason | None = None) -> Any:
+    """The responsible unit asks the unit above to take the case over."""
+    return await client.call(
+        "routing", "request_takeover", complaint_id, _reason(body), context=staff.scope.to_context()
+    )
+
+
+@router.get("/api/v1/warnings")
+async def warnings(staff: Staff, client: Rpc, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
+    """Early warnings raised to the caller's township or city, newest first."""
+    return await client.call("routing", "warnings", limit=limit, context=staff.scope.to_context())
+
+
+@router.get("/api/v1/reports/escalations")
+async def escalation_figures(staff: Staff, client: Rpc) -> Any:
+    """Escalations per unit of the caller's subtree, townships against the 10% line."""
+    return await client.call("reporting", "escalations", context=staff.scope.to_context())

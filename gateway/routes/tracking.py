@@ -1,0 +1,47 @@
+"""Public, without a token: tracking a case by its number and the phone's last four digits, and the
+reference lists (categories, requests, refusal grounds) a form needs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+
+from gateway.deps import Rpc
+from gateway.errors import problem
+
+router = APIRouter(tags=["public"])
+
+NOT_FOUND = "no case with this tracking number and phone tail"
+
+
+def _client_ip(request: Request) -> str:
+    # behind a proxy on this host uvicorn has already put the X-Forwarded-For client here
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/api/v1/track/{tracking_no}", responses={404: {}, 429: {}})
+async def track(
+    request: Request,
+    client: Rpc,
+    tracking_no: Annotated[str, Path(min_length=4, max_length=40)],
+    phone_tail: Annotated[str, Query(pattern=r"^\d{4}$", description="the last four digits of the phone")],
+) -> Any:
+    """Status, responsible unit and dated steps of a case, without personal data. An unknown number
+    and a wrong tail answer the same 404; after 5 failed lookups of one number, or 20 from one
+    address, within 15 minutes the answer is 429 with Retry-After."""
+    answer = await client.call("intake", "track", tracking_no, phone_tail, _client_ip(request))
+    if "retry_after" in answer:
+        response = problem(429, "too_many_attempts", "too many failed lookups; try again later")
+        response.headers["Retry-After"] = str(answer["retry_after"])
+        return response
+    if answer.get("found") is None:
+        return problem(404, "not_found", NOT_FOUND)
+    return JSONResponse(answer["found"])
+
+
+@router.get("/api/v1/reference/{name}")
+async def reference(name: Annotated[str, Path(pattern=r"^(categories|requests|refusal-grounds)$")], client: Rpc) -> Any:
+    """The code lists intake accepts: `categories`, `requests`, `refusal-grounds`."""
+    return await client.call("intake", "reference", name)

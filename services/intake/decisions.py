@@ -1,0 +1,165 @@
+"""The acceptance decision (受理 / 不予受理, Art 15-16): who may take it, in which state, and what it
+records and announces.
+
+Only staff of the responsible unit itself (the token's tenant equals the case's responsible unit)
+holding `intake_clerk` or `supervisor` decide; a unit above that sees the case, a read-only viewer or
+an agency gets 403, a caller who does not see the case 404 (like an absent case). A decision is taken
+once, on a routed complaint; any other state answers 409 with the reason. The decision stops the
+acceptance clock and is announced (`complaint.accepted.v1`, `complaint.refused.v1`) through the outbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from common.clocks import ClockKind
+from common.contracts import ComplaintAccepted, ComplaintRefused, Unit
+from common.errors import Conflict, Forbidden, InvalidInput
+from common.tenancy import Role, Scope
+from services.intake import case_clocks, validation
+from services.intake.categories import RefusalGround, refusal_ground
+from services.intake.complaints import (
+    ACCEPTED,
+    DRAFT,
+    DUPLICATE,
+    REFUSED,
+    REPORT,
+    ROUTED,
+)
+from services.intake.models import Complaint, HistoryEntry
+
+DECIDERS = frozenset({Role.INTAKE_CLERK, Role.SUPERVISOR})
+DECIDABLE = frozenset({ROUTED})
+MAX_OTHER_ROUTES_LEN = 1000
+
+
+def check_decider(complaint: Complaint, scope: Scope) -> None:
+    if scope.is_agency or scope.unit != complaint.responsible_unit_code:
+        raise Forbidden(
+            f"only staff of the responsible unit ({complaint.responsible_unit_code}) decide whether to accept "
+            "this complaint"
+        )
+    if not scope.roles & DECIDERS:
+        raise Forbidden("deciding acceptance needs the role intake_clerk or supervisor")
+
+
+def check_state(complaint: Complaint) -> None:
+    if complaint.status in DECIDABLE:
+        return
+    decided = (complaint.decision or {}).get("at", "")
+    reasons = {
+        ACCEPTED: f"the complaint was already accepted ({decided})",
+        REFUSED: f"the complaint was already refused ({decided})",
+        DUPLICATE: "the complaint is a duplicate (Art 35): decide on the first filing instead",
+        DRAFT: "the complaint is an e-mail draft: complete it first",
+    }
+    if complaint.kind == REPORT:
+        raise Conflict("a report (Art 9) is not accepted or refused as a complaint")
+    raise Conflict(reasons.get(complaint.status, f"a complaint in status {complaint.status!r} cannot be decided"))
+
+
+def parse_refusal(ground: Any, reason: Any, other_routes: Any) -> tuple[RefusalGround, str, str]:
+    problems: list[dict[str, str]] = []
+    parsed_ground = None
+    try:
+        parsed_ground = refusal_ground(ground if isinstance(ground, str) else "")
+    except KeyError:
+        problems.append(
+            {"field": "ground", "message": f"one of the Art 16 grounds: {', '.join(g.value for g in RefusalGround)}"}
+        )
+    text = routes = ""
+    try:
+        text = validation.text(reason, "reason", max_len=validation.MAX_NOTE_LEN, min_len=2)
+    except validation.InvalidField as exc:
+        problems.append({"field": exc.field, "message": exc.message})
+    if other_routes is not None:
+        try:
+            routes = validation.text(other_routes, "other_routes", max_len=MAX_OTHER_ROUTES_LEN, min_len=2)
+        except validation.InvalidField as exc:
+            problems.append({"field": exc.field, "message": exc.message})
+    if problems:
+        raise InvalidInput(problems)
+    assert parsed_ground is not None
+    return parsed_ground, text, routes or parsed_ground.other_routes_zh
+
+
+def _unit(complaint: Complaint) -> Unit:
+    return Unit(
+        code=complaint.responsible_unit_code or "",
+        name=complaint.responsible_unit_name or "",
+        tier=complaint.responsible_tier or "",
+    )
+
+
+def _stop_acceptance(complaint: Complaint, now: datetime) -> None:
+    row = case_clocks.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
+    if row is not None:
+        case_clocks.stop(row, now)
+
+
+def accept(session: Session, complaint: Complaint, scope: Scope, now: datetime) -> ComplaintAccepted:
+    complaint.status = ACCEPTED
+    complaint.decision = {"decision": "accepted", "at": now.isoformat(), "by": scope.user, "unit": scope.unit}
+    complaint.updated_at = now
+    _stop_acceptance(complaint, now)
+    session.add(HistoryEntry(complaint_id=complaint.id, at=now, step="accepted", detail={"by": scope.user}))
+    return ComplaintAccepted(
+        complaint_id=complaint.id,
+        tracking_no=complaint.tracking_no,
+        unit=_unit(complaint),
+        accepted_at=now,
+        accepted_by=scope.user,
+        category=complaint.category or "other",
+        claim_amount=complaint.claim_amount,
+        business_name=complaint.business.get("name", ""),
+        business_credit_code=complaint.business.get("credit_code"),
+        complainant_name=complaint.complainant.get("name", ""),
+        complainant_phone=complaint.complainant.get("phone", ""),
+    )
+
+
+def refuse(
+    session: Session,
+    complaint: Complaint,
+    scope: Scope,
+    now: datetime,
+    *,
+    ground: RefusalGround,
+    reason: str,
+    other_routes: str,
+) -> ComplaintRefused:
+    complaint.status = REFUSED
+    complaint.decision = {
+        "decision": "refused",
+        "at": now.isoformat(),
+        "by": scope.user,
+        "unit": scope.unit,
+        "ground": ground.value,
+        "ground_label": ground.label_zh,
+        "reason": reason,
+        "other_routes": other_routes,
+    }
+    complaint.updated_at = now
+    _stop_acceptance(complaint, now)
+    session.add(
+        HistoryEntry(
+            complaint_id=complaint.id,
+            at=now,
+            step="refused",
+            detail={"by": scope.user, "ground": ground.value, "reason": reason, "other_routes": other_routes},
+        )
+    )
+    return ComplaintRefused(
+        complaint_id=complaint.id,
+        tracking_no=complaint.tracking_no,
+        unit=_unit(complaint),
+        ground=ground.value,
+        reason=reason,
+        other_routes=other_routes,
+        refused_at=now,
+        refused_by=scope.user,
+        complainant_phone=complaint.complainant.get("phone", ""),
+    )

@@ -1,0 +1,145 @@
+"""Public tracking: `tracking number + the phone's last four digits` gives the case's status, the
+responsible unit and the dated steps, without personal data.
+
+Guessing is throttled in the database (`intake.tracking_attempts`, shared by every process): each
+lookup is recorded before it is checked; a lookup that finds the limit reached is refused (and its
+record removed), a failed one keeps its record, a successful one removes it. Within
+`WINDOW_SECONDS`, at most `FAILURES_PER_NUMBER` failed lookups of one tracking number (whoever
+asks: 5 guesses of 10,000 tails) and `FAILURES_PER_CLIENT` failed lookups from one client address
+(of any number) are allowed. An unknown number and a wrong tail fail alike.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from services.intake.categories import RefusalGround
+from services.intake.models import Complaint, TrackingAttempt
+
+WINDOW_SECONDS: Final = 900
+FAILURES_PER_NUMBER: Final = 5
+FAILURES_PER_CLIENT: Final = 20
+MAX_TRACKING_NO_LEN: Final = 40
+
+# the steps the public sees, by name (anything else, e.g. a clerk's internal note, is left out)
+PUBLIC_STEPS: Final = {
+    "received": "已收到投诉",
+    "completed": "已登记",
+    "routed": "已分派至责任单位",
+    "reassigned": "已移交",
+    "escalated": "已上交上级单位",
+    "notified:acknowledgement": "已发送收件回执",
+    "accepted": "已受理",
+    "refused": "不予受理",
+    "duplicate": "与已有投诉重复，并入原投诉办理",
+    "split": "举报内容已另行登记",
+    "new_facts": "已关联此前投诉",
+}
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed lookups; retry after {retry_after} s")
+        self.retry_after = retry_after
+
+
+def _retry_after(times: list[datetime], limit: int, now: datetime) -> int | None:
+    if len(times) < limit:
+        return None
+    oldest_counted = sorted(times, reverse=True)[limit - 1]
+    return max(1, int((oldest_counted + timedelta(seconds=WINDOW_SECONDS) - now).total_seconds()) + 1)
+
+
+def reserve(transaction, client: str, tracking_no: str) -> int:
+    """Record the attempt (committed), then refuse it if the limits are already reached."""
+    with transaction() as session:
+        attempt = session.execute(
+            insert(TrackingAttempt).values(client=client[:64], tracking_no=tracking_no).returning(TrackingAttempt.id)
+        ).scalar_one()
+    with transaction() as session:
+        now = session.execute(select(func.now())).scalar_one()
+        others = select(TrackingAttempt.at).where(
+            TrackingAttempt.at > now - timedelta(seconds=WINDOW_SECONDS), TrackingAttempt.id != attempt
+        )
+        by_number = session.scalars(
+            others.where(TrackingAttempt.tracking_no == tracking_no).limit(FAILURES_PER_NUMBER * 4)
+        ).all()
+        by_client = session.scalars(
+            others.where(TrackingAttempt.client == client[:64]).limit(FAILURES_PER_CLIENT * 4)
+        ).all()
+        waits = [
+            w
+            for w in (
+                _retry_after(list(by_number), FAILURES_PER_NUMBER, now),
+                _retry_after(list(by_client), FAILURES_PER_CLIENT, now),
+            )
+            if w is not None
+        ]
+        if waits:
+            session.execute(delete(TrackingAttempt).where(TrackingAttempt.id == attempt))
+            raise Throttled(max(waits))
+        # prune what has left the window
+        session.execute(delete(TrackingAttempt).where(TrackingAttempt.at < now - timedelta(seconds=WINDOW_SECONDS)))
+    return attempt
+
+
+def succeeded(transaction, attempt: int) -> None:
+    with transaction() as session:
+        session.execute(delete(TrackingAttempt).where(TrackingAttempt.id == attempt))
+
+
+def normalize_number(tracking_no: str) -> str:
+    return re.sub(r"\s+", "", tracking_no or "").upper()[:MAX_TRACKING_NO_LEN]
+
+
+def phone_tail(phone: str) -> str:
+    return re.sub(r"\D", "", phone or "")[-4:]
+
+
+def matches(complaint: Complaint | None, tail: str) -> bool:
+    expected = phone_tail(complaint.complainant.get("phone", "")) if complaint is not None else "----"
+    # compare in constant time either way, so timing does not tell an unknown number from a wrong tail
+    return hmac.compare_digest(expected.encode(), (tail or "").encode()) and complaint is not None
+
+
+def find(session: Session, tracking_no: str) -> Complaint | None:
+    return session.scalar(select(Complaint).where(Complaint.tracking_no == tracking_no))
+
+
+def public_view(session: Session, complaint: Complaint) -> dict[str, Any]:
+    """What the complainant may see without signing in: no names, phones or addresses, no staff."""
+    unit = None
+    if complaint.responsible_unit_name:
+        unit = {"name": complaint.responsible_unit_name, "tier": complaint.responsible_tier}
+    steps = [
+        {"at": entry.at.isoformat(), "step": entry.step, "label": PUBLIC_STEPS[entry.step]}
+        for entry in complaint.history
+        if entry.step in PUBLIC_STEPS
+    ]
+    data: dict[str, Any] = {
+        "tracking_no": complaint.tracking_no,
+        "kind": complaint.kind,
+        "status": complaint.status,
+        "channel": complaint.channel,
+        "received_at": complaint.received_at.isoformat(),
+        "responsible_unit": unit,
+        "steps": steps,
+    }
+    decision = complaint.decision or {}
+    if decision.get("decision") == "refused":
+        ground = RefusalGround(decision["ground"])
+        data["refusal"] = {
+            "ground": ground.value,
+            "ground_label": ground.label_zh,
+            "other_routes": decision["other_routes"],
+        }
+    if complaint.duplicate_of is not None:
+        first = session.get(Complaint, complaint.duplicate_of)
+        data["duplicate_of"] = first.tracking_no if first else None
+    return data

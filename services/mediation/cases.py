@@ -1,0 +1,1095 @@
+"""The mediation case: plain functions over a session (no broker). The service wraps them in
+transactions, emits what they return through the outbox and maps their errors to answers.
+
+Every change goes through `perform`: the state machine (`states`) decides whether the action is
+allowed and where it leads; the action's handler records what it records; then the transition is
+journalled (`Step`) and published (`mediation.transitioned.v1`), and entering an end state stops the
+60-day clock, starts the 7-working-day notice clock and publishes `mediation.ended.v1`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from common import clocks
+from common.contracts import ComplaintAccepted, Contract, MediationEnded, MediationTransitioned, Unit
+from common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from common.masking import mask_name, mask_phone
+from common.tenancy import Role, Scope, scope_clause
+from services.mediation import inputs, roster, states
+from services.mediation.models import (
+    Agreement,
+    Assignment,
+    Callback,
+    Case,
+    ClockRow,
+    MediationSession,
+    Mediator,
+    PersonalDataAccess,
+    Recusal,
+    ReReview,
+    Step,
+    Term,
+)
+
+SYSTEM = "system"
+PARTIES = ("complainant", "business")
+# what the journal's detail may pass on in events: no free text (it may name people)
+PUBLIC_DETAIL = frozenset(
+    {
+        "session",
+        "mode",
+        "party",
+        "channel",
+        "scheduled_at",
+        "round",
+        "term",
+        "terms",
+        "kind",
+        "score",
+        "mediator",
+        "previous_mediator",
+        "picked",
+        "recusal",
+        "requested_by",
+        "granted",
+        "replacement",
+        "decision",
+        "remedies",
+        "escalate",
+        "from_unit",
+        "to_unit",
+        "trigger",
+        "deadline",
+        "recovered_amount",
+        "judicial_confirmation",
+        "agreed",
+        "consent",
+        "via",
+        "all_confirmed",
+    }
+)
+ACTOR_ROLES = frozenset({Role.MEDIATOR, Role.SUPERVISOR})
+# a mediator who does not hold the case may still do these (a party's request, the after-care)
+ANY_MEDIATOR_ACTIONS = frozenset({states.REQUEST_RECUSAL, states.CALLBACK, states.NOTIFY_END})
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _unit(case: Case) -> Unit:
+    return Unit(code=case.unit_code, name=case.unit_name, tier=case.unit_tier)
+
+
+# --- clocks ---------------------------------------------------------------------------------------
+
+
+def clock_of(row: ClockRow) -> clocks.Clock:
+    return clocks.Clock(
+        kind=clocks.ClockKind(row.kind),
+        unit=clocks.ClockUnit(row.unit),
+        amount=row.amount,
+        started_at=row.started_at,
+        deadline=row.deadline,
+        paused_at=row.paused_at,
+        paused_total=row.paused_total,
+        stopped_at=row.stopped_at,
+        paused_counted=row.paused_counted,
+        added=row.added,
+    )
+
+
+def _store(row: ClockRow, clock: clocks.Clock) -> None:
+    row.deadline = clock.deadline
+    row.paused_at = clock.paused_at
+    row.paused_total = clock.paused_total
+    row.paused_counted = clock.paused_counted
+    row.stopped_at = clock.stopped_at
+    row.added = clock.added
+
+
+def _clock_row(case: Case, kind: clocks.ClockKind) -> ClockRow | None:
+    return next((row for row in case.clocks if row.kind == kind.value), None)
+
+
+def _start_clock(session: Session, case: Case, kind: clocks.ClockKind, at: datetime) -> ClockRow:
+    """A fresh clock of `kind` (replacing an earlier one: mediation reopened, or ended again)."""
+    clock = clocks.start_clock(clocks.DEFAULT_RULES[kind], at)
+    row = _clock_row(case, kind)
+    if row is None:
+        row = ClockRow(complaint_id=case.complaint_id, kind=kind.value)
+        case.clocks.append(row)
+    row.unit, row.amount, row.started_at, row.pauses = clock.unit.value, clock.amount, clock.started_at, []
+    _store(row, clock)
+    return row
+
+
+def _stop_clock(case: Case, kind: clocks.ClockKind, at: datetime) -> None:
+    row = _clock_row(case, kind)
+    if row is None or row.stopped_at is not None:
+        return
+    clock = clock_of(row)
+    if clock.paused:  # an appraisal still open when mediation ends: credit it, then stop
+        clock = clocks.resume(clock, at)
+        row.pauses = [*row.pauses[:-1], {**row.pauses[-1], "end": at.isoformat()}] if row.pauses else row.pauses
+    _store(row, clocks.stop(clock, at))
+
+
+# --- cases from events ------------------------------------------------------------------------------
+
+
+def open_case(session: Session, event: ComplaintAccepted) -> list[Contract]:
+    """Start the mediation case of an accepted complaint. The complainant's consent is implied by the
+    complaint; the business is asked next. A case that exists already: a later acceptance by another
+    unit moves it there, the same unit's is ignored."""
+    existing = session.get(Case, event.complaint_id, with_for_update=True)
+    if existing is not None:
+        if existing.unit_code != event.unit.code:
+            return move_unit(session, existing, event.unit, actor=event.accepted_by, trigger="accepted_elsewhere")
+        return []
+    now = utcnow()
+    case = Case(
+        complaint_id=event.complaint_id,
+        tracking_no=event.tracking_no,
+        unit_code=event.unit.code,
+        unit_name=event.unit.name,
+        unit_tier=event.unit.tier,
+        category=event.category,
+        claim_amount=event.claim_amount,
+        complainant_name=event.complainant_name,
+        complainant_phone=event.complainant_phone,
+        business_name=event.business_name,
+        business_credit_code=event.business_credit_code,
+        state=states.AWAITING_CONSENT,
+        round=1,
+        accepted_at=event.accepted_at,
+        accepted_by=event.accepted_by,
+        complainant_consent_at=event.accepted_at,
+        consent_detail={"complainant": "implied by filing the complaint"},
+        remedies=[],
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    _start_clock(session, case, clocks.ClockKind.MEDIATION, event.accepted_at)
+    session.add(
+        Step(
+            complaint_id=case.complaint_id,
+            at=now,
+            actor=event.accepted_by,
+            action="open",
+            from_state="",
+            to_state=case.state,
+            detail={"complainant_consent": "implied"},
+        )
+    )
+    return [_transitioned(case, "open", "", case.state, event.accepted_by, now, {})]
+
+
+def move_unit(session: Session, case: Case, to_unit: Unit, *, actor: str, trigger: str) -> list[Contract]:
+    """Routing moved the case (escalation, reassignment): the new unit is responsible from now on."""
+    if case.unit_code == to_unit.code:
+        return []
+    from_unit = _unit(case)
+
+    def handler(ctx: _Ctx) -> None:
+        case.unit_code, case.unit_name, case.unit_tier = to_unit.code, to_unit.name, to_unit.tier
+        ctx.detail.update(from_unit=from_unit.code, to_unit=to_unit.code, trigger=trigger)
+        if states.next_state(case.state, states.MOVE_UNIT, _facts(case)) == states.AWAITING_ASSIGNMENT:
+            # the new unit's supervisor assigns one of its own mediators
+            for assignment in case.assignments:
+                if assignment.ended_at is None:
+                    assignment.ended_at = ctx.now
+            ctx.detail["previous_mediator"] = case.mediator
+            case.mediator, case.round, case.previous_state = None, 1, None
+
+    return perform(session, case, states.MOVE_UNIT, None, None, actor=actor, handler=handler)
+
+
+# --- finding and authorizing ------------------------------------------------------------------------
+
+
+def case_key(complaint_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(complaint_id))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise NotFound(f"no mediation case for complaint {complaint_id}") from exc
+
+
+def find(session: Session, key: uuid.UUID, scope: Scope | None, *, lock: bool = False) -> Case:
+    query = select(Case).where(Case.complaint_id == key, scope_clause(Case.unit_code, scope))
+    if lock:
+        query = query.with_for_update()
+    case = session.scalar(query)
+    if case is None:
+        raise NotFound(f"no mediation case for complaint {key}")
+    return case
+
+
+def authorize(case: Case, scope: Scope, action: str) -> None:
+    """Only staff of the responsible unit with the mediator or supervisor role act; some actions are
+    a supervisor's; a mediator acts on the cases assigned to them."""
+    if scope.unit != case.unit_code:
+        raise Forbidden(
+            f"only staff of the responsible unit {case.unit_code} act on this mediation case; "
+            f"your unit {scope.unit} may only read it"
+        )
+    if not scope.roles & ACTOR_ROLES:
+        raise Forbidden("acting on a mediation case needs the mediator or supervisor role")
+    if action in states.SUPERVISOR_ACTIONS and Role.SUPERVISOR not in scope.roles:
+        raise Forbidden(f"{action} is a supervisor's decision (role supervisor)")
+    if (
+        Role.SUPERVISOR not in scope.roles
+        and case.mediator is not None
+        and case.mediator != scope.user
+        and action not in ANY_MEDIATOR_ACTIONS
+    ):
+        raise Forbidden(f"the case is assigned to mediator {case.mediator}; ask them or a supervisor")
+
+
+# --- performing actions -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Ctx:
+    session: Session
+    case: Case
+    data: Any
+    actor: str
+    now: datetime
+    path: dict[str, Any]
+    detail: dict[str, Any] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _facts(case: Case) -> dict[str, Any]:
+    return {"round": case.round, "previous": case.previous_state}
+
+
+def perform(
+    session: Session,
+    case: Case,
+    action: str,
+    scope: Scope | None,
+    payload: Any,
+    *,
+    actor: str | None = None,
+    path: dict[str, Any] | None = None,
+    handler: Callable[[_Ctx], None] | None = None,
+) -> list[Contract]:
+    """Check, record, journal and publish one action. `scope` None is the system (timer, events)."""
+    if scope is not None:
+        if action in states.SYSTEM_ACTIONS:
+            raise Forbidden(f"{action} is done by the platform, not through the API")
+        authorize(case, scope, action)
+    try:
+        states.next_state(case.state, action, _facts(case))
+    except states.Refused as exc:
+        raise Conflict(str(exc)) from None
+    model = inputs.INPUTS.get(action)
+    data = inputs.parse(model, payload) if model is not None and handler is None else payload
+    who = actor or (scope.user if scope is not None else SYSTEM)
+    ctx = _Ctx(session=session, case=case, data=data, actor=who, now=utcnow(), path=path or {})
+    if scope is not None:
+        _note_mediator(session, case, scope, ctx.now)
+    (handler or HANDLERS[action])(ctx)
+    before = case.state
+    target = states.next_state(before, action, {**_facts(case), **ctx.facts})
+    return _apply(session, case, action, before, target, ctx)
+
+
+def _apply(session: Session, case: Case, action: str, before: str, target: str, ctx: _Ctx) -> list[Contract]:
+    now = ctx.now
+    events: list[Contract] = []
+    case.state = target
+    case.updated_at = now
+    if target in states.RUNNING and before not in states.RUNNING:
+        # mediation (re)starts: after a breach, a re-review or a move to the unit above, 60 days again
+        case.ended_at, case.outcome = None, None
+        _start_clock(session, case, clocks.ClockKind.MEDIATION, now)
+    if target in states.ENDED and before not in states.ENDED and action != states.UPHOLD:
+        _stop_clock(case, clocks.ClockKind.MEDIATION, now)
+        _start_clock(session, case, clocks.ClockKind.MEDIATION_END_NOTICE, now)
+        case.ended_at, case.outcome = now, states.OUTCOMES[target]
+        case.end_notice_at, case.end_notice = None, None
+    session.add(
+        Step(
+            complaint_id=case.complaint_id,
+            at=now,
+            actor=ctx.actor,
+            action=action,
+            from_state=before,
+            to_state=target,
+            detail=_jsonable(ctx.detail),
+        )
+    )
+    public = {k: v for k, v in _jsonable(ctx.detail).items() if k in PUBLIC_DETAIL}
+    events.append(_transitioned(case, action, before, target, ctx.actor, now, public))
+    if case.ended_at == now and case.outcome is not None and action != states.UPHOLD:
+        events.append(
+            MediationEnded(
+                complaint_id=case.complaint_id,
+                unit=_unit(case),
+                outcome=case.outcome,
+                recovered_amount=_agreed_amount(case) if target == states.AGREED else recovered(case) or None,
+                ended_at=now,
+                escalate=bool(ctx.facts.get("escalate")),
+            )
+        )
+    return events
+
+
+def _transitioned(
+    case: Case, action: str, before: str, target: str, actor: str, at: datetime, detail: dict[str, Any]
+) -> MediationTransitioned:
+    return MediationTransitioned(
+        complaint_id=case.complaint_id,
+        unit=_unit(case),
+        action=action,
+        from_state=before,
+        to_state=target,
+        actor=actor,
+        mediator=case.mediator,
+        at=at,
+        detail=detail,
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _note_mediator(session: Session, case: Case, scope: Scope, now: datetime) -> None:
+    """Staff holding the mediator role who act in their own unit join its roster (if not on it)."""
+    joins = Role.MEDIATOR in scope.roles and scope.user and scope.unit == case.unit_code
+    if joins and session.get(Mediator, scope.user) is None:
+        session.add(
+            Mediator(
+                username=scope.user,
+                unit_code=scope.unit,
+                categories=[],
+                active=True,
+                source="acted",
+                updated_by=scope.user,
+                updated_at=now,
+            )
+        )
+        session.flush()
+
+
+# --- mediators ---------------------------------------------------------------------------------------
+
+
+def loads(session: Session, unit_code: str) -> dict[str, int]:
+    rows = session.execute(
+        select(Case.mediator, func.count())
+        .where(Case.unit_code == unit_code, Case.mediator.is_not(None), Case.state.in_(states.WITH_MEDIATOR))
+        .group_by(Case.mediator)
+    ).all()
+    return {name: count for name, count in rows}
+
+
+def _choose(ctx: _Ctx, named: str | None, exclude: set[str]) -> tuple[str, str]:
+    """The mediator to assign: the one named (on the unit's active roster, not excluded), else by
+    category skill and load. Conflict when nobody fits."""
+    case = ctx.case
+    if named:
+        member = ctx.session.get(Mediator, named.lower())
+        if member is None or member.unit_code != case.unit_code or not member.active:
+            raise InvalidInput.one("mediator", f"{named} is not an active mediator on unit {case.unit_code}'s roster")
+        if member.username in exclude:
+            raise Conflict(f"{named} may not take this case (stepped aside or already held it)")
+        return member.username, "named"
+    members = ctx.session.scalars(select(Mediator).where(Mediator.unit_code == case.unit_code)).all()
+    candidates = [roster.Candidate(m.username, tuple(m.categories or ()), m.active) for m in members]
+    chosen = roster.pick(candidates, case.category, loads(ctx.session, case.unit_code), exclude)
+    if chosen is None:
+        raise Conflict(
+            f"no active mediator on unit {case.unit_code}'s roster can take this case; "
+            "add one (PUT /api/v1/mediators/{username}) or name one"
+        )
+    return chosen, "load_and_skill"
+
+
+def _hand_to(ctx: _Ctx, mediator: str, reason: str, picked: str) -> None:
+    case = ctx.case
+    previous = case.mediator
+    for assignment in case.assignments:
+        if assignment.ended_at is None:
+            assignment.ended_at = ctx.now
+    case.assignments.append(
+        Assignment(
+            complaint_id=case.complaint_id,
+            mediator=mediator,
+            assigned_at=ctx.now,
+            assigned_by=ctx.actor,
+            reason=reason,
+            picked=picked,
+        )
+    )
+    case.mediator = mediator
+    for s in case.sessions:  # sessions still to come go to the new mediator
+        if s.held_at is None:
+            s.mediator = mediator
+    ctx.detail.update(mediator=mediator, previous_mediator=previous, picked=picked)
+
+
+def _recused(case: Case) -> set[str]:
+    return {r.mediator for r in case.recusals if r.decision == "granted"}
+
+
+def put_mediator(session: Session, scope: Scope, username: str, data: inputs.MediatorInput) -> Mediator:
+    if not scope.sees(data.unit):
+        raise NotFound(f"no unit {data.unit} in your scope")
+    if scope.unit != data.unit or Role.SUPERVISOR not in scope.roles:
+        raise Forbidden(f"the roster of unit {data.unit} is kept by its supervisors (role supervisor)")
+    member = session.get(Mediator, username, with_for_update=True)
+    if member is not None and member.unit_code != data.unit and not scope.sees(member.unit_code):
+        raise Conflict(f"{username} is on another unit's roster")
+    if member is None:
+        member = Mediator(username=username, source="api")
+        session.add(member)
+    member.unit_code, member.categories, member.active = data.unit, list(data.categories), data.active
+    member.source, member.updated_by, member.updated_at = "api", scope.user, utcnow()
+    return member
+
+
+def mediator_view(member: Mediator, load: int) -> dict[str, Any]:
+    return {
+        "username": member.username,
+        "unit": member.unit_code,
+        "categories": list(member.categories or []),
+        "active": member.active,
+        "source": member.source,
+        "open_cases": load,
+        "updated_at": member.updated_at.isoformat(),
+    }
+
+
+# --- handlers: one per action ------------------------------------------------------------------------
+
+
+def _consent(ctx: _Ctx) -> None:
+    case, data = ctx.case, ctx.data
+    case.business_consent, case.business_consent_at = data.consent, ctx.now
+    case.consent_detail = {
+        **case.consent_detail,
+        "business": {"via": data.contacted_via, "contact_person": data.contact_person, "note": data.note},
+    }
+    ctx.detail.update(consent=data.consent, via=data.contacted_via)
+    if not data.consent:
+        case.remedies = list(data.remedies or inputs.DEFAULT_REMEDIES)
+        case.end_reason = data.note or "the business refused mediation (Art 18)"
+        ctx.detail.update(remedies=case.remedies)
+
+
+def _assign(ctx: _Ctx) -> None:
+    case = ctx.case
+    exclude = _recused(case) | ({case.mediator} if case.mediator else set())
+    mediator, picked = _choose(ctx, ctx.data.mediator, exclude)
+    _hand_to(ctx, mediator, "initial" if case.mediator is None else "reassigned", picked)
+
+
+def _request_recusal(ctx: _Ctx) -> None:
+    case = ctx.case
+    if any(r.decision is None for r in case.recusals):
+        raise Conflict("a recusal request is already waiting for the supervisor's decision")
+    n = len(case.recusals) + 1
+    case.recusals.append(
+        Recusal(
+            complaint_id=case.complaint_id,
+            n=n,
+            mediator=case.mediator,
+            requested_by=ctx.data.requested_by,
+            reason=ctx.data.reason,
+            requested_at=ctx.now,
+            recorded_by=ctx.actor,
+        )
+    )
+    ctx.detail.update(recusal=n, requested_by=ctx.data.requested_by, mediator=case.mediator, reason=ctx.data.reason)
+
+
+def _decide_recusal(ctx: _Ctx) -> None:
+    case, data = ctx.case, ctx.data
+    pending = next((r for r in case.recusals if r.decision is None), None)
+    if pending is None:
+        raise Conflict("no recusal request is waiting for a decision")
+    pending.decision = "granted" if data.granted else "refused"
+    pending.decided_by, pending.decided_at, pending.decision_note = ctx.actor, ctx.now, data.note
+    ctx.detail.update(recusal=pending.n, granted=data.granted)
+    if data.granted:
+        exclude = _recused(case) | {pending.mediator}
+        mediator, picked = _choose(ctx, data.replacement, exclude)
+        pending.replacement = mediator
+        _hand_to(ctx, mediator, "recusal", picked)
+        ctx.detail["replacement"] = mediator
+
+
+def _schedule_session(ctx: _Ctx) -> None:
+    case, data = ctx.case, ctx.data
+    if case.mediator is None:
+        raise Conflict("no mediator holds the case: assign one first")
+    n = len(case.sessions) + 1
+    case.sessions.append(
+        MediationSession(
+            complaint_id=case.complaint_id,
+            number=n,
+            round=case.round,
+            mode=data.mode,
+            party=data.party,
+            channel=data.channel,
+            place=data.place,
+            scheduled_at=data.scheduled_at,
+            scheduled_by=ctx.actor,
+            mediator=case.mediator,
+            statements={},
+        )
+    )
+    ctx.detail.update(
+        session=n,
+        round=case.round,
+        mode=data.mode,
+        party=data.party,
+        channel=data.channel,
+        scheduled_at=data.scheduled_at,
+    )
+
+
+def _session(case: Case, n: Any) -> MediationSession:
+    found = next((s for s in case.sessions if s.number == n), None)
+    if found is None:
+        raise NotFound(f"no session {n} in this mediation case")
+    return found
+
+
+def _record_minutes(ctx: _Ctx) -> None:
+    case, data = ctx.case, ctx.data
+    s = _session(case, ctx.path["n"])
+    if s.held_at is not None:
+        raise Conflict(f"the minutes of session {s.number} are already recorded")
+    if s.round != case.round:
+        raise Conflict(f"session {s.number} belongs to round {s.round}; the case is in round {case.round}")
+    s.held_at = data.held_at or ctx.now
+    s.minutes, s.agreed, s.minutes_by = data.minutes, data.agreed, ctx.actor
+    s.statements = {
+        k: v for k, v in (("complainant", data.complainant_statement), ("business", data.business_statement)) if v
+    }
+    ctx.detail.update(session=s.number, agreed=data.agreed)
+
+
+def confirmations_needed(s: MediationSession) -> tuple[str, ...]:
+    return (s.party,) if s.mode == "single_party" and s.party else PARTIES
+
+
+def _confirmed(s: MediationSession, party: str) -> bool:
+    return getattr(s, f"{party}_confirmed_at") is not None
+
+
+def _confirm_minutes(ctx: _Ctx) -> None:
+    s = _session(ctx.case, ctx.path["n"])
+    party = ctx.data.party
+    if s.held_at is None:
+        raise Conflict(f"session {s.number} has no minutes yet")
+    if party not in confirmations_needed(s):
+        raise Conflict(f"session {s.number} was held with the {s.party} only")
+    if _confirmed(s, party):
+        raise Conflict(f"the {party} already confirmed the minutes of session {s.number}")
+    setattr(s, f"{party}_confirmed_at", ctx.now)
+    ctx.detail.update(
+        session=s.number, party=party, all_confirmed=all(_confirmed(s, p) for p in confirmations_needed(s))
+    )
+
+
+def _require_minutes_confirmed(case: Case) -> None:
+    """调解员守则 5: the minutes of every session held are confirmed by the parties, agreed or not."""
+    for s in case.sessions:
+        if s.held_at is None:
+            continue
+        missing = [p for p in confirmations_needed(s) if not _confirmed(s, p)]
+        if missing:
+            raise Conflict(
+                f"the minutes of session {s.number} are not yet confirmed by the {' and the '.join(missing)}"
+            )
+
+
+def _draft_agreement(ctx: _Ctx) -> None:
+    case, data = ctx.case, ctx.data
+    _require_minutes_confirmed(case)
+    agreement = case.agreement
+    if agreement is None:
+        agreement = Agreement(complaint_id=case.complaint_id, version=0)
+        case.agreement = agreement
+    agreement.version = (agreement.version or 0) + 1
+    agreement.summary, agreement.judicial_confirmation = data.summary, data.judicial_confirmation
+    agreement.drafted_at, agreement.drafted_by = ctx.now, ctx.actor
+    agreement.complainant_confirmed_at = agreement.business_confirmed_at = agreement.confirmed_at = None
+    for old in list(case.terms):  # a revision replaces the terms
+        ctx.session.delete(old)
+    ctx.session.flush()
+    ctx.session.expire(case, ["terms"])
+    for n, t in enumerate(data.terms, start=1):
+        case.terms.append(
+            Term(
+                complaint_id=case.complaint_id,
+                n=n,
+                kind=t.kind,
+                description=t.description,
+                amount=t.amount,
+                deadline=t.deadline,
+                status="pending",
+            )
+        )
+    ctx.detail.update(
+        terms=[{"kind": t.kind, "amount": t.amount, "deadline": t.deadline} for t in data.terms],
+        judicial_confirmation=data.judicial_confirmation,
+    )
+
+
+def _confirm_agreement(ctx: _Ctx) -> None:
+    agreement = ctx.case.agreement
+    party = ctx.data.party
+    if agreement is None:
+        raise Conflict("there is no agreement draft to confirm")
+    if getattr(agreement, f"{party}_confirmed_at") is not None:
+        raise Conflict(f"the {party} already confirmed this agreement")
+    setattr(agreement, f"{party}_confirmed_at", ctx.now)
+    both = agreement.complainant_confirmed_at is not None and agreement.business_confirmed_at is not None
+    if both:
+        agreement.confirmed_at = ctx.now
+    ctx.facts["both_confirmed"] = both
+    ctx.detail.update(party=party, all_confirmed=both)
+
+
+def _fail(ctx: _Ctx) -> None:
+    _require_minutes_confirmed(ctx.case)
+    ctx.case.round = 2
+    ctx.detail.update(round=2, reason=ctx.data.reason)
+
+
+def _terminate(ctx: _Ctx) -> None:
+    case, data = ctx.case, ctx.data
+    _require_minutes_confirmed(case)
+    case.remedies, case.end_reason = list(data.remedies), data.reason
+    ctx.facts["escalate"] = data.escalate
+    ctx.detail.update(remedies=case.remedies, escalate=data.escalate, reason=data.reason)
+
+
+def _withdraw(ctx: _Ctx) -> None:
+    ctx.case.end_reason = ctx.data.reason
+    ctx.detail.update(reason=ctx.data.reason, requested_by="complainant")
+
+
+def _appraisal_at(ctx: _Ctx) -> datetime:
+    at = ctx.data.at or ctx.now
+    if at > ctx.now + timedelta(minutes=5):
+        raise InvalidInput.one("at", "an appraisal is recorded when it started or ended, not ahead of time")
+    return at
+
+
+def _start_appraisal(ctx: _Ctx) -> None:
+    row = _clock_row(ctx.case, clocks.ClockKind.MEDIATION)
+    at = _appraisal_at(ctx)
+    try:
+        clock = clocks.pause(clock_of(row), at)
+    except ValueError as exc:
+        raise Conflict(f"the 60-day clock cannot be paused: {exc}") from None
+    _store(row, clock)
+    row.pauses = [*row.pauses, {"start": at.isoformat(), "end": None, "reason": ctx.data.reason}]
+    ctx.detail.update(at=at, reason=ctx.data.reason)
+
+
+def _end_appraisal(ctx: _Ctx) -> None:
+    row = _clock_row(ctx.case, clocks.ClockKind.MEDIATION)
+    at = _appraisal_at(ctx)
+    try:
+        clock = clocks.resume(clock_of(row), at)
+    except ValueError as exc:
+        raise Conflict(f"the 60-day clock cannot be resumed: {exc}") from None
+    _store(row, clock)
+    if row.pauses:
+        row.pauses = [*row.pauses[:-1], {**row.pauses[-1], "end": at.isoformat()}]
+    ctx.detail.update(at=at, deadline=clock.deadline, reason=ctx.data.reason)
+
+
+def _term(case: Case, n: Any) -> Term:
+    found = next((t for t in case.terms if t.n == n), None)
+    if found is None:
+        raise NotFound(f"no term {n} in this agreement")
+    return found
+
+
+def _perform_term(ctx: _Ctx) -> None:
+    t = _term(ctx.case, ctx.path["n"])
+    if t.status == "performed":
+        raise Conflict(f"term {t.n} is already recorded as performed")
+    t.status, t.followed_at, t.followed_by, t.note = "performed", ctx.now, ctx.actor, ctx.data.note
+    t.recovered_amount = ctx.data.recovered_amount if ctx.data.recovered_amount is not None else t.amount
+    ctx.facts["all_performed"] = all(x.status == "performed" for x in ctx.case.terms)
+    ctx.detail.update(term=t.n, kind=t.kind, recovered_amount=t.recovered_amount, late=ctx.now.date() > t.deadline)
+
+
+def _breach_term(ctx: _Ctx) -> None:
+    t = _term(ctx.case, ctx.path["n"])
+    if t.status != "pending":
+        raise Conflict(f"term {t.n} is already recorded as {t.status}")
+    t.status, t.followed_at, t.followed_by, t.note = "breached", ctx.now, ctx.actor, ctx.data.note
+    ctx.detail.update(term=t.n, kind=t.kind, deadline=t.deadline, note=ctx.data.note)
+
+
+def _reopen(ctx: _Ctx) -> None:
+    case = ctx.case
+    if case.state == states.RE_REVIEW:
+        review = case.re_reviews[-1]
+        review.decision, review.decided_at, review.decided_by = "reopened", ctx.now, ctx.actor
+        ctx.detail["decision"] = "reopened"
+    case.round = 1
+    case.previous_state = None
+    ctx.detail.update(reason=ctx.data.reason, round=1)
+
+
+def _escalate(ctx: _Ctx) -> None:
+    ctx.case.end_reason = ctx.data.reason
+    ctx.facts["escalate"] = True
+    ctx.detail.update(reason=ctx.data.reason, escalate=True)
+
+
+def _request_re_review(ctx: _Ctx) -> None:
+    case = ctx.case
+    held = {a.mediator for a in case.assignments} | _recused(case)
+    reviewer, picked = _choose(ctx, None, held)
+    case.re_reviews.append(
+        ReReview(
+            complaint_id=case.complaint_id,
+            requested_by=ctx.data.requested_by,
+            reason=ctx.data.reason,
+            requested_at=ctx.now,
+            recorded_by=ctx.actor,
+            from_state=case.state,
+            previous_mediator=case.mediator,
+            reviewer=reviewer,
+        )
+    )
+    case.previous_state = case.state
+    _hand_to(ctx, reviewer, "re_review", picked)
+    ctx.detail.update(requested_by=ctx.data.requested_by, reason=ctx.data.reason)
+
+
+def _uphold(ctx: _Ctx) -> None:
+    review = ctx.case.re_reviews[-1]
+    review.decision, review.decided_at, review.decided_by = "upheld", ctx.now, ctx.actor
+    ctx.detail.update(decision="upheld", note=ctx.data.note)
+
+
+def _callback(ctx: _Ctx) -> None:
+    data = ctx.data
+    ctx.case.callbacks.append(
+        Callback(
+            complaint_id=ctx.case.complaint_id,
+            party=data.party,
+            score=data.score,
+            comments=data.comments,
+            channel=data.channel,
+            at=ctx.now,
+            by=ctx.actor,
+        )
+    )
+    ctx.detail.update(party=data.party, score=data.score, channel=data.channel)
+
+
+def _notify_end(ctx: _Ctx) -> None:
+    case = ctx.case
+    if case.end_notice_at is not None:
+        raise Conflict(f"the parties were already told of the end on {case.end_notice_at.isoformat()}")
+    case.end_notice_at = ctx.now
+    case.end_notice = {"channel": ctx.data.channel, "note": ctx.data.note, "by": ctx.actor}
+    _stop_clock(case, clocks.ClockKind.MEDIATION_END_NOTICE, ctx.now)
+    ctx.detail.update(channel=ctx.data.channel)
+
+
+def _expire(ctx: _Ctx) -> None:
+    row = _clock_row(ctx.case, clocks.ClockKind.MEDIATION)
+    ctx.case.remedies = list(inputs.DEFAULT_REMEDIES)
+    ctx.case.end_reason = "no agreement within 60 days of acceptance (Art 22)"
+    ctx.detail.update(deadline=row.deadline if row else None, remedies=ctx.case.remedies)
+
+
+HANDLERS: dict[str, Callable[[_Ctx], None]] = {
+    states.CONSENT: _consent,
+    states.REFUSE_CONSENT: _consent,
+    states.ASSIGN: _assign,
+    states.REQUEST_RECUSAL: _request_recusal,
+    states.DECIDE_RECUSAL: _decide_recusal,
+    states.SCHEDULE_SESSION: _schedule_session,
+    states.RECORD_MINUTES: _record_minutes,
+    states.CONFIRM_MINUTES: _confirm_minutes,
+    states.DRAFT_AGREEMENT: _draft_agreement,
+    states.CONFIRM_AGREEMENT: _confirm_agreement,
+    states.FAIL: _fail,
+    states.TERMINATE: _terminate,
+    states.WITHDRAW: _withdraw,
+    states.START_APPRAISAL: _start_appraisal,
+    states.END_APPRAISAL: _end_appraisal,
+    states.PERFORM_TERM: _perform_term,
+    states.BREACH_TERM: _breach_term,
+    states.REOPEN: _reopen,
+    states.ESCALATE: _escalate,
+    states.REQUEST_RE_REVIEW: _request_re_review,
+    states.UPHOLD: _uphold,
+    states.CALLBACK: _callback,
+    states.NOTIFY_END: _notify_end,
+    states.EXPIRE: _expire,
+}
+
+
+def expire_due(session: Session, now: datetime, limit: int = 100) -> list[Contract]:
+    """End the cases whose running, unpaused 60-day clock is past its deadline, found through the
+    partial index `ix_clocks_due`. The case row is locked first (as every action does, so the two
+    never wait on each other in opposite orders), skipping cases another worker holds: they are
+    looked at again on the next tick, and the clock is re-read under the lock."""
+    due = session.scalars(
+        select(ClockRow.complaint_id)
+        .where(
+            ClockRow.kind == clocks.ClockKind.MEDIATION.value,
+            ClockRow.stopped_at.is_(None),
+            ClockRow.paused_at.is_(None),
+            ClockRow.deadline < now,
+        )
+        .order_by(ClockRow.deadline)
+        .limit(limit)
+    ).all()
+    events: list[Contract] = []
+    for key in due:
+        case = session.scalar(select(Case).where(Case.complaint_id == key).with_for_update(skip_locked=True))
+        if case is None:
+            continue
+        row = _clock_row(case, clocks.ClockKind.MEDIATION)
+        if row is None or row.stopped_at is not None or row.paused_at is not None or row.deadline >= now:
+            continue
+        if states.allowed(case.state, states.EXPIRE, _facts(case)):
+            events.extend(perform(session, case, states.EXPIRE, None, None))
+    return events
+
+
+# --- views -------------------------------------------------------------------------------------------
+
+
+def recovered(case: Case) -> Decimal:
+    """Money recovered for the consumer so far (挽回经济损失): the performed terms."""
+    return sum((t.recovered_amount or Decimal(0) for t in case.terms if t.status == "performed"), Decimal(0))
+
+
+def _agreed_amount(case: Case) -> Decimal | None:
+    amounts = [t.amount for t in case.terms if t.amount is not None]
+    return sum(amounts, Decimal(0)) if amounts else None
+
+
+def shows_personal_data(case: Case, scope: Scope, *, single: bool) -> list[str]:
+    return ["name", "phone"] if single and scope.handles(case.unit_code) else []
+
+
+def parties(case: Case, scope: Scope, *, single: bool) -> dict[str, Any]:
+    full = bool(shows_personal_data(case, scope, single=single))
+    return {
+        "complainant": {
+            "name": case.complainant_name if full else mask_name(case.complainant_name),
+            "phone": case.complainant_phone if full else mask_phone(case.complainant_phone),
+        },
+        "business": {"name": case.business_name, "credit_code": case.business_credit_code},
+    }
+
+
+def _clocks(case: Case, now: datetime) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for row in case.clocks:
+        data = clocks.to_dict(clock_of(row), now)
+        data["pauses"] = row.pauses
+        out[row.kind] = data
+    return out
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if value is not None else None
+
+
+def _money(value: Decimal | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def term_view(t: Term, today: Any) -> dict[str, Any]:
+    return {
+        "n": t.n,
+        "kind": t.kind,
+        "description": t.description,
+        "amount": _money(t.amount),
+        "deadline": t.deadline.isoformat(),
+        "status": t.status,
+        "overdue": t.status == "pending" and today > t.deadline,
+        "followed_at": _iso(t.followed_at),
+        "recovered_amount": _money(t.recovered_amount),
+        "note": t.note,
+    }
+
+
+def session_view(s: MediationSession) -> dict[str, Any]:
+    return {
+        "n": s.number,
+        "round": s.round,
+        "mode": s.mode,
+        "party": s.party,
+        "channel": s.channel,
+        "place": s.place,
+        "scheduled_at": _iso(s.scheduled_at),
+        "mediator": s.mediator,
+        "held_at": _iso(s.held_at),
+        "minutes": s.minutes,
+        "statements": s.statements,
+        "agreed": s.agreed,
+        "confirmed_by": {p: _iso(getattr(s, f"{p}_confirmed_at")) for p in confirmations_needed(s)},
+    }
+
+
+def summary(case: Case, scope: Scope) -> dict[str, Any]:
+    """A list entry: masked, no minutes."""
+    return {
+        "complaint_id": str(case.complaint_id),
+        "tracking_no": case.tracking_no,
+        "state": case.state,
+        "outcome": case.outcome,
+        "unit": {"code": case.unit_code, "name": case.unit_name, "tier": case.unit_tier},
+        "category": case.category,
+        "mediator": case.mediator,
+        "parties": parties(case, scope, single=False),
+        "accepted_at": case.accepted_at.isoformat(),
+        "ended_at": _iso(case.ended_at),
+        "updated_at": case.updated_at.isoformat(),
+    }
+
+
+def view(case: Case, scope: Scope, now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    today = now.date()
+    agreement = case.agreement
+    read_only = scope.unit != case.unit_code
+    return {
+        **summary(case, scope),
+        "parties": parties(case, scope, single=True),
+        "claim_amount": _money(case.claim_amount),
+        "round": case.round,
+        "read_only": read_only,
+        "consent": {
+            "complainant": {"consented": True, "at": case.complainant_consent_at.isoformat(), "how": "implied"},
+            "business": {
+                "consented": case.business_consent,
+                "at": _iso(case.business_consent_at),
+                **(case.consent_detail.get("business") or {}),
+            },
+        },
+        "clocks": _clocks(case, now),
+        "assignments": [
+            {
+                "mediator": a.mediator,
+                "at": a.assigned_at.isoformat(),
+                "by": a.assigned_by,
+                "reason": a.reason,
+                "picked": a.picked,
+                "ended_at": _iso(a.ended_at),
+            }
+            for a in case.assignments
+        ],
+        "recusals": [
+            {
+                "n": r.n,
+                "mediator": r.mediator,
+                "requested_by": r.requested_by,
+                "reason": r.reason,
+                "requested_at": r.requested_at.isoformat(),
+                "decision": r.decision,
+                "decided_by": r.decided_by,
+                "decided_at": _iso(r.decided_at),
+                "note": r.decision_note,
+                "replacement": r.replacement,
+            }
+            for r in case.recusals
+        ],
+        "sessions": [session_view(s) for s in case.sessions],
+        "agreement": None
+        if agreement is None
+        else {
+            "version": agreement.version,
+            "summary": agreement.summary,
+            "judicial_confirmation": agreement.judicial_confirmation,
+            "drafted_at": agreement.drafted_at.isoformat(),
+            "drafted_by": agreement.drafted_by,
+            "confirmed_by": {p: _iso(getattr(agreement, f"{p}_confirmed_at")) for p in PARTIES},
+            "confirmed_at": _iso(agreement.confirmed_at),
+            "terms": [term_view(t, today) for t in case.terms],
+        },
+        "recovered_amount": str(recovered(case)),
+        "re_reviews": [
+            {
+                "requested_by": r.requested_by,
+                "reason": r.reason,
+                "requested_at": r.requested_at.isoformat(),
+                "from_state": r.from_state,
+                "previous_mediator": r.previous_mediator,
+                "reviewer": r.reviewer,
+                "decision": r.decision,
+                "decided_at": _iso(r.decided_at),
+            }
+            for r in case.re_reviews
+        ],
+        "callbacks": [
+            {
+                "party": c.party,
+                "score": c.score,
+                "comments": c.comments,
+                "channel": c.channel,
+                "at": c.at.isoformat(),
+                "by": c.by,
+            }
+            for c in case.callbacks
+        ],
+        "remedies": list(case.remedies or []),
+        "end_reason": case.end_reason,
+        "end_notice": None if case.end_notice_at is None else {"at": case.end_notice_at.isoformat(), **case.end_notice},
+        "allowed_actions": [] if read_only else states.allowed_actions(case.state, _facts(case)),
+        "history": [
+            {
+                "at": s.at.isoformat(),
+                "actor": s.actor,
+                "action": s.action,
+                "from": s.from_state,
+                "to": s.to_state,
+                "detail": s.detail,
+            }
+            for s in case.steps
+        ],
+    }
+
+
+def record_access(session: Session, scope: Scope, key: uuid.UUID, fields: list[str], endpoint: str) -> None:
+    session.add(
+        PersonalDataAccess(
+            at=utcnow(), username=scope.user, tenant=scope.unit, complaint_id=key, fields=fields, endpoint=endpoint
+        )
+    )

@@ -1,0 +1,91 @@
+"""Printable documents: the agreement (调解协议书) and the minutes of a session (调解笔录), as HTML
+from jinja2 templates (`templates/`, autoescaped). The gateway turns the same HTML into PDF with
+WeasyPrint. Personal data appears as the caller may see it (in full only for the responsible unit's
+case-handling staff, and that read is audited by the service)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from common.errors import Conflict, NotFound
+from common.tenancy import Scope
+from common.workdays import SHANGHAI
+from services.mediation.cases import confirmations_needed, parties, utcnow
+from services.mediation.models import Case
+
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+TIERS = {"village": "村（社区）级", "township": "镇（街道）级", "city": "市级"}
+TERM_KINDS = {
+    "refund": "退货退款",
+    "exchange": "更换",
+    "repair": "修理",
+    "compensation": "赔偿",
+    "apology": "赔礼道歉",
+    "other": "其他",
+}
+PARTY_NAMES = {"complainant": "申请人", "business": "被申请人"}
+CHANNELS = {"in_person": "现场调解", "phone": "电话调解", "video": "视频调解"}
+
+
+def _local(value: datetime | None) -> str | None:
+    return value.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M") if value is not None else None
+
+
+def _common(case: Case, scope: Scope) -> dict[str, Any]:
+    return {
+        "case": case,
+        "parties": parties(case, scope, single=True),
+        "tier_name": TIERS.get(case.unit_tier, case.unit_tier),
+        "generated_at": _local(utcnow()),
+        "accepted_on": _local(case.accepted_at),
+        "kinds": TERM_KINDS,
+        "party_names": PARTY_NAMES,
+        "channels": CHANNELS,
+    }
+
+
+def agreement_html(case: Case, scope: Scope) -> str:
+    agreement = case.agreement
+    if agreement is None:
+        raise Conflict("no agreement has been drafted for this case yet")
+    view = {
+        "version": agreement.version,
+        "summary": agreement.summary,
+        "judicial_confirmation": agreement.judicial_confirmation,
+        "complainant_confirmed_at": _local(agreement.complainant_confirmed_at),
+        "business_confirmed_at": _local(agreement.business_confirmed_at),
+        "confirmed_at": _local(agreement.confirmed_at),
+    }
+    terms = [
+        {"n": t.n, "kind": t.kind, "description": t.description, "amount": t.amount, "deadline": t.deadline}
+        for t in case.terms
+    ]
+    return _env.get_template("agreement.html").render(
+        **_common(case, scope), agreement=view, terms=terms, mediator=case.mediator
+    )
+
+
+def minutes_html(case: Case, scope: Scope, n: int) -> str:
+    s = next((s for s in case.sessions if s.number == n), None)
+    if s is None:
+        raise NotFound(f"no session {n} in this mediation case")
+    if s.held_at is None:
+        raise Conflict(f"session {n} has no minutes yet")
+    needed = confirmations_needed(s)
+    return _env.get_template("minutes.html").render(
+        **_common(case, scope),
+        s=s,
+        held_at=_local(s.held_at),
+        needed=needed,
+        confirmations={p: _local(getattr(s, f"{p}_confirmed_at")) for p in needed},
+    )

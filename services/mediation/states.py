@@ -1,0 +1,332 @@
+"""The mediation case's state machine: a pure table of allowed transitions, no I/O.
+
+`TRANSITIONS[(state, action)]` is the state an action leads to. A few entries depend on facts the
+service knows (`CONDITIONAL`: both parties confirmed, every term performed, the state before a
+re-review), and a few are allowed only when a fact holds (`GUARDS`: which round of sessions the
+case is in). Anything not in the table is refused with the reason (`Refused`, a 409 at the API).
+Self-transitions (same state before and after) are actions that record something without moving
+the case on (a recusal, a minutes confirmation, a call-back); they are transitions all the same:
+every one is journalled and published as `mediation.transitioned.v1`.
+
+See docs/mediation.md for the table as a diagram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+# --- states -------------------------------------------------------------------------------------
+AWAITING_CONSENT = "awaiting_consent"  # accepted; the business is asked for its consent (Art 18)
+AWAITING_ASSIGNMENT = "awaiting_assignment"  # both consented; no mediator yet
+ASSIGNED = "assigned"  # a mediator holds the case; no session scheduled
+SESSION_SCHEDULED = "session_scheduled"  # first round: a session is scheduled
+SESSION_HELD = "session_held"  # first round: its minutes are recorded
+FAILED_ONCE = "failed_once"  # first round failed: a second session is due (seed 004, 调解须知 4)
+SECOND_SESSION_SCHEDULED = "second_session_scheduled"
+SECOND_SESSION_HELD = "second_session_held"
+AGREEMENT_DRAFTED = "agreement_drafted"  # terms written, waiting for both parties' confirmation
+RE_REVIEW = "re_review"  # 复议: a party asked, a different mediator looks again
+BREACHED = "breached"  # an agreement term was breached: reopen or escalate
+# ended: the 60-day clock is stopped and the Art 23 notice clock runs
+CONSENT_REFUSED = "consent_refused"
+WITHDRAWN = "withdrawn"
+EXPIRED = "expired"
+TERMINATED = "terminated"
+AGREED = "agreed"
+PERFORMED = "performed"
+ESCALATED = "escalated"
+
+STATES: tuple[str, ...] = (
+    AWAITING_CONSENT,
+    AWAITING_ASSIGNMENT,
+    ASSIGNED,
+    SESSION_SCHEDULED,
+    SESSION_HELD,
+    FAILED_ONCE,
+    SECOND_SESSION_SCHEDULED,
+    SECOND_SESSION_HELD,
+    AGREEMENT_DRAFTED,
+    RE_REVIEW,
+    BREACHED,
+    CONSENT_REFUSED,
+    WITHDRAWN,
+    EXPIRED,
+    TERMINATED,
+    AGREED,
+    PERFORMED,
+    ESCALATED,
+)
+
+# mediation is under way: the 60-day clock runs (appraisal may pause it), withdrawal and expiry apply
+RUNNING: frozenset[str] = frozenset(
+    {
+        AWAITING_CONSENT,
+        AWAITING_ASSIGNMENT,
+        ASSIGNED,
+        SESSION_SCHEDULED,
+        SESSION_HELD,
+        FAILED_ONCE,
+        SECOND_SESSION_SCHEDULED,
+        SECOND_SESSION_HELD,
+        AGREEMENT_DRAFTED,
+    }
+)
+# a mediator holds the case (recusal and reassignment apply)
+WITH_MEDIATOR: frozenset[str] = frozenset(
+    {
+        ASSIGNED,
+        SESSION_SCHEDULED,
+        SESSION_HELD,
+        FAILED_ONCE,
+        SECOND_SESSION_SCHEDULED,
+        SECOND_SESSION_HELD,
+        AGREEMENT_DRAFTED,
+        RE_REVIEW,
+        BREACHED,
+    }
+)
+# entering one of these ends the mediation (MediationEnded is published)
+ENDED: frozenset[str] = frozenset({CONSENT_REFUSED, WITHDRAWN, EXPIRED, TERMINATED, AGREED, ESCALATED})
+# mediation is over (for good or until a re-review, a reopening or a move to another unit)
+CLOSED: frozenset[str] = ENDED | {PERFORMED, BREACHED}
+# the outcome each end carries in MediationEnded
+OUTCOMES: dict[str, str] = {
+    CONSENT_REFUSED: "consent_refused",
+    WITHDRAWN: "withdrawn",
+    EXPIRED: "expired",
+    TERMINATED: "failed",
+    AGREED: "agreement",
+    ESCALATED: "agreement_breached",
+}
+
+# --- actions ------------------------------------------------------------------------------------
+CONSENT = "consent"
+REFUSE_CONSENT = "refuse_consent"
+ASSIGN = "assign"
+REQUEST_RECUSAL = "request_recusal"
+DECIDE_RECUSAL = "decide_recusal"
+SCHEDULE_SESSION = "schedule_session"
+RECORD_MINUTES = "record_minutes"
+CONFIRM_MINUTES = "confirm_minutes"
+DRAFT_AGREEMENT = "draft_agreement"
+CONFIRM_AGREEMENT = "confirm_agreement"
+FAIL = "fail"
+TERMINATE = "terminate"
+WITHDRAW = "withdraw"
+EXPIRE = "expire"
+START_APPRAISAL = "start_appraisal"
+END_APPRAISAL = "end_appraisal"
+PERFORM_TERM = "perform_term"
+BREACH_TERM = "breach_term"
+REOPEN = "reopen"
+ESCALATE = "escalate"
+REQUEST_RE_REVIEW = "request_re_review"
+UPHOLD = "uphold"
+CALLBACK = "callback"
+NOTIFY_END = "notify_end"
+MOVE_UNIT = "move_unit"
+
+ACTIONS: tuple[str, ...] = (
+    CONSENT,
+    REFUSE_CONSENT,
+    ASSIGN,
+    REQUEST_RECUSAL,
+    DECIDE_RECUSAL,
+    SCHEDULE_SESSION,
+    RECORD_MINUTES,
+    CONFIRM_MINUTES,
+    DRAFT_AGREEMENT,
+    CONFIRM_AGREEMENT,
+    FAIL,
+    TERMINATE,
+    WITHDRAW,
+    EXPIRE,
+    START_APPRAISAL,
+    END_APPRAISAL,
+    PERFORM_TERM,
+    BREACH_TERM,
+    REOPEN,
+    ESCALATE,
+    REQUEST_RE_REVIEW,
+    UPHOLD,
+    CALLBACK,
+    NOTIFY_END,
+    MOVE_UNIT,
+)
+
+# actions only the system takes (a timer, another service's event), never a person through the API
+SYSTEM_ACTIONS: frozenset[str] = frozenset({EXPIRE, MOVE_UNIT})
+# actions only a supervisor of the responsible unit takes; the rest: its mediators and supervisors
+SUPERVISOR_ACTIONS: frozenset[str] = frozenset({ASSIGN, DECIDE_RECUSAL, UPHOLD})
+
+PREVIOUS = "<previous>"  # placeholder target: the state the case was in before the re-review
+
+
+def _table() -> dict[tuple[str, str], str]:
+    t: dict[tuple[str, str], str] = {
+        (AWAITING_CONSENT, CONSENT): AWAITING_ASSIGNMENT,
+        (AWAITING_CONSENT, REFUSE_CONSENT): CONSENT_REFUSED,
+        (AWAITING_ASSIGNMENT, ASSIGN): ASSIGNED,
+        # sessions: first round
+        (ASSIGNED, SCHEDULE_SESSION): SESSION_SCHEDULED,
+        (SESSION_SCHEDULED, SCHEDULE_SESSION): SESSION_SCHEDULED,  # another session of the round
+        (SESSION_SCHEDULED, RECORD_MINUTES): SESSION_HELD,
+        (SESSION_HELD, SCHEDULE_SESSION): SESSION_SCHEDULED,  # adjourned: another session
+        (SESSION_HELD, DRAFT_AGREEMENT): AGREEMENT_DRAFTED,
+        (SESSION_HELD, FAIL): FAILED_ONCE,
+        # second round (调解须知 4: a second session, then termination)
+        (FAILED_ONCE, SCHEDULE_SESSION): SECOND_SESSION_SCHEDULED,
+        (SECOND_SESSION_SCHEDULED, SCHEDULE_SESSION): SECOND_SESSION_SCHEDULED,
+        (SECOND_SESSION_SCHEDULED, RECORD_MINUTES): SECOND_SESSION_HELD,
+        (SECOND_SESSION_HELD, SCHEDULE_SESSION): SECOND_SESSION_SCHEDULED,
+        (SECOND_SESSION_HELD, DRAFT_AGREEMENT): AGREEMENT_DRAFTED,
+        (SECOND_SESSION_HELD, TERMINATE): TERMINATED,
+        # agreement
+        (AGREEMENT_DRAFTED, DRAFT_AGREEMENT): AGREEMENT_DRAFTED,  # revised: confirmations start over
+        (AGREEMENT_DRAFTED, CONFIRM_AGREEMENT): AGREED,  # CONDITIONAL: when both have confirmed
+        (AGREEMENT_DRAFTED, FAIL): FAILED_ONCE,  # GUARD: first round
+        (AGREEMENT_DRAFTED, TERMINATE): TERMINATED,  # GUARD: second round
+        # follow-up of the agreement (履行跟进)
+        (AGREED, PERFORM_TERM): AGREED,  # CONDITIONAL: PERFORMED when every term is performed
+        (AGREED, BREACH_TERM): BREACHED,
+        (BREACHED, PERFORM_TERM): BREACHED,  # late performance of a term
+        (BREACHED, BREACH_TERM): BREACHED,
+        (BREACHED, REOPEN): ASSIGNED,
+        (BREACHED, ESCALATE): ESCALATED,
+        # re-review (复议): a different mediator; the result stands, or mediation reopens
+        (AGREED, REQUEST_RE_REVIEW): RE_REVIEW,
+        (TERMINATED, REQUEST_RE_REVIEW): RE_REVIEW,
+        (EXPIRED, REQUEST_RE_REVIEW): RE_REVIEW,
+        (RE_REVIEW, UPHOLD): PREVIOUS,
+        (RE_REVIEW, REOPEN): ASSIGNED,
+    }
+    for state in RUNNING:
+        t[(state, WITHDRAW)] = WITHDRAWN
+        t[(state, EXPIRE)] = EXPIRED
+        t[(state, START_APPRAISAL)] = state
+        t[(state, END_APPRAISAL)] = state
+    for state in WITH_MEDIATOR:
+        t[(state, REQUEST_RECUSAL)] = state
+        t[(state, DECIDE_RECUSAL)] = state
+        t.setdefault((state, ASSIGN), state)  # reassignment by a supervisor
+    t[(RE_REVIEW, WITHDRAW)] = WITHDRAWN
+    # minutes are confirmed by both parties whether or not they agree, possibly after the session
+    # led on; a session exists from the first SESSION_SCHEDULED
+    for state in (
+        SESSION_SCHEDULED,
+        SESSION_HELD,
+        FAILED_ONCE,
+        SECOND_SESSION_SCHEDULED,
+        SECOND_SESSION_HELD,
+        AGREEMENT_DRAFTED,
+        AGREED,
+        PERFORMED,
+        BREACHED,
+        TERMINATED,
+        RE_REVIEW,
+        WITHDRAWN,
+        EXPIRED,
+        ESCALATED,
+    ):
+        t[(state, CONFIRM_MINUTES)] = state
+    for state in CLOSED:
+        t[(state, CALLBACK)] = state
+        t[(state, NOTIFY_END)] = state
+    # the responsible unit changed (routing escalated or reassigned the case)
+    for state in STATES:
+        t[(state, MOVE_UNIT)] = state
+    for state in WITH_MEDIATOR & RUNNING:
+        t[(state, MOVE_UNIT)] = AWAITING_ASSIGNMENT  # the new unit assigns its own mediator
+    for state in (TERMINATED, EXPIRED, ESCALATED, RE_REVIEW, BREACHED):
+        t[(state, MOVE_UNIT)] = AWAITING_ASSIGNMENT  # the unit above mediates anew
+    return t
+
+
+TRANSITIONS: dict[tuple[str, str], str] = _table()
+
+Facts = Mapping[str, Any]
+
+CONDITIONAL: dict[tuple[str, str], Callable[[Facts], str]] = {
+    (AGREEMENT_DRAFTED, CONFIRM_AGREEMENT): lambda f: AGREED if f.get("both_confirmed") else AGREEMENT_DRAFTED,
+    (AGREED, PERFORM_TERM): lambda f: PERFORMED if f.get("all_performed") else AGREED,
+}
+
+GUARDS: dict[tuple[str, str], tuple[Callable[[Facts], bool], str]] = {
+    (AGREEMENT_DRAFTED, FAIL): (
+        lambda f: f.get("round", 1) == 1,
+        "this is the second round of sessions: a failure now ends mediation, use terminate",
+    ),
+    (AGREEMENT_DRAFTED, TERMINATE): (
+        lambda f: f.get("round", 1) >= 2,
+        "termination comes after a second session (调解须知 4): record the failure and hold a second session first",
+    ),
+}
+
+_HINTS: dict[str, str] = {
+    CONSENT: "consent is recorded while the case awaits the business's consent",
+    REFUSE_CONSENT: "consent is recorded while the case awaits the business's consent",
+    ASSIGN: "a mediator is assigned once both parties consented",
+    SCHEDULE_SESSION: "sessions are scheduled once a mediator is assigned",
+    RECORD_MINUTES: "minutes are recorded for a scheduled session",
+    DRAFT_AGREEMENT: "an agreement is drafted after a session's minutes are recorded",
+    CONFIRM_AGREEMENT: "there is no agreement draft to confirm",
+    FAIL: "a failure is recorded after the first round's session",
+    TERMINATE: "termination follows a failed second session",
+    PERFORM_TERM: "terms are followed up once the agreement is confirmed",
+    BREACH_TERM: "terms are followed up once the agreement is confirmed",
+    REOPEN: "a case reopens after a breach or a re-review",
+    ESCALATE: "escalation follows a breach of the agreement",
+    REQUEST_RE_REVIEW: "re-review is asked after an agreement, a termination or an expiry",
+    UPHOLD: "only a case under re-review can have its result upheld",
+    CALLBACK: "the call-back comes after mediation ended",
+    NOTIFY_END: "the end notice comes after mediation ended",
+    WITHDRAW: "withdrawal is possible while mediation is under way",
+    START_APPRAISAL: "appraisal pauses the clock while mediation is under way",
+    END_APPRAISAL: "appraisal pauses the clock while mediation is under way",
+    REQUEST_RECUSAL: "recusal concerns an assigned mediator",
+    DECIDE_RECUSAL: "recusal concerns an assigned mediator",
+    CONFIRM_MINUTES: "no session minutes exist yet",
+}
+
+
+class Refused(Exception):
+    """The action is not allowed in the current state; the message says why (a 409)."""
+
+
+def allowed(state: str, action: str, facts: Facts | None = None) -> bool:
+    try:
+        next_state(state, action, facts or {})
+    except Refused:
+        return False
+    return True
+
+
+def next_state(state: str, action: str, facts: Facts | None = None) -> str:
+    """The state `action` leads to from `state`, or Refused with the reason."""
+    facts = facts or {}
+    if state not in STATES:
+        raise ValueError(f"unknown state {state!r}")
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}")
+    target = TRANSITIONS.get((state, action))
+    if target is None:
+        hint = _HINTS.get(action, "")
+        raise Refused(f"{action} is not allowed while the case is {state}" + (f": {hint}" if hint else ""))
+    guard = GUARDS.get((state, action))
+    if guard is not None and not guard[0](facts):
+        raise Refused(f"{action} is not allowed while the case is {state}: {guard[1]}")
+    if (state, action) in CONDITIONAL:
+        target = CONDITIONAL[(state, action)](facts)
+    if target == PREVIOUS:
+        previous = facts.get("previous")
+        if previous not in STATES:
+            raise ValueError("upholding a re-review needs the state before it (facts['previous'])")
+        target = previous
+    return target
+
+
+def allowed_actions(state: str, facts: Facts | None = None) -> list[str]:
+    """What may be done now (for the case view), system actions left out."""
+    known = {"previous": AGREED, **(facts or {})}
+    return [a for a in ACTIONS if a not in SYSTEM_ACTIONS and allowed(state, a, known)]

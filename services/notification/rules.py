@@ -1,0 +1,129 @@
+"""Who is told what: the one table from events to recipients, templates and channels. Data only.
+
+A rule fires for an event of its `event` type when every field named in `when` has one of the listed
+values (`action` of a mediation transition, `outcome` of a mediation end, `step` of a routing step,
+`trigger` of an escalation, `colour` of a clock). Each rule names
+
+- `recipient`: a role that `recipients.resolve` turns into concrete recipients (possibly none,
+  possibly several: an early warning goes to the township and the city);
+- `template`: the name of a template in templates.py (tenants may override its text);
+- `channels`: where it goes. One channel, or for a party a preference list (`sms`, then `email`):
+  the first channel the recipient has an address for is used;
+- `time_critical`: SMS goes out even in the tenant's quiet hours.
+
+docs/notification.md shows the same table for people.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# recipient roles (Message.recipient_role)
+COMPLAINANT = "complainant"
+BUSINESS = "business"
+UNIT_STAFF = "unit_staff"  # the inbox of the unit responsible (or named by the event)
+MEDIATOR = "mediator"  # the inbox of one user
+HANDLER = "handler"  # the user holding a case, else its unit's inbox
+HIGHER_TIER = "higher_tier"  # the inbox of a unit above
+WARNED_UNITS = "warned_units"  # an early warning's township and city
+AGENCY = "agency"  # an agency tenant
+
+# channels
+SMS = "sms"
+EMAIL = "email"
+INBOX = "inbox"
+WEBHOOK = "webhook"
+DOCKING = "amqp"  # the agency's docking queue `agency.<tenant>`
+PARTY = (SMS, EMAIL)  # a party: SMS when a phone is known, else e-mail
+
+ENDED_BADLY = ("failed", "expired", "consent_refused", "agreement_breached")
+
+
+@dataclass(frozen=True)
+class Rule:
+    event: str
+    recipient: str
+    template: str
+    channels: tuple[str, ...]
+    time_critical: bool = False
+    when: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def matches(self, event_type: str, event: Any) -> bool:
+        if event_type != self.event:
+            return False
+        return all(getattr(event, name, None) in allowed for name, allowed in self.when.items())
+
+
+def _r(event, recipient, template, channels, time_critical=False, **when) -> Rule:
+    channels = (channels,) if isinstance(channels, str) else tuple(channels)
+    return Rule(event, recipient, template, channels, time_critical, {k: tuple(v) for k, v in when.items()})
+
+
+RECEIVED = "complaint.received.v1"
+ROUTED = "complaint.routed.v1"
+ACCEPTED = "complaint.accepted.v1"
+REFUSED = "complaint.refused.v1"
+REASSIGNED = "case.reassigned.v1"
+ESCALATED = "case.escalated.v1"
+ROUTING_STEP = "case.routing_step.v1"
+EARLY_WARNING = "early_warning.raised.v1"
+TRANSITIONED = "mediation.transitioned.v1"
+ENDED = "mediation.ended.v1"
+CLOCK = "clock.colour_changed.v1"
+AGENCY_REMINDER = "notification.agency_reminder"  # raised by notification's own timer
+
+NOT_TAKE_OVER = ("tier_target_expired", "mediation_failed", "party_request", "staff_request", "reclassified")
+
+RULES: tuple[Rule, ...] = (
+    # --- the complainant ---------------------------------------------------------------------
+    _r(RECEIVED, COMPLAINANT, "acknowledgement", SMS),
+    _r(ROUTED, COMPLAINANT, "handler_assigned", SMS),
+    _r(ACCEPTED, COMPLAINANT, "accepted", SMS),
+    _r(REFUSED, COMPLAINANT, "refused", SMS),
+    _r(REASSIGNED, COMPLAINANT, "handler_changed", SMS),
+    _r(ESCALATED, COMPLAINANT, "handler_changed", SMS),
+    _r(ROUTING_STEP, COMPLAINANT, "handler_changed", SMS, step=("handover_accepted", "authority_decided")),
+    _r(ROUTING_STEP, COMPLAINANT, "remedy_routes", SMS, step=("ended_at_top",)),
+    _r(TRANSITIONED, COMPLAINANT, "mediator_assigned", SMS, action=("assign",)),
+    _r(TRANSITIONED, COMPLAINANT, "session_scheduled", SMS, True, action=("schedule_session",)),
+    _r(TRANSITIONED, COMPLAINANT, "agreement_terms", SMS, action=("draft_agreement",)),
+    _r(ENDED, COMPLAINANT, "mediation_outcome", SMS),
+    _r(ENDED, COMPLAINANT, "remedy_routes", SMS, outcome=ENDED_BADLY),
+    _r(ENDED, COMPLAINANT, "callback_survey", SMS, outcome=("agreement", "failed", "expired")),
+    # --- the business ------------------------------------------------------------------------
+    _r(ACCEPTED, BUSINESS, "mediation_invitation", PARTY),
+    _r(TRANSITIONED, BUSINESS, "session_scheduled", PARTY, True, action=("schedule_session",)),
+    _r(TRANSITIONED, BUSINESS, "agreement_terms", PARTY, action=("draft_agreement",)),
+    _r(ENDED, BUSINESS, "mediation_outcome", PARTY),
+    # --- staff (the inbox) -------------------------------------------------------------------
+    _r(ROUTED, UNIT_STAFF, "case_assigned_unit", INBOX),
+    _r(REASSIGNED, UNIT_STAFF, "case_assigned_unit", INBOX),
+    _r(ROUTING_STEP, UNIT_STAFF, "handover_requested", INBOX, step=("handover_requested",)),
+    _r(TRANSITIONED, MEDIATOR, "case_assigned_mediator", INBOX, action=("assign",)),
+    _r(TRANSITIONED, UNIT_STAFF, "recusal_requested", INBOX, action=("request_recusal",)),
+    _r(TRANSITIONED, UNIT_STAFF, "re_review_requested", INBOX, action=("request_re_review",)),
+    _r(CLOCK, HANDLER, "clock_yellow", INBOX, colour=("yellow",)),
+    _r(CLOCK, HANDLER, "clock_red", INBOX, True, colour=("red",)),
+    # --- a higher tier -----------------------------------------------------------------------
+    _r(ESCALATED, HIGHER_TIER, "case_escalated", INBOX, True, trigger=NOT_TAKE_OVER),
+    _r(ESCALATED, UNIT_STAFF, "case_taken_over", INBOX, trigger=("take_over",)),
+    _r(ROUTING_STEP, HIGHER_TIER, "takeover_requested", INBOX, True, step=("takeover_requested",)),
+    _r(EARLY_WARNING, WARNED_UNITS, "early_warning", INBOX, True),
+    # --- agencies: the webhook, the docking queue and the agency's inbox ------------------------
+    _r(ROUTING_STEP, AGENCY, "agency_handover", WEBHOOK, True, step=("agency_handover_requested",)),
+    _r(ROUTING_STEP, AGENCY, "agency_handover", DOCKING, True, step=("agency_handover_requested",)),
+    _r(ROUTING_STEP, AGENCY, "agency_handover", INBOX, step=("agency_handover_requested",)),
+    _r(AGENCY_REMINDER, AGENCY, "agency_reminder", WEBHOOK, True),
+    _r(AGENCY_REMINDER, AGENCY, "agency_reminder", DOCKING, True),
+    _r(AGENCY_REMINDER, AGENCY, "agency_reminder", INBOX),
+)
+
+
+def matching(event_type: str, event: Any, rules: tuple[Rule, ...] = RULES) -> list[Rule]:
+    return [rule for rule in rules if rule.matches(event_type, event)]
+
+
+def event_types(rules: tuple[Rule, ...] = RULES) -> frozenset[str]:
+    return frozenset(rule.event for rule in rules)

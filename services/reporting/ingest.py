@@ -1,0 +1,526 @@
+"""Keeping the read model from events: one function per contract, the event log, and the rebuild.
+
+`consume` is what every handler runs inside its transaction after the inbox said "first delivery":
+it appends the envelope (personal data stripped) to `reporting.event_log`, then applies the event.
+`rebuild` truncates the model and applies the log again, in the order it was written (the order the
+events were successfully handled in the first place), through the same functions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event as orm_event
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from common.contracts import (
+    ALL_CONTRACTS,
+    CaseEscalated,
+    CaseReassigned,
+    CaseRoutingStep,
+    ComplaintAccepted,
+    ComplaintReceived,
+    ComplaintRefused,
+    ComplaintRouted,
+    Contract,
+    EarlyWarningRaised,
+    MediationEnded,
+    MediationTransitioned,
+    MessageRecorded,
+    Unit,
+)
+from common.workdays import local_date
+from services.reporting import figures, rollups
+from services.reporting.models import (
+    ComplaintFact,
+    EarlyWarningFact,
+    EndNotice,
+    Escalation,
+    EventLogEntry,
+    MediationEnding,
+    UnitName,
+)
+from services.reporting.rollups import Contribution, Ending, FactState, Notice
+
+# --- the event log: what is kept of an envelope ---------------------------------------------------
+
+# fields that name or reach a person (complainants; staff accounts; free text that may name anyone):
+# replaced by an empty value, so the stored data still validates against its contract on replay
+PERSONAL_FIELDS: dict[str, Any] = {
+    "complainant_name": "",
+    "complainant_phone": "",
+    "complainant_division_code": None,
+    "tracking_no": "",
+    "accepted_by": "",
+    "refused_by": "",
+    "actor": "",
+    "mediator": None,
+    "reason": "",
+    "other_routes": "",
+    "inputs": {},
+}
+# mediation's `detail` is already free of personal data; staff names are dropped all the same
+DETAIL_DROPPED = frozenset({"mediator", "previous_mediator", "replacement"})
+
+
+def strip(data: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: PERSONAL_FIELDS.get(k, v) for k, v in data.items()}
+    if isinstance(kept.get("detail"), dict):
+        kept["detail"] = {k: v for k, v in kept["detail"].items() if k not in DETAIL_DROPPED}
+    return kept
+
+
+def log_event(session: Session, event_id: uuid.UUID, event: Contract) -> None:
+    envelope = {"event_id": str(event_id), "type": event.type, "data": strip(event.model_dump(mode="json"))}
+    session.execute(
+        insert(EventLogEntry)
+        .values(event_id=event_id, type=event.type, envelope=envelope)
+        .on_conflict_do_nothing(constraint="uq_event_log_event")
+    )
+
+
+def consume(session: Session, event_id: uuid.UUID, event: Contract) -> None:
+    log_event(session, event_id, event)
+    apply(session, event_id, event)
+
+
+# --- rollup rows ---------------------------------------------------------------------------------
+
+
+# the daily rows and the same rows per month, in one round trip; rows in key order, so concurrent
+# handlers lock them in one order (no deadlock between two events of the same day)
+_WRITE = """
+INSERT INTO reporting.daily_rollups AS r (unit_code, day, metric, key, n, amount)
+SELECT * FROM unnest(CAST(:units AS text[]), CAST(:days AS date[]), CAST(:metrics AS text[]),
+                     CAST(:keys AS text[]), CAST(:ns AS bigint[]), CAST(:amounts AS numeric[]))
+ON CONFLICT (unit_code, day, metric, key) DO UPDATE SET n = r.n + excluded.n, amount = r.amount + excluded.amount;
+INSERT INTO reporting.monthly_rollups AS r (unit_code, month, metric, key, n, amount)
+SELECT * FROM unnest(CAST(:m_units AS text[]), CAST(:m_months AS date[]), CAST(:m_metrics AS text[]),
+                     CAST(:m_keys AS text[]), CAST(:m_ns AS bigint[]), CAST(:m_amounts AS numeric[]))
+ON CONFLICT (unit_code, month, metric, key) DO UPDATE SET n = r.n + excluded.n, amount = r.amount + excluded.amount
+"""
+
+
+def write_rows(session: Session, rows: dict[rollups.Key, tuple[int, Decimal]]) -> None:
+    """Add the rows to the daily and the monthly rollups."""
+    if not rows:
+        return
+    months: dict[rollups.Key, list] = {}
+    for (unit, day, metric, key), (n, amount) in rows.items():
+        slot = months.setdefault((unit, rollups.month_start(day), metric, key), [0, Decimal(0)])
+        slot[0] += n
+        slot[1] += amount
+    # businesses are counted per month only (their key space is large; see queries.read_figures)
+    daily = sorted((k, v) for k, v in rows.items() if k[2] != "business")
+    monthly = sorted((k, tuple(v)) for k, v in months.items() if v[0] or v[1])
+    params: dict[str, Any] = {}
+    for prefix, items, names in (("", daily, ("units", "days")), ("m_", monthly, ("units", "months"))):
+        columns = list(zip(*[(*key, n, amount) for key, (n, amount) in items], strict=True)) or [()] * 6
+        for name, column in zip((*names, "metrics", "keys", "ns", "amounts"), columns, strict=True):
+            params[prefix + name] = list(column)
+    session.execute(text(_WRITE), params)
+    know_units(session, {unit for unit, *_ in rows})
+
+
+def add(session: Session, contributions: Iterable[Contribution]) -> None:
+    write_rows(session, rollups.expand(contributions))
+
+
+# (code, name) pairs this process has committed already: skips a statement per event. A stale entry
+# (after a rebuild elsewhere) is harmless: the rebuild wrote every unit of the log itself.
+_KNOWN: set[tuple[str, str | None]] = set()
+
+
+@orm_event.listens_for(Session, "after_commit")
+def _units_committed(session: Session) -> None:
+    _KNOWN.update(session.info.pop("known_units", ()))
+
+
+@orm_event.listens_for(Session, "after_rollback")
+def _units_rolled_back(session: Session) -> None:
+    session.info.pop("known_units", None)
+
+
+def know_units(session: Session, codes: Iterable[str], named: Iterable[Unit] = ()) -> None:
+    """Units the figures can be asked about: every code rows exist for (and its ancestors), with the
+    name where an event gave one."""
+    names = {u.code: u.name for u in named}
+    codes = {a for code in [*codes, *names] for a in rollups.ancestors(code)}
+    codes = {c for c in codes if (c, names.get(c)) not in _KNOWN}
+    if not codes:
+        return
+    session.info.setdefault("known_units", set()).update((c, names.get(c)) for c in codes)
+    values = [
+        {"code": c, "name": names.get(c), "tier": rollups.tier_of(c), "parent_code": rollups.parent_of(c)}
+        for c in sorted(codes)
+    ]
+    statement = insert(UnitName).values(values)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[UnitName.code],
+            set_={"name": statement.excluded.name},
+            where=(statement.excluded.name.is_not(None) & UnitName.name.is_distinct_from(statement.excluded.name)),
+        )
+    )
+
+
+# --- the complaint's fact row, changed with its rollups -----------------------------------------
+
+
+def _locked_fact(session: Session, complaint_id: uuid.UUID, create: bool = True) -> ComplaintFact | None:
+    if create:
+        session.execute(
+            insert(ComplaintFact).values(complaint_id=complaint_id, status="received").on_conflict_do_nothing()
+        )
+    return session.get(ComplaintFact, complaint_id, with_for_update=True, populate_existing=True)
+
+
+def _mediation_of(session: Session, complaint_id: uuid.UUID) -> tuple[list[Ending], list[Notice]]:
+    """The complaint's mediation endings and end notices, in one round trip."""
+    rows = session.execute(
+        select(MediationEnding.unit_code, MediationEnding.outcome, MediationEnding.ended_at)
+        .where(MediationEnding.complaint_id == complaint_id)
+        .union_all(
+            select(EndNotice.unit_code, text("NULL"), EndNotice.at).where(EndNotice.complaint_id == complaint_id)
+        )
+    ).all()
+    endings = sorted((Ending(u, o, at) for u, o, at in rows if o is not None), key=lambda e: (e.ended_at, e.outcome))
+    notices = sorted((Notice(u, at) for u, o, at in rows if o is None), key=lambda n: n.at)
+    return endings, notices
+
+
+def _state(fact: ComplaintFact, endings: list[Ending], notices: list[Notice]) -> FactState:
+    return FactState(
+        received_at=fact.received_at,
+        channel=fact.channel,
+        category=fact.category,
+        claim_amount=fact.claim_amount,
+        unit_code=fact.unit_code,
+        tier=fact.tier,
+        status=fact.status,
+        business_key=fact.business_key,
+        accepted_at=fact.accepted_at,
+        decided_at=fact.decided_at,
+        decided_unit=fact.decided_unit,
+        ack_at=fact.ack_at,
+        endings=tuple(endings),
+        notices=tuple(notices),
+    )
+
+
+class _Change:
+    """`with _Change(session, fact) as change:` writes the difference the block made to the fact's
+    rollups; the block reports an ending or notice it adds with `change.ended(...)`/`change.told(...)`."""
+
+    def __init__(self, session: Session, fact: ComplaintFact) -> None:
+        self.session, self.fact = session, fact
+
+    def __enter__(self) -> _Change:
+        self.endings, self.notices = _mediation_of(self.session, self.fact.complaint_id)
+        self.before = rollups.fact_contributions(_state(self.fact, self.endings, self.notices))
+        return self
+
+    def ended(self, row: MediationEnding) -> None:
+        self.session.add(row)
+        self.endings = sorted([*self.endings, Ending(row.unit_code, row.outcome, row.ended_at)],
+                              key=lambda e: (e.ended_at, e.outcome))  # fmt: skip
+
+    def told(self, row: EndNotice) -> None:
+        self.session.add(row)
+        self.notices = sorted([*self.notices, Notice(row.unit_code, row.at)], key=lambda n: n.at)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            after = rollups.fact_contributions(_state(self.fact, self.endings, self.notices))
+            write_rows(self.session, rollups.difference(self.before, after))
+
+
+def _set_status(fact: ComplaintFact, status: str, at: datetime) -> None:
+    """The latest status by event time wins, whatever order the events arrive in."""
+    if fact.status_at is None or at >= fact.status_at:
+        fact.status, fact.status_at = status, at
+
+
+def _earlier(current: datetime | None, candidate: datetime) -> bool:
+    return current is None or candidate < current
+
+
+def business_key(credit_code: str | None, name: str | None) -> str | None:
+    if not credit_code and not name:
+        return None
+    return f"{credit_code or ''}|{(name or '')[:100]}"
+
+
+def _routed_fact(session: Session, complaint_id: uuid.UUID) -> ComplaintFact:
+    fact = _locked_fact(session, complaint_id, create=False)
+    if fact is None or fact.unit_code is None:
+        raise LookupError(f"complaint {complaint_id} is not counted as routed yet; the move waits for it")
+    return fact
+
+
+def _move(fact: ComplaintFact, from_code: str, to: Unit) -> None:
+    if fact.unit_code == from_code:
+        fact.unit_code, fact.tier = to.code, to.tier
+
+
+# --- one function per contract -------------------------------------------------------------------
+
+
+def on_received(session: Session, event_id: uuid.UUID, event: ComplaintReceived) -> None:
+    fact = _locked_fact(session, event.complaint_id)
+    with _Change(session, fact):
+        fact.received_at, fact.channel, fact.category = event.received_at, event.channel, event.category
+        fact.claim_amount = event.claim_amount
+        key = business_key(event.business_credit_code, event.business_name)
+        if key:
+            fact.business_key, fact.business_name = key, (event.business_name or "")[:100] or None
+        _set_status(fact, "received", event.received_at)
+
+
+def on_routed(session: Session, event_id: uuid.UUID, event: ComplaintRouted) -> None:
+    fact = _locked_fact(session, event.complaint_id)
+    with _Change(session, fact):
+        if fact.routed_at is None:  # one routing decision per complaint; moves come as other events
+            fact.unit_code, fact.tier, fact.routed_at = event.unit.code, event.unit.tier, event.decided_at
+        _set_status(fact, "routed", event.decided_at)
+    know_units(session, (), [event.unit])
+    add(session, [Contribution(event.unit.code, local_date(event.decided_at), "arrived", "routed")])
+
+
+def on_reassigned(session: Session, event_id: uuid.UUID, event: CaseReassigned) -> None:
+    """A move that arrives before the routing it moves from is refused (LookupError: the handler
+    retries it), so the older decision cannot overwrite it."""
+    fact = _routed_fact(session, event.complaint_id)
+    with _Change(session, fact):
+        figures.count_reassigned(session, event)  # the decision (tests/unit/test_reassignment.py)
+    know_units(session, (), [event.from_unit, event.to_unit])
+    add(session, [Contribution(event.to_unit.code, local_date(event.at), "arrived", "moved")])
+
+
+def on_escalated(session: Session, event_id: uuid.UUID, event: CaseEscalated) -> None:
+    """The case counts for the unit above from now on, and as an escalation of the unit below."""
+    fact = _routed_fact(session, event.complaint_id)
+    session.add(
+        Escalation(
+            complaint_id=event.complaint_id,
+            from_unit=event.from_unit.code,
+            from_tier=event.from_unit.tier,
+            to_unit=event.to_unit.code,
+            trigger=event.trigger,
+            at=event.at,
+        )
+    )
+    with _Change(session, fact):
+        _move(fact, event.from_unit.code, event.to_unit)
+    know_units(session, (), [event.from_unit, event.to_unit])
+    day = local_date(event.at)
+    # the tier in the metric: within a township's subtree only the township itself is a township
+    rows = [Contribution(event.from_unit.code, day, f"escalated_from:{event.from_unit.tier}", event.trigger)]
+    if event.trigger == "tier_target_expired":
+        rows.append(Contribution(event.from_unit.code, day, "clock:tier_target", "missed"))
+    add(session, rows)
+
+
+def on_routing_step(session: Session, event_id: uuid.UUID, event: CaseRoutingStep) -> None:
+    """A handover accepted or an authority decision moves the case; an agency handover marks it."""
+    if event.previous_unit is None and event.agency_tenant is None:
+        return
+    fact = _routed_fact(session, event.complaint_id)
+    with _Change(session, fact):
+        if event.previous_unit is not None:
+            _move(fact, event.previous_unit.code, event.responsible_unit)
+        if event.agency_tenant is not None:
+            fact.agency_tenant = event.agency_tenant
+    know_units(session, (), [event.responsible_unit])
+    if event.previous_unit is not None and event.previous_unit.code != event.responsible_unit.code:
+        add(session, [Contribution(event.responsible_unit.code, local_date(event.at), "arrived", "moved")])
+
+
+def on_accepted(session: Session, event_id: uuid.UUID, event: ComplaintAccepted) -> None:
+    fact = _locked_fact(session, event.complaint_id)
+    with _Change(session, fact):
+        if _earlier(fact.accepted_at, event.accepted_at):
+            fact.accepted_at = event.accepted_at
+        if _earlier(fact.decided_at, event.accepted_at):
+            fact.decided_at, fact.decided_unit, fact.decision = event.accepted_at, event.unit.code, "accepted"
+        if fact.business_key is None:
+            fact.business_key = business_key(event.business_credit_code, event.business_name)
+            fact.business_name = event.business_name[:100] or None
+        _set_status(fact, "accepted", event.accepted_at)
+    know_units(session, (), [event.unit])
+    add(session, [Contribution(event.unit.code, local_date(event.accepted_at), "decision", "accepted")])
+
+
+def on_refused(session: Session, event_id: uuid.UUID, event: ComplaintRefused) -> None:
+    fact = _locked_fact(session, event.complaint_id)
+    with _Change(session, fact):
+        if _earlier(fact.decided_at, event.refused_at):
+            fact.decided_at, fact.decided_unit, fact.decision = event.refused_at, event.unit.code, "refused"
+            fact.refusal_ground = event.ground
+        _set_status(fact, "refused", event.refused_at)
+    know_units(session, (), [event.unit])
+    day = local_date(event.refused_at)
+    add(
+        session,
+        [
+            Contribution(event.unit.code, day, "decision", "refused"),
+            Contribution(event.unit.code, day, "refusal", event.ground),
+        ],
+    )
+
+
+def on_message(session: Session, event_id: uuid.UUID, event: MessageRecorded) -> None:
+    """The acknowledgement's first record as sent stops the 24-hour clock."""
+    if event.template != "acknowledgement" or event.state not in rollups.SENT_STATES:
+        return
+    fact = _locked_fact(session, event.complaint_id)
+    with _Change(session, fact):
+        if _earlier(fact.ack_at, event.recorded_at):
+            fact.ack_at = event.recorded_at
+
+
+# mediation states as statuses: under way is `mediating`; the others are their own state's name
+MEDIATING_STATES = frozenset(
+    {
+        "awaiting_consent",
+        "awaiting_assignment",
+        "assigned",
+        "session_scheduled",
+        "session_held",
+        "failed_once",
+        "second_session_scheduled",
+        "second_session_held",
+        "agreement_drafted",
+        "re_review",
+    }
+)
+
+
+def on_transitioned(session: Session, event_id: uuid.UUID, event: MediationTransitioned) -> None:
+    fact = _locked_fact(session, event.complaint_id)
+    with _Change(session, fact) as change:
+        status = "mediating" if event.to_state in MEDIATING_STATES else event.to_state
+        _set_status(fact, status, event.at)
+        if event.action == "notify_end":
+            change.told(EndNotice(event_id=event_id, complaint_id=event.complaint_id, unit_code=event.unit.code,
+                                  at=event.at))  # fmt: skip
+    know_units(session, (), [event.unit])
+    day, unit = local_date(event.at), event.unit.code
+    if event.action == "perform_term" and event.detail.get("recovered_amount") is not None:
+        amount = Decimal(str(event.detail["recovered_amount"]))
+        add(session, [Contribution(unit, day, "recovered", "performed", 1, amount)])
+    elif event.action == "callback" and event.detail.get("party") == "complainant":
+        score = int(event.detail.get("score") or 0)
+        if 1 <= score <= 5:
+            add(session, [Contribution(unit, day, "satisfaction", str(score), 1, Decimal(score))])
+
+
+def on_ended(session: Session, event_id: uuid.UUID, event: MediationEnded) -> None:
+    fact = _locked_fact(session, event.complaint_id)
+    with _Change(session, fact) as change:
+        change.ended(
+            MediationEnding(
+                event_id=event_id,
+                complaint_id=event.complaint_id,
+                unit_code=event.unit.code,
+                outcome=event.outcome,
+                ended_at=event.ended_at,
+            )
+        )
+    know_units(session, (), [event.unit])
+    day, unit = local_date(event.ended_at), event.unit.code
+    rows = [
+        Contribution(unit, day, "mediation", event.outcome),
+        # the service's timer expires every case whose 60-day clock ran out: any other end is in time
+        Contribution(unit, day, "clock:mediation", rollups.on_time(event.outcome != "expired")),
+        # routing escalates a case whose tier target ran out: a mediation ended at the unit is in time
+        Contribution(unit, day, "clock:tier_target", "met"),
+    ]
+    if event.outcome == "agreement" and event.recovered_amount:
+        rows.append(Contribution(unit, day, "recovered", "agreed", 1, event.recovered_amount))
+    add(session, rows)
+
+
+def on_warning(session: Session, event_id: uuid.UUID, event: EarlyWarningRaised) -> None:
+    inserted = session.execute(
+        insert(EarlyWarningFact)
+        .values(
+            warning_id=event.warning_id,
+            kind=event.kind,
+            township_code=event.township_code,
+            city_code=event.city_code,
+            count=event.count,
+            raised_at=event.raised_at,
+        )
+        .on_conflict_do_nothing()
+        .returning(EarlyWarningFact.warning_id)
+    ).first()
+    if inserted is not None:
+        unit = event.township_code or event.city_code
+        add(session, [Contribution(unit, local_date(event.raised_at), "warning", event.kind)])
+
+
+APPLY: dict[type[Contract], Callable[[Session, uuid.UUID, Any], None]] = {
+    ComplaintReceived: on_received,
+    ComplaintRouted: on_routed,
+    CaseReassigned: on_reassigned,
+    CaseEscalated: on_escalated,
+    CaseRoutingStep: on_routing_step,
+    ComplaintAccepted: on_accepted,
+    ComplaintRefused: on_refused,
+    MessageRecorded: on_message,
+    MediationTransitioned: on_transitioned,
+    MediationEnded: on_ended,
+    EarlyWarningRaised: on_warning,
+}
+BY_TYPE: dict[str, type[Contract]] = {c.type: c for c in ALL_CONTRACTS}
+
+
+def apply(session: Session, event_id: uuid.UUID, event: Contract) -> None:
+    APPLY[type(event)](session, event_id, event)
+
+
+# --- rebuild -------------------------------------------------------------------------------------
+
+MODEL_TABLES = (
+    "complaint_facts",
+    "escalations",
+    "early_warnings",
+    "daily_rollups",
+    "monthly_rollups",
+    "mediation_endings",
+    "end_notices",
+    "units",
+)
+REPLAY_BATCH = 2000
+
+
+def rebuild(session: Session) -> dict[str, int]:
+    """Empty the read model and apply the event log again, in its order, in this transaction.
+    Monthly reports are documents already sent up: they stay as they were."""
+    session.execute(text("LOCK TABLE reporting.event_log IN SHARE MODE"))  # no handler appends meanwhile
+    session.execute(text(f"TRUNCATE {', '.join(f'reporting.{t}' for t in MODEL_TABLES)}"))
+    _KNOWN.clear()
+    replayed, last = 0, 0
+    while True:
+        batch = session.execute(
+            select(EventLogEntry.seq, EventLogEntry.event_id, EventLogEntry.type, EventLogEntry.envelope)
+            .where(EventLogEntry.seq > last)
+            .order_by(EventLogEntry.seq)
+            .limit(REPLAY_BATCH)
+        ).all()
+        if not batch:
+            break
+        for seq, event_id, type_, envelope in batch:
+            contract = BY_TYPE[type_]
+            apply(session, event_id, contract.model_validate(envelope["data"]))
+            replayed, last = replayed + 1, seq
+        session.flush()
+        session.expunge_all()
+    return {"replayed": replayed}

@@ -1,0 +1,1306 @@
+"""Deciding and moving cases: plain functions over a session and the division tree (no broker). Each
+returns the events it causes; the service emits them through its outbox in the same transaction.
+
+States of a case (`routing.assignments.state`):
+
+| state | meaning | leaves it by |
+|---|---|---|
+| `active` | the responsible unit works it | escalation, return, take-over |
+| `handover_pending` | handed to another unit; the first receiver stays responsible (首接责任制) | accept, contest |
+| `contested` | the target contests, or a returned case points back | the common higher unit decides (Art 33) |
+| `agency_pending` | handed to an agency (谁主管，谁负责); the unit stays responsible | the agency acknowledges |
+| `with_agency` | the agency acknowledged | - |
+| `ended` | passed beyond the city, the top: the parties are told the remedy routes | - |
+
+Who may act (the caller's `Scope`): staff of the responsible unit holding `supervisor`; the unit a
+case is handed to with `supervisor` or `intake_clerk` accepts it (contesting needs `supervisor`);
+the agency's staff acknowledge; a higher unit's `supervisor` takes over or decides authority. A case
+the caller cannot see answers NotFound; a unit that only keeps a read-only view (it passed the case
+up) or another wrong role answers Forbidden; the wrong state answers Conflict with the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import asdict, fields
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import func, or_, select, text
+from sqlalchemy.orm import Session
+
+from common.clocks import ClockKind, ClockRule, ClockUnit, colour, start_clock, tier_target_rule
+from common.contracts import (
+    CaseEscalated,
+    CaseRoutingStep,
+    ComplaintReceived,
+    ComplaintRouted,
+    Contract,
+    EarlyWarningRaised,
+)
+from common.contracts import Unit as UnitData
+from common.divisions import lineage
+from common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from common.tenancy import Role, Scope
+from services.routing import registry
+from services.routing.models import Assignment, CaseStep, Handover, RaisedWarning, Signal, TierClock
+from services.routing.rules import (
+    REMEDY_ROUTES,
+    TIER_RANK,
+    Facts,
+    common_higher_unit,
+    escalation_target,
+    required_tier,
+    territory,
+)
+from services.routing.settings import work_calendar
+from services.routing.tree import DivisionTree
+
+ACTIVE, HANDOVER_PENDING, CONTESTED = "active", "handover_pending", "contested"
+AGENCY_PENDING, WITH_AGENCY, ENDED = "agency_pending", "with_agency", "ended"
+CONTEST_WORKING_DAYS = 7  # Art 33
+SUPERVISOR = frozenset({Role.SUPERVISOR})
+ACCEPTORS = frozenset({Role.SUPERVISOR, Role.INTAKE_CLERK})
+AGENCY_STAFF = frozenset({Role.AGENCY_LIAISON, Role.SUPERVISOR, Role.INTAKE_CLERK})
+PARTY_TRIGGERS = ("party_request", "staff_request")
+SYSTEM = "system:routing"
+
+
+class TreeStale(RuntimeError):
+    """The onboarded units under lock differ from the in-memory tree: reload it and decide again."""
+
+
+# --- facts ----------------------------------------------------------------------------------------
+
+
+def category_flags(code: str) -> tuple[bool, str | None]:
+    """(safety_related, agency type) of an intake category code; unknown codes have neither.
+    The categories are data (services/intake/categories.py); routing reads them, never intake's tables."""
+    from services.intake.categories import CATEGORIES
+
+    found = next((c for c in CATEGORIES if c.code == code), None)
+    return (found.safety_related, found.agency) if found else (False, None)
+
+
+def facts_of(event: ComplaintReceived, collective: int = 0) -> Facts:
+    """What a decision reads from `complaint.received.v1`. Fields intake may or may not send are read
+    with defaults: business_registered_division_code, business_operating_division_code,
+    is_platform_shop, platform_division_code, complainant_division_code, and the category flags
+    (`safety_related`, `agency`) when the event carries them, else from the category list."""
+    safety, agency = category_flags(event.category)
+    safety = bool(getattr(event, "safety_related", None) or safety)
+    agency = getattr(event, "agency", None) or agency
+    return Facts(
+        incident_division_code=event.incident_division_code,
+        business_division_code=event.business_division_code,
+        business_registered_division_code=getattr(event, "business_registered_division_code", None),
+        business_operating_division_code=getattr(event, "business_operating_division_code", None),
+        is_platform_shop=bool(getattr(event, "is_platform_shop", False)),
+        platform_division_code=getattr(event, "platform_division_code", None),
+        complainant_division_code=getattr(event, "complainant_division_code", None),
+        category=event.category,
+        claim_amount=event.claim_amount,
+        safety_related=safety,
+        agency_type=agency,
+        collective_complainants=collective,
+    )
+
+
+def facts_to_json(facts: Facts) -> dict[str, Any]:
+    data = asdict(facts)
+    if data["claim_amount"] is not None:
+        data["claim_amount"] = str(data["claim_amount"])
+    return data
+
+
+def facts_from_json(data: dict[str, Any]) -> Facts:
+    known = {f.name for f in fields(Facts)}
+    values = {k: v for k, v in data.items() if k in known}
+    if values.get("claim_amount") is not None:
+        values["claim_amount"] = Decimal(str(values["claim_amount"]))
+    return Facts(**values)
+
+
+def complainant_key(phone: str) -> str:
+    """A pseudonym of the complainant (to count distinct complainants), not their phone."""
+    return hashlib.blake2b(phone.encode(), digest_size=16, person=b"routing-signal").hexdigest()
+
+
+# --- small helpers --------------------------------------------------------------------------------
+
+
+def unit_data(tree: DivisionTree, code: str) -> UnitData:
+    unit = tree.units.get(code)
+    if unit is not None:
+        return UnitData(code=unit.code, name=unit.name, tier=unit.tier)
+    from common.divisions import tier_of
+
+    return UnitData(code=code, name=tree.names.get(code, code), tier=tier_of(code).value)
+
+
+def _load(session: Session, complaint_id: uuid.UUID) -> Assignment:
+    found = session.get(Assignment, complaint_id, with_for_update=True, populate_existing=True)
+    if found is None:
+        raise NotFound(f"no complaint {complaint_id}")
+    return found
+
+
+def _open_handover(session: Session, complaint_id: uuid.UUID, kind: str | None = None) -> Handover | None:
+    query = select(Handover).where(Handover.complaint_id == complaint_id, Handover.state.in_(("pending", "contested")))
+    if kind:
+        query = query.where(Handover.kind == kind)
+    return session.scalars(query.order_by(Handover.id.desc()).with_for_update()).first()
+
+
+def _passed_up_by(session: Session, complaint_id: uuid.UUID, scope: Scope) -> bool:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(CaseStep)
+            .where(
+                CaseStep.complaint_id == complaint_id,
+                CaseStep.step == "escalated",
+                CaseStep.from_unit.startswith(scope.unit, autoescape=True),
+            )
+        )
+        or 0
+    ) > 0
+
+
+def visibility(session: Session, a: Assignment, scope: Scope | None) -> str | None:
+    """How the caller sees the case: responsible | above | target | decider | viewer | agency; None."""
+    if scope is None or not scope.valid:
+        return None
+    if scope.is_agency:
+        return "agency" if a.agency_tenant == scope.unit else None
+    if scope.unit == a.unit_code:
+        return "responsible"
+    if scope.sees(a.unit_code):
+        return "above"
+    handover = session.scalars(
+        select(Handover).where(Handover.complaint_id == a.complaint_id, Handover.state.in_(("pending", "contested")))
+    ).first()
+    if handover is not None and handover.kind == "unit" and scope.sees(handover.to_tenant):
+        return "target"
+    if handover is not None and handover.decider and scope.sees(handover.decider):
+        return "decider"
+    if _passed_up_by(session, a.complaint_id, scope):
+        return "viewer"
+    return None
+
+
+def _authorize(session: Session, a: Assignment, scope: Scope | None) -> tuple[Scope, str]:
+    seen = visibility(session, a, scope)
+    if seen is None or scope is None:
+        raise NotFound(f"no complaint {a.complaint_id}")
+    if seen == "viewer":
+        raise Forbidden("read-only view: your unit passed this case up and can no longer act on it")
+    return scope, seen
+
+
+def _need(scope: Scope, roles: frozenset[str], what: str) -> None:
+    if not scope.roles & roles:
+        raise Forbidden(f"{what} needs the role {' or '.join(sorted(roles))}")
+
+
+def _need_state(a: Assignment, *states: str) -> None:
+    if a.state not in states:
+        reasons = {
+            HANDOVER_PENDING: "a handover to another unit is pending",
+            CONTESTED: "authority over it is contested and waits for the common higher unit's decision",
+            AGENCY_PENDING: "it is handed to an agency that has not acknowledged yet",
+            WITH_AGENCY: "an agency has taken it over",
+            ENDED: "it ended at the top tier; the parties were told the remedy routes",
+            ACTIVE: "it is with its responsible unit, not in a handover",
+        }
+        raise Conflict(f"not possible now: {reasons.get(a.state, a.state)}")
+
+
+def _step(
+    session: Session,
+    a: Assignment,
+    step: str,
+    *,
+    rule: str,
+    inputs: dict[str, Any],
+    actor: str,
+    at: datetime,
+    from_unit: str | None = None,
+    to_tenant: str | None = None,
+) -> int:
+    a.seq += 1
+    session.add(
+        CaseStep(
+            complaint_id=a.complaint_id,
+            seq=a.seq,
+            step=step,
+            unit_code=a.unit_code,
+            from_unit=from_unit,
+            to_tenant=to_tenant,
+            rule=rule,
+            inputs=inputs,
+            actor=actor,
+            at=at,
+        )
+    )
+    return a.seq
+
+
+def _routing_step(
+    tree: DivisionTree,
+    a: Assignment,
+    step: str,
+    *,
+    rule: str,
+    inputs: dict[str, Any],
+    actor: str,
+    at: datetime,
+    previous: str | None = None,
+    target: str | None = None,
+    remedy: bool = False,
+) -> CaseRoutingStep:
+    return CaseRoutingStep(
+        complaint_id=a.complaint_id,
+        seq=a.seq,
+        step=step,
+        responsible_unit=unit_data(tree, a.unit_code),
+        previous_unit=unit_data(tree, previous) if previous else None,
+        target=target,
+        agency_tenant=a.agency_tenant,
+        rule=rule,
+        inputs=inputs,
+        remedy_routes=list(REMEDY_ROUTES) if remedy else [],
+        actor=actor,
+        at=at,
+    )
+
+
+# --- tier clocks ------------------------------------------------------------------------------------
+
+
+def start_tier_clock(session: Session, tree: DivisionTree, a: Assignment, now: datetime) -> None:
+    """(Re)start the responsible unit's own time target (its effective `time_targets`)."""
+    settings = tree.settings_for(a.unit_code) if a.unit_code in tree.units else None
+    days = getattr(settings.time_targets, a.tier) if settings else None
+    rule = tier_target_rule(a.tier, days)
+    clock = start_clock(rule, now, work_calendar(settings) if settings else None)
+    row = session.get(TierClock, a.complaint_id)
+    if row is None:
+        row = TierClock(complaint_id=a.complaint_id)
+        session.add(row)
+    row.unit_code, row.tier, row.working_days = a.unit_code, a.tier, rule.amount
+    row.started_at, row.deadline, row.stopped_at = now, clock.deadline, None
+
+
+def stop_tier_clock(session: Session, complaint_id: uuid.UUID, now: datetime) -> None:
+    row = session.get(TierClock, complaint_id)
+    if row is not None and row.stopped_at is None:
+        row.stopped_at = now
+
+
+# --- a new complaint --------------------------------------------------------------------------------
+
+
+def route_new(session: Session, tree: DivisionTree, event: ComplaintReceived, now: datetime) -> list[Contract]:
+    """Decide who is responsible for a new complaint; record the decision with its rule and inputs;
+    start the tier clock; open a handover when the first receiver is not the decided unit, or an
+    agency handover for an agency matter; count it for early warning. TreeStale when the tree is
+    behind the onboarded units (the caller reloads it and calls again)."""
+    base = facts_of(event)
+    place, _, _ = territory(base)
+    locked = registry.onboarded_lineage(session, place, lock=True)
+    if set(locked) != {c for c in lineage(place) if c in tree.units}:
+        raise TreeStale(f"onboarded units covering {place} changed")
+    territorial = tree.lowest_unit(place)
+    if territorial is None:
+        from services.routing.rules import NoResponsibleUnit
+
+        raise NoResponsibleUnit(f"no onboarded unit covers {place}")
+    settings = tree.settings_for(territorial.code)
+    credit = getattr(event, "business_credit_code", None)
+    collective = _record_signal(session, event, place, credit, settings.collective.window_days, now)
+    facts = facts_of(event, collective)
+    decision = tree.decide(facts)
+    events: list[Contract] = []
+    first = event.first_receiver if event.first_receiver in tree.units else None
+    responsible = tree.units[first] if first and first != decision.unit.code and not decision.agency else decision.unit
+    a = Assignment(
+        complaint_id=event.complaint_id,
+        unit_code=responsible.code,
+        tier=responsible.tier,
+        rule=decision.rule if responsible is decision.unit else "first_receiver",
+        inputs=decision.inputs,
+        decided_at=now,
+        state=ACTIVE,
+        seq=1,
+        facts=facts_to_json(facts),
+        first_receiver=event.first_receiver,
+    )
+    routed_inputs = dict(decision.inputs)
+    if responsible is not decision.unit:
+        routed_inputs = {
+            "first_receiver": first,
+            "decided_unit": decision.unit.code,
+            "decided_rule": decision.rule,
+            "decision": decision.inputs,
+        }
+        a.inputs = routed_inputs
+    session.add(a)
+    session.flush()
+    session.add(
+        CaseStep(
+            complaint_id=a.complaint_id,
+            seq=1,
+            step="routed",
+            unit_code=a.unit_code,
+            rule=a.rule,
+            inputs=routed_inputs,
+            actor=SYSTEM,
+            at=now,
+        )
+    )
+    events.append(
+        ComplaintRouted(
+            complaint_id=event.complaint_id,
+            unit=UnitData(code=responsible.code, name=responsible.name, tier=responsible.tier),
+            rule=a.rule,
+            inputs=routed_inputs,
+            decided_at=now,
+        )
+    )
+    start_tier_clock(session, tree, a, now)
+    if decision.agency:
+        events.append(_request_agency(session, tree, a, decision.agency, decision.inputs, SYSTEM, now))
+    elif responsible is not decision.unit:
+        events.append(
+            _request_handover(session, tree, a, decision.unit.code, decision.rule, decision.inputs, SYSTEM, now)
+        )
+    events += _early_warnings(session, tree, territorial.code, place, credit, event.category, now)
+    return events
+
+
+def _request_handover(
+    session: Session,
+    tree: DivisionTree,
+    a: Assignment,
+    to: str,
+    rule: str,
+    inputs: dict[str, Any],
+    actor: str,
+    now: datetime,
+) -> CaseRoutingStep:
+    session.add(
+        Handover(
+            complaint_id=a.complaint_id,
+            kind="unit",
+            from_unit=a.unit_code,
+            to_tenant=to,
+            state="pending",
+            rule=rule,
+            inputs=inputs,
+            requested_at=now,
+            requested_by=actor,
+        )
+    )
+    a.state = HANDOVER_PENDING
+    step_inputs = {
+        "to": to,
+        "decision": inputs,
+        "first_receiver_duty": f"{a.unit_code} stays responsible until {to} accepts",
+    }
+    _step(
+        session,
+        a,
+        "handover_requested",
+        rule=rule,
+        inputs=step_inputs,
+        actor=actor,
+        at=now,
+        from_unit=a.unit_code,
+        to_tenant=to,
+    )
+    return _routing_step(tree, a, "handover_requested", rule=rule, inputs=step_inputs, actor=actor, at=now, target=to)
+
+
+def _request_agency(
+    session: Session, tree: DivisionTree, a: Assignment, agency: str, inputs: dict[str, Any], actor: str, now: datetime
+) -> CaseRoutingStep:
+    rule = inputs.get("agency", {}).get("rule", "agency")
+    session.add(
+        Handover(
+            complaint_id=a.complaint_id,
+            kind="agency",
+            from_unit=a.unit_code,
+            to_tenant=agency,
+            state="pending",
+            rule=rule,
+            inputs=inputs,
+            requested_at=now,
+            requested_by=actor,
+        )
+    )
+    a.state, a.agency_tenant, a.agency_state = AGENCY_PENDING, agency, "pending"
+    step_inputs = {
+        "agency": agency,
+        "decision": inputs,
+        "first_receiver_duty": f"{a.unit_code} stays responsible until {agency} acknowledges",
+    }
+    _step(
+        session,
+        a,
+        "agency_handover_requested",
+        rule=rule,
+        inputs=step_inputs,
+        actor=actor,
+        at=now,
+        from_unit=a.unit_code,
+        to_tenant=agency,
+    )
+    return _routing_step(
+        tree, a, "agency_handover_requested", rule=rule, inputs=step_inputs, actor=actor, at=now, target=agency
+    )
+
+
+# --- early warning ----------------------------------------------------------------------------------
+
+
+def _record_signal(
+    session: Session, event: ComplaintReceived, place: str, credit: str | None, window_days: int, now: datetime
+) -> int:
+    """Count the complaint for early warning; the distinct complainants against its business
+    within the collective window (this one included; 0 without a credit code)."""
+    session.add(
+        Signal(
+            complaint_id=event.complaint_id,
+            received_at=event.received_at,
+            credit_code=credit,
+            category=event.category,
+            township_code=place[:9] if len(place) >= 9 else None,
+            city_code=place[:6],
+            complainant_key=complainant_key(event.complainant_phone),
+        )
+    )
+    session.flush()
+    if not credit:
+        return 0
+    return (
+        session.scalar(
+            select(func.count(func.distinct(Signal.complainant_key))).where(
+                Signal.credit_code == credit, Signal.received_at >= now - timedelta(days=window_days)
+            )
+        )
+        or 0
+    )
+
+
+def _early_warnings(
+    session: Session, tree: DivisionTree, unit_code: str, place: str, credit: str | None, category: str, now: datetime
+) -> list[EarlyWarningRaised]:
+    policy = tree.settings_for(unit_code).early_warning
+    since = now - timedelta(days=policy.window_days)
+    township = place[:9] if len(place) >= 9 else None
+    raised = []
+    checks = []
+    if credit:
+        checks.append(("business", credit, Signal.credit_code == credit, policy.business_count))
+    if township:
+        checks.append(
+            (
+                "category",
+                category,
+                (Signal.township_code == township) & (Signal.category == category),
+                policy.category_count,
+            )
+        )
+    for kind, key, where, threshold in checks:
+        ids = list(session.scalars(select(Signal.complaint_id).where(where, Signal.received_at >= since)))
+        if len(ids) < threshold:
+            continue
+        # one warning per key and place per window, also under concurrent handlers
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ew:{kind}:{key}:{township}"})
+        recent = session.scalar(
+            select(func.count())
+            .select_from(RaisedWarning)
+            .where(
+                RaisedWarning.kind == kind,
+                RaisedWarning.key == key,
+                RaisedWarning.township_code.is_(None) if township is None else RaisedWarning.township_code == township,
+                RaisedWarning.raised_at >= since,
+            )
+        )
+        if recent:
+            continue
+        warning = RaisedWarning(
+            id=uuid.uuid4(),
+            kind=kind,
+            key=key,
+            township_code=township,
+            city_code=place[:6],
+            count=len(ids),
+            threshold=threshold,
+            window_days=policy.window_days,
+            raised_at=now,
+            complaint_ids=sorted(str(i) for i in ids),
+        )
+        session.add(warning)
+        raised.append(
+            EarlyWarningRaised(
+                warning_id=warning.id,
+                kind=kind,
+                key=key,
+                township_code=township,
+                city_code=place[:6],
+                count=len(ids),
+                threshold=threshold,
+                window_days=policy.window_days,
+                raised_at=now,
+            )
+        )
+    return raised
+
+
+def warnings_in_scope(session: Session, scope: Scope | None, limit: int = 100) -> list[dict[str, Any]]:
+    """The warnings raised to the caller's unit: a township sees its own, a city every one of its
+    townships'; villages and agencies none."""
+    if scope is None or not scope.valid or scope.is_agency:
+        return []
+    rows = session.scalars(
+        select(RaisedWarning)
+        .where(or_(RaisedWarning.township_code == scope.unit, RaisedWarning.city_code == scope.unit))
+        .order_by(RaisedWarning.raised_at.desc())
+        .limit(max(1, min(limit, 500)))
+    )
+    return [
+        {
+            "id": str(w.id),
+            "kind": w.kind,
+            "key": w.key,
+            "township_code": w.township_code,
+            "city_code": w.city_code,
+            "count": w.count,
+            "threshold": w.threshold,
+            "window_days": w.window_days,
+            "raised_at": w.raised_at.isoformat(),
+            "complaint_ids": w.complaint_ids,
+        }
+        for w in rows
+    ]
+
+
+# --- moving a case ----------------------------------------------------------------------------------
+
+
+def accept_handover(
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID
+) -> list[Contract]:
+    a = _load(session, complaint_id)
+    caller, _ = _authorize(session, a, scope)
+    _need_state(a, HANDOVER_PENDING)
+    handover = _open_handover(session, complaint_id, "unit")
+    if handover is None or handover.state != "pending":
+        raise Conflict("not possible now: no handover is pending")
+    if caller.unit != handover.to_tenant:
+        raise Forbidden(f"only {handover.to_tenant}, the unit the case is handed to, accepts the handover")
+    _need(caller, ACCEPTORS, "accepting a handover")
+    now = datetime.now(UTC)
+    previous = a.unit_code
+    handover.state, handover.resolved_at, handover.resolved_by = "accepted", now, caller.user
+    _move(a, tree, handover.to_tenant, f"handover.{handover.rule}"[:40], now)
+    inputs = {"from": previous, "to": a.unit_code, "handover_rule": handover.rule, "accepted_by": caller.user}
+    _step(
+        session,
+        a,
+        "handover_accepted",
+        rule=a.rule,
+        inputs=inputs,
+        actor=caller.user,
+        at=now,
+        from_unit=previous,
+        to_tenant=a.unit_code,
+    )
+    start_tier_clock(session, tree, a, now)
+    return [
+        _routing_step(
+            tree,
+            a,
+            "handover_accepted",
+            rule=a.rule,
+            inputs=inputs,
+            actor=caller.user,
+            at=now,
+            previous=previous,
+            target=a.unit_code,
+        )
+    ]
+
+
+def acknowledge_agency(
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID
+) -> list[Contract]:
+    a = _load(session, complaint_id)
+    caller, seen = _authorize(session, a, scope)
+    if seen != "agency":
+        raise Forbidden(f"only the agency {a.agency_tenant or ''} acknowledges its handover".replace("  ", " "))
+    _need_state(a, AGENCY_PENDING)
+    _need(caller, AGENCY_STAFF, "acknowledging a handover")
+    now = datetime.now(UTC)
+    handover = _open_handover(session, complaint_id, "agency")
+    if handover is not None:
+        handover.state, handover.resolved_at, handover.resolved_by = "acknowledged", now, caller.user
+    a.state, a.agency_state = WITH_AGENCY, "acknowledged"
+    stop_tier_clock(session, complaint_id, now)
+    inputs = {"agency": a.agency_tenant, "acknowledged_by": caller.user}
+    _step(
+        session,
+        a,
+        "agency_acknowledged",
+        rule=handover.rule if handover else "agency",
+        inputs=inputs,
+        actor=caller.user,
+        at=now,
+        to_tenant=a.agency_tenant,
+    )
+    return [
+        _routing_step(
+            tree,
+            a,
+            "agency_acknowledged",
+            rule=handover.rule if handover else "agency",
+            inputs=inputs,
+            actor=caller.user,
+            at=now,
+            target=a.agency_tenant,
+        )
+    ]
+
+
+def return_case(
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, reason: str
+) -> list[Contract]:
+    """A unit without authority gives the case back to routing (Art 41: never sideways). Routing
+    decides again: another unit gets a handover (the returning unit stays responsible until it is
+    accepted); if the rules point back at the returning unit, authority is disputed and the unit
+    above decides (Art 33)."""
+    a = _load(session, complaint_id)
+    caller, seen = _authorize(session, a, scope)
+    if seen != "responsible":
+        raise Forbidden("only the responsible unit returns a case to routing")
+    _need(caller, SUPERVISOR, "returning a case")
+    _need_state(a, ACTIVE)
+    now = datetime.now(UTC)
+    facts = facts_from_json(a.facts) if a.facts else None
+    if facts is None:
+        raise Conflict(
+            "not possible now: the case was routed before routing kept its facts; ask the unit above to take it over"
+        )
+    decision = tree.decide(facts)
+    inputs = {
+        "returned_by": a.unit_code,
+        "reason": reason,
+        "decision": {"unit": decision.unit.code, "rule": decision.rule, "inputs": decision.inputs},
+    }
+    _step(
+        session,
+        a,
+        "returned",
+        rule="return.no_authority",
+        inputs=inputs,
+        actor=caller.user,
+        at=now,
+        from_unit=a.unit_code,
+    )
+    events: list[Contract] = [
+        _routing_step(tree, a, "returned", rule="return.no_authority", inputs=inputs, actor=caller.user, at=now)
+    ]
+    if decision.unit.code != a.unit_code:
+        events.append(
+            _request_handover(session, tree, a, decision.unit.code, decision.rule, decision.inputs, caller.user, now)
+        )
+        return events
+    decider = escalation_target(a.unit_code, tree.units)
+    if decider is None:
+        raise Conflict(
+            f"not possible now: the rules make {a.unit_code} responsible ({decision.rule}) "
+            "and no unit above it can decide otherwise"
+        )
+    handover = Handover(
+        complaint_id=a.complaint_id,
+        kind="unit",
+        from_unit=a.unit_code,
+        to_tenant=a.unit_code,
+        state="contested",
+        rule=decision.rule,
+        inputs=decision.inputs,
+        requested_at=now,
+        requested_by=caller.user,
+        contested_by=a.unit_code,
+        contest_reason=reason,
+        decider=decider.code,
+        contest_deadline=_contest_deadline(tree, decider.code, now),
+    )
+    session.add(handover)
+    a.state = CONTESTED
+    dispute = {
+        "disputing": [a.unit_code],
+        "decider": decider.code,
+        "deadline": handover.contest_deadline.isoformat(),
+        "reason": reason,
+        "rule_points_back": decision.rule,
+    }
+    _step(
+        session,
+        a,
+        "contested",
+        rule="authority.art33",
+        inputs=dispute,
+        actor=caller.user,
+        at=now,
+        from_unit=a.unit_code,
+        to_tenant=decider.code,
+    )
+    events.append(
+        _routing_step(
+            tree, a, "contested", rule="authority.art33", inputs=dispute, actor=caller.user, at=now, target=decider.code
+        )
+    )
+    return events
+
+
+def _contest_deadline(tree: DivisionTree, decider: str, now: datetime) -> datetime:
+    settings = tree.settings_for(decider) if decider in tree.units else None
+    calendar = work_calendar(settings) if settings else None
+    return start_clock(
+        ClockRule(ClockKind.ACCEPTANCE, CONTEST_WORKING_DAYS, ClockUnit.WORKING_DAYS), now, calendar
+    ).deadline
+
+
+def contest(
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, reason: str
+) -> list[Contract]:
+    """The unit a case is handed to disputes its authority: the Art 33 clock (7 working days) runs;
+    then, or earlier on its own initiative, the lowest common higher unit decides."""
+    a = _load(session, complaint_id)
+    caller, _ = _authorize(session, a, scope)
+    _need_state(a, HANDOVER_PENDING)
+    handover = _open_handover(session, complaint_id, "unit")
+    if handover is None or caller.unit != handover.to_tenant:
+        raise Forbidden("only the unit the case is handed to contests the handover")
+    _need(caller, SUPERVISOR, "contesting a handover")
+    decider = common_higher_unit(handover.from_unit, handover.to_tenant, tree.units)
+    if decider is None:
+        raise Conflict(
+            f"not possible now: no onboarded unit covers both {handover.from_unit} and {handover.to_tenant} to decide"
+        )
+    now = datetime.now(UTC)
+    handover.state, handover.contested_by, handover.contest_reason = "contested", caller.unit, reason
+    handover.decider, handover.contest_deadline = decider.code, _contest_deadline(tree, decider.code, now)
+    a.state = CONTESTED
+    inputs = {
+        "disputing": [handover.from_unit, handover.to_tenant],
+        "decider": decider.code,
+        "deadline": handover.contest_deadline.isoformat(),
+        "reason": reason,
+    }
+    _step(
+        session,
+        a,
+        "contested",
+        rule="authority.art33",
+        inputs=inputs,
+        actor=caller.user,
+        at=now,
+        from_unit=caller.unit,
+        to_tenant=decider.code,
+    )
+    return [
+        _routing_step(
+            tree, a, "contested", rule="authority.art33", inputs=inputs, actor=caller.user, at=now, target=decider.code
+        )
+    ]
+
+
+def decide_authority(
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, unit: str, reason: str
+) -> list[Contract]:
+    """The lowest common higher unit decides a contested case: when the 7 working days ran out, or
+    earlier on its own initiative. The decided unit is responsible at once."""
+    a = _load(session, complaint_id)
+    caller, _ = _authorize(session, a, scope)
+    _need_state(a, CONTESTED)
+    handover = _open_handover(session, complaint_id, "unit")
+    if handover is None or handover.decider is None:
+        raise Conflict("not possible now: no contested handover")
+    if caller.unit != handover.decider:
+        raise Forbidden(f"only {handover.decider}, the lowest common higher unit, decides this dispute")
+    _need(caller, SUPERVISOR, "deciding authority")
+    if unit not in tree.units or not caller.sees(unit):
+        raise InvalidInput.one("unit", f"expected an onboarded unit within {caller.unit}")
+    now = datetime.now(UTC)
+    previous = a.unit_code
+    handover.state, handover.resolved_at, handover.resolved_by = "decided", now, caller.user
+    inputs = {
+        "disputing": sorted({handover.from_unit, handover.to_tenant}),
+        "decider": caller.unit,
+        "decided_unit": unit,
+        "reason": reason,
+        "deadline": handover.contest_deadline.isoformat() if handover.contest_deadline else None,
+        "clock_ran_out": bool(handover.contest_deadline and now > handover.contest_deadline),
+    }
+    a.state = ACTIVE
+    if unit != previous:
+        _move(a, tree, unit, "authority.decided", now)
+        start_tier_clock(session, tree, a, now)
+    else:
+        a.rule = "authority.decided"
+    _step(
+        session,
+        a,
+        "authority_decided",
+        rule="authority.decided",
+        inputs=inputs,
+        actor=caller.user,
+        at=now,
+        from_unit=previous,
+        to_tenant=unit,
+    )
+    released = handover.to_tenant if handover.to_tenant != unit else None
+    if released:
+        inputs = {**inputs, "released_viewer": released}
+    return [
+        _routing_step(
+            tree,
+            a,
+            "authority_decided",
+            rule="authority.decided",
+            inputs=inputs,
+            actor=caller.user,
+            at=now,
+            previous=previous,
+            target=unit,
+        )
+    ]
+
+
+def _move(a: Assignment, tree: DivisionTree, to: str, rule: str, now: datetime) -> None:
+    unit = tree.units.get(to)
+    a.unit_code, a.tier = to, unit.tier if unit else a.tier
+    a.rule, a.decided_at = rule, now
+    a.state = ACTIVE
+
+
+# --- escalation -------------------------------------------------------------------------------------
+
+
+def escalate(
+    session: Session,
+    tree: DivisionTree,
+    a: Assignment,
+    trigger: str,
+    *,
+    actor: str,
+    reason: str = "",
+    now: datetime,
+    to: str | None = None,
+    inputs: dict[str, Any] | None = None,
+) -> list[Contract]:
+    """Pass the case up (上交): to `to`, else the nearest onboarded unit above. Beyond the top the case
+    ends with the remedy routes. The lower unit keeps a read-only view (intake's case_viewers)."""
+    _need_state(a, ACTIVE)
+    inputs = {"trigger": trigger, "reason": reason, **(inputs or {})}
+    target = tree.units.get(to) if to else escalation_target(a.unit_code, tree.units)
+    for request in session.scalars(
+        select(Handover).where(
+            Handover.complaint_id == a.complaint_id, Handover.kind == "takeover", Handover.state == "pending"
+        )
+    ):
+        request.state, request.resolved_at, request.resolved_by = "accepted" if target else "cancelled", now, actor
+        inputs["takeover_requested_by"] = request.from_unit
+    if target is None:
+        a.state = ENDED
+        stop_tier_clock(session, a.complaint_id, now)
+        inputs["top"] = a.unit_code
+        inputs["remedy_routes"] = list(REMEDY_ROUTES)
+        _step(session, a, "ended_at_top", rule=f"top.{trigger}"[:40], inputs=inputs, actor=actor, at=now)
+        return [
+            _routing_step(
+                tree, a, "ended_at_top", rule=f"top.{trigger}"[:40], inputs=inputs, actor=actor, at=now, remedy=True
+            )
+        ]
+    previous = a.unit_code
+    from_unit = unit_data(tree, previous)
+    _move(a, tree, target.code, f"escalated.{trigger}"[:40], now)
+    a.inputs = inputs
+    _step(
+        session,
+        a,
+        "escalated",
+        rule=a.rule,
+        inputs=inputs,
+        actor=actor,
+        at=now,
+        from_unit=previous,
+        to_tenant=target.code,
+    )
+    start_tier_clock(session, tree, a, now)
+    return [
+        CaseEscalated(
+            complaint_id=a.complaint_id,
+            from_unit=from_unit,
+            to_unit=unit_data(tree, target.code),
+            trigger=trigger,
+            reason=reason,
+            actor=actor,
+            at=now,
+            seq=a.seq,
+            rule=a.rule,
+            inputs=inputs,
+        )
+    ]
+
+
+def request_escalation(
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, trigger: str, reason: str
+) -> list[Contract]:
+    """A party asks (party_request, recorded by staff) or staff ask (提请上一级, staff_request)."""
+    if trigger not in PARTY_TRIGGERS:
+        raise InvalidInput.one("trigger", f"expected one of {', '.join(PARTY_TRIGGERS)}")
+    a = _load(session, complaint_id)
+    caller, seen = _authorize(session, a, scope)
+    if seen != "responsible":
+        raise Forbidden("only the responsible unit passes a case up")
+    _need(caller, SUPERVISOR, "escalating a case")
+    return escalate(session, tree, a, trigger, actor=caller.user, reason=reason, now=datetime.now(UTC))
+
+
+def reclassify(
+    session: Session,
+    tree: DivisionTree,
+    scope: Scope | None,
+    complaint_id: uuid.UUID,
+    *,
+    claim_amount: Any = None,
+    category: str | None = None,
+    reason: str = "",
+) -> tuple[bool, list[Contract]]:
+    """The case turned out bigger: new amount or category. When the tier rules now need a higher
+    tier than the case is at, it goes up (trigger `reclassified`); else the new facts are recorded."""
+    a = _load(session, complaint_id)
+    caller, seen = _authorize(session, a, scope)
+    if seen != "responsible":
+        raise Forbidden("only the responsible unit reclassifies a case")
+    _need(caller, SUPERVISOR, "reclassifying a case")
+    _need_state(a, ACTIVE)
+    if claim_amount is None and category is None:
+        raise InvalidInput.one("body", "give claim_amount, category or both")
+    data = dict(a.facts or {})
+    if not data:
+        raise Conflict("not possible now: the case was routed before routing kept its facts")
+    changed: dict[str, Any] = {}
+    if claim_amount is not None:
+        try:
+            amount = Decimal(str(claim_amount))
+        except InvalidOperation as exc:
+            raise InvalidInput.one("claim_amount", "expected a number") from exc
+        if amount < 0:
+            raise InvalidInput.one("claim_amount", "must be at least 0")
+        changed["claim_amount"] = str(amount)
+    if category is not None:
+        safety, _agency = category_flags(category)
+        changed.update(category=category, safety_related=safety)
+    data.update(changed)
+    facts = facts_from_json(data)
+    place, _, _ = territory(facts)
+    territorial = tree.lowest_unit(place) or tree.units.get(a.unit_code)
+    policy = tree.policy_for(territorial.code) if territorial else tree.policy_for(a.unit_code)
+    tier, fired = required_tier(facts, place, policy)
+    a.facts = data
+    now = datetime.now(UTC)
+    inputs = {"changed": changed, "tier_rules": fired, "required_tier": tier, "tier": a.tier}
+    if tier is not None and TIER_RANK[tier] > TIER_RANK[a.tier]:
+        target = next(
+            (
+                tree.units[c]
+                for c in lineage(a.unit_code)[1:]
+                if c in tree.units and TIER_RANK[tree.units[c].tier] >= TIER_RANK[tier]
+            ),
+            None,
+        )
+        if target is None:
+            target = escalation_target(a.unit_code, tree.units)
+        rule = next(f["rule"] for f in fired if f["tier"] == tier)
+        return True, escalate(
+            session,
+            tree,
+            a,
+            "reclassified",
+            actor=caller.user,
+            reason=reason,
+            now=now,
+            to=target.code if target else None,
+            inputs={**inputs, "rule": rule},
+        )
+    _step(session, a, "reclassified", rule="reclassified.same_tier", inputs=inputs, actor=caller.user, at=now)
+    return False, [
+        _routing_step(tree, a, "reclassified", rule="reclassified.same_tier", inputs=inputs, actor=caller.user, at=now)
+    ]
+
+
+def take_over(
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, reason: str
+) -> list[Contract]:
+    """A higher unit takes a case over from a unit below it (on its own or on that unit's request)."""
+    a = _load(session, complaint_id)
+    caller, seen = _authorize(session, a, scope)
+    if seen == "responsible":
+        raise Conflict("not possible now: your unit is already responsible for it")
+    if seen != "above" or caller.unit not in tree.units:
+        raise Forbidden("only an onboarded unit above the responsible unit takes a case over")
+    _need(caller, SUPERVISOR, "taking a case over")
+    return escalate(
+        session, tree, a, "take_over", actor=caller.user, reason=reason, now=datetime.now(UTC), to=caller.unit
+    )
+
+
+def request_takeover(
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, reason: str
+) -> list[Contract]:
+    """The responsible unit asks the unit above to take the case over; it stays responsible until
+    the unit above does (POST .../take-over)."""
+    a = _load(session, complaint_id)
+    caller, seen = _authorize(session, a, scope)
+    if seen != "responsible":
+        raise Forbidden("only the responsible unit asks the unit above to take a case over")
+    _need(caller, SUPERVISOR, "asking for a take-over")
+    _need_state(a, ACTIVE)
+    above = escalation_target(a.unit_code, tree.units)
+    if above is None:
+        raise Conflict("not possible now: no onboarded unit above yours")
+    if _open_handover(session, complaint_id, "takeover") is not None:
+        raise Conflict(f"not possible now: a take-over request to {above.code} is already pending")
+    now = datetime.now(UTC)
+    session.add(
+        Handover(
+            complaint_id=a.complaint_id,
+            kind="takeover",
+            from_unit=a.unit_code,
+            to_tenant=above.code,
+            state="pending",
+            rule="takeover.requested",
+            inputs={"reason": reason},
+            requested_at=now,
+            requested_by=caller.user,
+        )
+    )
+    inputs = {"to": above.code, "reason": reason}
+    _step(
+        session,
+        a,
+        "takeover_requested",
+        rule="takeover.requested",
+        inputs=inputs,
+        actor=caller.user,
+        at=now,
+        from_unit=a.unit_code,
+        to_tenant=above.code,
+    )
+    return [
+        _routing_step(
+            tree,
+            a,
+            "takeover_requested",
+            rule="takeover.requested",
+            inputs=inputs,
+            actor=caller.user,
+            at=now,
+            target=above.code,
+        )
+    ]
+
+
+def on_mediation_ended(
+    session: Session,
+    tree: DivisionTree,
+    complaint_id: uuid.UUID,
+    unit_code: str,
+    outcome: str,
+    escalate_flag: bool,
+    at: datetime,
+) -> list[Contract]:
+    """Mediation at the responsible unit failed (or asks to escalate): pass the case up. A mediation
+    of a unit the case has already left, or a case not active, changes nothing."""
+    if not (escalate_flag or outcome == "failed"):
+        return []
+    a = session.get(Assignment, complaint_id, with_for_update=True)
+    if a is None:
+        raise LookupError(f"mediation ended for unknown complaint {complaint_id}; waits for its routing")
+    if a.unit_code != unit_code or a.state != ACTIVE:
+        return []
+    return escalate(
+        session,
+        tree,
+        a,
+        "mediation_failed",
+        actor="system:mediation",
+        now=datetime.now(UTC),
+        inputs={"outcome": outcome, "escalate": escalate_flag, "mediation_ended_at": at.isoformat()},
+    )
+
+
+# --- timers -----------------------------------------------------------------------------------------
+
+
+def expire_tier_clocks(session: Session, tree: DivisionTree, now: datetime, limit: int = 100) -> list[Contract]:
+    """Escalate the cases whose tier target ran out. The partial index on running clocks' deadlines
+    finds only the due ones; SKIP LOCKED lets several processes share the work."""
+    due = session.scalars(
+        select(TierClock)
+        .where(TierClock.stopped_at.is_(None), TierClock.deadline <= now)
+        .order_by(TierClock.deadline)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    events: list[Contract] = []
+    for clock in due:
+        a = session.get(Assignment, clock.complaint_id, with_for_update=True)
+        if a is None or a.state != ACTIVE:
+            clock.stopped_at = now
+            continue
+        if a.unit_code != clock.unit_code:  # moved without a clock restart (offboarding): start afresh
+            start_tier_clock(session, tree, a, now)
+            continue
+        inputs = {"deadline": clock.deadline.isoformat(), "working_days": clock.working_days, "tier": clock.tier}
+        events += escalate(session, tree, a, "tier_target_expired", actor="system:timer", now=now, inputs=inputs)
+    return events
+
+
+def expire_contests(session: Session, tree: DivisionTree, now: datetime, limit: int = 100) -> list[Contract]:
+    """Contested cases whose 7 working days ran out: the common higher unit must decide now."""
+    due = session.scalars(
+        select(Handover)
+        .where(Handover.state == "contested", Handover.contest_expired.is_(False), Handover.contest_deadline <= now)
+        .order_by(Handover.contest_deadline)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    events: list[Contract] = []
+    for handover in due:
+        handover.contest_expired = True
+        a = session.get(Assignment, handover.complaint_id, with_for_update=True)
+        if a is None:
+            continue
+        inputs = {"decider": handover.decider, "deadline": handover.contest_deadline.isoformat()}
+        _step(
+            session,
+            a,
+            "contest_expired",
+            rule="authority.art33",
+            inputs=inputs,
+            actor="system:timer",
+            at=now,
+            to_tenant=handover.decider,
+        )
+        events.append(
+            _routing_step(
+                tree,
+                a,
+                "contest_expired",
+                rule="authority.art33",
+                inputs=inputs,
+                actor="system:timer",
+                at=now,
+                target=handover.decider,
+            )
+        )
+    return events
+
+
+# --- reading ----------------------------------------------------------------------------------------
+
+
+def view(session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID) -> dict[str, Any]:
+    """The routing record of a case: who is responsible and why, open handovers, the tier clock and
+    every step with its rule and inputs. `read_only` for a unit that passed the case up."""
+    a = session.get(Assignment, complaint_id)
+    if a is None:
+        raise NotFound(f"no complaint {complaint_id}")
+    seen = visibility(session, a, scope)
+    if seen is None:
+        raise NotFound(f"no complaint {complaint_id}")
+    handovers = session.scalars(
+        select(Handover).where(Handover.complaint_id == complaint_id).order_by(Handover.id)
+    ).all()
+    clock = session.get(TierClock, complaint_id)
+    steps = session.scalars(
+        select(CaseStep).where(CaseStep.complaint_id == complaint_id).order_by(CaseStep.seq, CaseStep.id)
+    ).all()
+    now = datetime.now(UTC)
+    data: dict[str, Any] = {
+        "complaint_id": str(a.complaint_id),
+        "responsible_unit": unit_data(tree, a.unit_code).model_dump(),
+        "state": a.state,
+        "rule": a.rule,
+        "inputs": a.inputs,
+        "decided_at": a.decided_at.isoformat(),
+        "first_receiver": a.first_receiver,
+        "agency": {"tenant": a.agency_tenant, "state": a.agency_state} if a.agency_tenant else None,
+        "read_only": seen == "viewer",
+        "seen_as": seen,
+        "handovers": [
+            {
+                "kind": h.kind,
+                "from": h.from_unit,
+                "to": h.to_tenant,
+                "state": h.state,
+                "rule": h.rule,
+                "requested_at": h.requested_at.isoformat(),
+                "requested_by": h.requested_by,
+                "resolved_at": h.resolved_at.isoformat() if h.resolved_at else None,
+                "contested_by": h.contested_by,
+                "contest_reason": h.contest_reason,
+                "decider": h.decider,
+                "contest_deadline": h.contest_deadline.isoformat() if h.contest_deadline else None,
+                "contest_expired": h.contest_expired,
+            }
+            for h in handovers
+        ],
+        "tier_clock": None,
+        "steps": [
+            {
+                "seq": s.seq,
+                "step": s.step,
+                "unit": s.unit_code,
+                "from": s.from_unit,
+                "to": s.to_tenant,
+                "rule": s.rule,
+                "inputs": s.inputs,
+                "actor": s.actor,
+                "at": s.at.isoformat(),
+            }
+            for s in steps
+        ],
+    }
+    if a.state == ENDED:
+        data["remedy_routes"] = list(REMEDY_ROUTES)
+    if clock is not None:
+        from common.clocks import Clock
+
+        c = Clock(
+            kind=ClockKind.TIER_TARGET,
+            unit=ClockUnit.WORKING_DAYS,
+            amount=clock.working_days,
+            started_at=clock.started_at,
+            deadline=clock.deadline,
+            stopped_at=clock.stopped_at,
+        )
+        data["tier_clock"] = {
+            "unit": clock.unit_code,
+            "tier": clock.tier,
+            "working_days": clock.working_days,
+            "started_at": clock.started_at.isoformat(),
+            "deadline": clock.deadline.isoformat(),
+            "stopped_at": clock.stopped_at.isoformat() if clock.stopped_at else None,
+            "colour": colour(c, max(now, clock.started_at)),
+        }
+    return data

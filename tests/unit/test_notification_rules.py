@@ -1,0 +1,403 @@
+"""Notification without I/O: the rules table, recipients, the reduced template context, templates
+and their overrides, quiet hours, tenant settings inheritance, signing, backoff."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from common.contracts import (
+    ALL_CONTRACTS,
+    CaseEscalated,
+    CaseRoutingStep,
+    ClockColourChanged,
+    ComplaintAccepted,
+    ComplaintReceived,
+    ComplaintRefused,
+    ComplaintRouted,
+    EarlyWarningRaised,
+    MediationEnded,
+    MediationTransitioned,
+    Unit,
+)
+from common.errors import InvalidInput
+from services.notification import planner, rules, settings, templates
+from services.notification.delivery import sign, signed_headers, verify_signature
+
+NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
+VILLAGE = Unit(code="330681109290", name="枫源村委会", tier="village")
+TOWNSHIP = Unit(code="330681109", name="枫桥镇", tier="township")
+CID = uuid.uuid4()
+PHONE = "13800138000"
+
+
+def case(**overrides) -> planner.CaseFacts:
+    facts = planner.CaseFacts(
+        complaint_id=CID,
+        tracking_no="TS20261123ABC234",
+        category="product_quality",
+        complainant_name="张三丰",
+        complainant_phone=PHONE,
+        business_name="某某电器商店",
+        unit_code=VILLAGE.code,
+        unit_name=VILLAGE.name,
+        unit_tier="village",
+    )
+    for key, value in overrides.items():
+        setattr(facts, key, value)
+    return facts
+
+
+def received() -> ComplaintReceived:
+    return ComplaintReceived(
+        complaint_id=CID,
+        tracking_no="TS20261123ABC234",
+        channel="web",
+        received_at=NOW,
+        category="product_quality",
+        incident_division_code=VILLAGE.code,
+        complainant_name="张三丰",
+        complainant_phone=PHONE,
+    )
+
+
+def transition(action: str, **detail) -> MediationTransitioned:
+    return MediationTransitioned(
+        complaint_id=CID,
+        unit=VILLAGE,
+        action=action,
+        from_state="assigned",
+        to_state="session_scheduled",
+        actor="li.ming",
+        mediator="li.ming",
+        at=NOW,
+        detail=detail,
+    )
+
+
+def planned(event_type, event, facts=None, webhook=None):
+    return {
+        (p.rule.template, p.recipient.role, p.channel, p.address)
+        for p in planner.plan(event_type, event, facts or case(), webhook)
+    }
+
+
+# --- the rules table ----------------------------------------------------------------------------------
+
+
+def test_every_rule_names_a_known_template_channel_and_event():
+    types = {c.type for c in ALL_CONTRACTS} | {rules.AGENCY_REMINDER}
+    channels = {rules.SMS, rules.EMAIL, rules.INBOX, rules.WEBHOOK, rules.DOCKING}
+    for rule in rules.RULES:
+        assert rule.event in types, rule
+        assert rule.template in templates.TEMPLATES, rule
+        assert set(rule.channels) <= channels and rule.channels, rule
+    # every template is used by some rule
+    assert {r.template for r in rules.RULES} == set(templates.TEMPLATES)
+    # the same (event, recipient, template, channel) is never listed twice
+    keys = [(r.event, r.recipient, r.template, r.channels, tuple(r.when.items())) for r in rules.RULES]
+    assert len(keys) == len(set(keys))
+
+
+def test_clock_colour_event_is_a_contract_on_the_shared_clocks_exchange():
+    assert ClockColourChanged in ALL_CONTRACTS
+    assert (ClockColourChanged.source, ClockColourChanged.type) == ("clocks", "clock.colour_changed.v1")
+
+
+def test_receipt_acknowledges_to_the_complainants_phone():
+    assert planned(rules.RECEIVED, received(), planner.CaseFacts(complaint_id=CID, complainant_phone=PHONE)) == {
+        ("acknowledgement", "complainant", "sms", PHONE)
+    }
+
+
+def test_routing_tells_the_complainant_who_handles_it_and_the_units_inbox():
+    event = ComplaintRouted(complaint_id=CID, unit=VILLAGE, rule="territory.business", decided_at=NOW)
+    assert planned(rules.ROUTED, event) == {
+        ("handler_assigned", "complainant", "sms", PHONE),
+        ("case_assigned_unit", "unit_staff", "inbox", f"tenant:{VILLAGE.code}"),
+    }
+
+
+def test_acceptance_invites_the_business_on_its_known_channel():
+    event = ComplaintAccepted(
+        complaint_id=CID,
+        tracking_no="TS1",
+        unit=VILLAGE,
+        accepted_at=NOW,
+        accepted_by="x",
+        category="price",
+        business_name="某店",
+        complainant_name="张三",
+        complainant_phone=PHONE,
+    )
+    no_contact = planned(rules.ACCEPTED, event)
+    assert ("mediation_invitation", "business", "sms", None) in no_contact  # recorded as failed: no address
+    by_mail = planned(rules.ACCEPTED, event, case(business_email="shop@example.com"))
+    assert ("mediation_invitation", "business", "email", "shop@example.com") in by_mail
+    by_phone = planned(rules.ACCEPTED, event, case(business_phone="13900000000", business_email="shop@example.com"))
+    assert ("mediation_invitation", "business", "sms", "13900000000") in by_phone  # SMS preferred
+    assert ("accepted", "complainant", "sms", PHONE) in by_phone
+
+
+def test_mediation_actions_pick_their_recipients():
+    assert planned(rules.TRANSITIONED, transition("assign", mediator="li.ming")) == {
+        ("mediator_assigned", "complainant", "sms", PHONE),
+        ("case_assigned_mediator", "mediator", "inbox", "user:li.ming"),
+    }
+    schedule = planner.plan(rules.TRANSITIONED, transition("schedule_session"), case(business_email="b@x.cn"))
+    assert {(p.recipient.role, p.channel) for p in schedule} == {("complainant", "sms"), ("business", "email")}
+    assert all(p.rule.time_critical for p in schedule)  # a session may be tomorrow morning
+    assert planned(rules.TRANSITIONED, transition("request_recusal", requested_by="business")) == {
+        ("recusal_requested", "unit_staff", "inbox", f"tenant:{VILLAGE.code}")
+    }
+    assert planned(rules.TRANSITIONED, transition("record_minutes")) == set()
+
+
+@pytest.mark.parametrize(
+    ("outcome", "templates_expected"),
+    [
+        ("agreement", {"mediation_outcome", "callback_survey"}),
+        ("failed", {"mediation_outcome", "remedy_routes", "callback_survey"}),
+        ("consent_refused", {"mediation_outcome", "remedy_routes"}),
+        ("withdrawn", {"mediation_outcome"}),
+    ],
+)
+def test_the_end_of_mediation_tells_the_outcome_and_where_to_go(outcome, templates_expected):
+    event = MediationEnded(complaint_id=CID, unit=VILLAGE, outcome=outcome, ended_at=NOW, recovered_amount=Decimal(1))
+    told = planned(rules.ENDED, event)
+    assert {t for t, role, _, _ in told if role == "complainant"} == templates_expected
+    assert {t for t, role, _, _ in told if role == "business"} == {"mediation_outcome"}
+
+
+def test_escalation_goes_to_the_higher_tier_and_take_over_to_the_lower():
+    up = CaseEscalated(
+        complaint_id=CID, from_unit=VILLAGE, to_unit=TOWNSHIP, trigger="party_request", actor="x", at=NOW
+    )
+    assert ("case_escalated", "higher_tier", "inbox", f"tenant:{TOWNSHIP.code}") in planned(rules.ESCALATED, up)
+    taken = up.model_copy(update={"trigger": "take_over"})
+    assert planned(rules.ESCALATED, taken) == {
+        ("handler_changed", "complainant", "sms", PHONE),
+        ("case_taken_over", "unit_staff", "inbox", f"tenant:{VILLAGE.code}"),
+    }
+
+
+def test_take_over_request_and_early_warning_reach_units_above():
+    step = CaseRoutingStep(
+        complaint_id=CID,
+        seq=3,
+        step="takeover_requested",
+        responsible_unit=VILLAGE,
+        target="330681109",
+        actor="x",
+        at=NOW,
+    )
+    assert planned(rules.ROUTING_STEP, step) == {("takeover_requested", "higher_tier", "inbox", "tenant:330681109")}
+    warning = EarlyWarningRaised(
+        warning_id=uuid.uuid4(),
+        kind="business",
+        key="91330681MA2B00000X",
+        township_code="330681109",
+        city_code="330681",
+        count=5,
+        threshold=5,
+        window_days=30,
+        raised_at=NOW,
+    )
+    assert {a for _, _, _, a in planned(rules.EARLY_WARNING, warning, planner.CaseFacts())} == {
+        "tenant:330681109",
+        "tenant:330681",
+    }
+
+
+def test_an_agency_handover_goes_to_webhook_docking_queue_and_inbox():
+    step = CaseRoutingStep(
+        complaint_id=CID,
+        seq=2,
+        step="agency_handover_requested",
+        responsible_unit=VILLAGE,
+        target="330681-police",
+        agency_tenant="330681-police",
+        actor="routing",
+        at=NOW,
+    )
+    assert planned(rules.ROUTING_STEP, step, webhook="https://police.example/hook") == {
+        ("agency_handover", "agency", "webhook", "https://police.example/hook"),
+        ("agency_handover", "agency", "amqp", "agency.330681-police"),
+        ("agency_handover", "agency", "inbox", "tenant:330681-police"),
+    }
+    no_hook = planned(rules.ROUTING_STEP, step)
+    assert ("agency_handover", "agency", "webhook", None) in no_hook  # failed with the reason, not lost silently
+
+
+def test_clock_colours_go_to_the_handler_else_the_unit():
+    red = ClockColourChanged(complaint_id=CID, clock="acceptance", colour="red", unit=VILLAGE, handler="li", tier="v")
+    [(template, _, _, address)] = planned(rules.CLOCK, red)
+    assert (template, address) == ("clock_red", "user:li")
+    yellow = red.model_copy(update={"colour": "yellow", "handler": None})
+    assert planned(rules.CLOCK, yellow) == {("clock_yellow", "handler", "inbox", f"tenant:{VILLAGE.code}")}
+    assert planned(rules.CLOCK, red.model_copy(update={"colour": "green"})) == set()
+
+
+def test_a_complainant_message_before_the_contact_is_known_is_retried():
+    event = ComplaintRouted(complaint_id=CID, unit=VILLAGE, rule="r", decided_at=NOW)
+    with pytest.raises(planner.NotYetKnown):
+        planner.plan(rules.ROUTED, event, planner.CaseFacts(complaint_id=CID))
+
+
+def test_learning_never_writes_none_over_a_value():
+    refused = ComplaintRefused(
+        complaint_id=CID,
+        tracking_no="TS1",
+        unit=VILLAGE,
+        ground="time_barred",
+        reason="r",
+        other_routes="o",
+        refused_at=NOW,
+        refused_by="x",
+        complainant_phone=PHONE,
+    )
+    facts = planner.learned(rules.REFUSED, refused)
+    assert facts["complainant_phone"] == PHONE and facts["unit_code"] == VILLAGE.code
+    assert None not in facts.values()
+
+
+# --- templates and personal data ----------------------------------------------------------------------
+
+
+EVENTS = {
+    rules.RECEIVED: received(),
+    rules.TRANSITIONED: transition(
+        "draft_agreement",
+        terms=[{"kind": "refund", "amount": "399.00", "deadline": "2026-12-01"}],
+        scheduled_at="2026-12-01T01:30:00+00:00",
+        channel="in_person",
+        mode="joint",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(templates.TEMPLATES))
+def test_every_template_renders_without_personal_data(name):
+    subject, body = templates.render(templates.TEMPLATES[name], templates.SAMPLE_CONTEXT)
+    assert subject and body
+    event = EVENTS[rules.TRANSITIONED]
+    recipient = planner.Recipient("complainant", "complainant", {"sms": PHONE}, VILLAGE.code, "张**")
+    ctx = planner.context(rules.TRANSITIONED, event, case(), recipient)
+    assert PHONE not in str(ctx) and "张三丰" not in str(ctx)
+    assert ctx["name"] == "张**"
+
+
+def test_the_context_formats_terms_and_local_times():
+    recipient = planner.Recipient("business", "business", {}, VILLAGE.code, "某某电器商店")
+    ctx = planner.context(rules.TRANSITIONED, EVENTS[rules.TRANSITIONED], case(), recipient)
+    assert ctx["scheduled_at"] == "2026-12-01 09:30"  # Shanghai time
+    assert ctx["terms"] == [{"kind": "退款", "amount": "399.00", "deadline": "2026-12-01"}]
+    _, body = templates.render(templates.TEMPLATES["agreement_terms"], ctx)
+    assert "某某电器商店您好" in body and "退款399.00元" in body and "2026-12-01" in body
+
+
+def test_an_override_is_checked_before_it_is_saved():
+    templates.check_override("accepted", "已受理 {{ tracking_no }}", "{{ name }}：已受理")
+    with pytest.raises(InvalidInput) as bad_variable:
+        templates.check_override("accepted", None, "{{ complainant_phone }}")
+    assert bad_variable.value.fields[0]["field"] == "text"
+    with pytest.raises(InvalidInput):
+        templates.check_override("accepted", None, "{% for %}")
+    with pytest.raises(InvalidInput):  # the sandbox refuses reaching Python internals
+        templates.check_override("accepted", None, "{{ name.__class__.__mro__ }}")
+    with pytest.raises(InvalidInput) as unknown:
+        templates.check_override("no_such_template", None, "x")
+    assert unknown.value.fields[0]["field"] == "template"
+
+
+def test_an_override_replaces_subject_and_text():
+    subject, body = templates.render(
+        templates.TEMPLATES["accepted"], templates.SAMPLE_CONTEXT, (None, "村里的话：{{ tracking_no }}")
+    )
+    assert subject == "投诉已受理：TS20261122ABC234" and body == "村里的话：TS20261122ABC234"
+
+
+# --- tenant settings and quiet hours -------------------------------------------------------------------
+
+
+def test_settings_inherit_down_the_tree_and_an_agency_from_its_unit(monkeypatch):
+    monkeypatch.setenv("SMS_QUIET_HOURS", "21:00-08:00")
+    monkeypatch.setenv("WEBHOOK_URL", "https://hooks.example/{tenant}")
+    rows = {"330681": {"quiet_hours": "22:00-07:00"}, "330681109": {"quiet_hours": "off"}}
+    assert settings.effective(rows, "330681")["quiet_hours"] == "22:00-07:00"
+    assert settings.effective(rows, "330681109290")["quiet_hours"] == "off"
+    assert settings.effective(rows, "330681110001")["quiet_hours"] == "22:00-07:00"
+    assert settings.effective({}, "321282")["quiet_hours"] == "21:00-08:00"
+    agency = settings.effective(rows, "330681109-police")
+    assert agency["quiet_hours"] == "off" and agency["webhook_url"] == "https://hooks.example/330681109-police"
+    assert settings.chain("330681109-police") == ["330681", "330681109", "330681109-police"]
+    assert settings.chain("bogus") == []
+
+
+def test_settings_validation_names_the_field():
+    settings.validate({"quiet_hours": "22:30-06:00", "webhook_url": None})
+    for patch, field in (
+        ({"quiet_hours": "22-6"}, "quiet_hours"),
+        ({"webhook_url": "ftp://x"}, "webhook_url"),
+        ({"webhook_secret": "short"}, "webhook_secret"),
+        ({"colour": "red"}, "colour"),
+    ):
+        with pytest.raises(InvalidInput) as exc:
+            settings.validate(patch)
+        assert exc.value.fields[0]["field"] == field
+    assert settings.public({"webhook_secret": "s" * 20}) == {"webhook_secret_set": True}
+
+
+@pytest.mark.parametrize(
+    ("local_time", "quiet", "expected_local"),
+    [
+        ("2026-11-23 23:30", "21:00-08:00", "2026-11-24 08:00"),  # across midnight
+        ("2026-11-24 07:59", "21:00-08:00", "2026-11-24 08:00"),
+        ("2026-11-24 08:00", "21:00-08:00", None),  # the window's end is outside it
+        ("2026-11-24 12:00", "21:00-08:00", None),
+        ("2026-11-24 12:30", "12:00-14:00", "2026-11-24 14:00"),  # a noon rest
+        ("2026-11-24 23:30", "off", None),
+        ("2026-11-24 23:30", None, None),
+    ],
+)
+def test_quiet_hours_hold_sms_until_the_window_ends(local_time, quiet, expected_local):
+    now = datetime.strptime(local_time, "%Y-%m-%d %H:%M").replace(tzinfo=planner.LOCAL_TZ).astimezone(UTC)
+    allowed = settings.next_allowed(now, quiet)
+    if expected_local is None:
+        assert allowed == now
+    else:
+        assert allowed.astimezone(planner.LOCAL_TZ).strftime("%Y-%m-%d %H:%M") == expected_local
+        assert allowed.tzinfo is not None and allowed > now
+
+
+# --- signing and backoff ----------------------------------------------------------------------------
+
+
+def test_signature_covers_timestamp_and_body_and_expires():
+    body = b'{"to": "x"}'
+    headers = signed_headers("secret", body, "m-1", now=1_800_000_000)
+    ts, sig = headers["X-Disputes-Timestamp"], headers["X-Disputes-Signature"]
+    assert sig == sign("secret", body, 1_800_000_000) and sig.startswith("sha256=")
+    assert verify_signature("secret", body, ts, sig, now=1_800_000_100)
+    assert not verify_signature("secret", body, ts, sig, now=1_800_000_000 + 301)  # replay window
+    assert not verify_signature("secret", body + b" ", ts, sig, now=1_800_000_000)
+    assert not verify_signature("other", body, ts, sig, now=1_800_000_000)
+    assert not verify_signature("secret", body, str(1_800_000_001), sig, now=1_800_000_000)  # timestamp is signed
+    assert not verify_signature("secret", body, None, sig)
+
+
+def test_backoff_grows_with_jitter_and_is_capped():
+    from services.notification import service
+
+    rng = random.Random(7)
+    delays = [service.backoff(n, rng) for n in (1, 2, 3, 4)]
+    base = service.RETRY_BASE_SECONDS
+    for n, delay in zip((1, 2, 3, 4), delays, strict=True):
+        nominal = min(service.RETRY_MAX_SECONDS, base * 2 ** (n - 1))
+        assert timedelta(seconds=0.5 * nominal) <= delay <= timedelta(seconds=1.5 * nominal)
+    assert len({d.total_seconds() for d in (service.backoff(3, random.Random(s)) for s in range(5))}) > 1  # jitter
+    assert service.backoff(100, rng) <= timedelta(seconds=1.5 * service.RETRY_MAX_SECONDS)
