@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
+import hashlib
 import itertools
 import json
 import math
@@ -45,6 +47,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import httpx
+import kombu
 import psycopg2
 from stdnum.cn import uscc
 
@@ -98,6 +101,7 @@ def credit_code(rng: random.Random, division: str) -> str:
 
 
 def make_submission(rng: random.Random, villages: list[str]) -> dict[str, Any]:
+    """A plausible web complaint about a shop in one of the sample villages."""
     business_village = rng.choice(villages)
     return {
         "channel": "web",
@@ -116,21 +120,21 @@ def make_submission(rng: random.Random, villages: list[str]) -> dict[str, Any]:
 
 
 class Payloads:
-    """A pool of valid submissions, as dicts (for RPC) and pre-encoded JSON (for HTTP), cycled."""
+    """Valid submissions, each from a different complainant (a unique mobile number), so intake's
+    duplicate and abuse checks see ordinary traffic; as dicts (for RPC) or JSON bytes (for HTTP)."""
 
-    def __init__(self, size: int = 4000, seed: int = 12315) -> None:
-        rng = random.Random(seed)
-        villages = village_codes()
-        self.dicts = [make_submission(rng, villages) for _ in range(size)]
-        self.bodies = [json.dumps(d, ensure_ascii=False).encode() for d in self.dicts]
-        self._next_body = itertools.cycle(self.bodies)
-        self._next_dict = itertools.cycle(self.dicts)
-
-    def body(self) -> bytes:
-        return next(self._next_body)
+    def __init__(self, seed: int = 12315) -> None:
+        self.rng = random.Random(seed)
+        self.villages = village_codes()
+        self._phones = itertools.count(self.rng.randrange(10**7))
 
     def submission(self) -> dict[str, Any]:
-        return next(self._next_dict)
+        submission = make_submission(self.rng, self.villages)
+        submission["complainant"]["phone"] = f"139{next(self._phones) % 10**8:08d}"
+        return submission
+
+    def body(self) -> bytes:
+        return json.dumps(self.submission(), ensure_ascii=False).encode()
 
 
 # --- figures -------------------------------------------------------------------------------
@@ -262,6 +266,28 @@ def reset_database(url: str) -> None:
     admin.close()
 
 
+@contextlib.contextmanager
+def exclusive_run(database_url: str) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock for the whole run: a second run (from this tree or a copy of
+    it) would drop the database and vhost under this one, so it is refused instead."""
+    parsed = urlparse(database_url)
+    ensure_postgres(database_url)  # starts PostgreSQL if it is installed but stopped
+    holder = psycopg2.connect(
+        host=parsed.hostname, port=parsed.port or 5432, user=parsed.username or "postgres", dbname="postgres"
+    )
+    holder.autocommit = True
+    try:
+        with holder.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (f"bench.submit:{parsed.path}",))
+            if not cursor.fetchone()[0]:
+                raise SystemExit(
+                    "another bench.submit run is using disputes_bench right now; run again when it has finished"
+                )
+        yield
+    finally:
+        holder.close()  # ends the session, and with it the lock
+
+
 def reset_vhost(uri: str) -> None:
     ensure_rabbitmq(uri)  # starts RabbitMQ if it is installed but stopped
     vhost = urlparse(uri).path.lstrip("/")
@@ -289,6 +315,17 @@ def bench_env(password: str) -> dict[str, str]:
     return env
 
 
+def code_fingerprint() -> str:
+    """A digest of the code that ran (other work changes it between runs; the figures belong to one state)."""
+    digest = hashlib.sha256()
+    files = [ROOT / "deploy" / "nameko.yaml", ROOT / "requirements.txt"]
+    for folder in ("common", "gateway", "services", "ops"):
+        files += sorted((ROOT / folder).rglob("*.py"))
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def clear_logs(log_dir: Path) -> None:
     log_dir.mkdir(parents=True, exist_ok=True)
     for old in log_dir.glob("*.log"):
@@ -302,7 +339,7 @@ def _http_client(url: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=url,
         timeout=REQUEST_TIMEOUT_SECONDS,
-        limits=httpx.Limits(max_connections=512, max_keepalive_connections=512),
+        limits=httpx.Limits(max_connections=4096, max_keepalive_connections=512),
     )
 
 
@@ -398,13 +435,26 @@ async def closed_loop(url: str, payloads: Payloads, concurrency: int, seconds: f
 # --- submission to routed, from the database -----------------------------------------------
 
 
+def connect(database_url: str, attempts: int = 20) -> Any:
+    """A psycopg2 connection, retried for a while: PostgreSQL is shared with everything else on the
+    machine and may be at max_connections for a moment."""
+    for attempt in range(attempts):
+        try:
+            return psycopg2.connect(database_url, connect_timeout=10)
+        except psycopg2.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1)
+    raise AssertionError("unreachable")
+
+
 def wait_routed(database_url: str, ids: list[str], bound_seconds: float) -> dict[str, Any]:
     """Wait (at most `bound_seconds`) until every complaint in `ids` is routed, then measure.
 
     `updated_at` of a routed complaint is routing's decision time (ComplaintRouted.decided_at),
     recorded by intake when it applies the event; status 'routed' means intake has applied it."""
     began = time.monotonic()
-    connection = psycopg2.connect(database_url)
+    connection = connect(database_url)
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
@@ -440,6 +490,83 @@ def wait_routed(database_url: str, ids: list[str], bound_seconds: float) -> dict
         "routed_per_second": round(len(rows) / span, 1),
         "received_to_routed": latency_ms([routed_at - received for received, routed_at in rows]),
     }
+
+
+def consumed_queues(amqp_uri: str) -> list[str]:
+    """The vhost's queues that have a consumer (delay and dead-letter queues have none), except
+    exclusive ones (reply queues of a single connection, which nobody else may even declare)."""
+    vhost = urlparse(amqp_uri).path.lstrip("/")
+    listed = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "consumers", "exclusive", "name"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    names = []
+    for line in listed.stdout.splitlines():
+        fields = line.split("\t", 2)
+        if len(fields) == 3 and fields[0].isdigit() and int(fields[0]) > 0 and fields[1] == "false":
+            names.append(fields[2])
+    return names
+
+
+def wait_quiet(amqp_uri: str, bound_seconds: float) -> dict[str, Any]:
+    """Wait (at most `bound_seconds`) until no consumed queue holds a message, twice in a row: what
+    an overloaded phase left behind (requests the gateway already gave up on included) must not be
+    measured as part of the next phase. Polls with passive declares (rabbitmqctl costs a CPU second)."""
+    began = time.monotonic()
+    names = consumed_queues(amqp_uri)
+    quiet_polls, left = 0, -1
+    with kombu.Connection(amqp_uri, connect_timeout=10) as connection:
+        channel = connection.channel()
+        while quiet_polls < 2 and time.monotonic() - began < bound_seconds:
+            left = sum(channel.queue_declare(queue=name, passive=True).message_count for name in names)
+            quiet_polls = quiet_polls + 1 if left == 0 else 0
+            if quiet_polls < 2:
+                time.sleep(1)
+    return {"seconds": round(time.monotonic() - began, 1), "messages_left": left}
+
+
+def database_counters(database_url: str) -> dict[str, int] | None:
+    """Cumulative transaction and row counters of the bench database (pg_stat_database); None when
+    the database cannot be reached (the figure is then missing, the run goes on)."""
+    name = urlparse(database_url).path.lstrip("/")
+    try:
+        connection = connect(database_url)
+    except psycopg2.OperationalError:
+        return None
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT xact_commit + xact_rollback, tup_inserted, tup_updated, tup_deleted, tup_fetched"
+                " FROM pg_stat_database WHERE datname = %s",
+                (name,),
+            )
+            row = cursor.fetchone()
+    finally:
+        connection.close()
+    keys = ("transactions", "rows_inserted", "rows_updated", "rows_deleted", "rows_fetched")
+    return dict(zip(keys, row, strict=True))
+
+
+def per_item(before: dict[str, int] | None, after: dict[str, int] | None, items: int) -> dict[str, float] | None:
+    if before is None or after is None:
+        return None
+    return {key: round((after[key] - before[key]) / max(1, items), 1) for key in after}
+
+
+def cpu_ms_per_item(windows: list[dict[str, Any]], items: int) -> dict[str, float]:
+    """CPU milliseconds per item by process, summed over measured windows (the rest of the machine excluded)."""
+    totals: dict[str, float] = {}
+    for window in windows:
+        for name, cores in window["cores_by_process"].items():
+            if not name.startswith("not ours"):
+                totals[name] = totals.get(name, 0.0) + cores * window["seconds"]
+    per = {name: round(1000 * cpu / max(1, items), 1) for name, cpu in totals.items()}
+    per = dict(sorted(per.items(), key=lambda kv: -kv[1]))
+    per["total"] = round(sum(per.values()), 1)
+    return per
 
 
 # --- baseline: bare nameko -----------------------------------------------------------------
@@ -540,10 +667,19 @@ async def drive_baseline(
         "events_handled_total": handled_total,
         "all_events_handled_after_seconds": round(drained_after, 2) if handled_total >= len(durations) else None,
         "cpu": cpu,
+        "cpu_ms_per_call": cpu_ms_per_item([cpu], len(durations)),
     }
 
 
 # --- the run -------------------------------------------------------------------------------
+
+
+def check_alive(processes: dict[str, subprocess.Popen]) -> None:
+    """Fail clearly (rather than measure connection errors) when a process of the run has gone."""
+    gone = {name: p.returncode for name, p in processes.items() if p.poll() is not None}
+    if gone:
+        details = ", ".join(f"{name} (exit {code}, see {LOG_DIR / name}.log)" for name, code in gone.items())
+        raise RuntimeError(f"stopped during the run: {details}")
 
 
 def _run(coroutine_factory: Callable[[], Any], timeout: float) -> Any:
@@ -558,6 +694,11 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    with exclusive_run(DATABASE_URL):
+        return _measure(args)
+
+
+def _measure(args: argparse.Namespace) -> dict[str, Any]:
     password = secrets.token_urlsafe(12)
     env = bench_env(password)
     payloads = Payloads()
@@ -570,6 +711,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "note": "PostgreSQL, RabbitMQ, the five services, the gateway and this load generator share the machine",
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         },
+        "code_fingerprint": code_fingerprint(),
         "parameters": {
             "seconds": args.seconds,
             "rate": args.rate,
@@ -598,22 +740,36 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         print(f"warm-up: 2 s at {args.rate:g}/s ...", flush=True)
         _run(lambda: open_loop(platform.url, payloads, args.rate, 2), 60)
+        results["warm_up_backlog"] = wait_quiet(AMQP_URI, args.routed_wait)
 
+        check_alive(platform.processes)
         print(f"phase A: open loop, {args.rate:g}/s offered for {args.seconds:g} s ...", flush=True)
         meter.start()
         phase_a = _run(lambda: open_loop(platform.url, payloads, args.rate, args.seconds), args.seconds + 60)
         phase_a["cpu"] = meter.stop()
         phase_a["routing"] = wait_routed(DATABASE_URL, phase_a.pop("ids"), args.routed_wait)
+        print("  waiting until every queue is empty ...", flush=True)
+        phase_a["backlog_after"] = wait_quiet(AMQP_URI, args.routed_wait)
         results["phase_a"] = phase_a
 
+        check_alive(platform.processes)
         print(f"phase B: closed loop, {args.concurrency} submitters for {args.seconds:g} s ...", flush=True)
+        counters = database_counters(DATABASE_URL)
         meter.start()
         phase_b = _run(lambda: closed_loop(platform.url, payloads, args.concurrency, args.seconds), args.seconds + 60)
         phase_b["cpu"] = meter.stop()
         print(f"  {phase_b['accepted']} accepted; waiting until they are routed ...", flush=True)
         meter.start()
         phase_b["routing"] = wait_routed(DATABASE_URL, phase_b.pop("ids"), args.routed_wait)
+        # and until the rest of each complaint's work (notification, reporting, intake's history) is
+        # done, so the CPU per complaint covers all of it
+        phase_b["backlog_after"] = wait_quiet(AMQP_URI, args.routed_wait)
         phase_b["drain_cpu"] = meter.stop()
+        check_alive(platform.processes)
+        routed = phase_b["routing"]["routed"]
+        phase_b["cpu_ms_per_routed_complaint"] = cpu_ms_per_item([phase_b["cpu"], phase_b["drain_cpu"]], routed)
+        time.sleep(1.5)  # backends flush their statistics about once a second
+        phase_b["database_per_routed_complaint"] = per_item(counters, database_counters(DATABASE_URL), routed)
         results["phase_b"] = phase_b
     finally:
         print("stopping the platform ...", flush=True)
@@ -675,6 +831,7 @@ def report_lines(results: dict[str, Any]) -> Iterator[str]:
         ("  errors", a["errors"] or "none"),
         ("  submission latency p50 / p95 / p99 / max ms", _quad(la)),
         ("  received->routed p50 / p95 / p99 ms", _triple(ra.get("received_to_routed"))),
+        ("  backlog left: seconds until all queues empty", a["backlog_after"]["seconds"]),
         ("Phase B (closed loop)", ""),
         ("  concurrency", b["concurrency"]),
         ("  sent / accepted", f"{b['sent']} / {b['accepted']}"),
@@ -691,7 +848,10 @@ def report_lines(results: dict[str, Any]) -> Iterator[str]:
         ("  errors", base["errors"] or "none"),
     ]
     width = max(len(label) for label, _ in rows) + 2
-    yield f"submit benchmark, {results['started_at']}, {results['machine']['cpus']} CPUs"
+    yield (
+        f"submit benchmark, {results['started_at']}, {results['machine']['cpus']} CPUs,"
+        f" code {results['code_fingerprint']}"
+    )
     for label, value in rows:
         yield f"{label:<{width}}{_fmt(value)}" if value != "" else label
     yield ""
@@ -704,6 +864,18 @@ def report_lines(results: dict[str, Any]) -> Iterator[str]:
     ):
         top = ", ".join(f"{name} {cores:g}" for name, cores in cpu["cores_by_process"].items() if cores >= 0.02)
         yield f"  {phase:<14} machine {cpu['machine_busy_pct']:g}% busy: {top}"
+    yield ""
+    yield "CPU ms per item (the whole chain, this machine):"
+    for label, per in (
+        ("routed complaint", b["cpu_ms_per_routed_complaint"]),
+        ("baseline call", base["cpu_ms_per_call"]),
+    ):
+        parts = ", ".join(f"{name} {ms:g}" for name, ms in per.items() if name != "total" and ms >= 0.1)
+        yield f"  {label:<17} total {per['total']:g}: {parts}"
+    db = b["database_per_routed_complaint"] or {}
+    yield "  database per routed complaint: " + (
+        ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in db.items()) or "not measured (database unreachable)"
+    )
     yield ""
     yield "Targets:"
     for target in results["targets"]:
