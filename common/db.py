@@ -13,6 +13,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common.config import settings
@@ -22,7 +23,8 @@ from common.telemetry import instrument_engine, trace_headers
 from common.tenancy import Scope, scope_settings
 
 # the non-owner role staff-facing reads run as: row-level security applies to it (the owner, which
-# event handlers and migrations use, bypasses it); created NOLOGIN by the intake and reporting migrations
+# event handlers and migrations use, bypasses it); created NOLOGIN by the intake, reporting and mediation
+# migrations through common.migrations.ensure_scoped_role
 SCOPED_ROLE = "disputes_scoped"
 
 
@@ -132,5 +134,10 @@ class Database(DependencyProvider):
         return UnitOfWork(self)
 
     def ping(self) -> bool:
-        with self.engine.connect() as conn:
-            return conn.execute(text("select 1")).scalar() == 1
+        """True when the database answers; False (not an error) while it is unreachable, e.g.
+        restarting, so the gateway's /healthz reports "database unreachable" instead of failing."""
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(text("select 1")).scalar() == 1
+        except (OperationalError, InterfaceError):
+            return False

@@ -5,6 +5,9 @@ after a delay (a per-attempt delay queue that dead-letters back into the handler
 after the last attempt, or at once for a PoisonMessage, it goes to the `dead-letters` queue with
 the reason in its headers. The message is acked only after its retry or dead-letter copy was
 confirmed by the broker, so nothing is dropped; a duplicate is possible and the inbox absorbs it.
+
+Losing the broker connection mid-message (the broker restarts) must not kill the service: see
+`install_broker_loss_guards`, which every service installs by importing this module.
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import amqp
 from kombu import Exchange, Queue
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
+from nameko.messaging import QueueConsumer
+from nameko.rpc import Responder
 
 from common.contracts import Contract, PoisonMessage
 from common.metrics import dead_lettered
@@ -28,6 +35,59 @@ DEAD_LETTER_QUEUE = "dead-letters"
 RETRY_DELAYS_SECONDS = (1, 5, 30)
 ATTEMPT_HEADER = "x-attempt"
 _default_exchange = Exchange("", type="direct")
+
+# what talking to a broker that went away raises: socket errors (ConnectionResetError, BrokenPipeError
+# are OSErrors), py-amqp's connection errors, and kombu's wrapper once its publish retries are spent
+BROKER_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    *amqp.Connection.connection_errors,
+    OSError,
+    KombuOperationalError,
+)
+
+
+def install_broker_loss_guards() -> None:
+    """Keep a nameko 2.14 service alive when its broker connection is lost under a running worker.
+
+    nameko acks (or requeues) a message, and sends an RPC reply, in the worker's greenthread after
+    the method returned. If the broker went away meanwhile (a restart), the ack raises a socket error
+    (`QueueConsumer.ack_message` only guards against py-amqp's own `ConnectionError`, and only when
+    the consumer thread already noticed the loss) and the reply publish raises once its retries are
+    spent; either exception escapes the worker thread and nameko kills the whole container, so the
+    service process exits (found by tests/integration/test_restarts.py). Both are harmless to skip:
+    an unacked message is reclaimed by the broker with its channel and delivered again after the
+    reconnect (the inbox absorbs the repeat), and the caller of a lost reply times out (the gateway
+    answers 503). Installed once per process, for the RPC and the event entrypoints alike."""
+    if getattr(QueueConsumer, "_broker_loss_guarded", False):
+        return
+
+    def guarded(settle: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(settle)
+        def settle_unless_gone(self, message) -> None:
+            try:
+                settle(self, message)
+            except BROKER_CONNECTION_ERRORS as exc:
+                log.warning("broker connection lost before %s; the broker delivers it again: %r", settle.__name__, exc)
+
+        return settle_unless_gone
+
+    QueueConsumer.ack_message = guarded(QueueConsumer.ack_message)
+    QueueConsumer.requeue_message = guarded(QueueConsumer.requeue_message)
+    QueueConsumer._broker_loss_guarded = True
+
+    send_response = Responder.send_response
+
+    @functools.wraps(send_response)
+    def send_response_unless_gone(self, result, exc_info):
+        try:
+            return send_response(self, result, exc_info)
+        except BROKER_CONNECTION_ERRORS as exc:
+            log.warning("RPC reply lost with the broker connection; the caller times out: %r", exc)
+            return result, exc_info
+
+    Responder.send_response = send_response_unless_gone
+
+
+install_broker_loss_guards()
 
 
 def dead_letter_queue() -> Queue:
@@ -57,7 +117,15 @@ class ReliableEventHandler(EventHandler):
 
     def handle_message_processed(self, message, result=None, exc_info=None) -> None:
         if exc_info is not None:
-            self._retry_or_dead_letter(message, exc_info)
+            try:
+                self._retry_or_dead_letter(message, exc_info)
+            except BROKER_CONNECTION_ERRORS as exc:
+                # no retry copy was confirmed: hand the message back instead of acking it (when the
+                # connection is gone the broker has already taken it back); raising here would kill
+                # the container (install_broker_loss_guards)
+                log.warning("event on %s failed and the broker is away; left for redelivery: %r", self.queue.name, exc)
+                self.queue_consumer.requeue_message(message)
+                return
         self.queue_consumer.ack_message(message)
 
     def _retry_or_dead_letter(self, message, exc_info) -> None:

@@ -8,6 +8,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.errors import HTTP_STATUS
@@ -57,6 +58,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:
         return problem(503, "service_unavailable", f"{exc}; try again shortly")
+
+    @app.exception_handler(DBAPIError)
+    async def database_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
+        # the gateway's own database (accounts, tokens, keys) is away, e.g. restarting: say so, as
+        # for a service that is down; any other database error is a fault to log
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+            raise exc
+        log.warning("gateway database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        return problem(503, "service_unavailable", "the account database is unavailable; try again shortly")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -5,6 +5,18 @@ Requests go to the `nameko-rpc` exchange with routing key `service.method`, a JS
 (the caller's tenant scope) travels as `nameko.`-prefixed headers, exactly as nameko's own proxies
 send it. Replies `{"result", "error"}` resolve the waiting future. One connection serves every
 concurrent request of the process, unlike a pool of blocking standalone proxies.
+
+The broker may restart under a running gateway (tests/integration/test_restarts.py): the robust
+connection reconnects on its own and redeclares the reply queue, its binding and its consumer. Until
+then every call answers `ServiceUnavailable` (the gateway's 503) at once, never an unhandled error:
+a publish on the closed channel raises one, and calls waiting for a reply are failed when the
+connection drops (their exclusive reply queue went with it, so no reply can come any more).
+
+Likewise when a service's database restarts: the service's call fails with the driver's
+`OperationalError` (connection refused, "terminating connection due to administrator command", "the
+database system is starting up"), which says nothing about the request and everything about the
+moment. Such errors (`UNAVAILABLE_ERRORS`) become `ServiceUnavailable` too, never a 500. The client
+tries again, with its `Idempotency-Key`: that also covers the rare commit whose answer was lost.
 """
 
 from __future__ import annotations
@@ -15,12 +27,23 @@ import uuid
 from typing import Any
 
 import aio_pika
+import aiormq.exceptions
 from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import DeliveryError
 
 from common.telemetry import rpc_client_span
 
 RPC_EXCHANGE = "nameko-rpc"
+# remote exception classes that mean "the service's database or broker is unreachable right now":
+# SQLAlchemy's (and psycopg2's) OperationalError and InterfaceError, kombu's OperationalError (the
+# service could not reach the broker for its own call). A service calling another re-raises the
+# inner failure as nameko's RemoteError whose message starts with the inner class name.
+UNAVAILABLE_ERRORS = frozenset({"OperationalError", "InterfaceError", "DisconnectionError"})
+RECONNECT_SECONDS = 1.0  # how often the robust connection tries the broker again while it is away
+
+# what publishing raises while the broker is away or the robust connection is still reconnecting
+# (ChannelInvalidStateError, "channel closed", is a RuntimeError, not an AMQPError)
+BROKER_ERRORS = (aiormq.exceptions.AMQPError, aiormq.exceptions.ChannelInvalidStateError, ConnectionError)
 
 
 class RemoteError(Exception):
@@ -33,7 +56,8 @@ class RemoteError(Exception):
 
 
 class ServiceUnavailable(Exception):
-    """Nobody consumes the service's queue, or it did not answer in time."""
+    """Nobody consumes the service's queue, it did not answer in time, or the broker or its
+    database is unreachable (restarting): the gateway's 503, "try again shortly"."""
 
 
 class RpcClient:
@@ -43,8 +67,11 @@ class RpcClient:
         self._pending: dict[str, asyncio.Future[Any]] = {}
 
     async def start(self) -> None:
-        self._connection = await aio_pika.connect_robust(self.amqp_uri)
-        self._channel = await self._connection.channel(publisher_confirms=True)
+        self._connection = await aio_pika.connect_robust(self.amqp_uri, reconnect_interval=RECONNECT_SECONDS)
+        self._connection.close_callbacks.add(self._on_connection_lost)
+        # on_return_raises: a request no queue is bound for (the service never ran) raises DeliveryError
+        # at once instead of waiting out the timeout
+        self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         self._exchange = await self._channel.declare_exchange(RPC_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True)
         self._reply_queue = await self._channel.declare_queue(
             f"rpc.reply-gateway-{uuid.uuid4()}", exclusive=True, auto_delete=True
@@ -80,15 +107,24 @@ class RpcClient:
                     headers=headers,
                 )
                 try:
-                    await self._exchange.publish(message, routing_key=f"{service}.{method}", mandatory=True)
+                    await self._exchange.publish(
+                        message, routing_key=f"{service}.{method}", mandatory=True, timeout=timeout or self.timeout
+                    )
                 except DeliveryError as exc:
                     raise ServiceUnavailable(f"service {service!r} is not running") from exc
+                except (*BROKER_ERRORS, TimeoutError) as exc:
+                    raise ServiceUnavailable("the message broker is not reachable") from exc
                 try:
                     return await asyncio.wait_for(future, timeout or self.timeout)
                 except TimeoutError as exc:
                     raise ServiceUnavailable(f"service {service!r} did not answer in time") from exc
         finally:
             self._pending.pop(correlation_id, None)
+
+    def _on_connection_lost(self, connection: Any, exc: BaseException | None = None) -> None:
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ServiceUnavailable("the connection to the message broker was lost"))
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.get(message.correlation_id or "")
@@ -97,6 +133,16 @@ class RpcClient:
         body = json.loads(message.body)
         error = body.get("error")
         if error:
-            future.set_exception(RemoteError(error.get("exc_type", "Exception"), error.get("value", "")))
+            exc_type, value = error.get("exc_type", "Exception"), error.get("value", "")
+            if _unavailable(exc_type, value):
+                future.set_exception(ServiceUnavailable(f"a service's database or broker is unreachable: {exc_type}"))
+            else:
+                future.set_exception(RemoteError(exc_type, value))
         else:
             future.set_result(body.get("result"))
+
+
+def _unavailable(exc_type: str, value: str) -> bool:
+    if exc_type == "RemoteError":  # nameko's wrapper of a failed nested call: "<inner class> <message>"
+        exc_type = value.split(" ", 1)[0]
+    return exc_type in UNAVAILABLE_ERRORS

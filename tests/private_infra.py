@@ -1,0 +1,224 @@
+"""A private RabbitMQ node and a private PostgreSQL cluster that a test may stop and restart.
+
+The machine's shared RabbitMQ (5672) and PostgreSQL (5432) serve other test runs at the same time,
+so tests that restart the broker or the database start their own instances from the installed
+binaries: a second RabbitMQ node (its own node name, ports, data and log directories, config and
+Erlang cookie; no plugins) and a PostgreSQL cluster made by `initdb` in a temporary directory
+(trust authentication, its own port). Both listen on 127.0.0.1 only and are removed afterwards.
+
+`missing()` says why they cannot run here (None when they can), so a test can skip with a reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(check, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} within {seconds:.0f}s")
+        time.sleep(0.2)
+
+
+def postgres_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    return Path(found[-1]).parent if found else None
+
+
+def missing() -> str | None:
+    """Why the private instances cannot be started on this machine; None when they can."""
+    if not (RABBITMQ_BIN / "rabbitmq-server").exists() or not (RABBITMQ_BIN / "rabbitmqctl").exists():
+        return f"no RabbitMQ server scripts in {RABBITMQ_BIN}"
+    if postgres_bin() is None:
+        return "no PostgreSQL binaries (initdb, pg_ctl) in /usr/lib/postgresql/*/bin"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root and there is no `postgres` user to run initdb as"
+    return None
+
+
+class PrivateRabbit:
+    """One RabbitMQ node of our own, run in the foreground as a child process."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.port = free_port()
+        self.dist_port = free_port()
+        self.node = f"disputes-restart-{os.getpid()}@localhost"
+        self.process: subprocess.Popen | None = None
+        home = base / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        (base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        (base / "enabled_plugins").write_text("[].\n")
+        (base / "rabbitmq-env.conf").write_text("")  # not /etc/rabbitmq's (its node name, its port)
+        self.env = {
+            **os.environ,
+            "HOME": str(home),  # our own .erlang.cookie, shared by the node and rabbitmqctl
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(base / "log"),
+            "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(base / "advanced.config"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
+            "RABBITMQ_CONF_ENV_FILE": str(base / "rabbitmq-env.conf"),
+            "RABBITMQ_PID_FILE": str(base / "rabbitmq.pid"),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+        }
+
+    def uri(self, vhost: str) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/{vhost}"
+
+    def start(self, timeout: float = 120) -> None:
+        log = (self.base / "stdout.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(RABBITMQ_BIN / "rabbitmq-server")],
+            cwd=self.base,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(self._ready, timeout, f"the private RabbitMQ did not come up on {self.port} (see {self.base})")
+
+    def _ready(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise RuntimeError(f"the private RabbitMQ exited with {self.process.returncode}; see {self.base}")
+        return listening(self.port)
+
+    def ctl(self, *args: str, timeout: float = 60) -> None:
+        subprocess.run(
+            [str(RABBITMQ_BIN / "rabbitmqctl"), "-q", "-n", self.node, *args],
+            env=self.env,
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+
+    def add_vhost(self, vhost: str) -> None:
+        self.ctl("add_vhost", vhost)
+        self.ctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+
+    def stop(self, timeout: float = 60) -> None:
+        """A clean shutdown (SIGTERM), as `systemctl stop` does: every connection is closed,
+        durable queues and persistent messages are kept on disk."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
+        wait_until(lambda: not listening(self.port), 30, "the private RabbitMQ still listens")
+
+    def restart(self, down_seconds: float = 3.0) -> None:
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of our own (initdb in a temporary directory), controlled by pg_ctl."""
+
+    def __init__(self, base: Path) -> None:
+        self.bin = postgres_bin()
+        assert self.bin is not None
+        self.base = base
+        self.data = base / "data"
+        self.port = free_port()
+        # initdb and postgres refuse to run as root
+        self.user = "postgres" if os.geteuid() == 0 else None
+        if self.user is not None:
+            shutil.chown(base, user=self.user)
+        self.options = f"-p {self.port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+
+    def url(self, database: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _run(self, *command: str, timeout: float = 120) -> None:
+        subprocess.run(
+            [str(self.bin / command[0]), *command[1:]],
+            user=self.user,
+            cwd=self.base,
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+
+    def init(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+
+    def pg_ctl(self, action: str, *extra: str) -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.base / "postgres.log"), "-w", action, *extra)
+
+    def start(self) -> None:
+        self.pg_ctl("start", "-o", self.options)
+        wait_until(lambda: listening(self.port), 30, f"the private PostgreSQL did not come up on {self.port}")
+
+    def stop(self) -> None:
+        """`pg_ctl stop -m fast`: open transactions are rolled back, every session is cut."""
+        self.pg_ctl("stop", "-m", "fast")
+
+    def restart(self, down_seconds: float = 3.0) -> None:
+        self.stop()
+        time.sleep(down_seconds)
+        self.start()
+
+
+class PrivateInfra:
+    """Both instances in one temporary directory; `close()` stops them and removes it."""
+
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="disputes-restarts-"))
+        self.base.chmod(0o755)  # the postgres user must reach its directory inside
+        self.rabbit = PrivateRabbit(self.base / "rabbitmq")
+        (self.base / "postgres").mkdir()
+        self.postgres = PrivatePostgres(self.base / "postgres")
+
+    def start(self) -> None:
+        self.postgres.init()
+        self.postgres.start()
+        self.rabbit.start()
+
+    def close(self, keep: bool = False) -> None:
+        with contextlib.suppress(Exception):
+            self.rabbit.stop()
+        with contextlib.suppress(Exception):
+            self.postgres.stop()
+        if not keep:
+            shutil.rmtree(self.base, ignore_errors=True)
