@@ -8,13 +8,16 @@ env.py calls `run_migrations(metadata)`; this module runs them programmatically.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData, text
 
-from common.db import make_engine
+from common.db import SCOPED_ROLE, make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPONENTS = {
@@ -52,6 +55,122 @@ def run_migrations(metadata: MetaData) -> None:
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+# --- row-level security (docs/tenancy.md): the helpers the schemas' migrations share ---------------
+# `op` is the migration's `alembic.op`.
+
+# create the role once per cluster (each schema's migration runs this; whichever runs first creates
+# it), tolerate a concurrent creator, and let the migrating (owner) role switch to it with SET ROLE
+_CREATE_SCOPED_ROLE = f"""
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{SCOPED_ROLE}') THEN
+        BEGIN
+            CREATE ROLE {SCOPED_ROLE} NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;
+        END;
+    END IF;
+    IF NOT pg_has_role(current_user, '{SCOPED_ROLE}', 'MEMBER') THEN
+        EXECUTE format('GRANT {SCOPED_ROLE} TO %I', current_user);
+    END IF;
+END
+$$
+"""
+
+# the two tests of the scope, as SQL functions of one text argument (name, argument, body): a unit
+# prefix (only a well-formed division code counts, so an empty or odd setting matches nothing) and an
+# agency id
+_SCOPE_COVERS = (
+    "scope_covers",
+    "code",
+    """
+            SELECT coalesce(current_setting('app.scope_unit', true), '') ~ '^[0-9]{6}([0-9]{3}([0-9]{3})?)?$'
+               AND starts_with(code, current_setting('app.scope_unit', true))
+        """,
+)
+_SCOPE_AGENCY_IS = (
+    "scope_agency_is",
+    "tenant",
+    """
+            SELECT coalesce(current_setting('app.scope_agency', true), '') <> ''
+               AND tenant = current_setting('app.scope_agency', true)
+        """,
+)
+
+
+def _scope_functions(agency: bool) -> tuple[tuple[str, str, str], ...]:
+    return (_SCOPE_COVERS, _SCOPE_AGENCY_IS) if agency else (_SCOPE_COVERS,)
+
+
+def ensure_scoped_role(op: Any, schema: str, *, agency: bool = True) -> None:
+    """The role staff reads run as (`common.db.SCOPED_ROLE`), the scope tests as functions of
+    `schema` (`scope_covers(code)`; `scope_agency_is(tenant)` too when agencies read the schema's
+    rows) and the role's usage of the schema. Tables are opened to it by `enable_row_security`."""
+    op.execute(_CREATE_SCOPED_ROLE)
+    for name, argument, body in _scope_functions(agency):
+        op.execute(f"""
+        CREATE OR REPLACE FUNCTION {schema}.{name}({argument} text) RETURNS boolean
+        LANGUAGE sql STABLE AS $${body}$$
+    """)
+    op.execute(f"GRANT USAGE ON SCHEMA {schema} TO {SCOPED_ROLE}")
+
+
+def revoke_scoped_role(op: Any, schema: str, *, agency: bool = True) -> None:
+    """Undo `ensure_scoped_role` for `schema`. The role stays: other schemas and databases of the
+    cluster share it."""
+    op.execute(f"REVOKE USAGE ON SCHEMA {schema} FROM {SCOPED_ROLE}")
+    for name, _, _ in _scope_functions(agency):
+        op.execute(f"DROP FUNCTION IF EXISTS {schema}.{name}(text)")
+
+
+def enable_row_security(op: Any, schema: str, policies: Mapping[str, str]) -> None:
+    """Let the scoped role read each table of `policies` (table -> the policy's USING expression)
+    only where its expression holds; it stays unable to write. Replaces an existing `scoped_read`."""
+    op.execute(f"GRANT SELECT ON {_tables(schema, policies)} TO {SCOPED_ROLE}")
+    for table in policies:
+        op.execute(f"ALTER TABLE {schema}.{table} ENABLE ROW LEVEL SECURITY")
+        op.execute(f"DROP POLICY IF EXISTS scoped_read ON {schema}.{table}")
+    for table, using in policies.items():
+        op.execute(f"CREATE POLICY scoped_read ON {schema}.{table} FOR SELECT TO {SCOPED_ROLE} USING ({using})")
+
+
+def disable_row_security(op: Any, schema: str, tables: Iterable[str]) -> None:
+    """Undo `enable_row_security` for these tables."""
+    tables = tuple(tables)
+    for table in tables:
+        op.execute(f"DROP POLICY IF EXISTS scoped_read ON {schema}.{table}")
+        op.execute(f"ALTER TABLE {schema}.{table} DISABLE ROW LEVEL SECURITY")
+    op.execute(f"REVOKE SELECT ON {_tables(schema, tables)} FROM {SCOPED_ROLE}")
+
+
+def add_clock_watch(op: Any, schema: str, table: str, running: str) -> None:
+    """The clock watcher's columns and partial index (common/clock_watch.py) on a clock table; the
+    rows matching `running` are due at once, so the first pass sets their colour."""
+    op.add_column(table, sa.Column("colour", sa.String(6), server_default="green", nullable=False), schema=schema)
+    op.add_column(
+        table, sa.Column("yellow_share", sa.Float(), server_default=sa.text(repr(2 / 3)), nullable=False), schema=schema
+    )
+    op.add_column(table, sa.Column("next_check_at", sa.DateTime(timezone=True), nullable=True), schema=schema)
+    op.execute(f"UPDATE {schema}.{table} SET next_check_at = now() WHERE {running}")
+    op.create_index(
+        f"ix_{table}_next_check",
+        table,
+        ["next_check_at"],
+        schema=schema,
+        postgresql_where=sa.text("next_check_at IS NOT NULL"),
+    )
+
+
+def drop_clock_watch(op: Any, schema: str, table: str) -> None:
+    op.drop_index(f"ix_{table}_next_check", table_name=table, schema=schema)
+    for column in ("next_check_at", "yellow_share", "colour"):
+        op.drop_column(table, column, schema=schema)
+
+
+def _tables(schema: str, tables: Iterable[str]) -> str:
+    return ", ".join(f"{schema}.{table}" for table in tables)
 
 
 def upgrade(database_url: str | None = None, components: list[str] | None = None) -> None:

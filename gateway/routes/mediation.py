@@ -5,11 +5,15 @@ supervisors act (403), cases outside the caller's scope answer 404."""
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -44,150 +48,102 @@ async def get_mediation(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     return await client.call("mediation", "get_case", complaint_id, context=staff.scope.to_context())
 
 
-@router.post(f"{CASE}/consent")
-async def consent(complaint_id: str, body: inputs.ConsentInput, staff: Staff, client: Rpc) -> Any:
-    """The business's consent or refusal (Art 18); refusal ends mediation with the remedy routes."""
-    return await _act(client, staff, complaint_id, "consent", body)
+# --- actions -------------------------------------------------------------------------------------
+# Every action has the same shape: POST a body to `{CASE}{path}`, which calls the mediation service's
+# `act` RPC and answers the case. `name` is the endpoint's name (its OpenAPI summary and operation id),
+# `action` the service's (defaults to `name`); an `optional` body may be left out, its model's defaults
+# apply; a path with `{n}` names a session or a term (1-1000); `doc` is the OpenAPI description.
 
 
-@router.post(f"{CASE}/assign")
-async def assign(
-    complaint_id: str, staff: Staff, client: Rpc, body: Annotated[inputs.AssignInput | None, Body()] = None
-) -> Any:
-    """Assign (or reassign) a mediator of the unit: the one named, else by category skill and load."""
-    return await _act(client, staff, complaint_id, "assign", body or inputs.AssignInput())
+@dataclass(frozen=True)
+class _Action:
+    name: str
+    path: str
+    body: type[BaseModel]
+    doc: str
+    action: str = ""
+    optional: bool = False
 
 
-@router.post(f"{CASE}/recuse")
-async def request_recusal(complaint_id: str, body: inputs.RecusalRequest, staff: Staff, client: Rpc) -> Any:
-    """回避: a party (or the mediator itself) asks the mediator to step aside."""
-    return await _act(client, staff, complaint_id, "request_recusal", body)
+ACTIONS: tuple[_Action, ...] = (
+    _Action("consent", "/consent", inputs.ConsentInput,
+            "The business's consent or refusal (Art 18); refusal ends mediation with the remedy routes."),
+    _Action("assign", "/assign", inputs.AssignInput,
+            "Assign (or reassign) a mediator of the unit: the one named, else by category skill and load.",
+            optional=True),
+    _Action("request_recusal", "/recuse", inputs.RecusalRequest,
+            "回避: a party (or the mediator itself) asks the mediator to step aside."),
+    _Action("decide_recusal", "/recuse/decision", inputs.RecusalDecision,
+            "The supervisor's decision on the pending recusal request; granted: another mediator takes over."),
+    _Action("schedule_session", "/sessions", inputs.SessionInput,
+            "Schedule a session: joint or with one party (单方调解), in person (place) or by phone/video."),
+    _Action("record_minutes", "/sessions/{n}/minutes", inputs.MinutesInput,
+            "The minutes (调解笔录) of session n."),
+    _Action("confirm_minutes", "/sessions/{n}/minutes/confirm", inputs.PartyInput,
+            "A party confirms (signs) the minutes of session n, whether or not they agreed."),
+    _Action("draft_agreement", "/agreement", inputs.AgreementInput,
+            "Draft (or revise) the agreement (调解协议) with its terms; confirmations start over."),
+    _Action("confirm_agreement", "/agreement/confirm", inputs.PartyInput,
+            "A party confirms the agreement; when both have, mediation ends with the agreement."),
+    _Action("fail", "/fail", inputs.ReasonInput,
+            "The first round failed: a second session follows."),
+    _Action("terminate", "/terminate", inputs.TerminateInput,
+            "The second round failed too: mediation ends with the remedy routes."),
+    _Action("withdraw", "/withdraw", inputs.ReasonInput,
+            "The complainant withdraws: mediation ends."),
+    _Action("start_appraisal", "/appraisal/start", inputs.AppraisalInput,
+            "Testing or appraisal starts: the 60-day clock pauses (Art 22).", optional=True),
+    _Action("end_appraisal", "/appraisal/end", inputs.AppraisalInput,
+            "Testing or appraisal ended: the clock runs again with its deadline moved by the pause.", optional=True),
+    _Action("term_performed", "/terms/{n}/performed", inputs.PerformedInput,
+            "Term n was performed; the money recovered (挽回经济损失) defaults to the term's amount.",
+            action="perform_term", optional=True),
+    _Action("term_breached", "/terms/{n}/breached", inputs.NoteInput,
+            "Term n was breached: the case may then be reopened or escalated.", action="breach_term", optional=True),
+    _Action("reopen", "/reopen", inputs.ReasonInput,
+            "Mediate again: after a breach, or on a re-review that does not uphold the result."),
+    _Action("escalate", "/escalate", inputs.ReasonInput,
+            "After a breach: end with `mediation.ended.v1` escalate=true, so routing passes the case up."),
+    _Action("request_re_review", "/re-review", inputs.ReReviewInput,
+            "复议 on a party's request: a mediator who has not held the case reviews it."),
+    _Action("uphold_re_review", "/re-review/uphold", inputs.NoteInput,
+            "The re-review upholds the result (a supervisor): the case returns to where it was.",
+            action="uphold", optional=True),
+    _Action("callback", "/callback", inputs.CallbackInput,
+            "回访: satisfaction on a 5-point scale, with comments."),
+    _Action("end_notice", "/end-notice", inputs.EndNoticeInput,
+            "The parties were told that mediation ended (Art 23: within 7 working days).",
+            action="notify_end", optional=True),
+)  # fmt: skip
 
 
-@router.post(f"{CASE}/recuse/decision")
-async def decide_recusal(complaint_id: str, body: inputs.RecusalDecision, staff: Staff, client: Rpc) -> Any:
-    """The supervisor's decision on the pending recusal request; granted: another mediator takes over."""
-    return await _act(client, staff, complaint_id, "decide_recusal", body)
+def _action_endpoint(spec: _Action) -> Callable[..., Awaitable[Any]]:
+    """The endpoint of one action. FastAPI reads its parameters from `__signature__`, built here
+    because the body's model (and whether the path has `n`) differs from one action to the next."""
+
+    async def endpoint(complaint_id: str, staff: Any, client: Any, body: Any = None, n: int | None = None) -> Any:
+        payload = body if body is not None else spec.body()
+        return await _act(client, staff, complaint_id, spec.action or spec.name, payload, n)
+
+    def param(name: str, annotation: Any, **default: Any) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, **default)
+
+    params = [param("complaint_id", str)]
+    if "{n}" in spec.path:
+        params.append(param("n", N))
+    if spec.optional:
+        params.append(param("body", Annotated[spec.body | None, Body()], default=None))
+    else:
+        params.append(param("body", spec.body))
+    params += [param("staff", Staff), param("client", Rpc)]
+    endpoint.__signature__ = inspect.Signature(params, return_annotation=Any)  # type: ignore[attr-defined]
+    endpoint.__name__ = endpoint.__qualname__ = spec.name
+    endpoint.__doc__ = spec.doc
+    return endpoint
 
 
-@router.post(f"{CASE}/sessions")
-async def schedule_session(complaint_id: str, body: inputs.SessionInput, staff: Staff, client: Rpc) -> Any:
-    """Schedule a session: joint or with one party (单方调解), in person (place) or by phone/video."""
-    return await _act(client, staff, complaint_id, "schedule_session", body)
-
-
-@router.post(f"{CASE}/sessions/{{n}}/minutes")
-async def record_minutes(complaint_id: str, n: N, body: inputs.MinutesInput, staff: Staff, client: Rpc) -> Any:
-    """The minutes (调解笔录) of session n."""
-    return await _act(client, staff, complaint_id, "record_minutes", body, n)
-
-
-@router.post(f"{CASE}/sessions/{{n}}/minutes/confirm")
-async def confirm_minutes(complaint_id: str, n: N, body: inputs.PartyInput, staff: Staff, client: Rpc) -> Any:
-    """A party confirms (signs) the minutes of session n, whether or not they agreed."""
-    return await _act(client, staff, complaint_id, "confirm_minutes", body, n)
-
-
-@router.post(f"{CASE}/agreement")
-async def draft_agreement(complaint_id: str, body: inputs.AgreementInput, staff: Staff, client: Rpc) -> Any:
-    """Draft (or revise) the agreement (调解协议) with its terms; confirmations start over."""
-    return await _act(client, staff, complaint_id, "draft_agreement", body)
-
-
-@router.post(f"{CASE}/agreement/confirm")
-async def confirm_agreement(complaint_id: str, body: inputs.PartyInput, staff: Staff, client: Rpc) -> Any:
-    """A party confirms the agreement; when both have, mediation ends with the agreement."""
-    return await _act(client, staff, complaint_id, "confirm_agreement", body)
-
-
-@router.post(f"{CASE}/fail")
-async def fail(complaint_id: str, body: inputs.ReasonInput, staff: Staff, client: Rpc) -> Any:
-    """The first round failed: a second session follows."""
-    return await _act(client, staff, complaint_id, "fail", body)
-
-
-@router.post(f"{CASE}/terminate")
-async def terminate(complaint_id: str, body: inputs.TerminateInput, staff: Staff, client: Rpc) -> Any:
-    """The second round failed too: mediation ends with the remedy routes."""
-    return await _act(client, staff, complaint_id, "terminate", body)
-
-
-@router.post(f"{CASE}/withdraw")
-async def withdraw(complaint_id: str, body: inputs.ReasonInput, staff: Staff, client: Rpc) -> Any:
-    """The complainant withdraws: mediation ends."""
-    return await _act(client, staff, complaint_id, "withdraw", body)
-
-
-@router.post(f"{CASE}/appraisal/start")
-async def start_appraisal(
-    complaint_id: str, staff: Staff, client: Rpc, body: Annotated[inputs.AppraisalInput | None, Body()] = None
-) -> Any:
-    """Testing or appraisal starts: the 60-day clock pauses (Art 22)."""
-    return await _act(client, staff, complaint_id, "start_appraisal", body or inputs.AppraisalInput())
-
-
-@router.post(f"{CASE}/appraisal/end")
-async def end_appraisal(
-    complaint_id: str, staff: Staff, client: Rpc, body: Annotated[inputs.AppraisalInput | None, Body()] = None
-) -> Any:
-    """Testing or appraisal ended: the clock runs again with its deadline moved by the pause."""
-    return await _act(client, staff, complaint_id, "end_appraisal", body or inputs.AppraisalInput())
-
-
-@router.post(f"{CASE}/terms/{{n}}/performed")
-async def term_performed(
-    complaint_id: str, n: N, staff: Staff, client: Rpc, body: Annotated[inputs.PerformedInput | None, Body()] = None
-) -> Any:
-    """Term n was performed; the money recovered (挽回经济损失) defaults to the term's amount."""
-    return await _act(client, staff, complaint_id, "perform_term", body or inputs.PerformedInput(), n)
-
-
-@router.post(f"{CASE}/terms/{{n}}/breached")
-async def term_breached(
-    complaint_id: str, n: N, staff: Staff, client: Rpc, body: Annotated[inputs.NoteInput | None, Body()] = None
-) -> Any:
-    """Term n was breached: the case may then be reopened or escalated."""
-    return await _act(client, staff, complaint_id, "breach_term", body or inputs.NoteInput(), n)
-
-
-@router.post(f"{CASE}/reopen")
-async def reopen(complaint_id: str, body: inputs.ReasonInput, staff: Staff, client: Rpc) -> Any:
-    """Mediate again: after a breach, or on a re-review that does not uphold the result."""
-    return await _act(client, staff, complaint_id, "reopen", body)
-
-
-@router.post(f"{CASE}/escalate")
-async def escalate(complaint_id: str, body: inputs.ReasonInput, staff: Staff, client: Rpc) -> Any:
-    """After a breach: end with `mediation.ended.v1` escalate=true, so routing passes the case up."""
-    return await _act(client, staff, complaint_id, "escalate", body)
-
-
-@router.post(f"{CASE}/re-review")
-async def request_re_review(complaint_id: str, body: inputs.ReReviewInput, staff: Staff, client: Rpc) -> Any:
-    """复议 on a party's request: a mediator who has not held the case reviews it."""
-    return await _act(client, staff, complaint_id, "request_re_review", body)
-
-
-@router.post(f"{CASE}/re-review/uphold")
-async def uphold_re_review(
-    complaint_id: str, staff: Staff, client: Rpc, body: Annotated[inputs.NoteInput | None, Body()] = None
-) -> Any:
-    """The re-review upholds the result (a supervisor): the case returns to where it was."""
-    return await _act(client, staff, complaint_id, "uphold", body or inputs.NoteInput())
-
-
-@router.post(f"{CASE}/callback")
-async def callback(complaint_id: str, body: inputs.CallbackInput, staff: Staff, client: Rpc) -> Any:
-    """回访: satisfaction on a 5-point scale, with comments."""
-    return await _act(client, staff, complaint_id, "callback", body)
-
-
-@router.post(f"{CASE}/end-notice")
-async def end_notice(
-    complaint_id: str, staff: Staff, client: Rpc, body: Annotated[inputs.EndNoticeInput | None, Body()] = None
-) -> Any:
-    """The parties were told that mediation ended (Art 23: within 7 working days)."""
-    return await _act(client, staff, complaint_id, "notify_end", body or inputs.EndNoticeInput())
+for _spec in ACTIONS:
+    router.add_api_route(f"{CASE}{_spec.path}", _action_endpoint(_spec), methods=["POST"], name=_spec.name)
 
 
 # --- documents ------------------------------------------------------------------------------------

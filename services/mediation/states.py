@@ -13,7 +13,7 @@ See docs/mediation.md for the table as a diagram.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 # --- states -------------------------------------------------------------------------------------
@@ -163,83 +163,59 @@ SUPERVISOR_ACTIONS: frozenset[str] = frozenset({ASSIGN, DECIDE_RECUSAL, UPHOLD})
 PREVIOUS = "<previous>"  # placeholder target: the state the case was in before the re-review
 
 
+def _rows(states: Iterable[str], actions: Iterable[str], to: str | None = None) -> dict[tuple[str, str], str]:
+    """One row per state and action, leading to `to`, or back to the same state when None."""
+    actions = tuple(actions)
+    return {(state, action): state if to is None else to for state in states for action in actions}
+
+
 def _table() -> dict[tuple[str, str], str]:
     t: dict[tuple[str, str], str] = {
         (AWAITING_CONSENT, CONSENT): AWAITING_ASSIGNMENT,
         (AWAITING_CONSENT, REFUSE_CONSENT): CONSENT_REFUSED,
         (AWAITING_ASSIGNMENT, ASSIGN): ASSIGNED,
-        # sessions: first round
         (ASSIGNED, SCHEDULE_SESSION): SESSION_SCHEDULED,
-        (SESSION_SCHEDULED, SCHEDULE_SESSION): SESSION_SCHEDULED,  # another session of the round
-        (SESSION_SCHEDULED, RECORD_MINUTES): SESSION_HELD,
-        (SESSION_HELD, SCHEDULE_SESSION): SESSION_SCHEDULED,  # adjourned: another session
-        (SESSION_HELD, DRAFT_AGREEMENT): AGREEMENT_DRAFTED,
-        (SESSION_HELD, FAIL): FAILED_ONCE,
-        # second round (调解须知 4: a second session, then termination)
         (FAILED_ONCE, SCHEDULE_SESSION): SECOND_SESSION_SCHEDULED,
-        (SECOND_SESSION_SCHEDULED, SCHEDULE_SESSION): SECOND_SESSION_SCHEDULED,
-        (SECOND_SESSION_SCHEDULED, RECORD_MINUTES): SECOND_SESSION_HELD,
-        (SECOND_SESSION_HELD, SCHEDULE_SESSION): SECOND_SESSION_SCHEDULED,
-        (SECOND_SESSION_HELD, DRAFT_AGREEMENT): AGREEMENT_DRAFTED,
-        (SECOND_SESSION_HELD, TERMINATE): TERMINATED,
         # agreement
         (AGREEMENT_DRAFTED, DRAFT_AGREEMENT): AGREEMENT_DRAFTED,  # revised: confirmations start over
         (AGREEMENT_DRAFTED, CONFIRM_AGREEMENT): AGREED,  # CONDITIONAL: when both have confirmed
-        (AGREEMENT_DRAFTED, FAIL): FAILED_ONCE,  # GUARD: first round
-        (AGREEMENT_DRAFTED, TERMINATE): TERMINATED,  # GUARD: second round
         # follow-up of the agreement (履行跟进)
         (AGREED, PERFORM_TERM): AGREED,  # CONDITIONAL: PERFORMED when every term is performed
         (AGREED, BREACH_TERM): BREACHED,
-        (BREACHED, PERFORM_TERM): BREACHED,  # late performance of a term
-        (BREACHED, BREACH_TERM): BREACHED,
+        **_rows([BREACHED], [PERFORM_TERM, BREACH_TERM]),  # late performance of a term, another breach
         (BREACHED, REOPEN): ASSIGNED,
         (BREACHED, ESCALATE): ESCALATED,
         # re-review (复议): a different mediator; the result stands, or mediation reopens
-        (AGREED, REQUEST_RE_REVIEW): RE_REVIEW,
-        (TERMINATED, REQUEST_RE_REVIEW): RE_REVIEW,
-        (EXPIRED, REQUEST_RE_REVIEW): RE_REVIEW,
+        **_rows([AGREED, TERMINATED, EXPIRED], [REQUEST_RE_REVIEW], RE_REVIEW),
         (RE_REVIEW, UPHOLD): PREVIOUS,
         (RE_REVIEW, REOPEN): ASSIGNED,
     }
-    for state in RUNNING:
-        t[(state, WITHDRAW)] = WITHDRAWN
-        t[(state, EXPIRE)] = EXPIRED
-        t[(state, START_APPRAISAL)] = state
-        t[(state, END_APPRAISAL)] = state
-    for state in WITH_MEDIATOR:
-        t[(state, REQUEST_RECUSAL)] = state
-        t[(state, DECIDE_RECUSAL)] = state
-        t.setdefault((state, ASSIGN), state)  # reassignment by a supervisor
-    t[(RE_REVIEW, WITHDRAW)] = WITHDRAWN
+    # sessions: the two rounds run alike, the first ends in a failure and a second round, the second
+    # in termination (调解须知 4: a second session, then termination)
+    for scheduled, held, give_up, given_up in (
+        (SESSION_SCHEDULED, SESSION_HELD, FAIL, FAILED_ONCE),
+        (SECOND_SESSION_SCHEDULED, SECOND_SESSION_HELD, TERMINATE, TERMINATED),
+    ):
+        t[(scheduled, SCHEDULE_SESSION)] = scheduled  # another session of the round
+        t[(scheduled, RECORD_MINUTES)] = held
+        t[(held, SCHEDULE_SESSION)] = scheduled  # adjourned: another session
+        t[(held, DRAFT_AGREEMENT)] = AGREEMENT_DRAFTED
+        t[(held, give_up)] = given_up
+        t[(AGREEMENT_DRAFTED, give_up)] = given_up  # GUARD: the round
+    t |= _rows(RUNNING | {RE_REVIEW}, [WITHDRAW], WITHDRAWN)
+    t |= _rows(RUNNING, [EXPIRE], EXPIRED)
+    t |= _rows(RUNNING, [START_APPRAISAL, END_APPRAISAL])
+    # a mediator holds the case: recusal, and reassignment by a supervisor
+    t |= _rows(WITH_MEDIATOR, [REQUEST_RECUSAL, DECIDE_RECUSAL, ASSIGN])
     # minutes are confirmed by both parties whether or not they agree, possibly after the session
     # led on; a session exists from the first SESSION_SCHEDULED
-    for state in (
-        SESSION_SCHEDULED,
-        SESSION_HELD,
-        FAILED_ONCE,
-        SECOND_SESSION_SCHEDULED,
-        SECOND_SESSION_HELD,
-        AGREEMENT_DRAFTED,
-        AGREED,
-        PERFORMED,
-        BREACHED,
-        TERMINATED,
-        RE_REVIEW,
-        WITHDRAWN,
-        EXPIRED,
-        ESCALATED,
-    ):
-        t[(state, CONFIRM_MINUTES)] = state
-    for state in CLOSED:
-        t[(state, CALLBACK)] = state
-        t[(state, NOTIFY_END)] = state
+    t |= _rows(set(STATES) - {AWAITING_CONSENT, AWAITING_ASSIGNMENT, ASSIGNED, CONSENT_REFUSED}, [CONFIRM_MINUTES])
+    t |= _rows(CLOSED, [CALLBACK, NOTIFY_END])
     # the responsible unit changed (routing escalated or reassigned the case)
-    for state in STATES:
-        t[(state, MOVE_UNIT)] = state
-    for state in WITH_MEDIATOR & RUNNING:
-        t[(state, MOVE_UNIT)] = AWAITING_ASSIGNMENT  # the new unit assigns its own mediator
-    for state in (TERMINATED, EXPIRED, ESCALATED, RE_REVIEW, BREACHED):
-        t[(state, MOVE_UNIT)] = AWAITING_ASSIGNMENT  # the unit above mediates anew
+    t |= _rows(STATES, [MOVE_UNIT])
+    t |= _rows(WITH_MEDIATOR & RUNNING, [MOVE_UNIT], AWAITING_ASSIGNMENT)  # the new unit assigns its own mediator
+    # the unit above mediates anew
+    t |= _rows([TERMINATED, EXPIRED, ESCALATED, RE_REVIEW, BREACHED], [MOVE_UNIT], AWAITING_ASSIGNMENT)
     return t
 
 
@@ -264,8 +240,7 @@ GUARDS: dict[tuple[str, str], tuple[Callable[[Facts], bool], str]] = {
 }
 
 _HINTS: dict[str, str] = {
-    CONSENT: "consent is recorded while the case awaits the business's consent",
-    REFUSE_CONSENT: "consent is recorded while the case awaits the business's consent",
+    **dict.fromkeys((CONSENT, REFUSE_CONSENT), "consent is recorded while the case awaits the business's consent"),
     ASSIGN: "a mediator is assigned once both parties consented",
     SCHEDULE_SESSION: "sessions are scheduled once a mediator is assigned",
     RECORD_MINUTES: "minutes are recorded for a scheduled session",
@@ -273,8 +248,7 @@ _HINTS: dict[str, str] = {
     CONFIRM_AGREEMENT: "there is no agreement draft to confirm",
     FAIL: "a failure is recorded after the first round's session",
     TERMINATE: "termination follows a failed second session",
-    PERFORM_TERM: "terms are followed up once the agreement is confirmed",
-    BREACH_TERM: "terms are followed up once the agreement is confirmed",
+    **dict.fromkeys((PERFORM_TERM, BREACH_TERM), "terms are followed up once the agreement is confirmed"),
     REOPEN: "a case reopens after a breach or a re-review",
     ESCALATE: "escalation follows a breach of the agreement",
     REQUEST_RE_REVIEW: "re-review is asked after an agreement, a termination or an expiry",
@@ -282,10 +256,8 @@ _HINTS: dict[str, str] = {
     CALLBACK: "the call-back comes after mediation ended",
     NOTIFY_END: "the end notice comes after mediation ended",
     WITHDRAW: "withdrawal is possible while mediation is under way",
-    START_APPRAISAL: "appraisal pauses the clock while mediation is under way",
-    END_APPRAISAL: "appraisal pauses the clock while mediation is under way",
-    REQUEST_RECUSAL: "recusal concerns an assigned mediator",
-    DECIDE_RECUSAL: "recusal concerns an assigned mediator",
+    **dict.fromkeys((START_APPRAISAL, END_APPRAISAL), "appraisal pauses the clock while mediation is under way"),
+    **dict.fromkeys((REQUEST_RECUSAL, DECIDE_RECUSAL), "recusal concerns an assigned mediator"),
     CONFIRM_MINUTES: "no session minutes exist yet",
 }
 

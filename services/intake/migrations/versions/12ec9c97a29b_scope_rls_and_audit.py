@@ -14,31 +14,26 @@ from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from common.migrations import disable_row_security, enable_row_security, ensure_scoped_role, revoke_scoped_role
+
 revision = '12ec9c97a29b'
 down_revision = '37105b17028a'
 branch_labels = None
 depends_on = None
 
-SCOPED_TABLES = ('complaints', 'history', 'case_viewers', 'personal_data_access')
-
-# create the role once per cluster (reporting's migration runs the same block), tolerate a
-# concurrent creator, and let the migrating (owner) role switch to it with SET ROLE
-CREATE_SCOPED_ROLE = """
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'disputes_scoped') THEN
-        BEGIN
-            CREATE ROLE disputes_scoped NOLOGIN;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN
-            NULL;
-        END;
-    END IF;
-    IF NOT pg_has_role(current_user, 'disputes_scoped', 'MEMBER') THEN
-        EXECUTE format('GRANT disputes_scoped TO %I', current_user);
-    END IF;
-END
-$$
-"""
+# a case: its responsible unit in the subtree, a viewer row in the subtree, or handed to the agency;
+# history and audit rows follow their case (the subquery is itself filtered by the case policy)
+POLICIES = {
+    'complaints': """
+        intake.scope_covers(responsible_unit_code)
+        OR EXISTS (SELECT 1 FROM intake.case_viewers v
+                   WHERE v.complaint_id = complaints.id AND intake.scope_covers(v.unit_code))
+        OR intake.scope_agency_is(agency_tenant)
+    """,
+    'history': 'EXISTS (SELECT 1 FROM intake.complaints c WHERE c.id = history.complaint_id)',
+    'case_viewers': 'intake.scope_covers(unit_code)',
+    'personal_data_access': 'EXISTS (SELECT 1 FROM intake.complaints c WHERE c.id = personal_data_access.complaint_id)',
+}
 
 
 def upgrade() -> None:
@@ -69,58 +64,13 @@ def upgrade() -> None:
     op.create_index(op.f('ix_intake_personal_data_access_at'), 'personal_data_access', ['at'], unique=False, schema='intake')
     op.create_index(op.f('ix_intake_personal_data_access_complaint_id'), 'personal_data_access', ['complaint_id'], unique=False, schema='intake')
 
-    op.execute(CREATE_SCOPED_ROLE)
-    # the two tests of the scope, as SQL: a unit prefix (only a well-formed division code counts,
-    # so an empty or odd setting matches nothing) and an agency id
-    op.execute("""
-        CREATE OR REPLACE FUNCTION intake.scope_covers(code text) RETURNS boolean
-        LANGUAGE sql STABLE AS $$
-            SELECT coalesce(current_setting('app.scope_unit', true), '') ~ '^[0-9]{6}([0-9]{3}([0-9]{3})?)?$'
-               AND starts_with(code, current_setting('app.scope_unit', true))
-        $$
-    """)
-    op.execute("""
-        CREATE OR REPLACE FUNCTION intake.scope_agency_is(tenant text) RETURNS boolean
-        LANGUAGE sql STABLE AS $$
-            SELECT coalesce(current_setting('app.scope_agency', true), '') <> ''
-               AND tenant = current_setting('app.scope_agency', true)
-        $$
-    """)
-    op.execute('GRANT USAGE ON SCHEMA intake TO disputes_scoped')
-    op.execute('GRANT SELECT ON ' + ', '.join(f'intake.{t}' for t in SCOPED_TABLES) + ' TO disputes_scoped')
-    for table in SCOPED_TABLES:
-        op.execute(f'ALTER TABLE intake.{table} ENABLE ROW LEVEL SECURITY')
-        op.execute(f'DROP POLICY IF EXISTS scoped_read ON intake.{table}')
-    # a case: its responsible unit in the subtree, a viewer row in the subtree, or handed to the agency
-    op.execute("""
-        CREATE POLICY scoped_read ON intake.complaints FOR SELECT TO disputes_scoped USING (
-            intake.scope_covers(responsible_unit_code)
-            OR EXISTS (SELECT 1 FROM intake.case_viewers v
-                       WHERE v.complaint_id = complaints.id AND intake.scope_covers(v.unit_code))
-            OR intake.scope_agency_is(agency_tenant)
-        )
-    """)
-    op.execute("""
-        CREATE POLICY scoped_read ON intake.case_viewers FOR SELECT TO disputes_scoped
-        USING (intake.scope_covers(unit_code))
-    """)
-    # history and audit rows follow their case (the subquery is itself filtered by the case policy)
-    for table in ('history', 'personal_data_access'):
-        op.execute(f"""
-            CREATE POLICY scoped_read ON intake.{table} FOR SELECT TO disputes_scoped
-            USING (EXISTS (SELECT 1 FROM intake.complaints c WHERE c.id = {table}.complaint_id))
-        """)
+    ensure_scoped_role(op, 'intake')
+    enable_row_security(op, 'intake', POLICIES)
 
 
 def downgrade() -> None:
-    # the role stays: it is shared by other schemas and databases of the cluster
-    for table in SCOPED_TABLES:
-        op.execute(f'DROP POLICY IF EXISTS scoped_read ON intake.{table}')
-        op.execute(f'ALTER TABLE intake.{table} DISABLE ROW LEVEL SECURITY')
-    op.execute('REVOKE SELECT ON ' + ', '.join(f'intake.{t}' for t in SCOPED_TABLES) + ' FROM disputes_scoped')
-    op.execute('REVOKE USAGE ON SCHEMA intake FROM disputes_scoped')
-    op.execute('DROP FUNCTION IF EXISTS intake.scope_covers(text)')
-    op.execute('DROP FUNCTION IF EXISTS intake.scope_agency_is(text)')
+    disable_row_security(op, 'intake', POLICIES)
+    revoke_scoped_role(op, 'intake')
     op.drop_index(op.f('ix_intake_personal_data_access_complaint_id'), table_name='personal_data_access', schema='intake')
     op.drop_index(op.f('ix_intake_personal_data_access_at'), table_name='personal_data_access', schema='intake')
     op.drop_table('personal_data_access', schema='intake')
