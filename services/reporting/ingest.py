@@ -8,14 +8,15 @@ events were successfully handled in the first place), through the same functions
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import bindparam, select, text
 from sqlalchemy import event as orm_event
-from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -90,46 +91,132 @@ def consume(session: Session, event_id: uuid.UUID, event: Contract) -> None:
     apply(session, event_id, event)
 
 
-# --- rollup rows ---------------------------------------------------------------------------------
-
-
-# the daily rows and the same rows per month, in one round trip; rows in key order, so concurrent
-# handlers lock them in one order (no deadlock between two events of the same day)
-_WRITE = """
-INSERT INTO reporting.daily_rollups AS r (unit_code, day, metric, key, n, amount)
-SELECT * FROM unnest(CAST(:units AS text[]), CAST(:days AS date[]), CAST(:metrics AS text[]),
-                     CAST(:keys AS text[]), CAST(:ns AS bigint[]), CAST(:amounts AS numeric[]))
-ON CONFLICT (unit_code, day, metric, key) DO UPDATE SET n = r.n + excluded.n, amount = r.amount + excluded.amount;
-INSERT INTO reporting.monthly_rollups AS r (unit_code, month, metric, key, n, amount)
-SELECT * FROM unnest(CAST(:m_units AS text[]), CAST(:m_months AS date[]), CAST(:m_metrics AS text[]),
-                     CAST(:m_keys AS text[]), CAST(:m_ns AS bigint[]), CAST(:m_amounts AS numeric[]))
-ON CONFLICT (unit_code, month, metric, key) DO UPDATE SET n = r.n + excluded.n, amount = r.amount + excluded.amount
+# the inbox row and the event log's, in one round trip: the log row only for a first delivery
+_RECEIVE = """
+WITH first AS (
+    INSERT INTO reporting.inbox (event_id, handler) VALUES (:event_id, :handler)
+    ON CONFLICT DO NOTHING RETURNING event_id
+), logged AS (
+    INSERT INTO reporting.event_log (event_id, type, envelope)
+    SELECT event_id, :type, CAST(:envelope AS jsonb) FROM first
+    ON CONFLICT ON CONSTRAINT uq_event_log_event DO NOTHING
+)
+SELECT count(*) FROM first
 """
 
 
+def receive(session: Session, event_id: uuid.UUID, event: Contract, handler: str) -> bool:
+    """What every handler runs in its transaction: records `event_id` in the inbox and, on its first
+    delivery, appends it to the event log (as `log_event`) and applies it (as `consume`). False for a
+    redelivery, which changes nothing."""
+    envelope = {"event_id": str(event_id), "type": event.type, "data": strip(event.model_dump(mode="json"))}
+    params = {"event_id": event_id, "handler": handler, "type": event.type, "envelope": json.dumps(envelope)}
+    if not session.execute(text(_RECEIVE), params).scalar():
+        return False
+    apply(session, event_id, event)
+    return True
+
+
+# --- rollup rows: deltas appended per event, folded into the rollups in batches ------------------
+
+# A handler appends what its event changes, at the event's own unit only, to `rollup_deltas`: an
+# insert-only table, so concurrent handlers never wait on each other's rows (before this, every event
+# of a day updated the same city and township rows). `fold` moves the deltas into the daily, monthly
+# and yearly rollups of the unit and every unit above it, many events at a time, under an advisory
+# lock (one folder at a time). Reads add the deltas not folded yet (queries.py), so figures do not
+# wait for the fold.
+_DELTAS = """
+INSERT INTO reporting.rollup_deltas (unit_code, day, metric, key, n, amount)
+SELECT * FROM unnest(CAST(:units AS text[]), CAST(:days AS date[]), CAST(:metrics AS text[]),
+                     CAST(:keys AS text[]), CAST(:ns AS bigint[]), CAST(:amounts AS numeric[]))
+"""
+
+
+def _pending(session: Session) -> dict[rollups.Key, list]:
+    return session.info.setdefault("rollup_deltas", {})
+
+
 def write_rows(session: Session, rows: dict[rollups.Key, tuple[int, Decimal]]) -> None:
-    """Add the rows to the daily and the monthly rollups."""
-    if not rows:
-        return
-    months: dict[rollups.Key, list] = {}
-    for (unit, day, metric, key), (n, amount) in rows.items():
-        slot = months.setdefault((unit, rollups.month_start(day), metric, key), [0, Decimal(0)])
+    """Queue rows (at their own unit, not expanded) for this event's one delta insert (`write_deltas`)."""
+    pending = _pending(session)
+    for key, (n, amount) in rows.items():
+        slot = pending.setdefault(key, [0, Decimal(0)])
         slot[0] += n
         slot[1] += amount
-    # businesses are counted per month only (their key space is large; see queries.read_figures)
-    daily = sorted((k, v) for k, v in rows.items() if k[2] != "business")
-    monthly = sorted((k, tuple(v)) for k, v in months.items() if v[0] or v[1])
-    params: dict[str, Any] = {}
-    for prefix, items, names in (("", daily, ("units", "days")), ("m_", monthly, ("units", "months"))):
-        columns = list(zip(*[(*key, n, amount) for key, (n, amount) in items], strict=True)) or [()] * 6
-        for name, column in zip((*names, "metrics", "keys", "ns", "amounts"), columns, strict=True):
-            params[prefix + name] = list(column)
-    session.execute(text(_WRITE), params)
     know_units(session, {unit for unit, *_ in rows})
 
 
+def write_deltas(session: Session) -> None:
+    """Append the rows queued by the event(s) just applied, in one statement."""
+    pending = session.info.pop("rollup_deltas", None)
+    rows = [(*key, n, amount) for key, (n, amount) in sorted((pending or {}).items()) if n or amount]
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    names = ("units", "days", "metrics", "keys", "ns", "amounts")
+    session.execute(text(_DELTAS), {name: list(column) for name, column in zip(names, columns, strict=True)})
+
+
 def add(session: Session, contributions: Iterable[Contribution]) -> None:
-    write_rows(session, rollups.expand(contributions))
+    write_rows(session, rollups.net((), contributions))
+
+
+# any constant: the advisory lock only one fold (in any process) holds at a time
+FOLD_LOCK = 7_301_449_215
+FOLD_BATCH = 20_000
+
+# the oldest deltas (up to :batch rows) removed and added to the rollups of their unit and every unit
+# above it (code prefixes of 6, 9 and 12 digits, as rollups.ancestors); businesses per month and year
+# only. Rows in key order; net-zero rows are not written.
+_FOLD = """
+WITH moved AS (
+    DELETE FROM reporting.rollup_deltas
+    WHERE id IN (SELECT id FROM reporting.rollup_deltas ORDER BY id LIMIT :batch)
+    RETURNING unit_code, day, metric, key, n, amount
+), expanded AS (
+    SELECT left(m.unit_code, l.length) AS unit_code, m.day, m.metric, m.key, m.n, m.amount
+    FROM moved m JOIN (VALUES (6), (9), (12)) AS l(length) ON l.length <= length(m.unit_code)
+), daily AS (
+    INSERT INTO reporting.daily_rollups AS r (unit_code, day, metric, key, n, amount)
+    SELECT unit_code, day, metric, key, sum(n), sum(amount) FROM expanded WHERE metric <> 'business'
+    GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (unit_code, day, metric, key) DO UPDATE SET n = r.n + excluded.n, amount = r.amount + excluded.amount
+    RETURNING 1
+), monthly AS (
+    INSERT INTO reporting.monthly_rollups AS r (unit_code, month, metric, key, n, amount)
+    SELECT unit_code, date_trunc('month', day::timestamp)::date, metric, key, sum(n), sum(amount) FROM expanded
+    GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (unit_code, month, metric, key) DO UPDATE SET n = r.n + excluded.n, amount = r.amount + excluded.amount
+    RETURNING 1
+), yearly AS (
+    INSERT INTO reporting.yearly_rollups AS r (unit_code, year, metric, key, n, amount)
+    SELECT unit_code, date_trunc('year', day::timestamp)::date, metric, key, sum(n), sum(amount) FROM expanded
+    GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (unit_code, year, metric, key) DO UPDATE SET n = r.n + excluded.n, amount = r.amount + excluded.amount
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM daily) + (SELECT count(*) FROM monthly)
+       + (SELECT count(*) FROM yearly)
+"""
+
+
+def fold(session: Session, batch: int = FOLD_BATCH, wait: bool = True) -> int:
+    """Move up to `batch` of the oldest deltas into the rollups, in this transaction; the number moved.
+    Without `wait`, answers 0 at once when another transaction is folding."""
+    if wait:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FOLD_LOCK})
+    elif not session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": FOLD_LOCK}).scalar():
+        return 0
+    moved, _ = session.execute(text(_FOLD), {"batch": batch}).one()
+    return int(moved)
+
+
+def fold_all(session: Session) -> int:
+    """Every delta folded (the rebuild, tests), in this transaction."""
+    total = 0
+    while moved := fold(session):
+        total += moved
+    return total
 
 
 # (code, name) pairs this process has committed already: skips a statement per event. A stale entry
@@ -145,6 +232,7 @@ def _units_committed(session: Session) -> None:
 @orm_event.listens_for(Session, "after_rollback")
 def _units_rolled_back(session: Session) -> None:
     session.info.pop("known_units", None)
+    session.info.pop("rollup_deltas", None)
 
 
 def know_units(session: Session, codes: Iterable[str], named: Iterable[Unit] = ()) -> None:
@@ -173,23 +261,37 @@ def know_units(session: Session, codes: Iterable[str], named: Iterable[Unit] = (
 # --- the complaint's fact row, changed with its rollups -----------------------------------------
 
 
-def _locked_fact(session: Session, complaint_id: uuid.UUID, create: bool = True) -> ComplaintFact | None:
-    if create:
-        session.execute(
-            insert(ComplaintFact).values(complaint_id=complaint_id, status="received").on_conflict_do_nothing()
+# built once: these run for nearly every event (building them per call cost more than running them)
+_UPSERT_FACT = select(ComplaintFact).from_statement(
+    text(
+        "INSERT INTO reporting.complaint_facts (complaint_id, status) VALUES (:complaint_id, 'received') "
+        "ON CONFLICT (complaint_id) DO UPDATE SET complaint_id = excluded.complaint_id RETURNING *"
+    )
+)
+_FRESH = {"populate_existing": True}
+_MEDIATION_OF = (
+    select(MediationEnding.unit_code, MediationEnding.outcome, MediationEnding.ended_at)
+    .where(MediationEnding.complaint_id == bindparam("complaint_id"))
+    .union_all(
+        select(EndNotice.unit_code, text("NULL"), EndNotice.at).where(
+            EndNotice.complaint_id == bindparam("complaint_id")
         )
-    return session.get(ComplaintFact, complaint_id, with_for_update=True, populate_existing=True)
+    )
+)
+
+
+def _locked_fact(session: Session, complaint_id: uuid.UUID, create: bool = True) -> ComplaintFact | None:
+    """The complaint's row, locked until the transaction ends (its events are applied one at a time);
+    with `create`, made first if missing, in the same statement (an upsert that changes nothing
+    returns the row locked)."""
+    if not create:
+        return session.get(ComplaintFact, complaint_id, with_for_update=True, populate_existing=True)
+    return session.scalars(_UPSERT_FACT, {"complaint_id": complaint_id}, execution_options=_FRESH).one()
 
 
 def _mediation_of(session: Session, complaint_id: uuid.UUID) -> tuple[list[Ending], list[Notice]]:
     """The complaint's mediation endings and end notices, in one round trip."""
-    rows = session.execute(
-        select(MediationEnding.unit_code, MediationEnding.outcome, MediationEnding.ended_at)
-        .where(MediationEnding.complaint_id == complaint_id)
-        .union_all(
-            select(EndNotice.unit_code, text("NULL"), EndNotice.at).where(EndNotice.complaint_id == complaint_id)
-        )
-    ).all()
+    rows = session.execute(_MEDIATION_OF, {"complaint_id": complaint_id}).all()
     endings = sorted((Ending(u, o, at) for u, o, at in rows if o is not None), key=lambda e: (e.ended_at, e.outcome))
     notices = sorted((Notice(u, at) for u, o, at in rows if o is None), key=lambda n: n.at)
     return endings, notices
@@ -238,7 +340,7 @@ class _Change:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             after = rollups.fact_contributions(_state(self.fact, self.endings, self.notices))
-            write_rows(self.session, rollups.difference(self.before, after))
+            write_rows(self.session, rollups.net(self.before, after))
 
 
 def _set_status(fact: ComplaintFact, status: str, at: datetime) -> None:
@@ -336,7 +438,8 @@ def on_routing_step(session: Session, event_id: uuid.UUID, event: CaseRoutingSte
         if event.previous_unit is not None:
             _move(fact, event.previous_unit.code, event.responsible_unit)
         if event.agency_tenant is not None:
-            fact.agency_tenant = event.agency_tenant
+            # a lapsed handover names the agency it was withdrawn from: the agency no longer sees it
+            fact.agency_tenant = None if event.step == "agency_handover_lapsed" else event.agency_tenant
     know_units(session, (), [event.responsible_unit])
     if event.previous_unit is not None and event.previous_unit.code != event.responsible_unit.code:
         add(session, [Contribution(event.responsible_unit.code, local_date(event.at), "arrived", "moved")])
@@ -484,6 +587,7 @@ BY_TYPE: dict[str, type[Contract]] = {c.type: c for c in ALL_CONTRACTS}
 
 def apply(session: Session, event_id: uuid.UUID, event: Contract) -> None:
     APPLY[type(event)](session, event_id, event)
+    write_deltas(session)
 
 
 # --- rebuild -------------------------------------------------------------------------------------
@@ -494,6 +598,8 @@ MODEL_TABLES = (
     "early_warnings",
     "daily_rollups",
     "monthly_rollups",
+    "yearly_rollups",
+    "rollup_deltas",
     "mediation_endings",
     "end_notices",
     "units",
@@ -502,9 +608,12 @@ REPLAY_BATCH = 2000
 
 
 def rebuild(session: Session) -> dict[str, int]:
-    """Empty the read model and apply the event log again, in its order, in this transaction.
-    Monthly reports are documents already sent up: they stay as they were."""
+    """Empty the read model and apply the event log again, in its order, in this transaction,
+    and fold every delta into the rollups. Monthly reports are documents already sent up: they stay as they were."""
     session.execute(text("LOCK TABLE reporting.event_log IN SHARE MODE"))  # no handler appends meanwhile
+    # the fold lock before the truncation: a fold waiting on the truncated tables while holding it
+    # would otherwise deadlock with the fold at the end of the rebuild
+    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FOLD_LOCK})
     session.execute(text(f"TRUNCATE {', '.join(f'reporting.{t}' for t in MODEL_TABLES)}"))
     _KNOWN.clear()
     replayed, last = 0, 0
@@ -523,4 +632,5 @@ def rebuild(session: Session) -> dict[str, int]:
             replayed, last = replayed + 1, seq
         session.flush()
         session.expunge_all()
+    fold_all(session)
     return {"replayed": replayed}

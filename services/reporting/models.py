@@ -93,9 +93,14 @@ class EarlyWarningFact(Base):
 
 class DailyRollup(Base):
     """Per unit and day, the figures of the unit's whole subtree (every contribution is added to the
-    unit, its township and its city): a subtree summary reads one unit's rows (services/reporting/rollups.py)."""
+    unit, its township and its city, by `ingest.fold`): a subtree summary reads one unit's rows
+    (services/reporting/rollups.py) plus the subtree's deltas not folded yet."""
 
     __tablename__ = "daily_rollups"
+    __table_args__ = (
+        # the per-child-unit figures: a few metrics of each child over days, read from the index alone
+        Index("ix_daily_rollups_cover", "unit_code", "metric", "day", "key", postgresql_include=["n", "amount"]),
+    )
 
     unit_code: Mapped[str] = mapped_column(String(12), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -119,6 +124,39 @@ class MonthlyRollup(Base):
     key: Mapped[str] = mapped_column(String(130), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger, server_default="0")
     amount: Mapped[Decimal] = mapped_column(Numeric(20, 2), server_default="0")
+
+
+class YearlyRollup(Base):
+    """The monthly rollups summed per calendar year (`year` is 1 January): an all-time or multi-year
+    summary reads a few rows per year instead of twelve months of them."""
+
+    __tablename__ = "yearly_rollups"
+
+    unit_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    year: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(130), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    amount: Mapped[Decimal] = mapped_column(Numeric(20, 2), server_default="0")
+
+
+class RollupDelta(Base):
+    """What an event adds to the rollups, at its own unit only, appended (never updated): handlers
+    share no row. `ingest.fold` moves the rows into the daily, monthly and yearly rollups of the unit
+    and every unit above it, a batch at a time; reads add the rows not folded yet (prefix range)."""
+
+    __tablename__ = "rollup_deltas"
+    __table_args__ = (
+        Index("ix_rollup_deltas_unit", "unit_code", "day", postgresql_ops={"unit_code": "text_pattern_ops"}),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(12))
+    day: Mapped[date] = mapped_column(Date)  # a business row: the first day of its month
+    metric: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(130))
+    n: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal] = mapped_column(Numeric(20, 2))
 
 
 class MediationEnding(Base):

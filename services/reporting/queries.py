@@ -1,8 +1,10 @@
-"""The figures of a unit's subtree over a period, read from the daily rollups (docs/reporting.md).
+"""The figures of a unit's subtree over a period, read from the rollups (docs/reporting.md).
 
-`read_figures` runs three small queries (the unit's own rows, its children's rows for the per-unit
-figures, the top businesses); `assemble` turns rows into figures and is pure, so the definitions
-are tested without a database.
+A period is read as days at either end (daily rollups), whole months (monthly) and whole years
+(yearly), plus the subtree's rollup deltas not folded yet (a code prefix range), so an all-time
+summary reads a few rows per year. `read_figures` runs three small queries (the unit's own rows, its
+children's rows for the per-unit figures, the top businesses); `assemble` turns rows into figures
+and is pure, so the definitions are tested without a database.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, false, func, literal, or_, select, true, union_all
+from sqlalchemy import Date, DateTime, and_, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
 from common.errors import InvalidInput
 from services.reporting import rollups
-from services.reporting.models import DailyRollup, MonthlyRollup, UnitName
+from services.reporting.models import DailyRollup, MonthlyRollup, RollupDelta, UnitName, YearlyRollup
 
 ESCALATION_LINE = 0.10  # townships are rewarded when escalations stay at or under this share (seed 004)
 CLOCKS = ("acknowledgement", "acceptance", "mediation", "end_notice", "tier_target")
@@ -77,30 +79,99 @@ def split_period(first: date | None, last: date | None) -> tuple[list[tuple[date
     return days, (m_from, m_to)
 
 
-def _rows(columns: tuple[str, ...], where: list[Any], first: date | None, last: date | None):
-    """A subquery of (columns..., n, amount) over the period from both rollup tables."""
-    days, months = split_period(first, last)
-    parts = []
-    for table, day in ((DailyRollup, DailyRollup.day), (MonthlyRollup, MonthlyRollup.month)):
-        ranges: list[Any] = []
-        if table is DailyRollup:
-            for lo, hi in days:
-                bounds = [c for c in (day >= lo if lo else None, day <= hi if hi else None) if c is not None]
-                ranges.append(and_(*bounds) if bounds else true())
-        elif months is not None:
-            lo, hi = months
-            bounds = [c for c in (day >= lo if lo else None, day <= hi if hi else None) if c is not None]
-            ranges.append(and_(*bounds) if bounds else true())
-        if not ranges:
-            continue
-        conditions = [condition(table) for condition in where]
-        parts.append(
-            select(*(getattr(table, c) for c in columns), table.n, table.amount).where(*conditions, or_(*ranges))
-        )
-    if not parts:
-        parts.append(select(*(literal(None).label(c) for c in columns), literal(0).label("n"),
-                            literal(0).label("amount")).where(false()))  # fmt: skip
+def _year(year: int) -> date:
+    return date(year, 1, 1)
+
+
+def split_months(first: date | None, last: date | None) -> tuple[list[tuple[date | None, date | None]], Any]:
+    """A range of whole months (month starts, inclusive; None: open) as month ranges read from the
+    monthly rollups and one range of whole years read from the yearly rollups (`None`: no whole year)."""
+    y_from = None if first is None else (first if first.month == 1 else _year(first.year + 1))
+    y_to = None if last is None else (_year(last.year) if last.month == 12 else _year(last.year - 1))
+    if y_from is not None and y_to is not None and y_from > y_to:
+        return [(first, last)], None
+    months: list[tuple[date | None, date | None]] = []
+    if first is not None and y_from is not None and first < y_from:
+        months.append((first, date(y_from.year - 1, 12, 1)))
+    if last is not None and y_to is not None and last > date(y_to.year, 12, 1):
+        months.append((_year(y_to.year + 1), last))
+    return months, (y_from, y_to)
+
+
+def _within(column: Any, lo: date | None, hi: date | None) -> Any:
+    bounds = [c for c in (column >= lo if lo else None, column <= hi if hi else None) if c is not None]
+    return and_(*bounds) if bounds else true()
+
+
+def _pieces(first: date | None, last: date | None, business: bool = False) -> list[tuple[Any, Any]]:
+    """(rollup table, condition on its period column) for each piece of the period: days at either
+    end, then whole months, then whole years. Businesses are counted per month: the period's first
+    and last months count whole."""
+    if business:
+        days: list[tuple[date | None, date | None]] = []
+        whole: Any = (rollups.month_start(first) if first else None, rollups.month_start(last) if last else None)
+    else:
+        days, whole = split_period(first, last)
+    pieces = [(DailyRollup, _within(DailyRollup.day, lo, hi)) for lo, hi in days]
+    if whole is not None:
+        months, years = split_months(*whole)
+        pieces += [(MonthlyRollup, _within(MonthlyRollup.month, lo, hi)) for lo, hi in months]
+        if years is not None:
+            pieces.append((YearlyRollup, _within(YearlyRollup.year, *years)))
+    return pieces
+
+
+def _deltas_in(unit: str, first: date | None, last: date | None, business: bool = False) -> list[Any]:
+    """Conditions on the deltas not folded yet of `unit`'s subtree within the period."""
+    if business:
+        first, last = (rollups.month_start(first) if first else None), (rollups.month_start(last) if last else None)
+    metric = RollupDelta.metric == "business" if business else RollupDelta.metric != "business"
+    # starts_with, not LIKE: it is leakproof, so under row-level security it can still be the index's
+    # range condition (text_pattern_ops)
+    return [func.starts_with(RollupDelta.unit_code, unit), metric, _within(RollupDelta.day, first, last)]
+
+
+def _union(parts: list[Any]):
     return union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+
+
+def _own_rows(unit: str, first: date | None, last: date | None):
+    """(metric, key, n, amount) of the unit's subtree over the period: its rollups and the deltas."""
+    parts = [
+        select(t.metric, t.key, t.n, t.amount).where(t.unit_code == unit, t.metric != "business", period)
+        for t, period in _pieces(first, last)
+    ]
+    d = RollupDelta
+    parts.append(select(d.metric, d.key, d.n, d.amount).where(*_deltas_in(unit, first, last)))
+    return _union(parts)
+
+
+def _child_rows(unit: str, codes: list[str], first: date | None, last: date | None):
+    """(unit_code, metric, key, n, amount) of each child's subtree, the per-unit metrics only."""
+    parts = [
+        select(t.unit_code, t.metric, t.key, t.n, t.amount).where(
+            t.unit_code.in_(codes), t.metric.in_(CHILD_METRICS), period
+        )
+        for t, period in _pieces(first, last)
+    ]
+    d, width = RollupDelta, len(unit) + 3
+    child = func.left(d.unit_code, width)
+    parts.append(
+        select(child.label("unit_code"), d.metric, d.key, d.n, d.amount).where(
+            *_deltas_in(unit, first, last), child.in_(codes), d.metric.in_(CHILD_METRICS)
+        )
+    )
+    return _union(parts)
+
+
+def _business_rows(unit: str, first: date | None, last: date | None):
+    parts = [
+        select(t.key, t.n).where(t.unit_code == unit, t.metric == "business", period)
+        for t, period in _pieces(first, last, business=True)
+        if t is not DailyRollup
+    ]
+    parts.append(select(RollupDelta.key, RollupDelta.n).where(*_deltas_in(unit, first, last, business=True)))
+    return _union(parts)
 
 
 def children_of(session: Session, unit: str) -> list[tuple[str, str | None]]:
@@ -113,7 +184,7 @@ def unit_name(session: Session, unit: str) -> str | None:
 
 def read_figures(session: Session, unit: str, first: date | None, last: date | None) -> dict[str, Any]:
     """The figures of `unit`'s subtree between `first` and `last` (days, inclusive; None: open)."""
-    mine = _rows(("metric", "key"), [lambda t: t.unit_code == unit, lambda t: t.metric != "business"], first, last)
+    mine = _own_rows(unit, first, last)
     own: Rows = {
         (metric, key): (int(n), Decimal(amount))
         for metric, key, n, amount in session.execute(
@@ -125,16 +196,7 @@ def read_figures(session: Session, unit: str, first: date | None, last: date | N
     kids = children_of(session, unit)
     children: dict[str, Rows] = defaultdict(dict)
     if kids:
-        codes = [code for code, _ in kids]
-        theirs = _rows(
-            ("unit_code", "metric", "key"),
-            [
-                lambda t: t.unit_code.in_(codes),
-                lambda t: t.metric.in_(CHILD_METRICS),
-            ],
-            first,
-            last,
-        )  # fmt: skip
+        theirs = _child_rows(unit, [code for code, _ in kids], first, last)
         for code, metric, key, n, amount in session.execute(
             select(
                 theirs.c.unit_code, theirs.c.metric, theirs.c.key, func.sum(theirs.c.n), func.sum(theirs.c.amount)
@@ -142,19 +204,10 @@ def read_figures(session: Session, unit: str, first: date | None, last: date | N
         ):
             children[code][(metric, key)] = (int(n), Decimal(amount))
     # businesses are counted per month of receipt: a period's first and last months count whole
-    months = [MonthlyRollup.unit_code == unit, MonthlyRollup.metric == "business"]
-    if first is not None:
-        months.append(MonthlyRollup.month >= rollups.month_start(first))
-    if last is not None:
-        months.append(MonthlyRollup.month <= last)
-    count = func.sum(MonthlyRollup.n)
+    rows = _business_rows(unit, first, last)
+    count = func.sum(rows.c.n)
     businesses = session.execute(
-        select(MonthlyRollup.key, count)
-        .where(*months)
-        .group_by(MonthlyRollup.key)
-        .having(count > 0)
-        .order_by(count.desc(), MonthlyRollup.key)
-        .limit(TOP)
+        select(rows.c.key, count).group_by(rows.c.key).having(count > 0).order_by(count.desc(), rows.c.key).limit(TOP)
     ).all()
     names = dict(kids)
     names[unit] = unit_name(session, unit)
@@ -293,18 +346,23 @@ def monthly_trend(session: Session, unit: str, first: date | None, last: date | 
     if first is None:
         back = last.year * 12 + last.month - 1 - 11
         first = date(back // 12, back % 12 + 1, 1)
+    wanted = or_(
+        and_(MonthlyRollup.metric == "volume", MonthlyRollup.key == "total"),
+        and_(MonthlyRollup.metric == "mediation", MonthlyRollup.key == "agreement"),
+    )
+    d = RollupDelta
+    parts = union_all(
+        select(MonthlyRollup.month, MonthlyRollup.metric, MonthlyRollup.n).where(
+            MonthlyRollup.unit_code == unit, wanted, _within(MonthlyRollup.month, rollups.month_start(first), last)
+        ),
+        select(func.date_trunc("month", d.day.cast(DateTime)).cast(Date).label("month"), d.metric, d.n).where(
+            func.starts_with(d.unit_code, unit),
+            or_(and_(d.metric == "volume", d.key == "total"), and_(d.metric == "mediation", d.key == "agreement")),
+            _within(d.day, rollups.month_start(first), last),
+        ),
+    ).subquery()
     rows = session.execute(
-        select(MonthlyRollup.month, MonthlyRollup.metric, func.sum(MonthlyRollup.n))
-        .where(
-            MonthlyRollup.unit_code == unit,
-            or_(
-                (MonthlyRollup.metric == "volume") & (MonthlyRollup.key == "total"),
-                (MonthlyRollup.metric == "mediation") & (MonthlyRollup.key == "agreement"),
-            ),
-            MonthlyRollup.month >= rollups.month_start(first),
-            MonthlyRollup.month <= last,
-        )
-        .group_by(MonthlyRollup.month, MonthlyRollup.metric)
+        select(parts.c.month, parts.c.metric, func.sum(parts.c.n)).group_by(parts.c.month, parts.c.metric)
     ).all()
     counts: dict[str, list[int]] = {}
     cursor = rollups.month_start(first)

@@ -2,6 +2,8 @@
 
 A contribution is (unit, day, metric, key, n, amount). It is added to the unit's row and to the rows
 of its township and city (`expand`), so the figures of a subtree are the rows of its root unit.
+Handlers write contributions at their own unit only (`net`, as rollup deltas); `ingest.fold` does
+the expansion in SQL, a batch at a time, so no two handlers update the same city or township row.
 
 Two kinds:
 
@@ -178,6 +180,30 @@ def expand(contributions: Iterable[Contribution], sign: int = 1) -> dict[Key, tu
             row[0] += sign * c.n
             row[1] += sign * c.amount
     return {key: (n, amount) for key, (n, amount) in rows.items()}
+
+
+def net(before: Iterable[Contribution], after: Iterable[Contribution]) -> dict[Key, tuple[int, Decimal]]:
+    """`after` minus `before` at each contribution's own unit (not expanded), zero rows left out:
+    what a handler appends as rollup deltas. `expand`ing the result gives `difference`."""
+    total: dict[Key, list] = defaultdict(lambda: [0, ZERO])
+    for contributions, sign in ((before, -1), (after, 1)):
+        for c in contributions:
+            row = total[(c.unit, c.day, c.metric, c.key)]
+            row[0] += sign * c.n
+            row[1] += sign * c.amount
+    return {key: (n, amount) for key, (n, amount) in total.items() if n or amount}
+
+
+def expand_rows(rows: dict[Key, tuple[int, Decimal]]) -> dict[Key, tuple[int, Decimal]]:
+    """Rows at their own unit added to the unit and the units above it (what `ingest.fold` does in
+    SQL); zero rows left out."""
+    total: dict[Key, list] = defaultdict(lambda: [0, ZERO])
+    for (unit, day, metric, key), (n, amount) in rows.items():
+        for above in ancestors(unit):
+            row = total[(above, day, metric, key)]
+            row[0] += n
+            row[1] += amount
+    return {key: (n, amount) for key, (n, amount) in total.items() if n or amount}
 
 
 def difference(before: Iterable[Contribution], after: Iterable[Contribution]) -> dict[Key, tuple[int, Decimal]]:

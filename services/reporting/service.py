@@ -11,7 +11,6 @@ from typing import Any
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from common import metrics
 from common.contracts import (
     CaseEscalated,
     CaseReassigned,
@@ -38,6 +37,10 @@ log = logging.getLogger(__name__)
 # how often the timer looks for monthly reports still to produce (the month just ended)
 MONTHLY_INTERVAL_SECONDS = float(os.environ.get("REPORTING_MONTHLY_INTERVAL_SECONDS", "3600"))
 CHARTS = ("trend", "categories", "sla")
+# how often the rollup deltas handlers append are folded into the rollups (ingest.fold); reads add
+# the deltas not folded yet, so this bounds how many rows a summary reads beside the rollups
+FOLD_INTERVAL_SECONDS = float(os.environ.get("REPORTING_FOLD_INTERVAL_SECONDS", "1"))
+FOLD_BATCHES = 10  # at most this many batches (ingest.FOLD_BATCH deltas each) per tick
 
 
 class ReportingService:
@@ -49,42 +52,29 @@ class ReportingService:
 
     @on_event(ComplaintReceived)
     def on_complaint_received(self, event_id: uuid.UUID, event: ComplaintReceived) -> None:
-        with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "reporting.on_complaint_received"):
-                ingest.consume(session, event_id, event)
+        self._consume("reporting.on_complaint_received", event_id, event)
 
     @on_event(ComplaintRouted)
     def on_complaint_routed(self, event_id: uuid.UUID, event: ComplaintRouted) -> None:
-        with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "reporting.on_complaint_routed"):
-                ingest.consume(session, event_id, event)
+        self._consume("reporting.on_complaint_routed", event_id, event)
 
     @on_event(CaseReassigned)
     def on_case_reassigned(self, event_id: uuid.UUID, event: CaseReassigned) -> None:
-        with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "reporting.on_case_reassigned"):
-                ingest.consume(session, event_id, event)
+        self._consume("reporting.on_case_reassigned", event_id, event)
 
     # routing's moves and warnings (the routing issue): escalation counts feed the 10% line
     @on_event(CaseEscalated)
     def on_case_escalated(self, event_id: uuid.UUID, event: CaseEscalated) -> None:
-        with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "reporting.on_case_escalated"):
-                ingest.consume(session, event_id, event)
-                if event.trigger == "tier_target_expired":  # the breach of a tier target (Prometheus)
-                    metrics.tier_target_breached(event.from_unit.tier, event.from_unit.code)
+        # a tier target's breach is counted in Prometheus by routing's clock watcher, not here
+        self._consume("reporting.on_case_escalated", event_id, event)
 
     @on_event(CaseRoutingStep)
     def on_case_routing_step(self, event_id: uuid.UUID, event: CaseRoutingStep) -> None:
-        with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "reporting.on_case_routing_step"):
-                ingest.consume(session, event_id, event)
+        self._consume("reporting.on_case_routing_step", event_id, event)
 
     @on_event(EarlyWarningRaised)
     def on_early_warning(self, event_id: uuid.UUID, event: EarlyWarningRaised) -> None:
-        with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "reporting.on_early_warning"):
-                ingest.consume(session, event_id, event)
+        self._consume("reporting.on_early_warning", event_id, event)
 
     # the reporting issue: decisions, acknowledgements and mediation (nothing else consumed
     # mediation.transitioned.v1 before: its outbox rows now flow)
@@ -108,10 +98,20 @@ class ReportingService:
     def on_mediation_ended(self, event_id: uuid.UUID, event: MediationEnded) -> None:
         self._consume("reporting.on_mediation_ended", event_id, event)
 
-    def _consume(self, handler: str, event_id: uuid.UUID, event: Any) -> None:
+    def _consume(self, handler: str, event_id: uuid.UUID, event: Any) -> bool:
+        """Inbox, event log and read model in one transaction (ingest.receive); False for a redelivery."""
         with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, handler):
-                ingest.consume(session, event_id, event)
+            return ingest.receive(session, event_id, event, handler)
+
+    @timer(interval=FOLD_INTERVAL_SECONDS)
+    def fold_rollups(self) -> None:
+        """Fold the deltas into the rollups, a batch per transaction; one process at a time (an
+        advisory lock: another process's tick finds it taken and leaves)."""
+        for _ in range(FOLD_BATCHES):
+            with self.db.transaction() as session:
+                moved = ingest.fold(session, wait=False)
+            if moved < ingest.FOLD_BATCH:
+                break
 
     # --- monthly reports: the timer for the month just ended, a supervisor for any past month ---
 

@@ -232,3 +232,26 @@ def test_charts_are_well_formed_svg():
     }
     assert TOWNSHIP in exports.sla_chart(CITY, figures)
     ET.fromstring(exports.categories_chart(CITY, figures))  # the label is escaped
+
+
+def test_deltas_at_the_own_unit_expand_to_the_same_rows_as_the_difference():
+    before = rollups.fact_contributions(fact())
+    after = rollups.fact_contributions(fact(unit_code=TOWNSHIP, tier="township", status="accepted"))
+    deltas = rollups.net(before, after)
+    assert {key[0] for key in deltas} == {VILLAGE, TOWNSHIP}  # no city row: handlers never touch it
+    assert rollups.expand_rows(deltas) == rollups.difference(before, after)
+    assert rollups.net(before, before) == {}
+
+
+def test_whole_months_read_whole_years_from_the_yearly_rollups():
+    d = date
+    assert queries.split_months(None, None) == ([], (None, None))
+    assert queries.split_months(d(2025, 1, 1), d(2025, 12, 1)) == ([], (d(2025, 1, 1), d(2025, 1, 1)))
+    assert queries.split_months(d(2024, 11, 1), d(2026, 2, 1)) == (
+        [(d(2024, 11, 1), d(2024, 12, 1)), (d(2026, 1, 1), d(2026, 2, 1))],
+        (d(2025, 1, 1), d(2025, 1, 1)),
+    )
+    assert queries.split_months(d(2025, 3, 1), d(2025, 10, 1)) == ([(d(2025, 3, 1), d(2025, 10, 1))], None)
+    assert queries.split_months(d(2025, 3, 1), d(2026, 10, 1)) == ([(d(2025, 3, 1), d(2026, 10, 1))], None)
+    assert queries.split_months(None, d(2026, 3, 1)) == ([(d(2026, 1, 1), d(2026, 3, 1))], (None, d(2025, 1, 1)))
+    assert queries.split_months(d(2025, 3, 1), None) == ([(d(2025, 3, 1), d(2025, 12, 1))], (d(2026, 1, 1), None))
