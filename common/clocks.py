@@ -46,6 +46,7 @@ __all__ = [
     "Colour",
     "colour",
     "extend",
+    "next_change",
     "pause",
     "remaining",
     "resume",
@@ -66,6 +67,7 @@ class ClockKind(StrEnum):
     MEDIATION_END_NOTICE = "mediation_end_notice"  # Art 23
     TIER_TARGET = "tier_target"  # seed 004 practice, set per tenant
     AGENCY_HANDOVER_ACK = "agency_handover_ack"
+    AUTHORITY_DISPUTE = "authority_dispute"  # Art 33: then the lowest common higher unit decides
     LEAD_VERIFICATION = "lead_verification"  # Art 27
 
 
@@ -99,6 +101,7 @@ DEFAULT_RULES: dict[ClockKind, ClockRule] = {
         # The lowest tier's default; use tier_target_rule() for the tier at hand.
         ClockRule(ClockKind.TIER_TARGET, TIER_TARGET_DEFAULTS["village"], ClockUnit.WORKING_DAYS),
         ClockRule(ClockKind.AGENCY_HANDOVER_ACK, 3, ClockUnit.WORKING_DAYS),
+        ClockRule(ClockKind.AUTHORITY_DISPUTE, 7, ClockUnit.WORKING_DAYS),
         ClockRule(ClockKind.LEAD_VERIFICATION, 15, ClockUnit.WORKING_DAYS),
     )
 }
@@ -282,6 +285,44 @@ def colour(
     allowed = used + left
     share = 1.0 if allowed <= timedelta(0) else used / allowed
     return "yellow" if share >= yellow_share else "green"
+
+
+def _after(unit: ClockUnit, start: datetime, amount: timedelta, calendar: WorkCalendar) -> datetime:
+    # the inverse of _measure: the moment `amount` of counted time has passed since `start`
+    if unit is ClockUnit.WORKING_DAYS:
+        return calendar.after_working_time(start, amount)
+    return (start.astimezone(UTC) + amount).astimezone(SHANGHAI)
+
+
+def next_change(
+    clock: Clock,
+    now: datetime,
+    yellow_share: float = 2 / 3,
+    calendar: WorkCalendar | None = None,
+) -> datetime | None:
+    """When the clock's colour next changes if nothing else happens to it: the moment it turns
+    yellow, then the moment it turns red; None when it is stopped, paused or already red.
+
+    A watcher keeps this in an indexed column, so finding the clocks to look at costs in
+    proportion to the clocks changing colour, not to the clocks running."""
+    _require_aware(now, "now")
+    if clock.stopped_at is not None or clock.paused_at is not None:
+        return None
+    current = colour(clock, now, yellow_share, calendar)
+    if current == "red":
+        return None
+    # red once the deadline has passed (strictly), so one microsecond after it
+    red_at = clock.deadline + timedelta(microseconds=1)
+    if current == "yellow":
+        return red_at
+    cal = _calendar(calendar)
+    allowed = _measure(clock.unit, clock.started_at, clock.deadline, cal) - clock.paused_counted
+    yellow_at = _after(clock.unit, clock.started_at, clock.paused_counted + allowed * yellow_share, cal)
+    # float rounding can put the computed moment a hair before the true one: round up to the second,
+    # and never ask to be woken in the past, or a watcher would spin on the same clock
+    if yellow_at.microsecond:
+        yellow_at = yellow_at.replace(microsecond=0) + timedelta(seconds=1)
+    return min(max(yellow_at, now + timedelta(seconds=1)), red_at)
 
 
 def to_dict(

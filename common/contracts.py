@@ -89,6 +89,17 @@ class ComplaintReceived(Contract):
     business_credit_code: str | None = None
 
 
+class ClockPolicy(BaseModel):
+    """The responsible unit's tenant settings for the clocks other services run: limits a tenant may
+    set stricter than the defaults, and the share of time used that turns a clock yellow."""
+
+    model_config = ConfigDict(frozen=True)
+
+    acknowledgement_hours: int = Field(24, ge=1)
+    acceptance_working_days: int = Field(7, ge=1)
+    yellow_share: float = Field(2 / 3, gt=0, le=1)
+
+
 class ComplaintRouted(Contract):
     """Routing decided which unit is responsible, and why."""
 
@@ -100,6 +111,8 @@ class ComplaintRouted(Contract):
     rule: str
     inputs: dict[str, Any] = Field(default_factory=dict)
     decided_at: datetime
+    # added by issue 7, optional so older envelopes keep working (the defaults then apply)
+    clock_policy: ClockPolicy | None = None
 
 
 class MessageRecorded(Contract):
@@ -148,6 +161,8 @@ class ComplaintAccepted(Contract):
     business_credit_code: str | None = None
     complainant_name: str
     complainant_phone: str
+    # the responsible tenant's yellow share for the clocks mediation runs (issue 7)
+    yellow_share: float = Field(2 / 3, gt=0, le=1)
 
 
 class ComplaintRefused(Contract):

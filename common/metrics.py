@@ -95,8 +95,9 @@ CLOCK_BREACHES = Counter(
 )
 OPEN_CASES = Gauge(
     "disputes_open_cases",
-    "Open cases by the colour of their most urgent clock.",
-    ["colour", "tier", "city"],
+    "Running clocks of open cases by clock, colour and the responsible tier (a case with two clocks "
+    "running counts once per clock; filter on `clock` for a count of cases).",
+    ["clock", "colour", "tier", "city"],
     multiprocess_mode="livemax",
 )
 OUTBOX_BACKLOG = Gauge(
@@ -170,25 +171,12 @@ def clock_stopped(clock: str, tier: str, city: str, seconds: float, *, in_time: 
         clock_breached(clock, tier, city)
 
 
-def acknowledgement_sent(received_at: datetime, sent_at: datetime, division_code: str | None) -> None:
-    """The acknowledgement clock (24 hours, elapsed time) stopped when the acknowledgement went out.
-    Nothing watches it while it runs yet, so a late one counts its breach here."""
-    seconds = max(0.0, (sent_at - received_at).total_seconds())
-    in_time = seconds <= ACKNOWLEDGEMENT_SECONDS
-    clock_stopped("acknowledgement", NO_TIER, city_of(division_code), seconds, in_time=in_time, breach_counted=False)
-
-
-def tier_target_breached(tier: str, unit_code: str | None) -> None:
-    """A tier's own target ran out (routing escalated the case, trigger `tier_target_expired`)."""
-    clock_breached("tier_target", tier or "unknown", city_of(unit_code))
-
-
-def set_open_cases(counts: dict[tuple[str, str, str], int]) -> None:
-    """Replace the open-case gauge with `{(colour, tier, city): count}` (series absent from
+def set_open_cases(counts: dict[tuple[str, str, str, str], int]) -> None:
+    """Replace the open-case gauge with `{(clock, colour, tier, city): count}` (series absent from
     `counts` are removed, so a colour that emptied does not keep its old value)."""
     OPEN_CASES.clear()
-    for (colour, tier, city), count in counts.items():
-        OPEN_CASES.labels(colour, tier, city).set(count)
+    for (clock, colour, tier, city), count in counts.items():
+        OPEN_CASES.labels(clock, colour, tier, city).set(count)
 
 
 def dead_lettered(service: str, queue: str, reason: str) -> None:

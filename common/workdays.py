@@ -209,6 +209,23 @@ class WorkCalendar:
             day += _ONE_DAY
         return total
 
+    def after_working_time(self, start: datetime, amount: timedelta) -> datetime:
+        """The moment when ``amount`` of working time has passed since ``start``: the inverse of
+        ``working_time_between`` (``start`` itself when ``amount`` is not positive)."""
+        _require_aware(start, "start")
+        left = amount
+        at = start.astimezone(UTC)
+        day = local_date(start)
+        while left > timedelta(0):
+            if self.is_workday(day):
+                lo = max(at, _start_of_day_utc(day))
+                span = _start_of_day_utc(day + _ONE_DAY) - lo
+                if left <= span:
+                    return (lo + left).astimezone(SHANGHAI)
+                left -= span
+            day += _ONE_DAY
+        return start
+
 
 def _require_count(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:

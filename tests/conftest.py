@@ -101,6 +101,9 @@ def platform(otlp_sink, notification_sinks) -> Iterator[Any]:
         OTEL_TRACES_SAMPLER="parentbased_always_off",
         OTEL_BSP_SCHEDULE_DELAY="200",
         METRICS_POLL_SECONDS="2",
+        # clock warning lights looked at every second, the open-case gauge recounted every two
+        CLOCK_WATCH_INTERVAL_SECONDS="1",
+        OPEN_CASES_INTERVAL_SECONDS="2",
     )
     env.update(notification_sinks.env)  # SMS_PROVIDER, SMS_ENDPOINT, SMTP_*, WEBHOOK_*, retry timings
     metrics_ports = {name: free_port() for name in SERVICES}

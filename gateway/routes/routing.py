@@ -1,8 +1,8 @@
 """Routing: who is responsible for a case and why, moving it (handover, return, contest and the
-decision on authority, escalation, take-over, agency acknowledgement), early warnings and the
-escalation figures. The routing service decides who may act (services/routing/cases.py): out of
-scope 404, a read-only viewer or the wrong role 403, the wrong state 409 with the reason.
-See docs/routing.md."""
+decision on authority, escalation, take-over and declining a request for it, agency
+acknowledgement), early warnings and the escalation figures. The routing service decides who may
+act (services/routing/cases.py): out of scope 404, a read-only viewer or the wrong role 403, the
+wrong state 409 with the reason. See docs/routing.md."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ class _Body(BaseModel):
 
 class Reason(_Body):
     reason: str = Field(default="", max_length=500)
+
+
+class Declining(_Body):
+    reason: str = Field(min_length=1, max_length=500, description="why; the unit that asked is told")
 
 
 class Escalation(_Body):
@@ -120,6 +124,13 @@ async def request_takeover(complaint_id: str, staff: Staff, client: Rpc, body: R
     return await client.call(
         "routing", "request_takeover", complaint_id, _reason(body), context=staff.scope.to_context()
     )
+
+
+@router.post(CASE + "/decline-takeover")
+async def decline_takeover(complaint_id: str, body: Declining, staff: Staff, client: Rpc) -> Any:
+    """The unit asked to take a case over declines, with its reason; the unit that asked stays
+    responsible and is told."""
+    return await client.call("routing", "decline_takeover", complaint_id, body.reason, context=staff.scope.to_context())
 
 
 @router.get("/api/v1/warnings")

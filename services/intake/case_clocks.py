@@ -1,23 +1,26 @@
-"""The clocks of a case, stored in `intake.clocks` (one row per kind) and read back as
-`common.clocks.Clock` values.
+"""The clocks of a case, stored in `intake.clocks` (one row per kind, a `common.clock_watch.StoredClock`).
 
 Intake starts two at receipt: the acknowledgement (24 hours, met when notification records the
 acknowledgement message) and the acceptance decision (7 working days, Art 15, counted the Art 45
-way on the official calendar; met when the responsible unit accepts or refuses). Rows carry a
-`status` (running | paused | met | late) and an indexed `deadline`, so a watcher finds the due ones
-with `WHERE status = 'running' AND deadline < now()`.
+way on the official calendar; met when the responsible unit accepts or refuses). When routing names
+the responsible unit, its tenant's stricter limits and yellow share apply (`apply_policy`). Rows carry a
+`status` (running | paused | met | late); the watcher (`IntakeService.watch_clocks`) turns them yellow
+and red through `next_check_at`.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from common import clocks
-from common.clocks import DEFAULT_RULES, Clock, ClockKind, ClockUnit
-from services.intake.models import ClockRow
+from common import clocks, metrics
+from common.clock_watch import DEFAULT_YELLOW_SHARE, Holder
+from common.clocks import DEFAULT_RULES, ClockKind, ClockRule
+from common.contracts import ClockPolicy, Unit
+from services.intake.models import ClockRow, Complaint
 
 RUNNING = "running"
 PAUSED = "paused"
@@ -28,44 +31,56 @@ STARTED_AT_RECEIPT = (ClockKind.ACKNOWLEDGEMENT, ClockKind.ACCEPTANCE)
 
 
 def start(session: Session, complaint_id: uuid.UUID, kind: ClockKind, at: datetime) -> ClockRow:
-    clock = clocks.start_clock(DEFAULT_RULES[kind], at)
-    row = ClockRow(
-        complaint_id=complaint_id,
-        kind=kind.value,
-        unit=clock.unit.value,
-        amount=clock.amount,
-        added=0,
-        started_at=clock.started_at,
-        deadline=clock.deadline,
-        status=RUNNING,
-    )
+    row = ClockRow(complaint_id=complaint_id, kind=kind.value, status=RUNNING)
+    row.store(clocks.start_clock(DEFAULT_RULES[kind], at), datetime.now(UTC))
     session.add(row)
     return row
 
 
-def to_clock(row: ClockRow) -> Clock:
-    return Clock(
-        kind=ClockKind(row.kind),
-        unit=ClockUnit(row.unit),
-        amount=row.amount,
-        started_at=row.started_at,
-        deadline=row.deadline,
-        paused_at=row.paused_at,
-        paused_total=row.paused_total or timedelta(0),
-        stopped_at=row.stopped_at,
-        paused_counted=row.paused_counted or timedelta(0),
-        added=row.added or 0,
-    )
+def stop(row: ClockRow, at: datetime, measured_for: Complaint | None = None) -> bool:
+    """Stop a running clock at `at` (not before it started); False when it was no longer running.
 
-
-def stop(row: ClockRow, at: datetime) -> bool:
-    """Stop a running clock at `at` (not before it started); False when it was no longer running."""
+    `measured_for` is the case whose commitment this was, for the met and breach metrics; without it
+    (a duplicate filing's clocks are given up, not met) nothing is measured."""
     if row.status != RUNNING:
         return False
-    stopped = clocks.stop(to_clock(row), max(at, row.started_at))
-    row.stopped_at = stopped.stopped_at
+    reported_red = row.colour == "red"
+    stopped = clocks.stop(row.clock(), max(at, row.started_at))
+    row.store(stopped, datetime.now(UTC))
     row.status = MET if stopped.met else LATE
+    if measured_for is not None:
+        # the acknowledgement is the platform's own commitment, before any unit is responsible
+        tier = metrics.NO_TIER if row.kind == ClockKind.ACKNOWLEDGEMENT else measured_for.responsible_tier
+        code = measured_for.responsible_unit_code or measured_for.incident_division_code
+        seconds = max(0.0, (stopped.stopped_at - stopped.started_at - stopped.paused_total).total_seconds())
+        metrics.clock_stopped(
+            row.kind,
+            tier or metrics.NO_TIER,
+            metrics.city_of(code),
+            seconds,
+            in_time=bool(stopped.met),
+            breach_counted=reported_red,
+        )
     return True
+
+
+def apply_policy(rows: list[ClockRow], policy: ClockPolicy, now: datetime) -> None:
+    """The responsible unit's tenant may be stricter than the defaults (never laxer): a running clock
+    gets the shorter limit, counted from its start, and the tenant's yellow share."""
+    limits = {
+        ClockKind.ACKNOWLEDGEMENT: policy.acknowledgement_hours,
+        ClockKind.ACCEPTANCE: policy.acceptance_working_days,
+    }
+    for row in rows:
+        if row.status != RUNNING or ClockKind(row.kind) not in limits:
+            continue
+        default = DEFAULT_RULES[ClockKind(row.kind)]
+        amount = min(default.amount, limits[ClockKind(row.kind)])
+        clock = row.clock()
+        if amount != clock.amount:  # these two clocks are never paused nor extended: restart them shorter
+            clock = clocks.start_clock(ClockRule(default.kind, amount, default.unit), clock.started_at)
+        row.yellow_share = policy.yellow_share
+        row.store(clock, now)
 
 
 def find(rows: list[ClockRow], kind: ClockKind) -> ClockRow | None:
@@ -73,4 +88,38 @@ def find(rows: list[ClockRow], kind: ClockKind) -> ClockRow | None:
 
 
 def views(rows: list[ClockRow], now: datetime) -> list[dict]:
-    return [{**clocks.to_dict(to_clock(row), now), "status": row.status} for row in rows]
+    return [
+        {
+            **clocks.to_dict(row.clock(), now, yellow_share=row.yellow_share or DEFAULT_YELLOW_SHARE),
+            "status": row.status,
+        }
+        for row in rows
+    ]
+
+
+def holders(session: Session, rows: list[ClockRow]) -> dict[uuid.UUID, Holder]:
+    """Who the watcher tells about these clocks: the responsible unit (intake knows no handler)."""
+    found = session.execute(
+        select(
+            Complaint.id, Complaint.responsible_unit_code, Complaint.responsible_unit_name, Complaint.responsible_tier
+        ).where(Complaint.id.in_({row.complaint_id for row in rows}))
+    )
+    return {
+        key: Holder(Unit(code=code, name=name or "", tier=tier or "") if code else None)
+        for key, code, name, tier in found
+    }
+
+
+# running clocks by kind, colour, responsible tier and city, for the open-case gauge
+_GROUPS = (
+    ClockRow.kind,
+    ClockRow.colour,
+    Complaint.responsible_tier,
+    func.substr(Complaint.responsible_unit_code, 1, 6),
+)
+OPEN_CLOCKS = (
+    select(*_GROUPS, func.count())
+    .join(Complaint, Complaint.id == ClockRow.complaint_id)
+    .where(ClockRow.status.in_((RUNNING, PAUSED)))
+    .group_by(*_GROUPS)
+)

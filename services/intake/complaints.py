@@ -330,6 +330,8 @@ def record_routing(session: Session, event: ComplaintRouted) -> None:
     if complaint.status in (RECEIVED, ROUTED):
         complaint.status = ROUTED
     complaint.updated_at = event.decided_at
+    if event.clock_policy is not None:
+        case_clocks.apply_policy(list(complaint.clocks), event.clock_policy, datetime.now(UTC))
     # its duplicates and its Art 9 report half follow it, while they have no unit of their own
     followers = [Complaint.duplicate_of == complaint.id]
     if complaint.linked_id is not None:
@@ -361,7 +363,7 @@ def record_message(session: Session, event: MessageRecorded) -> None:
             case_clocks.ClockRow, (event.complaint_id, ClockKind.ACKNOWLEDGEMENT.value), with_for_update=True
         )
         if row is not None:
-            case_clocks.stop(row, event.recorded_at)
+            case_clocks.stop(row, event.recorded_at, measured_for=session.get(Complaint, event.complaint_id))
     session.add(
         HistoryEntry(
             complaint_id=event.complaint_id,

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.clocks import ClockKind
 from common.contracts import ComplaintAccepted, ComplaintRefused, Unit
 from common.errors import Conflict, Forbidden, InvalidInput
@@ -97,7 +98,7 @@ def _unit(complaint: Complaint) -> Unit:
 def _stop_acceptance(complaint: Complaint, now: datetime) -> None:
     row = case_clocks.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
     if row is not None:
-        case_clocks.stop(row, now)
+        case_clocks.stop(row, now, measured_for=complaint)
 
 
 def accept(session: Session, complaint: Complaint, scope: Scope, now: datetime) -> ComplaintAccepted:
@@ -118,7 +119,14 @@ def accept(session: Session, complaint: Complaint, scope: Scope, now: datetime) 
         business_credit_code=complaint.business.get("credit_code"),
         complainant_name=complaint.complainant.get("name", ""),
         complainant_phone=complaint.complainant.get("phone", ""),
+        yellow_share=_yellow_share(complaint),
     )
+
+
+def _yellow_share(complaint: Complaint) -> float:
+    # the acceptance clock carries the responsible tenant's share (case_clocks.apply_policy)
+    row = case_clocks.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
+    return row.yellow_share if row is not None and row.yellow_share else DEFAULT_YELLOW_SHARE
 
 
 def refuse(

@@ -4,7 +4,7 @@ read-only, and the audit log of personal-data reads."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -15,8 +15,6 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
-    Integer,
-    Interval,
     MetaData,
     Numeric,
     String,
@@ -28,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from common.clock_watch import StoredClock, due_index
 from common.outbox import InboxMixin, OutboxMixin
 
 
@@ -123,24 +122,15 @@ class PersonalDataAccess(Base):
     endpoint: Mapped[str] = mapped_column(String(80))
 
 
-class ClockRow(Base):
-    """A clock of a case (common.clocks.Clock, stored): later issues find the due ones by
-    (status, deadline)."""
+class ClockRow(StoredClock, Base):
+    """A clock of a case (common.clocks.Clock, stored). The watcher finds those changing colour through
+    `ix_clocks_next_check`; (status, deadline) serves reading by state."""
 
     __tablename__ = "clocks"
-    __table_args__ = (Index("ix_clocks_status_deadline", "status", "deadline"),)
+    __table_args__ = (Index("ix_clocks_status_deadline", "status", "deadline"), due_index("clocks"))
 
     complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(30), primary_key=True)
-    unit: Mapped[str] = mapped_column(String(20))
-    amount: Mapped[int] = mapped_column(Integer)
-    added: Mapped[int] = mapped_column(Integer, server_default="0")
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    paused_total: Mapped[timedelta] = mapped_column(Interval, server_default=text("'0'::interval"))
-    paused_counted: Mapped[timedelta] = mapped_column(Interval, server_default=text("'0'::interval"))
-    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(10))  # running | paused | met | late
 
 

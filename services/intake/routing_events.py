@@ -8,7 +8,12 @@
   requested / acknowledged, take-over requested, reclassified, ended at the top with the remedy
   routes) with its rule and inputs; the responsible unit when it changed; `agency_tenant` when an
   agency is involved (the agency then sees the case); a viewer row for a unit a case is handed to,
-  so it can read it before accepting (removed when a decision gives the case to someone else).
+  so it can read it before accepting (removed when a decision gives the case to someone else); an
+  agency handover that lapsed (`agency_handover_lapsed`: not acknowledged in time) takes the agency's
+  view away again.
+- Reclassification (`reclassified` steps, escalations with trigger `reclassified`): the case record
+  shows the new category and claim amount (routing's `inputs.changed`); the history step keeps the
+  values they replace (`detail.replaced`).
 
 Order: routing numbers a case's events (`seq`; `complaint.routed.v1` is 1) and intake applies them in
 that order. The number applied last is the largest `seq` in the case's history. An event that comes
@@ -18,6 +23,7 @@ retries it (1 s, 5 s, 30 s); an event at or below the applied number changes not
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import delete
@@ -69,6 +75,26 @@ def _view(session: Session, complaint: Complaint, unit_code: str, at, reason: st
     )
 
 
+def _reclassify(complaint: Complaint, inputs: dict[str, Any]) -> dict[str, Any] | None:
+    """Apply routing's reclassification (`inputs.changed`) to the record; the values replaced."""
+    changed = inputs.get("changed") if isinstance(inputs, dict) else None
+    if not isinstance(changed, dict):
+        return None
+    replaced: dict[str, Any] = {}
+    if changed.get("category"):
+        replaced["category"] = complaint.category
+        complaint.category = str(changed["category"])[:40]
+    if changed.get("claim_amount") is not None:
+        try:
+            amount = Decimal(str(changed["claim_amount"])).quantize(Decimal("0.01"))
+        except InvalidOperation:
+            amount = None
+        if amount is not None:
+            replaced["claim_amount"] = str(complaint.claim_amount) if complaint.claim_amount is not None else None
+            complaint.claim_amount = amount
+    return replaced or None
+
+
 def record_escalation(session: Session, event: CaseEscalated) -> bool:
     """Apply an escalation; True when applied (False: already applied)."""
     complaint, fresh = _case(session, event.complaint_id, event.seq)
@@ -76,9 +102,12 @@ def record_escalation(session: Session, event: CaseEscalated) -> bool:
         return False
     if event.seq is None and complaint.responsible_unit_code != event.from_unit.code:
         fresh = False  # an unnumbered event for a unit the case already left: history only
+    replaced = None
     if fresh:
         _responsible(complaint, event.to_unit, event.at)
         _view(session, complaint, event.from_unit.code, event.at, f"escalated:{event.trigger}")
+        if event.trigger == "reclassified":
+            replaced = _reclassify(complaint, event.inputs)
     detail = {
         "seq": event.seq,
         "from": event.from_unit.model_dump(),
@@ -91,6 +120,8 @@ def record_escalation(session: Session, event: CaseEscalated) -> bool:
     }
     if not fresh:
         detail["superseded"] = True
+    if replaced:
+        detail["replaced"] = replaced
     session.add(HistoryEntry(complaint_id=complaint.id, at=event.at, step="escalated", detail=detail))
     return fresh
 
@@ -104,6 +135,11 @@ def record_step(session: Session, event: CaseRoutingStep) -> bool:
         _responsible(complaint, event.responsible_unit, event.at)
     if event.agency_tenant is not None:
         complaint.agency_tenant = event.agency_tenant
+    if event.step == "agency_handover_lapsed":
+        complaint.agency_tenant = None  # the agency never took it: it no longer sees the case
+    replaced = _reclassify(complaint, event.inputs) if event.step == "reclassified" else None
+    if replaced:
+        complaint.updated_at = max(complaint.updated_at, event.at)
     if event.step == "handover_requested" and event.target:
         _view(session, complaint, event.target, event.at, HANDOVER_VIEW)
     elif event.step in ("handover_accepted", "authority_decided"):
@@ -131,5 +167,7 @@ def record_step(session: Session, event: CaseRoutingStep) -> bool:
         detail["agency"] = event.agency_tenant
     if event.remedy_routes:
         detail["remedy_routes"] = event.remedy_routes
+    if replaced:
+        detail["replaced"] = replaced
     session.add(HistoryEntry(complaint_id=complaint.id, at=event.at, step=event.step[:40], detail=detail))
     return True

@@ -7,16 +7,18 @@ import uuid
 from typing import Any, ClassVar
 
 from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
+from common import clock_watch
 from common.contracts import ComplaintRouted, MessageRecorded
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, NotFound
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
-from services.intake import audit, complaints
+from services.intake import audit, case_clocks, complaints
 from services.intake.desk import IntakeDesk
-from services.intake.models import Inbox, Outbox
+from services.intake.models import ClockRow, Inbox, Outbox
 from services.intake.reassignment import CaseReassigned, record_reassignment
 from services.intake.routing_events import CaseEscalated, CaseRoutingStep, record_escalation, record_step
 
@@ -121,6 +123,18 @@ class IntakeService(IntakeDesk):
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_case_routing_step"):
                 record_step(session, event)
+
+    # --- clocks (common/clock_watch.py) ---------------------------------------------------------------
+
+    @timer(interval=clock_watch.WATCH_INTERVAL_SECONDS)
+    def watch_clocks(self) -> None:
+        """Turn the acknowledgement and acceptance clocks yellow and red, and say so."""
+        clock_watch.watch(self.db, ClockRow, ClockRow.clock, case_clocks.holders)
+
+    @timer(interval=clock_watch.OPEN_CASES_INTERVAL_SECONDS)
+    def count_open_cases(self) -> None:
+        with self.db.read() as session:
+            clock_watch.set_open_cases(session, case_clocks.OPEN_CLOCKS)
 
     @staticmethod
     def _complaint_key(complaint_id: str) -> uuid.UUID:

@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from common import clocks
+from common import clocks, metrics
+from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.contracts import ComplaintAccepted, Contract, MediationEnded, MediationTransitioned, Unit
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from common.masking import mask_name, mask_phone
@@ -93,43 +94,24 @@ def _unit(case: Case) -> Unit:
 # --- clocks ---------------------------------------------------------------------------------------
 
 
-def clock_of(row: ClockRow) -> clocks.Clock:
-    return clocks.Clock(
-        kind=clocks.ClockKind(row.kind),
-        unit=clocks.ClockUnit(row.unit),
-        amount=row.amount,
-        started_at=row.started_at,
-        deadline=row.deadline,
-        paused_at=row.paused_at,
-        paused_total=row.paused_total,
-        stopped_at=row.stopped_at,
-        paused_counted=row.paused_counted,
-        added=row.added,
-    )
-
-
-def _store(row: ClockRow, clock: clocks.Clock) -> None:
-    row.deadline = clock.deadline
-    row.paused_at = clock.paused_at
-    row.paused_total = clock.paused_total
-    row.paused_counted = clock.paused_counted
-    row.stopped_at = clock.stopped_at
-    row.added = clock.added
-
-
 def _clock_row(case: Case, kind: clocks.ClockKind) -> ClockRow | None:
     return next((row for row in case.clocks if row.kind == kind.value), None)
 
 
-def _start_clock(session: Session, case: Case, kind: clocks.ClockKind, at: datetime) -> ClockRow:
-    """A fresh clock of `kind` (replacing an earlier one: mediation reopened, or ended again)."""
-    clock = clocks.start_clock(clocks.DEFAULT_RULES[kind], at)
+def _start_clock(
+    session: Session, case: Case, kind: clocks.ClockKind, at: datetime, yellow_share: float | None = None
+) -> ClockRow:
+    """A fresh clock of `kind` (replacing an earlier one: mediation reopened, or ended again). Its
+    yellow share is the tenant's (from the acceptance), else the one the case's clocks have."""
     row = _clock_row(case, kind)
     if row is None:
         row = ClockRow(complaint_id=case.complaint_id, kind=kind.value)
         case.clocks.append(row)
-    row.unit, row.amount, row.started_at, row.pauses = clock.unit.value, clock.amount, clock.started_at, []
-    _store(row, clock)
+    row.yellow_share = yellow_share or next(
+        (other.yellow_share for other in case.clocks if other.yellow_share), DEFAULT_YELLOW_SHARE
+    )
+    row.pauses = []
+    row.store(clocks.start_clock(clocks.DEFAULT_RULES[kind], at), utcnow())
     return row
 
 
@@ -137,11 +119,21 @@ def _stop_clock(case: Case, kind: clocks.ClockKind, at: datetime) -> None:
     row = _clock_row(case, kind)
     if row is None or row.stopped_at is not None:
         return
-    clock = clock_of(row)
+    clock = row.clock()
     if clock.paused:  # an appraisal still open when mediation ends: credit it, then stop
         clock = clocks.resume(clock, at)
         row.pauses = [*row.pauses[:-1], {**row.pauses[-1], "end": at.isoformat()}] if row.pauses else row.pauses
-    _store(row, clocks.stop(clock, at))
+    reported_red = row.colour == "red"
+    stopped = clocks.stop(clock, at)
+    row.store(stopped, utcnow())
+    metrics.clock_stopped(
+        kind.value,
+        case.unit_tier,
+        metrics.city_of(case.unit_code),
+        max(0.0, (stopped.stopped_at - stopped.started_at - stopped.paused_total).total_seconds()),
+        in_time=bool(stopped.met),
+        breach_counted=reported_red,
+    )
 
 
 # --- cases from events ------------------------------------------------------------------------------
@@ -181,7 +173,7 @@ def open_case(session: Session, event: ComplaintAccepted) -> list[Contract]:
     )
     session.add(case)
     session.flush()
-    _start_clock(session, case, clocks.ClockKind.MEDIATION, event.accepted_at)
+    _start_clock(session, case, clocks.ClockKind.MEDIATION, event.accepted_at, event.yellow_share)
     session.add(
         Step(
             complaint_id=case.complaint_id,
@@ -710,10 +702,10 @@ def _start_appraisal(ctx: _Ctx) -> None:
     row = _clock_row(ctx.case, clocks.ClockKind.MEDIATION)
     at = _appraisal_at(ctx)
     try:
-        clock = clocks.pause(clock_of(row), at)
+        clock = clocks.pause(row.clock(), at)
     except ValueError as exc:
         raise Conflict(f"the 60-day clock cannot be paused: {exc}") from None
-    _store(row, clock)
+    row.store(clock, ctx.now)
     row.pauses = [*row.pauses, {"start": at.isoformat(), "end": None, "reason": ctx.data.reason}]
     ctx.detail.update(at=at, reason=ctx.data.reason)
 
@@ -722,10 +714,10 @@ def _end_appraisal(ctx: _Ctx) -> None:
     row = _clock_row(ctx.case, clocks.ClockKind.MEDIATION)
     at = _appraisal_at(ctx)
     try:
-        clock = clocks.resume(clock_of(row), at)
+        clock = clocks.resume(row.clock(), at)
     except ValueError as exc:
         raise Conflict(f"the 60-day clock cannot be resumed: {exc}") from None
-    _store(row, clock)
+    row.store(clock, ctx.now)
     if row.pauses:
         row.pauses = [*row.pauses[:-1], {**row.pauses[-1], "end": at.isoformat()}]
     ctx.detail.update(at=at, deadline=clock.deadline, reason=ctx.data.reason)
@@ -921,7 +913,7 @@ def parties(case: Case, scope: Scope, *, single: bool) -> dict[str, Any]:
 def _clocks(case: Case, now: datetime) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for row in case.clocks:
-        data = clocks.to_dict(clock_of(row), now)
+        data = clocks.to_dict(row.clock(), now, yellow_share=row.yellow_share or DEFAULT_YELLOW_SHARE)
         data["pauses"] = row.pauses
         out[row.kind] = data
     return out

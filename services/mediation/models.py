@@ -7,7 +7,7 @@ responsible unit's subtree for staff reads."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,8 +20,6 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
-    Integer,
-    Interval,
     MetaData,
     Numeric,
     SmallInteger,
@@ -33,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from common.clock_watch import StoredClock, due_index
 from common.outbox import InboxMixin, OutboxMixin
 
 
@@ -108,10 +107,11 @@ class Step(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
 
-class ClockRow(Base):
+class ClockRow(StoredClock, Base):
     """A `common.clocks.Clock` of the case: `mediation` (60 days, Art 22) and
     `mediation_end_notice` (7 working days, Art 23). The expiry timer finds running, unpaused
-    mediation clocks past their deadline through the partial index on `deadline`."""
+    mediation clocks past their deadline through the partial index on `deadline`; the watcher finds
+    clocks changing colour through `ix_clocks_next_check`."""
 
     __tablename__ = "clocks"
     __table_args__ = (
@@ -120,19 +120,11 @@ class ClockRow(Base):
             "deadline",
             postgresql_where=text("stopped_at IS NULL AND paused_at IS NULL AND kind = 'mediation'"),
         ),
+        due_index("clocks"),
     )
 
     complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.complaint_id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(30), primary_key=True)
-    unit: Mapped[str] = mapped_column(String(20))
-    amount: Mapped[int] = mapped_column(Integer)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    paused_total: Mapped[timedelta] = mapped_column(Interval, default=timedelta(0))
-    paused_counted: Mapped[timedelta] = mapped_column(Interval, default=timedelta(0))
-    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    added: Mapped[int] = mapped_column(Integer, default=0)
     # appraisal periods: [{"start", "end", "reason"}]
     pauses: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
 

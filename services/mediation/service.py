@@ -10,7 +10,6 @@ outbox. The expiry timer ends cases whose 60-day clock ran out.
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from typing import Any
 
@@ -18,18 +17,17 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
 
+from common import clock_watch
 from common.contracts import CaseEscalated, CaseReassigned, ComplaintAccepted
 from common.db import Database
 from common.errors import EXPECTED, NotFound
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Scope, scope_clause
-from services.mediation import cases, documents, inputs, states
-from services.mediation.models import Case, Inbox, Mediator, Outbox
+from services.mediation import cases, documents, inputs, lights, states
+from services.mediation.models import Case, ClockRow, Inbox, Mediator, Outbox
 
 log = logging.getLogger(__name__)
-
-EXPIRY_INTERVAL_SECONDS = float(os.environ.get("MEDIATION_EXPIRY_INTERVAL_SECONDS", "10"))
 
 
 class MediationService:
@@ -82,15 +80,25 @@ class MediationService:
             for out in cases.move_unit(session, case, to_unit, actor=actor, trigger=trigger):
                 self.db.emit(session, out)
 
-    @timer(interval=EXPIRY_INTERVAL_SECONDS)
-    def expire_due(self) -> None:
-        """Art 22: no agreement within 60 days of acceptance (appraisal time not counted) ends it."""
+    # --- clocks (common/clock_watch.py) ---------------------------------------------------------------
+
+    @timer(interval=clock_watch.WATCH_INTERVAL_SECONDS)
+    def watch_clocks(self) -> None:
+        """Turn the 60-day and end-notice clocks yellow and red and say so, then end the cases whose
+        60 days ran out (Art 22; appraisal time not counted). One timer, in this order, so a red light
+        is told before the case it belongs to ends."""
+        clock_watch.watch(self.db, ClockRow, ClockRow.clock, lights.holders)
         with self.db.transaction() as session:
             events = cases.expire_due(session, cases.utcnow())
             for out in events:
                 self.db.emit(session, out)
         if events:
             log.info("mediation expiry: %d event(s)", len(events))
+
+    @timer(interval=clock_watch.OPEN_CASES_INTERVAL_SECONDS)
+    def count_open_cases(self) -> None:
+        with self.db.read() as session:
+            clock_watch.set_open_cases(session, lights.OPEN_CLOCKS)
 
     # --- actions --------------------------------------------------------------------------------
 

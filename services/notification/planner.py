@@ -173,6 +173,8 @@ def recipients(rule: R.Rule, event_type: str, event: Any, case: CaseFacts, webho
     if role == R.HANDLER:
         key = user_key(event.handler) if event.handler else inbox_key(event.unit.code)
         return [_staff(role, key, event.unit.code)]
+    if role == R.SUPERVISOR:  # when the unit itself holds the case, HANDLER reached its inbox already
+        return [_staff(role, inbox_key(event.unit.code), event.unit.code)] if event.handler else []
     if role == R.HIGHER_TIER:
         code = event.to_unit.code if event_type == R.ESCALATED else event.target
         return [_staff(role, inbox_key(code), code)] if code else []
@@ -256,6 +258,8 @@ CLOCK_LABELS = {
     "tier_target": "本级办理",
     "mediation": "调解",
     "mediation_end_notice": "调解结束告知",
+    "agency_handover_ack": "部门签收",
+    "authority_dispute": "管辖争议",
 }
 PARTY_LABELS = {"complainant": "投诉人", "business": "经营者", "mediator": "调解员"}
 WARNING_LABELS = {"business": "同一经营者", "category": "同一类别"}
@@ -324,6 +328,7 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
         ctx.update(
             remedies=_remedies(event.remedy_routes or DEFAULT_REMEDIES),
             from_unit=(event.previous_unit or event.responsible_unit).name,
+            reason=str(event.inputs.get("reason") or ""),  # staff's own words, e.g. why a take-over was declined
         )
     elif event_type == R.ESCALATED:
         ctx.update(

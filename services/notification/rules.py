@@ -26,6 +26,7 @@ BUSINESS = "business"
 UNIT_STAFF = "unit_staff"  # the inbox of the unit responsible (or named by the event)
 MEDIATOR = "mediator"  # the inbox of one user
 HANDLER = "handler"  # the user holding a case, else its unit's inbox
+SUPERVISOR = "supervisor"  # the unit's inbox, where its supervisors read, when a user holds the case
 HIGHER_TIER = "higher_tier"  # the inbox of a unit above
 WARNED_UNITS = "warned_units"  # an early warning's township and city
 AGENCY = "agency"  # an agency tenant
@@ -72,7 +73,9 @@ EARLY_WARNING = "early_warning.raised.v1"
 TRANSITIONED = "mediation.transitioned.v1"
 ENDED = "mediation.ended.v1"
 CLOCK = "clock.colour_changed.v1"
-AGENCY_REMINDER = "notification.agency_reminder"  # raised by notification's own timer
+AGENCY_REMINDER = "notification.agency_reminder"  # raised by notification's own timer, and by the yellow
+# light of the agency's acknowledgement clock (service.py), one counter for both
+AGENCY_ACK_CLOCK = "agency_handover_ack"
 
 NOT_TAKE_OVER = ("tier_target_expired", "mediation_failed", "party_request", "staff_request", "reclassified")
 
@@ -101,15 +104,21 @@ RULES: tuple[Rule, ...] = (
     _r(ROUTED, UNIT_STAFF, "case_assigned_unit", INBOX),
     _r(REASSIGNED, UNIT_STAFF, "case_assigned_unit", INBOX),
     _r(ROUTING_STEP, UNIT_STAFF, "handover_requested", INBOX, step=("handover_requested",)),
+    # the unit that asked the unit above to take a case over (the step's target)
+    _r(ROUTING_STEP, UNIT_STAFF, "takeover_declined", INBOX, step=("takeover_declined",)),
     _r(TRANSITIONED, MEDIATOR, "case_assigned_mediator", INBOX, action=("assign",)),
     _r(TRANSITIONED, UNIT_STAFF, "recusal_requested", INBOX, action=("request_recusal",)),
     _r(TRANSITIONED, UNIT_STAFF, "re_review_requested", INBOX, action=("request_re_review",)),
     _r(CLOCK, HANDLER, "clock_yellow", INBOX, colour=("yellow",)),
     _r(CLOCK, HANDLER, "clock_red", INBOX, True, colour=("red",)),
+    _r(CLOCK, SUPERVISOR, "clock_red", INBOX, True, colour=("red",)),
     # --- a higher tier -----------------------------------------------------------------------
     _r(ESCALATED, HIGHER_TIER, "case_escalated", INBOX, True, trigger=NOT_TAKE_OVER),
     _r(ESCALATED, UNIT_STAFF, "case_taken_over", INBOX, trigger=("take_over",)),
     _r(ROUTING_STEP, HIGHER_TIER, "takeover_requested", INBOX, True, step=("takeover_requested",)),
+    # an agency did not acknowledge in time: the unit above the handing unit (the step's target);
+    # the handing unit itself got the red light of the agency's clock
+    _r(ROUTING_STEP, HIGHER_TIER, "agency_handover_lapsed", INBOX, True, step=("agency_handover_lapsed",)),
     _r(EARLY_WARNING, WARNED_UNITS, "early_warning", INBOX, True),
     # --- agencies: the webhook, the docking queue and the agency's inbox ------------------------
     _r(ROUTING_STEP, AGENCY, "agency_handover", WEBHOOK, True, step=("agency_handover_requested",)),
@@ -118,6 +127,9 @@ RULES: tuple[Rule, ...] = (
     _r(AGENCY_REMINDER, AGENCY, "agency_reminder", WEBHOOK, True),
     _r(AGENCY_REMINDER, AGENCY, "agency_reminder", DOCKING, True),
     _r(AGENCY_REMINDER, AGENCY, "agency_reminder", INBOX),
+    _r(ROUTING_STEP, AGENCY, "agency_handover_withdrawn", WEBHOOK, True, step=("agency_handover_lapsed",)),
+    _r(ROUTING_STEP, AGENCY, "agency_handover_withdrawn", DOCKING, True, step=("agency_handover_lapsed",)),
+    _r(ROUTING_STEP, AGENCY, "agency_handover_withdrawn", INBOX, step=("agency_handover_lapsed",)),
 )
 
 

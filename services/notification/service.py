@@ -120,9 +120,8 @@ class NotificationService:
 
     @on_event(ComplaintReceived)
     def on_complaint_received(self, event_id: uuid.UUID, event: ComplaintReceived) -> None:
-        """Acknowledge receipt to the complainant (the 24-hour commitment)."""
-        if self._handle(event_id, R.RECEIVED, event, "notification.on_complaint_received"):
-            metrics.acknowledgement_sent(event.received_at, _now(), event.incident_division_code)
+        """Acknowledge receipt to the complainant (the 24-hour commitment; intake runs its clock)."""
+        self._handle(event_id, R.RECEIVED, event, "notification.on_complaint_received")
 
     @on_event(ComplaintRouted)
     def on_complaint_routed(self, event_id: uuid.UUID, event: ComplaintRouted) -> None:
@@ -173,6 +172,8 @@ class NotificationService:
             if event_type == R.ROUTING_STEP:
                 self._track_agency_handover(session, event)
             due = self._record(session, event_id, event_type, event, facts)
+            if event_type == R.CLOCK and event.clock == R.AGENCY_ACK_CLOCK and event.colour == "yellow":
+                due += self._remind_on_yellow(session, event.complaint_id)
         self._deliver(due)
         return True
 
@@ -211,13 +212,15 @@ class NotificationService:
                     },
                 )
             )
-        elif event.step == "agency_acknowledged":
+        elif event.step in ("agency_acknowledged", "agency_handover_lapsed"):  # no more reminders
             for row in session.scalars(
                 select(AgencyHandover).where(
                     AgencyHandover.complaint_id == event.complaint_id, AgencyHandover.acknowledged_at.is_(None)
                 )
             ):
-                row.acknowledged_at, row.next_reminder_at = event.at, None
+                if event.step == "agency_acknowledged":
+                    row.acknowledged_at = event.at
+                row.next_reminder_at = None
 
     def _record(
         self, session: Session, event_id: uuid.UUID, event_type: str, event: Any, facts: planner.CaseFacts
@@ -389,15 +392,39 @@ class NotificationService:
                 .with_for_update(skip_locked=True)
             ).all()
             for row in rows:
-                row.reminders += 1
-                more = row.reminders < AGENCY_MAX_REMINDERS
-                row.next_reminder_at = _now() + timedelta(seconds=AGENCY_REMINDER_SECONDS) if more else None
-                reminder = AgencyReminder(row.complaint_id, row.agency_tenant, row.reminders)
-                event_id = uuid.uuid5(REMINDER_NAMESPACE, f"{row.complaint_id}:{row.agency_tenant}:{row.reminders}")
-                case = session.get(CaseContact, row.complaint_id)
-                facts = _facts(case) if case is not None else planner.CaseFacts(complaint_id=row.complaint_id)
-                due += self._record(session, event_id, R.AGENCY_REMINDER, reminder, facts)
+                due += self._remind(session, row)
         self._deliver(due)
+
+    def _remind(self, session: Session, row: AgencyHandover) -> list[uuid.UUID]:
+        """Record the next reminder of an unacknowledged agency handover; the ids due now."""
+        row.reminders += 1
+        more = row.reminders < AGENCY_MAX_REMINDERS
+        row.next_reminder_at = _now() + timedelta(seconds=AGENCY_REMINDER_SECONDS) if more else None
+        reminder = AgencyReminder(row.complaint_id, row.agency_tenant, row.reminders)
+        event_id = uuid.uuid5(REMINDER_NAMESPACE, f"{row.complaint_id}:{row.agency_tenant}:{row.reminders}")
+        case = session.get(CaseContact, row.complaint_id)
+        facts = _facts(case) if case is not None else planner.CaseFacts(complaint_id=row.complaint_id)
+        return self._record(session, event_id, R.AGENCY_REMINDER, reminder, facts)
+
+    def _remind_on_yellow(self, session: Session, complaint_id: uuid.UUID) -> list[uuid.UUID]:
+        """The agency's acknowledgement clock turned yellow (routing's watcher): remind the agency now,
+        as the timer's next reminder (one counter, the timer's next one a full interval later), unless
+        the timer reminded it within the last half interval or its reminders are used up."""
+        due: list[uuid.UUID] = []
+        rows = session.scalars(
+            select(AgencyHandover)
+            .where(AgencyHandover.complaint_id == complaint_id, AgencyHandover.acknowledged_at.is_(None))
+            .with_for_update()
+        ).all()
+        interval = timedelta(seconds=AGENCY_REMINDER_SECONDS)
+        for row in rows:
+            if row.next_reminder_at is None:  # used up, or the handover lapsed
+                continue
+            last_sent = row.next_reminder_at - interval if row.reminders else None
+            if last_sent is not None and _now() - last_sent < interval / 2:
+                continue
+            due += self._remind(session, row)
+        return due
 
     # --- RPC: the gateway -----------------------------------------------------------------------------
 

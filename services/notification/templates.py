@@ -13,9 +13,11 @@ an e-mail address or a full name, so no template, default or override, can send 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
+from jinja2 import Template as Compiled
 from jinja2.sandbox import SandboxedEnvironment
 
 from common.errors import InvalidInput
@@ -180,6 +182,20 @@ _TEMPLATES: tuple[Template, ...] = (
         "higher tier: a lower unit asks it to take a case over",
     ),
     Template(
+        "takeover_declined",
+        "提级办理请求未获同意：{{ tracking_no }}",
+        "本单位请求上级提级办理的案件{{ tracking_no }}（{{ category }}）未获同意，案件仍由本单位办理。"
+        "原因：{{ reason }}",
+        "the unit that asked for a take-over: the unit above declined",
+    ),
+    Template(
+        "agency_handover_lapsed",
+        "移送逾期未签收：{{ tracking_no }}",
+        "{{ from_unit }}移送有关部门的案件{{ tracking_no }}（{{ category }}）逾期未获签收，移送已失效，"
+        "案件由{{ from_unit }}继续办理，请督促。",
+        "higher tier: an agency did not acknowledge a handover in time; the handing unit works the case",
+    ),
+    Template(
         "early_warning",
         "排查预警：{{ warning_kind }}",
         "预警：近{{ window_days }}天内{{ warning_kind }}（{{ key }}）的投诉已达{{ count }}件"
@@ -191,6 +207,13 @@ _TEMPLATES: tuple[Template, ...] = (
         "案件移送：{{ tracking_no }}",
         "{{ unit_name }}向贵单位移送案件{{ tracking_no }}（{{ category }}，投诉人{{ name }}），请及时签收。",
         "agency: a case handed over (对接)",
+    ),
+    Template(
+        "agency_handover_withdrawn",
+        "移送已失效：{{ tracking_no }}",
+        "{{ unit_name }}移送贵单位的案件{{ tracking_no }}（{{ category }}）超过签收时限未签收，移送已失效，"
+        "案件由{{ unit_name }}继续办理。",
+        "agency: a handover it did not acknowledge in time lapsed",
     ),
     Template(
         "agency_reminder",
@@ -238,8 +261,14 @@ SAMPLE_CONTEXT: dict[str, Any] = {
 }
 
 
+@lru_cache(maxsize=1024)
+def _compiled(text: str) -> Compiled:
+    # compiling is most of a render's cost; the texts are the built-in templates and a few overrides
+    return _env.from_string(text)
+
+
 def render_text(text: str, context: dict[str, Any]) -> str:
-    return _env.from_string(text).render(**context).strip()
+    return _compiled(text).render(**context).strip()
 
 
 def render(

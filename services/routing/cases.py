@@ -31,10 +31,11 @@ from typing import Any
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
-from common.clocks import ClockKind, ClockRule, ClockUnit, colour, start_clock, tier_target_rule
+from common.clocks import ClockKind
 from common.contracts import (
     CaseEscalated,
     CaseRoutingStep,
+    ClockColourChanged,
     ComplaintReceived,
     ComplaintRouted,
     Contract,
@@ -44,8 +45,16 @@ from common.contracts import Unit as UnitData
 from common.divisions import lineage
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from common.tenancy import Role, Scope
-from services.routing import registry
-from services.routing.models import Assignment, CaseStep, Handover, RaisedWarning, Signal, TierClock
+from services.routing import lights, registry
+from services.routing.models import (
+    Assignment,
+    CaseClock,
+    CaseStep,
+    Handover,
+    RaisedWarning,
+    Signal,
+    TierClock,
+)
 from services.routing.rules import (
     REMEDY_ROUTES,
     TIER_RANK,
@@ -55,12 +64,13 @@ from services.routing.rules import (
     required_tier,
     territory,
 )
-from services.routing.settings import work_calendar
 from services.routing.tree import DivisionTree
 
 ACTIVE, HANDOVER_PENDING, CONTESTED = "active", "handover_pending", "contested"
 AGENCY_PENDING, WITH_AGENCY, ENDED = "agency_pending", "with_agency", "ended"
-CONTEST_WORKING_DAYS = 7  # Art 33
+CONTEST_WORKING_DAYS = lights.AUTHORITY_DISPUTE.amount  # Art 33
+AGENCY_ACK = ClockKind.AGENCY_HANDOVER_ACK.value
+AUTHORITY_DISPUTE = ClockKind.AUTHORITY_DISPUTE.value
 SUPERVISOR = frozenset({Role.SUPERVISOR})
 ACCEPTORS = frozenset({Role.SUPERVISOR, Role.INTAKE_CLERK})
 AGENCY_STAFF = frozenset({Role.AGENCY_LIAISON, Role.SUPERVISOR, Role.INTAKE_CLERK})
@@ -132,12 +142,7 @@ def complainant_key(phone: str) -> str:
 
 
 def unit_data(tree: DivisionTree, code: str) -> UnitData:
-    unit = tree.units.get(code)
-    if unit is not None:
-        return UnitData(code=unit.code, name=unit.name, tier=unit.tier)
-    from common.divisions import tier_of
-
-    return UnitData(code=code, name=tree.names.get(code, code), tier=tier_of(code).value)
+    return lights.unit_data(tree, code)
 
 
 def _load(session: Session, complaint_id: uuid.UUID) -> Assignment:
@@ -277,27 +282,25 @@ def _routing_step(
     )
 
 
-# --- tier clocks ------------------------------------------------------------------------------------
+# --- tier clocks (services/routing/lights.py) ----------------------------------------------------------
 
 
 def start_tier_clock(session: Session, tree: DivisionTree, a: Assignment, now: datetime) -> None:
     """(Re)start the responsible unit's own time target (its effective `time_targets`)."""
-    settings = tree.settings_for(a.unit_code) if a.unit_code in tree.units else None
-    days = getattr(settings.time_targets, a.tier) if settings else None
-    rule = tier_target_rule(a.tier, days)
-    clock = start_clock(rule, now, work_calendar(settings) if settings else None)
-    row = session.get(TierClock, a.complaint_id)
-    if row is None:
-        row = TierClock(complaint_id=a.complaint_id)
-        session.add(row)
-    row.unit_code, row.tier, row.working_days = a.unit_code, a.tier, rule.amount
-    row.started_at, row.deadline, row.stopped_at = now, clock.deadline, None
+    lights.start_tier_clock(session, tree, a.complaint_id, a.unit_code, a.tier, now)
 
 
 def stop_tier_clock(session: Session, complaint_id: uuid.UUID, now: datetime) -> None:
-    row = session.get(TierClock, complaint_id)
-    if row is not None and row.stopped_at is None:
-        row.stopped_at = now
+    lights.stop_tier_clock(session, complaint_id, now)
+
+
+def resume_tier_clock(session: Session, tree: DivisionTree, a: Assignment, now: datetime) -> None:
+    """The case is the unit's to work again (a lapsed agency handover, a dispute decided in its
+    favour): its target starts afresh if it had stopped (its red light came while the case was
+    elsewhere); a running one goes on."""
+    row = session.get(TierClock, a.complaint_id)
+    if row is None or row.stopped_at is not None or row.unit_code != a.unit_code:
+        start_tier_clock(session, tree, a, now)
 
 
 # --- a new complaint --------------------------------------------------------------------------------
@@ -368,99 +371,66 @@ def route_new(session: Session, tree: DivisionTree, event: ComplaintReceived, no
             rule=a.rule,
             inputs=routed_inputs,
             decided_at=now,
+            clock_policy=lights.clock_policy(tree, responsible.code),
         )
     )
     start_tier_clock(session, tree, a, now)
     if decision.agency:
-        events.append(_request_agency(session, tree, a, decision.agency, decision.inputs, SYSTEM, now))
+        rule = decision.inputs.get("agency", {}).get("rule", "agency")
+        events.append(_request(session, tree, a, "agency", decision.agency, rule, decision.inputs, SYSTEM, now))
     elif responsible is not decision.unit:
         events.append(
-            _request_handover(session, tree, a, decision.unit.code, decision.rule, decision.inputs, SYSTEM, now)
+            _request(session, tree, a, "unit", decision.unit.code, decision.rule, decision.inputs, SYSTEM, now)
         )
     events += _early_warnings(session, tree, territorial.code, place, credit, event.category, now)
     return events
 
 
-def _request_handover(
+def _request(
     session: Session,
     tree: DivisionTree,
     a: Assignment,
+    kind: str,
     to: str,
     rule: str,
     inputs: dict[str, Any],
     actor: str,
     now: datetime,
 ) -> CaseRoutingStep:
-    session.add(
-        Handover(
-            complaint_id=a.complaint_id,
-            kind="unit",
-            from_unit=a.unit_code,
-            to_tenant=to,
-            state="pending",
-            rule=rule,
-            inputs=inputs,
-            requested_at=now,
-            requested_by=actor,
-        )
-    )
-    a.state = HANDOVER_PENDING
-    step_inputs = {
-        "to": to,
-        "decision": inputs,
-        "first_receiver_duty": f"{a.unit_code} stays responsible until {to} accepts",
-    }
-    _step(
-        session,
-        a,
-        "handover_requested",
-        rule=rule,
-        inputs=step_inputs,
-        actor=actor,
-        at=now,
+    """Hand the case to another unit (`kind` unit: it accepts or contests) or to an agency (`kind`
+    agency: it acknowledges within 3 working days). The unit handing it over stays responsible until
+    then (首接责任制)."""
+    handover = Handover(
+        complaint_id=a.complaint_id,
+        kind=kind,
         from_unit=a.unit_code,
         to_tenant=to,
-    )
-    return _routing_step(tree, a, "handover_requested", rule=rule, inputs=step_inputs, actor=actor, at=now, target=to)
-
-
-def _request_agency(
-    session: Session, tree: DivisionTree, a: Assignment, agency: str, inputs: dict[str, Any], actor: str, now: datetime
-) -> CaseRoutingStep:
-    rule = inputs.get("agency", {}).get("rule", "agency")
-    session.add(
-        Handover(
-            complaint_id=a.complaint_id,
-            kind="agency",
-            from_unit=a.unit_code,
-            to_tenant=agency,
-            state="pending",
-            rule=rule,
-            inputs=inputs,
-            requested_at=now,
-            requested_by=actor,
-        )
-    )
-    a.state, a.agency_tenant, a.agency_state = AGENCY_PENDING, agency, "pending"
-    step_inputs = {
-        "agency": agency,
-        "decision": inputs,
-        "first_receiver_duty": f"{a.unit_code} stays responsible until {agency} acknowledges",
-    }
-    _step(
-        session,
-        a,
-        "agency_handover_requested",
+        state="pending",
         rule=rule,
-        inputs=step_inputs,
-        actor=actor,
-        at=now,
-        from_unit=a.unit_code,
-        to_tenant=agency,
+        inputs=inputs,
+        requested_at=now,
+        requested_by=actor,
     )
-    return _routing_step(
-        tree, a, "agency_handover_requested", rule=rule, inputs=step_inputs, actor=actor, at=now, target=agency
-    )
+    session.add(handover)
+    if kind == "agency":
+        a.state, a.agency_tenant, a.agency_state = AGENCY_PENDING, to, "pending"
+        step, waits_for, key = "agency_handover_requested", "acknowledges", "agency"
+        session.flush()  # the handover's id, for its clock
+        ack = lights.start_case_clock(
+            session, tree, a.complaint_id, lights.AGENCY_ACK, unit_code=a.unit_code, handover_id=handover.id, now=now
+        )
+        extra = {"acknowledge_by": ack.deadline.isoformat(), "working_days": ack.amount}
+    else:
+        a.state = HANDOVER_PENDING
+        step, waits_for, key, extra = "handover_requested", "accepts", "to", {}
+    step_inputs = {
+        key: to,
+        "decision": inputs,
+        "first_receiver_duty": f"{a.unit_code} stays responsible until {to} {waits_for}",
+        **extra,
+    }
+    _step(session, a, step, rule=rule, inputs=step_inputs, actor=actor, at=now, from_unit=a.unit_code, to_tenant=to)
+    return _routing_step(tree, a, step, rule=rule, inputs=step_inputs, actor=actor, at=now, target=to)
 
 
 # --- early warning ----------------------------------------------------------------------------------
@@ -651,6 +621,7 @@ def acknowledge_agency(
         handover.state, handover.resolved_at, handover.resolved_by = "acknowledged", now, caller.user
     a.state, a.agency_state = WITH_AGENCY, "acknowledged"
     stop_tier_clock(session, complaint_id, now)
+    lights.stop_case_clock(session, complaint_id, AGENCY_ACK, now)
     inputs = {"agency": a.agency_tenant, "acknowledged_by": caller.user}
     _step(
         session,
@@ -716,7 +687,7 @@ def return_case(
     ]
     if decision.unit.code != a.unit_code:
         events.append(
-            _request_handover(session, tree, a, decision.unit.code, decision.rule, decision.inputs, caller.user, now)
+            _request(session, tree, a, "unit", decision.unit.code, decision.rule, decision.inputs, caller.user, now)
         )
         return events
     decider = escalation_target(a.unit_code, tree.units)
@@ -738,9 +709,9 @@ def return_case(
         contested_by=a.unit_code,
         contest_reason=reason,
         decider=decider.code,
-        contest_deadline=_contest_deadline(tree, decider.code, now),
     )
     session.add(handover)
+    _start_dispute(session, tree, handover, now)
     a.state = CONTESTED
     dispute = {
         "disputing": [a.unit_code],
@@ -768,12 +739,19 @@ def return_case(
     return events
 
 
-def _contest_deadline(tree: DivisionTree, decider: str, now: datetime) -> datetime:
-    settings = tree.settings_for(decider) if decider in tree.units else None
-    calendar = work_calendar(settings) if settings else None
-    return start_clock(
-        ClockRule(ClockKind.ACCEPTANCE, CONTEST_WORKING_DAYS, ClockUnit.WORKING_DAYS), now, calendar
-    ).deadline
+def _start_dispute(session: Session, tree: DivisionTree, handover: Handover, now: datetime) -> None:
+    """The Art 33 clock: 7 working days on the deciding unit's calendar, its colours told to it."""
+    session.flush()  # the handover's id, for its clock
+    clock = lights.start_case_clock(
+        session,
+        tree,
+        handover.complaint_id,
+        lights.AUTHORITY_DISPUTE,
+        unit_code=handover.decider or handover.from_unit,
+        handover_id=handover.id,
+        now=now,
+    )
+    handover.contest_deadline = clock.deadline
 
 
 def contest(
@@ -795,7 +773,8 @@ def contest(
         )
     now = datetime.now(UTC)
     handover.state, handover.contested_by, handover.contest_reason = "contested", caller.unit, reason
-    handover.decider, handover.contest_deadline = decider.code, _contest_deadline(tree, decider.code, now)
+    handover.decider = decider.code
+    _start_dispute(session, tree, handover, now)
     a.state = CONTESTED
     inputs = {
         "disputing": [handover.from_unit, handover.to_tenant],
@@ -840,13 +819,15 @@ def decide_authority(
     now = datetime.now(UTC)
     previous = a.unit_code
     handover.state, handover.resolved_at, handover.resolved_by = "decided", now, caller.user
+    lights.stop_case_clock(session, complaint_id, AUTHORITY_DISPUTE, now)
     inputs = {
         "disputing": sorted({handover.from_unit, handover.to_tenant}),
         "decider": caller.unit,
         "decided_unit": unit,
         "reason": reason,
         "deadline": handover.contest_deadline.isoformat() if handover.contest_deadline else None,
-        "clock_ran_out": bool(handover.contest_deadline and now > handover.contest_deadline),
+        "clock_ran_out": handover.contest_expired
+        or bool(handover.contest_deadline and now > handover.contest_deadline),
     }
     a.state = ACTIVE
     if unit != previous:
@@ -854,6 +835,7 @@ def decide_authority(
         start_tier_clock(session, tree, a, now)
     else:
         a.rule = "authority.decided"
+        resume_tier_clock(session, tree, a, now)
     _step(
         session,
         a,
@@ -1007,6 +989,10 @@ def reclassify(
             raise InvalidInput.one("claim_amount", "must be at least 0")
         changed["claim_amount"] = str(amount)
     if category is not None:
+        from services.intake.categories import CATEGORIES
+
+        if category not in {c.code for c in CATEGORIES}:
+            raise InvalidInput.one("category", f"unknown category; known: {', '.join(c.code for c in CATEGORIES)}")
         safety, _agency = category_flags(category)
         changed.update(category=category, safety_related=safety)
     data.update(changed)
@@ -1119,6 +1105,51 @@ def request_takeover(
     ]
 
 
+def decline_takeover(
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, reason: str
+) -> list[Contract]:
+    """The unit asked to take a case over declines, with its reason: the request is closed, the unit
+    that asked stays responsible and is told (it may pass the case up by other means or ask again)."""
+    a = _load(session, complaint_id)
+    caller, seen = _authorize(session, a, scope)
+    request = _open_handover(session, complaint_id, "takeover")
+    if request is None:
+        raise Conflict("not possible now: no take-over request is pending")
+    if seen != "above" or caller.unit != request.to_tenant:
+        raise Forbidden(f"only {request.to_tenant}, the unit asked to take the case over, declines the request")
+    _need(caller, SUPERVISOR, "declining a take-over request")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput.one("reason", "say why the request is declined; the unit that asked is told")
+    now = datetime.now(UTC)
+    request.state, request.resolved_at, request.resolved_by = "declined", now, caller.user
+    request.decline_reason = reason
+    inputs = {
+        "requested_by": request.from_unit,
+        "requested_at": request.requested_at.isoformat(),
+        "request_reason": (request.inputs or {}).get("reason", ""),
+        "declined_by": caller.unit,
+        "reason": reason,
+    }
+    rule = "takeover.declined"
+    _step(
+        session,
+        a,
+        "takeover_declined",
+        rule=rule,
+        inputs=inputs,
+        actor=caller.user,
+        at=now,
+        from_unit=caller.unit,
+        to_tenant=request.from_unit,
+    )
+    return [
+        _routing_step(
+            tree, a, "takeover_declined", rule=rule, inputs=inputs, actor=caller.user, at=now, target=request.from_unit
+        )
+    ]
+
+
 def on_mediation_ended(
     session: Session,
     tree: DivisionTree,
@@ -1148,72 +1179,121 @@ def on_mediation_ended(
     )
 
 
-# --- timers -----------------------------------------------------------------------------------------
+# --- red lights (the clock watcher, services/routing/service.py) ---------------------------------------
 
 
-def expire_tier_clocks(session: Session, tree: DivisionTree, now: datetime, limit: int = 100) -> list[Contract]:
-    """Escalate the cases whose tier target ran out. The partial index on running clocks' deadlines
-    finds only the due ones; SKIP LOCKED lets several processes share the work."""
-    due = session.scalars(
-        select(TierClock)
-        .where(TierClock.stopped_at.is_(None), TierClock.deadline <= now)
-        .order_by(TierClock.deadline)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    events: list[Contract] = []
-    for clock in due:
-        a = session.get(Assignment, clock.complaint_id, with_for_update=True)
-        if a is None or a.state != ACTIVE:
-            clock.stopped_at = now
-            continue
-        if a.unit_code != clock.unit_code:  # moved without a clock restart (offboarding): start afresh
-            start_tier_clock(session, tree, a, now)
-            continue
-        inputs = {"deadline": clock.deadline.isoformat(), "working_days": clock.working_days, "tier": clock.tier}
-        events += escalate(session, tree, a, "tier_target_expired", actor="system:timer", now=now, inputs=inputs)
-    return events
+def on_clock_red(session: Session, tree: DivisionTree, change: ClockColourChanged, now: datetime) -> list[Contract]:
+    """A clock of routing's turned red; the watcher calls this in the transaction that reports it
+    (and counts the breach), so what the red light means happens exactly once:
+
+    - `tier_target`: the case goes up (trigger `tier_target_expired`);
+    - `agency_handover_ack`: the agency handover lapses; the unit that handed it over must act;
+    - `authority_dispute`: `contest_expired`, the deciding unit must decide now.
+
+    The case is locked without waiting: when a move holds it, the watcher's batch rolls back and the
+    next pass sees the clock again (after the move, which may have stopped or restarted it)."""
+    a = session.get(Assignment, change.complaint_id, with_for_update={"nowait": True}, populate_existing=True)
+    if change.clock == ClockKind.TIER_TARGET.value:
+        return _tier_target_expired(session, tree, a, now)
+    if change.clock == AGENCY_ACK:
+        return _agency_handover_lapsed(session, tree, a, now)
+    if change.clock == AUTHORITY_DISPUTE:
+        return _contest_expired(session, tree, a, now)
+    return []
 
 
-def expire_contests(session: Session, tree: DivisionTree, now: datetime, limit: int = 100) -> list[Contract]:
-    """Contested cases whose 7 working days ran out: the common higher unit must decide now."""
-    due = session.scalars(
-        select(Handover)
-        .where(Handover.state == "contested", Handover.contest_expired.is_(False), Handover.contest_deadline <= now)
-        .order_by(Handover.contest_deadline)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    ).all()
-    events: list[Contract] = []
-    for handover in due:
-        handover.contest_expired = True
-        a = session.get(Assignment, handover.complaint_id, with_for_update=True)
-        if a is None:
-            continue
-        inputs = {"decider": handover.decider, "deadline": handover.contest_deadline.isoformat()}
-        _step(
-            session,
+def _tier_target_expired(session: Session, tree: DivisionTree, a: Assignment | None, now: datetime) -> list[Contract]:
+    clock = session.get(TierClock, a.complaint_id) if a is not None else None
+    if a is None or clock is None:
+        return []
+    if a.state != ACTIVE:  # in a handover, with an agency, ended: the target no longer applies
+        stop_tier_clock(session, a.complaint_id, now)
+        return []
+    if a.unit_code != clock.unit_code:  # moved without a clock restart (offboarding): start afresh
+        start_tier_clock(session, tree, a, now)
+        return []
+    inputs = {"deadline": clock.deadline.isoformat(), "working_days": clock.working_days, "tier": clock.tier}
+    return escalate(session, tree, a, "tier_target_expired", actor="system:clock", now=now, inputs=inputs)
+
+
+def _agency_handover_lapsed(
+    session: Session, tree: DivisionTree, a: Assignment | None, now: datetime
+) -> list[Contract]:
+    """The agency did not acknowledge within 3 working days: the handover lapses, the agency no
+    longer sees the case, and the unit that handed it over (responsible all along, first-receiver
+    duty) works it again. The unit above is told (the step's target), the agency too."""
+    if a is None or a.state != AGENCY_PENDING:
+        return []
+    clock = session.get(CaseClock, (a.complaint_id, AGENCY_ACK))
+    handover = _open_handover(session, a.complaint_id, "agency")
+    agency = a.agency_tenant
+    if handover is not None:
+        handover.state, handover.resolved_at, handover.resolved_by = "lapsed", now, "system:clock"
+    if clock is not None and clock.stopped_at is None:
+        lights.stop_case_clock(session, a.complaint_id, AGENCY_ACK, now)
+    a.state, a.agency_tenant, a.agency_state = ACTIVE, None, None
+    resume_tier_clock(session, tree, a, now)
+    above = escalation_target(a.unit_code, tree.units)
+    inputs = {
+        "agency": agency,
+        "requested_at": handover.requested_at.isoformat() if handover else None,
+        "deadline": clock.deadline.isoformat() if clock else None,
+        "working_days": clock.amount if clock else lights.AGENCY_ACK.amount,
+        "first_receiver_duty": f"{a.unit_code} is responsible and works the case",
+        "told": above.code if above else None,
+    }
+    rule = "agency.ack_expired"
+    _step(
+        session, a, "agency_handover_lapsed", rule=rule, inputs=inputs, actor="system:clock", at=now, to_tenant=agency
+    )
+    step = _routing_step(
+        tree,
+        a,
+        "agency_handover_lapsed",
+        rule=rule,
+        inputs=inputs,
+        actor="system:clock",
+        at=now,
+        target=above.code if above else None,
+    )
+    # the event names the agency (its consumers tell it, and stop reminding it) though it no longer has the case
+    return [step.model_copy(update={"agency_tenant": agency})]
+
+
+def _contest_expired(session: Session, tree: DivisionTree, a: Assignment | None, now: datetime) -> list[Contract]:
+    """The Art 33 days ran out: recorded; the deciding unit (told by the red light) decides now."""
+    if a is None or a.state != CONTESTED:
+        return []
+    handover = _open_handover(session, a.complaint_id, "unit")
+    if handover is None or handover.state != "contested" or handover.contest_expired:
+        return []
+    handover.contest_expired = True
+    inputs = {
+        "decider": handover.decider,
+        "deadline": handover.contest_deadline.isoformat() if handover.contest_deadline else None,
+    }
+    _step(
+        session,
+        a,
+        "contest_expired",
+        rule="authority.art33",
+        inputs=inputs,
+        actor="system:clock",
+        at=now,
+        to_tenant=handover.decider,
+    )
+    return [
+        _routing_step(
+            tree,
             a,
             "contest_expired",
             rule="authority.art33",
             inputs=inputs,
-            actor="system:timer",
+            actor="system:clock",
             at=now,
-            to_tenant=handover.decider,
+            target=handover.decider,
         )
-        events.append(
-            _routing_step(
-                tree,
-                a,
-                "contest_expired",
-                rule="authority.art33",
-                inputs=inputs,
-                actor="system:timer",
-                at=now,
-                target=handover.decider,
-            )
-        )
-    return events
+    ]
 
 
 # --- reading ----------------------------------------------------------------------------------------
@@ -1232,6 +1312,9 @@ def view(session: Session, tree: DivisionTree, scope: Scope | None, complaint_id
         select(Handover).where(Handover.complaint_id == complaint_id).order_by(Handover.id)
     ).all()
     clock = session.get(TierClock, complaint_id)
+    handover_clocks = {
+        c.handover_id: c for c in session.scalars(select(CaseClock).where(CaseClock.complaint_id == complaint_id))
+    }
     steps = session.scalars(
         select(CaseStep).where(CaseStep.complaint_id == complaint_id).order_by(CaseStep.seq, CaseStep.id)
     ).all()
@@ -1262,6 +1345,8 @@ def view(session: Session, tree: DivisionTree, scope: Scope | None, complaint_id
                 "decider": h.decider,
                 "contest_deadline": h.contest_deadline.isoformat() if h.contest_deadline else None,
                 "contest_expired": h.contest_expired,
+                "decline_reason": h.decline_reason,
+                "clock": lights.view(handover_clocks.get(h.id), tree, now),
             }
             for h in handovers
         ],
@@ -1284,23 +1369,5 @@ def view(session: Session, tree: DivisionTree, scope: Scope | None, complaint_id
     if a.state == ENDED:
         data["remedy_routes"] = list(REMEDY_ROUTES)
     if clock is not None:
-        from common.clocks import Clock
-
-        c = Clock(
-            kind=ClockKind.TIER_TARGET,
-            unit=ClockUnit.WORKING_DAYS,
-            amount=clock.working_days,
-            started_at=clock.started_at,
-            deadline=clock.deadline,
-            stopped_at=clock.stopped_at,
-        )
-        data["tier_clock"] = {
-            "unit": clock.unit_code,
-            "tier": clock.tier,
-            "working_days": clock.working_days,
-            "started_at": clock.started_at.isoformat(),
-            "deadline": clock.deadline.isoformat(),
-            "stopped_at": clock.stopped_at.isoformat() if clock.stopped_at else None,
-            "colour": colour(c, max(now, clock.started_at)),
-        }
+        data["tier_clock"] = {**lights.view(clock, tree, now), "working_days": clock.working_days}
     return data

@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from common.clock_watch import StoredClock, WatchedClock, due_index
+from common.clocks import Clock, ClockKind, ClockUnit
 from common.outbox import InboxMixin, OutboxMixin
 
 
@@ -110,17 +112,12 @@ class Assignment(Base):
 class Handover(Base):
     """A case on its way to another unit or an agency, or a lower unit's request that the unit above
     take it over. `kind`: unit | agency | takeover; `state`: pending | accepted | acknowledged |
-    contested | decided | cancelled. A contested handover runs the Art 33 clock (`contest_deadline`,
-    7 working days); then `decider`, the lowest common higher unit, decides."""
+    contested | decided | lapsed | declined | cancelled. An agency handover runs the agency's
+    acknowledgement clock (3 working days; `lapsed` when it ran out); a contested handover runs the
+    Art 33 clock (`contest_deadline`, 7 working days), then `decider`, the lowest common higher unit,
+    decides. The clocks are `CaseClock` rows."""
 
     __tablename__ = "handovers"
-    __table_args__ = (
-        Index(
-            "ix_handovers_contest_due",
-            "contest_deadline",
-            postgresql_where=text("state = 'contested' AND NOT contest_expired"),
-        ),
-    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
@@ -139,15 +136,17 @@ class Handover(Base):
     contest_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     contest_expired: Mapped[bool] = mapped_column(default=False, server_default="false")
     decider: Mapped[str | None] = mapped_column(String(12))
+    # why a take-over request was declined (state `declined`)
+    decline_reason: Mapped[str | None] = mapped_column(Text)
 
 
-class TierClock(Base):
-    """The responsible unit's own time target (seed 004): when `deadline` passes while the clock runs,
-    the timer escalates the case. Due clocks are found through a partial index on the deadline of the
-    running ones, so a pass costs in proportion to the clocks that are due."""
+class TierClock(WatchedClock, Base):
+    """The responsible unit's own time target (seed 004), with its warning light: the clock watcher
+    (services/routing/lights.py) finds the clocks changing colour through `ix_tier_clocks_next_check`;
+    when one turns red the case is escalated in the same transaction."""
 
     __tablename__ = "tier_clocks"
-    __table_args__ = (Index("ix_tier_clocks_due", "deadline", postgresql_where=text("stopped_at IS NULL")),)
+    __table_args__ = (due_index("tier_clocks"),)
 
     complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     unit_code: Mapped[str] = mapped_column(String(12))
@@ -156,6 +155,32 @@ class TierClock(Base):
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def clock(self) -> Clock:
+        return Clock(
+            kind=ClockKind.TIER_TARGET,
+            unit=ClockUnit.WORKING_DAYS,
+            amount=self.working_days,
+            started_at=self.started_at,
+            deadline=self.deadline,
+            stopped_at=self.stopped_at,
+        )
+
+
+class CaseClock(StoredClock, Base):
+    """A handover's clock, one row per case and kind (restarted by the next handover of that kind):
+    `agency_handover_ack` (the agency acknowledges within 3 working days) and `authority_dispute`
+    (Art 33). `unit_code`/`tier`: the unit told of its colours, whose calendar counts it (the
+    handing unit; the deciding unit)."""
+
+    __tablename__ = "case_clocks"
+    __table_args__ = (due_index("case_clocks"),)
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    handover_id: Mapped[int | None] = mapped_column(BigInteger)
+    unit_code: Mapped[str] = mapped_column(String(12))
+    tier: Mapped[str] = mapped_column(String(10))
 
 
 class CaseStep(Base):

@@ -28,9 +28,10 @@ Every `Decision` carries the rule that decided it and the inputs it used.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from common.divisions import lineage, lowest_common_unit, parent_of
@@ -42,6 +43,8 @@ _RANK_BY_LENGTH = {12: 0, 9: 1, 6: 2}
 REMEDY_ROUTES = ("arbitration", "court", "support_for_litigation", "judicial_confirmation")
 # intake's agency names (services/intake/categories.py) -> routing's agency types (tenants.AGENCY_TYPES)
 AGENCY_ALIASES = {"petition_bureau": "petition"}
+_NONE: Mapping[str, Any] = MappingProxyType({})  # an empty, read-only default
+_tuple_new = tuple.__new__
 
 
 class UnitRef(NamedTuple):
@@ -120,6 +123,7 @@ def territory(facts: Facts) -> tuple[str, str, str]:
 def required_tier(facts: Facts, place: str, policy: TierPolicy) -> tuple[str | None, list[dict[str, Any]]]:
     """The lowest tier the case may start at (None: no tier rule fired) and each rule that fired."""
     fired: list[dict[str, Any]] = []
+    rank = -1  # the highest tier rank any rule required so far
     amount = facts.claim_amount
     if amount is not None:
         if amount > policy.township_max:
@@ -131,6 +135,7 @@ def required_tier(facts: Facts, place: str, policy: TierPolicy) -> tuple[str | N
                     "township_max": policy.township_max,
                 }
             )
+            rank = 2
         elif amount > policy.village_max:
             fired.append(
                 {
@@ -140,8 +145,10 @@ def required_tier(facts: Facts, place: str, policy: TierPolicy) -> tuple[str | N
                     "village_max": policy.village_max,
                 }
             )
+            rank = 1
     if facts.safety_related:
         fired.append({"rule": "tier.safety", "tier": policy.safety_tier, "category": facts.category})
+        rank = max(rank, TIER_RANK[policy.safety_tier])
     if facts.collective_complainants and facts.collective_complainants >= policy.collective_complainants:
         fired.append(
             {
@@ -151,6 +158,7 @@ def required_tier(facts: Facts, place: str, policy: TierPolicy) -> tuple[str | N
                 "threshold": policy.collective_complainants,
             }
         )
+        rank = max(rank, 1)
     other = facts.complainant_division_code
     if other and len(other) >= 9 and len(place) >= 9 and other[:9] != place[:9]:
         common = lowest_common_unit(other, place)
@@ -158,15 +166,16 @@ def required_tier(facts: Facts, place: str, policy: TierPolicy) -> tuple[str | N
             fired.append(
                 {"rule": "tier.cross_area", "tier": "city", "common_unit": common, "complainant_division_code": other}
             )
+            rank = 2
     if not fired:
         return None, fired
-    return max((f["tier"] for f in fired), key=TIER_RANK.__getitem__), fired
+    return TIERS[rank], fired
 
 
 def find_agency(unit_code: str, agency_type: str, agencies: Mapping[str, Mapping[str, str]]) -> str | None:
     """The agency of `agency_type` attached to the unit, else to the nearest unit above it."""
     for code in lineage(unit_code):
-        found = agencies.get(code, {}).get(agency_type)
+        found = agencies.get(code, _NONE).get(agency_type)
         if found:
             return found
     return None
@@ -188,47 +197,67 @@ def decide(
         raise NoResponsibleUnit(f"no onboarded unit covers {place}")
     territorial = onboarded[chain[0]]
     policy = policy_for(territorial.code) if policy_for else DEFAULT_POLICY
-    amount = facts.claim_amount
-    # the common case (no tier rule can fire) skips building the rule list
-    if (
-        (amount is None or amount <= policy.village_max)
-        and not facts.safety_related
-        and facts.collective_complainants < policy.collective_complainants
-        and not facts.complainant_division_code
-    ):
-        tier, fired = None, []
-    else:
-        tier, fired = required_tier(facts, place, policy)
+    return decide_over(facts, place, rule, source, covering, chain, territorial, policy, onboarded, agencies or _NONE)
+
+
+def decide_over(
+    facts: Facts,
+    place: str,
+    rule: str,
+    source: str,
+    covering: list[str],
+    chain: Sequence[str],
+    territorial: UnitRef,
+    policy: TierPolicy,
+    onboarded: Mapping[str, UnitRef],
+    agencies: Mapping[str, Mapping[str, str]],
+) -> Decision:
+    """`decide` once the place is known, for callers that keep what depends on the place only
+    (`DivisionTree`): `territory(facts)` gave (place, rule, source); `covering` is `lineage(place)`
+    (the list goes into the inputs as it is), `chain` the onboarded codes among it, lowest first (not
+    empty), `territorial` the unit of `chain[0]` and `policy` its tier policy."""
     unit = territorial
+    amount = facts.claim_amount
     inputs: dict[str, Any] = {
         "place": place,
         "place_source": source,
         "covering": covering,
         "territorial_unit": territorial.code,
     }
-    if tier is not None:
-        rank = TIER_RANK[tier]
-        # a unit's tier is its code's length (city 6, township 9, village 12)
-        unit = onboarded[next((c for c in chain if _RANK_BY_LENGTH[len(c)] >= rank), chain[-1])]
-        winner = next(f for f in fired if f["tier"] == tier)
-        inputs["tier_rules"] = fired
-        inputs["required_tier"] = tier
-        if TIER_RANK[unit.tier] < rank:
-            inputs["capped"] = f"no onboarded {tier} covers {place}; the highest onboarded unit takes it"
-        if unit.code != territorial.code:
-            rule = winner["rule"]
+    # the common case (no tier rule can fire) skips the rule list
+    if (
+        (amount is None or amount <= policy.village_max)
+        and not facts.safety_related
+        and facts.collective_complainants < policy.collective_complainants
+        and not facts.complainant_division_code
+    ):
+        pass
+    else:
+        tier, fired = required_tier(facts, place, policy)
+        if tier is not None:
+            rank = TIER_RANK[tier]
+            # a unit's tier is its code's length (city 6, township 9, village 12)
+            code = next((c for c in chain if _RANK_BY_LENGTH[len(c)] >= rank), chain[-1])
+            if code != territorial.code:
+                unit = onboarded[code]
+                rule = next(f for f in fired if f["tier"] == tier)["rule"]
+            inputs["tier_rules"] = fired
+            inputs["required_tier"] = tier
+            if TIER_RANK[unit.tier] < rank:
+                inputs["capped"] = f"no onboarded {tier} covers {place}; the highest onboarded unit takes it"
     if facts.category:
         inputs["category"] = facts.category
-    if facts.claim_amount is not None:
-        inputs["claim_amount"] = str(facts.claim_amount)
+    if amount is not None:
+        inputs["claim_amount"] = str(amount)
     agency = None
     if facts.agency_type:
         agency_type = AGENCY_ALIASES.get(facts.agency_type, facts.agency_type)
-        agency = find_agency(unit.code, agency_type, agencies or {})
+        agency = find_agency(unit.code, agency_type, agencies)
         inputs["agency"] = {"rule": f"agency.{agency_type}", "type": agency_type, "tenant": agency}
         if agency is None:
             inputs["agency"]["note"] = f"no {agency_type} agency onboarded at or above {unit.code}; the unit keeps it"
-    return Decision(unit=unit, rule=rule, inputs=inputs, agency=agency)
+    # tuple.__new__ skips the named tuple's Python-level __new__: the same object, a few times cheaper
+    return _tuple_new(Decision, (unit, rule, inputs, agency))
 
 
 def decide_responsibility(

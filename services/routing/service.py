@@ -1,7 +1,8 @@
 """Routing entrypoints: on a new complaint, decide the responsible unit, record it, announce it;
-moving cases (handover, return, contest and decision, escalation, take-over, agency handover),
-the timers that escalate on expired tier targets and flag expired contests, early warning; and the
-tenant registry (services/routing/tenants.py, `tenant_ops` here). The caller's scope comes from
+moving cases (handover, return, contest and decision, escalation, take-over and declining it,
+agency handover), the clock watcher (warning lights; red: escalation on an expired tier target, a
+lapsed agency handover, an expired contest), early warning; and the tenant registry
+(services/routing/tenants.py, `tenant_ops` here). The caller's scope comes from
 the context data. Rules and moves: docs/routing.md."""
 
 from __future__ import annotations
@@ -18,20 +19,20 @@ from eventlet.semaphore import Semaphore
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from common.contracts import ComplaintReceived, Contract, MediationEnded
+from common import clock_watch
+from common.contracts import ClockColourChanged, ComplaintReceived, Contract, MediationEnded
 from common.db import Database
 from common.errors import EXPECTED
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
-from services.routing import cases
+from services.routing import cases, lights
 from services.routing import tenants as tenant_ops
-from services.routing.models import Inbox, Outbox
+from services.routing.models import CaseClock, Inbox, Outbox, TierClock
 from services.routing.tree import DivisionTree, registry_fingerprint
 
 log = logging.getLogger(__name__)
 
-TIMER_SECONDS = float(os.environ.get("ROUTING_TIMER_SECONDS", "2"))
 # another process may have changed tenants: the tree is checked against the registry this often
 TREE_CHECK_SECONDS = float(os.environ.get("ROUTING_TREE_CHECK_SECONDS", "10"))
 
@@ -108,12 +109,26 @@ class RoutingService:
 
         self._act(ended)
 
-    @timer(interval=TIMER_SECONDS)
-    def expire_clocks(self) -> None:
-        """Escalate cases whose tier target ran out; flag contests whose 7 working days ran out."""
-        now = datetime.now(UTC)
-        self._act(lambda session, tree: cases.expire_tier_clocks(session, tree, now))
-        self._act(lambda session, tree: cases.expire_contests(session, tree, now))
+    # --- clocks (common/clock_watch.py, services/routing/lights.py) ---
+
+    @timer(interval=clock_watch.WATCH_INTERVAL_SECONDS)
+    def watch_clocks(self) -> None:
+        """Turn the tier targets and the handovers' clocks yellow and red, and say so; a red light
+        is acted on (cases.on_clock_red) in the transaction that reports it."""
+        tree = self.tree()
+
+        def act(session, change: ClockColourChanged) -> list[Contract]:
+            return cases.on_clock_red(session, tree, change, datetime.now(UTC)) if change.colour == "red" else []
+
+        for model in (TierClock, CaseClock):
+            clock_watch.watch(
+                self.db, model, model.clock, lights.holders(tree), calendar=lights.calendars(tree), act=act
+            )
+
+    @timer(interval=clock_watch.OPEN_CASES_INTERVAL_SECONDS)
+    def count_open_cases(self) -> None:
+        with self.db.read() as session:
+            clock_watch.set_open_cases(session, lights.OPEN_CLOCKS)
 
     # --- moving cases (RPC; the gateway sends the caller's scope) ---
 
@@ -195,6 +210,12 @@ class RoutingService:
     def request_takeover(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
         self._act(cases.request_takeover, self.scope, key, reason)
+        return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def decline_takeover(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
+        key = self._key(complaint_id)
+        self._act(cases.decline_takeover, self.scope, key, reason)
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)

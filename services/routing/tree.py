@@ -5,12 +5,14 @@ files of the national table (bench/routing_tree.py).
 
 Lookups are dict hits on the prefixes of a code (`common.divisions.lineage`), so a decision costs a
 handful of dict lookups whatever the table's size. Effective settings and tier policies are computed
-once per unit and cached.
+once per unit and cached; what a decision needs of a place (its lineage, the onboarded units covering
+it) once per place, in a bounded cache. A tree is not changed once built: the service builds a new one
+when tenants change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,13 @@ from sqlalchemy.orm import Session
 
 from common.divisions import lineage
 from services.routing import settings as tenant_settings
-from services.routing.rules import Decision, Facts, TierPolicy, UnitRef, decide
+from services.routing.rules import Decision, Facts, NoResponsibleUnit, TierPolicy, UnitRef, decide_over, territory
 
 _TIER_BY_LENGTH = {6: "city", 9: "township", 12: "village"}
+# places remembered by `DivisionTree.decide` (about 0.4 KiB each): emptied when full, so that memory stays
+# bounded (a tree with the whole country onboarded stays well under its target) whatever the places
+PLACE_CACHE_SIZE = 100_000
+_tuple_new = tuple.__new__
 _DEFAULTS = tenant_settings.DEFAULTS
 _DEFAULT_POLICY = TierPolicy(
     village_max=_DEFAULTS.amount_thresholds.village_max,
@@ -29,6 +35,8 @@ _DEFAULT_POLICY = TierPolicy(
     collective_complainants=_DEFAULTS.collective.complainants,
     safety_tier=_DEFAULTS.safety_tier,
 )
+# the `DivisionTree._places` entry of a place no onboarded unit covers
+_UNCOVERED: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]] = ((), (), ())
 
 
 class OnboardedUnits(Mapping[str, UnitRef]):
@@ -47,7 +55,8 @@ class OnboardedUnits(Mapping[str, UnitRef]):
     def __getitem__(self, code: str) -> UnitRef:
         if code not in self._codes:
             raise KeyError(code)
-        return UnitRef(code, self._names.get(code, code), _TIER_BY_LENGTH[len(code)])
+        # tuple.__new__ skips the named tuple's Python-level __new__: the same object, a few times cheaper
+        return _tuple_new(UnitRef, (code, self._names.get(code, code), _TIER_BY_LENGTH[len(code)]))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._codes)
@@ -57,7 +66,17 @@ class OnboardedUnits(Mapping[str, UnitRef]):
 
 
 class DivisionTree:
-    __slots__ = ("_policies", "_settings", "agencies", "fingerprint", "names", "overrides", "units")
+    __slots__ = (
+        "_codes",
+        "_places",
+        "_policies",
+        "_settings",
+        "agencies",
+        "fingerprint",
+        "names",
+        "overrides",
+        "units",
+    )
 
     def __init__(
         self,
@@ -74,6 +93,12 @@ class DivisionTree:
         self.fingerprint = fingerprint
         self._settings: dict[str, tenant_settings.TenantSettings] = {}
         self._policies: dict[str, TierPolicy] = {}
+        # what a decision needs of a place: its lineage, the onboarded codes in it (lowest first), the
+        # lowest one's UnitRef as a plain tuple. Strings and plain tuples only, which the garbage
+        # collector stops tracking: however many entries, they add nothing to its full collections.
+        self._places: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
+        # membership without a Python-level __contains__
+        self._codes: Container[str] = units._codes if isinstance(units, OnboardedUnits) else units
 
     # --- building ---
 
@@ -151,10 +176,36 @@ class DivisionTree:
         return found
 
     def decide(self, facts: Facts) -> Decision:
-        return decide(facts, self.units, self.policy_for, self.agencies)
+        """`rules.decide` over this tree (the same decision), keeping what depends on the place only."""
+        place, rule, source = territory(facts)
+        found = self._places.get(place)
+        if found is None:
+            found = self._place(place)
+        covering, chain, fields = found
+        if not chain:
+            raise NoResponsibleUnit(f"no onboarded unit covers {place}")
+        territorial = _tuple_new(UnitRef, fields)
+        policy = self._policies.get(fields[0]) or self.policy_for(fields[0])
+        return decide_over(
+            facts, place, rule, source, list(covering), chain, territorial, policy, self.units, self.agencies
+        )
+
+    def _place(self, place: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        covering = lineage(place)
+        codes = self._codes
+        chain = tuple([c for c in covering if c in codes])
+        found = (tuple(covering), chain, tuple(self.units[chain[0]])) if chain else _UNCOVERED
+        places = self._places
+        if len(places) >= PLACE_CACHE_SIZE:
+            places.clear()
+        places[place] = found
+        return found
 
     def lowest_unit(self, code: str) -> UnitRef | None:
-        return next((self.units[c] for c in lineage(code) if c in self.units), None)
+        found = self._places.get(code)
+        if found is None:
+            found = self._place(code)
+        return _tuple_new(UnitRef, found[2]) if found[1] else None
 
     def agency_exists(self, agency_id: str) -> bool:
         unit_code, _, agency_type = agency_id.partition("-")

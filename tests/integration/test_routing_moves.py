@@ -206,10 +206,14 @@ def test_contest_runs_the_art33_clock_and_the_common_higher_unit_decides(api, lo
     # the disputing units cannot decide; the wrong state answers 409
     assert post(api, login(VILLAGE), cid, "decide-authority", {"unit": VILLAGE}).status_code == 403
     assert post(api, login(SIBLING_VILLAGE), cid, "handover/accept").status_code == 409
-    # the clock runs out: the timer records it
+    # the clock runs out: the clock watcher records it (services/routing/lights.py)
     with db.begin() as conn:
         conn.execute(
-            text("UPDATE routing.handovers SET contest_deadline = now() - interval '1 second' WHERE complaint_id = :c"),
+            text(
+                "UPDATE routing.case_clocks SET started_at = now() - interval '20 days',"
+                " deadline = now() - interval '1 second', next_check_at = now()"
+                " WHERE complaint_id = :c AND kind = 'authority_dispute'"
+            ),
             {"c": cid},
         )
     wait_for(lambda: "contest_expired" in [s["step"] for s in routing(api, login(TOWNSHIP), cid)["steps"]], 20)
@@ -265,7 +269,10 @@ def test_tier_target_expired(api, login, db):
     routing(api, login(VILLAGE), cid, responsible=VILLAGE)
     with db.begin() as conn:
         conn.execute(
-            text("UPDATE routing.tier_clocks SET deadline = now() - interval '1 second' WHERE complaint_id = :c"),
+            text(
+                "UPDATE routing.tier_clocks SET deadline = now() - interval '1 second', next_check_at = now()"
+                " WHERE complaint_id = :c"
+            ),
             {"c": cid},
         )
     view = escalated_to(api, login, cid, TOWNSHIP, "tier_target_expired")

@@ -195,8 +195,14 @@ def test_every_service_serves_its_metrics(platform, traced_submission):
             assert value(samples, "disputes_outbox_oldest_age_seconds", service=service) >= 0
 
 
+def _with_acknowledgement(samples):
+    met = value(samples, "disputes_clocks_met_total", clock="acknowledgement", tier="platform", city="330681")
+    return samples if met else None
+
+
 def test_acknowledgement_clock_is_measured(platform, traced_submission):
-    samples = service_metrics(platform, "notification")
+    # intake runs the clock and stops it when notification records the acknowledgement
+    samples = wait_for(lambda: _with_acknowledgement(service_metrics(platform, "intake")), timeout=20)
     met = value(samples, "disputes_clocks_met_total", clock="acknowledgement", tier="platform", city="330681")
     assert met is not None and met >= 1
     buckets = {

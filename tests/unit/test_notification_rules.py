@@ -233,12 +233,17 @@ def test_an_agency_handover_goes_to_webhook_docking_queue_and_inbox():
     assert ("agency_handover", "agency", "webhook", None) in no_hook  # failed with the reason, not lost silently
 
 
-def test_clock_colours_go_to_the_handler_else_the_unit():
+def test_clock_colours_go_to_the_handler_else_the_unit_and_red_also_to_the_supervisor():
     red = ClockColourChanged(complaint_id=CID, clock="acceptance", colour="red", unit=VILLAGE, handler="li", tier="v")
-    [(template, _, _, address)] = planned(rules.CLOCK, red)
-    assert (template, address) == ("clock_red", "user:li")
-    yellow = red.model_copy(update={"colour": "yellow", "handler": None})
-    assert planned(rules.CLOCK, yellow) == {("clock_yellow", "handler", "inbox", f"tenant:{VILLAGE.code}")}
+    assert planned(rules.CLOCK, red) == {
+        ("clock_red", "handler", "inbox", "user:li"),
+        ("clock_red", "supervisor", "inbox", f"tenant:{VILLAGE.code}"),
+    }
+    # the unit holding the case itself: its inbox is told once
+    unit_red = red.model_copy(update={"handler": None})
+    assert planned(rules.CLOCK, unit_red) == {("clock_red", "handler", "inbox", f"tenant:{VILLAGE.code}")}
+    yellow = red.model_copy(update={"colour": "yellow"})
+    assert planned(rules.CLOCK, yellow) == {("clock_yellow", "handler", "inbox", "user:li")}
     assert planned(rules.CLOCK, red.model_copy(update={"colour": "green"})) == set()
 
 

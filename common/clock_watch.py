@@ -1,0 +1,200 @@
+"""Warning lights for stored clocks: the watcher that turns running clocks yellow and red.
+
+A stored clock row (``StoredClock``) keeps a ``common.clocks.Clock`` and, for the watcher, the
+colour last reported and ``next_check_at``, the
+moment its colour next changes if nothing else happens to it (``common.clocks.next_change``), or
+NULL when it is stopped, paused or already red. A partial index on that column (``due_index``) lets
+each pass of a service's timer read only the clocks that change colour now, so a pass costs in
+proportion to the clocks due, not to the open cases.
+
+Whoever changes a clock (starts, pauses, resumes, extends or stops it) stores it with
+``StoredClock.store`` (or calls ``schedule`` for a row of another shape). Each
+change of colour found by ``watch`` is published as ``clock.colour_changed.v1`` through the outbox, in
+the transaction that records it, and a clock turning red counts its breach once.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import DateTime, Float, Index, Integer, Interval, String, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from common import clocks, metrics
+from common.clocks import Clock, ClockKind, ClockUnit
+from common.contracts import ClockColourChanged, Contract, Unit
+from common.workdays import WorkCalendar
+
+if TYPE_CHECKING:
+    from common.db import UnitOfWork
+
+DEFAULT_YELLOW_SHARE = 2 / 3
+BATCH = 500
+# how often a service looks for clocks changing colour, and recounts its open cases for the gauge
+WATCH_INTERVAL_SECONDS = float(os.environ.get("CLOCK_WATCH_INTERVAL_SECONDS", "5"))
+OPEN_CASES_INTERVAL_SECONDS = float(os.environ.get("OPEN_CASES_INTERVAL_SECONDS", "30"))
+
+
+class WatchedClock:
+    """Columns of a clock row the watcher reads and writes (a declarative mixin)."""
+
+    colour: Mapped[str] = mapped_column(String(6), server_default="green")
+    yellow_share: Mapped[float] = mapped_column(Float, server_default=text(repr(DEFAULT_YELLOW_SHARE)))
+    next_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StoredClock(WatchedClock):
+    """A `Clock` as columns (a declarative mixin; the table adds its key: the case and `kind`)."""
+
+    unit: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # wall-clock time paused, and paused time as the clock counts it (see common.clocks.Clock)
+    paused_total: Mapped[timedelta] = mapped_column(Interval, default=timedelta(0))
+    paused_counted: Mapped[timedelta] = mapped_column(Interval, default=timedelta(0))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def clock(self) -> Clock:
+        return Clock(
+            kind=ClockKind(self.kind),  # type: ignore[attr-defined]  # the table's key column
+            unit=ClockUnit(self.unit),
+            amount=self.amount,
+            started_at=self.started_at,
+            deadline=self.deadline,
+            paused_at=self.paused_at,
+            paused_total=self.paused_total or timedelta(0),
+            stopped_at=self.stopped_at,
+            paused_counted=self.paused_counted or timedelta(0),
+            added=self.added or 0,
+        )
+
+    def store(self, clock: Clock, now: datetime, calendar: WorkCalendar | None = None) -> None:
+        """Keep `clock` (a new value of this row's clock, or a fresh one) and schedule the watcher."""
+        if self.started_at != clock.started_at:  # a fresh clock starts green
+            self.colour = "green"
+        self.unit, self.amount, self.started_at = clock.unit.value, clock.amount, clock.started_at
+        self.deadline, self.added = clock.deadline, clock.added
+        self.paused_at, self.paused_total, self.paused_counted = (
+            clock.paused_at,
+            clock.paused_total,
+            clock.paused_counted,
+        )
+        self.stopped_at = clock.stopped_at
+        schedule(self, clock, now, calendar)
+
+
+def due_index(table: str) -> Index:
+    return Index(f"ix_{table}_next_check", "next_check_at", postgresql_where=text("next_check_at IS NOT NULL"))
+
+
+def schedule(row: Any, clock: Clock, now: datetime, calendar: WorkCalendar | None = None) -> None:
+    """Record what the watcher must do after `clock` (the row's current value) changed at `now`.
+
+    A stopped clock keeps its final colour (red when it stopped late) and is never looked at again.
+    A running clock whose colour differs from the one reported is due at once, so the watcher
+    reports the change; otherwise it is due when its colour next changes."""
+    share = row.yellow_share if row.yellow_share is not None else DEFAULT_YELLOW_SHARE
+    current = clocks.colour(clock, now, share, calendar)
+    if clock.stopped_at is not None:
+        row.colour, row.next_check_at = current, None
+    elif current != (row.colour or "green"):
+        row.next_check_at = now
+    else:
+        row.next_check_at = clocks.next_change(clock, now, share, calendar)
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who answers for a clock: the responsible unit (None before there is one) and the handler."""
+
+    unit: Unit | None
+    handler: str | None = None
+
+
+def watch(
+    uow: UnitOfWork,
+    model: type,
+    to_clock: Callable[[Any], Clock],
+    holder: Callable[[Session, list[Any]], dict[uuid.UUID, Holder]],
+    *,
+    calendar: Callable[[Any], WorkCalendar | None] = lambda row: None,
+    act: Callable[[Session, ClockColourChanged], Iterable[Contract]] | None = None,
+    now: datetime | None = None,
+    batch: int = BATCH,
+) -> list[ClockColourChanged]:
+    """Advance every due clock of `model`, `batch` rows per transaction; returns the changes published.
+
+    `holder(session, rows)` maps the rows' complaint ids to who holds them. `act(session, change)` is
+    what the service does about a change (routing escalates on a red tier target): the events it
+    returns go out in the transaction that records the change, so a change is acted on once. Rows are
+    locked with SKIP LOCKED, so several processes of a service can watch side by side; a breach is
+    counted once its transaction has committed."""
+    now = now or datetime.now(UTC)
+    published: list[ClockColourChanged] = []
+    while True:
+        changes: list[ClockColourChanged] = []
+        with uow.transaction() as session:
+            rows = list(
+                session.scalars(
+                    select(model)
+                    .where(model.next_check_at <= now)
+                    .order_by(model.next_check_at)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            holders = holder(session, rows) if rows else {}
+            for change in _advance(rows, to_clock, calendar, now, holders):
+                uow.emit(session, change)
+                for caused in act(session, change) if act is not None else ():
+                    uow.emit(session, caused)
+                changes.append(change)
+        for change in changes:
+            if change.colour == "red":
+                metrics.clock_breached(change.clock, change.tier, metrics.city_of(change.unit.code))
+        published.extend(changes)
+        if len(rows) < batch:
+            return published
+
+
+def _advance(
+    rows: Iterable[Any],
+    to_clock: Callable[[Any], Clock],
+    calendar: Callable[[Any], WorkCalendar | None],
+    now: datetime,
+    holders: dict[uuid.UUID, Holder],
+) -> Iterable[ClockColourChanged]:
+    for row in rows:
+        clock, cal = to_clock(row), calendar(row)
+        share = row.yellow_share if row.yellow_share is not None else DEFAULT_YELLOW_SHARE
+        previous, row.colour = row.colour or "green", clocks.colour(clock, now, share, cal)
+        row.next_check_at = clocks.next_change(clock, now, share, cal)
+        held = holders.get(row.complaint_id)
+        if row.colour == previous or held is None or held.unit is None:
+            continue  # nobody to tell yet: the colour is kept, the next change will be told
+        yield ClockColourChanged(
+            complaint_id=row.complaint_id,
+            clock=clock.kind.value,
+            colour=row.colour,
+            unit=held.unit,
+            handler=held.handler,
+            tier=held.unit.tier,
+        )
+
+
+def set_open_cases(session: Session, statement: Any) -> None:
+    """Feed `disputes_open_cases` from `statement`, which selects (clock, colour, tier, unit code,
+    count) for the service's running clocks."""
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for clock, colour, tier, code, count in session.execute(statement):
+        key = (clock, colour or "green", tier or metrics.NO_TIER, metrics.city_of(code))
+        counts[key] = counts.get(key, 0) + count
+    metrics.set_open_cases(counts)

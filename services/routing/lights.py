@@ -1,0 +1,211 @@
+"""Routing's clocks and their warning lights (common/clock_watch.py): starting and stopping them,
+who is told of their colours, and the running clocks counted for the open-case gauge.
+
+- `tier_target` (`TierClock`): runs while a unit is responsible, `time_targets.<tier>` working days
+  on the unit's calendar; its colours go to the responsible unit; red: the case is escalated.
+- `agency_handover_ack` (`CaseClock`): runs until the agency acknowledges, 3 working days on the
+  handing unit's calendar; its colours go to the handing unit (yellow: notification reminds the
+  agency too); red: the agency handover lapses and the handing unit works the case.
+- `authority_dispute` (`CaseClock`): runs while authority is contested (Art 33), 7 working days on
+  the deciding unit's calendar; its colours go to the deciding unit; red: `contest_expired`, it
+  decides now.
+
+Each takes the yellow share of the unit whose calendar counts it (its effective tenant settings).
+What happens on red is in services/routing/cases.py (`on_clock_red`), run by the watcher in the
+transaction that reports the red light, so a breach is counted once and acted on once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import func, literal, select, union_all
+from sqlalchemy.orm import Session
+
+from common import clocks, metrics
+from common.clock_watch import DEFAULT_YELLOW_SHARE, Holder, schedule
+from common.clocks import DEFAULT_RULES, ClockKind, ClockRule, start_clock, tier_target_rule
+from common.contracts import ClockPolicy
+from common.contracts import Unit as UnitData
+from common.divisions import tier_of
+from common.workdays import WorkCalendar
+from services.routing.models import CaseClock, TierClock
+from services.routing.settings import DEFAULTS, TenantSettings, work_calendar
+from services.routing.tree import DivisionTree
+
+AGENCY_ACK = DEFAULT_RULES[ClockKind.AGENCY_HANDOVER_ACK]
+AUTHORITY_DISPUTE = DEFAULT_RULES[ClockKind.AUTHORITY_DISPUTE]
+
+
+# --- a unit's settings --------------------------------------------------------------------------------
+
+
+def settings_of(tree: DivisionTree, code: str) -> TenantSettings:
+    """The effective settings of an onboarded unit; the defaults for anything else."""
+    return tree.settings_for(code) if code in tree.units else DEFAULTS
+
+
+def calendar_of(tree: DivisionTree, code: str) -> WorkCalendar:
+    return work_calendar(settings_of(tree, code))
+
+
+def clock_policy(tree: DivisionTree, code: str) -> ClockPolicy:
+    """What intake applies to the clocks it runs for the unit (ComplaintRouted.clock_policy)."""
+    settings = settings_of(tree, code)
+    return ClockPolicy(
+        acknowledgement_hours=settings.acknowledgement_hours,
+        acceptance_working_days=settings.acceptance_working_days,
+        yellow_share=settings.yellow_share,
+    )
+
+
+def unit_data(tree: DivisionTree, code: str) -> UnitData:
+    unit = tree.units.get(code)
+    if unit is not None:
+        return UnitData(code=unit.code, name=unit.name, tier=unit.tier)
+    return UnitData(code=code, name=tree.names.get(code, code), tier=tier_of(code).value)
+
+
+# --- stopping and measuring ---------------------------------------------------------------------------
+
+
+def _measure(kind: str, row: TierClock | CaseClock, clock: clocks.Clock) -> None:
+    """The stopped clock's duration, met or late (a late one's breach was counted when it turned red)."""
+    if clock.stopped_at is None:
+        return
+    seconds = max(0.0, (clock.stopped_at - clock.started_at - clock.paused_total).total_seconds())
+    metrics.clock_stopped(
+        kind,
+        row.tier or metrics.NO_TIER,
+        metrics.city_of(row.unit_code),
+        seconds,
+        in_time=bool(clock.met),
+        breach_counted=row.colour == "red",
+    )
+
+
+# --- the tier target ----------------------------------------------------------------------------------
+
+
+def start_tier_clock(
+    session: Session, tree: DivisionTree, complaint_id: uuid.UUID, unit_code: str, tier: str, now: datetime
+) -> TierClock:
+    """(Re)start the responsible unit's own time target (its effective `time_targets`, calendar and
+    yellow share). A clock still running for the unit before is stopped (and measured) first."""
+    settings = settings_of(tree, unit_code)
+    calendar = work_calendar(settings)
+    rule = tier_target_rule(tier, getattr(settings.time_targets, tier, None))
+    row = session.get(TierClock, complaint_id)
+    if row is None:
+        row = TierClock(complaint_id=complaint_id)
+        session.add(row)
+    elif row.stopped_at is None:
+        _measure(ClockKind.TIER_TARGET.value, row, clocks.stop(row.clock(), max(now, row.started_at)))
+    clock = start_clock(rule, now, calendar)
+    row.unit_code, row.tier, row.working_days = unit_code, tier, rule.amount
+    row.started_at, row.deadline, row.stopped_at = now, clock.deadline, None
+    row.colour, row.yellow_share = "green", settings.yellow_share
+    schedule(row, clock, now, calendar)
+    return row
+
+
+def stop_tier_clock(session: Session, complaint_id: uuid.UUID, now: datetime) -> None:
+    row = session.get(TierClock, complaint_id)
+    if row is None or row.stopped_at is not None:
+        return
+    stopped = clocks.stop(row.clock(), max(now, row.started_at))
+    _measure(ClockKind.TIER_TARGET.value, row, stopped)
+    row.stopped_at = stopped.stopped_at
+    schedule(row, stopped, now)
+
+
+# --- the handovers' clocks ------------------------------------------------------------------------------
+
+
+def start_case_clock(
+    session: Session,
+    tree: DivisionTree,
+    complaint_id: uuid.UUID,
+    rule: ClockRule,
+    *,
+    unit_code: str,
+    handover_id: int | None,
+    now: datetime,
+) -> CaseClock:
+    """Start a handover's clock, counted on `unit_code`'s calendar, its colours told to that unit."""
+    settings = settings_of(tree, unit_code)
+    calendar = work_calendar(settings)
+    row = session.get(CaseClock, (complaint_id, rule.kind.value))
+    if row is None:
+        row = CaseClock(complaint_id=complaint_id, kind=rule.kind.value)
+        session.add(row)
+    elif row.stopped_at is None:
+        stop_case_clock(session, complaint_id, rule.kind.value, now)
+    row.handover_id, row.unit_code, row.tier = handover_id, unit_code, unit_data(tree, unit_code).tier
+    row.yellow_share = settings.yellow_share
+    row.colour = "green"
+    row.store(start_clock(rule, now, calendar), now, calendar)
+    return row
+
+
+def stop_case_clock(session: Session, complaint_id: uuid.UUID, kind: str, now: datetime) -> CaseClock | None:
+    row = session.get(CaseClock, (complaint_id, kind))
+    if row is None or row.stopped_at is not None:
+        return row
+    clock = row.clock()
+    if clock.paused_at is not None:
+        clock = clocks.resume(clock, max(now, clock.paused_at))
+    stopped = clocks.stop(clock, max(now, row.started_at))
+    _measure(kind, row, stopped)
+    row.store(stopped, now)
+    return row
+
+
+def view(row: TierClock | CaseClock | None, tree: DivisionTree, now: datetime) -> dict | None:
+    if row is None:
+        return None
+    clock = row.clock()
+    shown = clocks.to_dict(
+        clock,
+        max(now, row.started_at),
+        calendar_of(tree, row.unit_code),
+        row.yellow_share or DEFAULT_YELLOW_SHARE,
+    )
+    return {**shown, "unit": row.unit_code, "tier": row.tier}
+
+
+# --- what the watcher needs -----------------------------------------------------------------------------
+
+
+def holders(tree: DivisionTree) -> Callable[[Session, list], dict[uuid.UUID, Holder]]:
+    """Who is told of a clock's colours: the unit on the row (see the table above). Never None, so
+    every red light is reported and acted on."""
+
+    def held(session: Session, rows: list) -> dict[uuid.UUID, Holder]:
+        return {row.complaint_id: Holder(unit_data(tree, row.unit_code)) for row in rows}
+
+    return held
+
+
+def calendars(tree: DivisionTree) -> Callable[[TierClock | CaseClock], WorkCalendar]:
+    cache: dict[str, WorkCalendar] = {}
+
+    def calendar(row: TierClock | CaseClock) -> WorkCalendar:
+        if row.unit_code not in cache:
+            cache[row.unit_code] = calendar_of(tree, row.unit_code)
+        return cache[row.unit_code]
+
+    return calendar
+
+
+# running clocks by kind, colour, the tier and city of the unit told, for the open-case gauge
+_TIER = (TierClock.colour, TierClock.tier, func.substr(TierClock.unit_code, 1, 6))
+_CASE = (CaseClock.kind, CaseClock.colour, CaseClock.tier, func.substr(CaseClock.unit_code, 1, 6))
+OPEN_CLOCKS = union_all(
+    select(literal(ClockKind.TIER_TARGET.value), *_TIER, func.count())
+    .where(TierClock.stopped_at.is_(None))
+    .group_by(*_TIER),
+    select(*_CASE, func.count()).where(CaseClock.stopped_at.is_(None)).group_by(*_CASE),
+)

@@ -1,0 +1,57 @@
+"""Intake's case clocks under the responsible tenant's policy (services/intake/case_clocks.py):
+stricter limits apply, laxer ones do not, and the yellow share is kept for the watcher."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from common.clocks import ClockKind
+from common.contracts import ClockPolicy
+from common.workdays import SHANGHAI
+from services.intake import case_clocks
+
+RECEIVED = datetime(2025, 6, 2, 9, 0, tzinfo=SHANGHAI)  # a Monday
+
+
+class Added(list):
+    add = list.append
+
+
+def started() -> list:
+    session = Added()
+    complaint_id = uuid.uuid4()
+    for kind in case_clocks.STARTED_AT_RECEIPT:
+        case_clocks.start(session, complaint_id, kind, RECEIVED)
+    return list(session)
+
+
+def deadlines(rows) -> dict[str, datetime]:
+    return {row.kind: row.deadline for row in rows}
+
+
+def test_a_stricter_tenant_shortens_the_running_clocks_from_their_start() -> None:
+    rows = started()
+    assert deadlines(rows) == {
+        "acknowledgement": datetime(2025, 6, 3, 9, 0, tzinfo=SHANGHAI),
+        "acceptance": datetime(2025, 6, 11, 23, 59, 59, 999999, tzinfo=SHANGHAI),
+    }
+    case_clocks.apply_policy(
+        rows, ClockPolicy(acknowledgement_hours=12, acceptance_working_days=5, yellow_share=0.5), RECEIVED
+    )
+    assert deadlines(rows) == {
+        "acknowledgement": datetime(2025, 6, 2, 21, 0, tzinfo=SHANGHAI),
+        "acceptance": datetime(2025, 6, 9, 23, 59, 59, 999999, tzinfo=SHANGHAI),
+    }
+    ack = case_clocks.find(rows, ClockKind.ACKNOWLEDGEMENT)
+    assert ack.yellow_share == 0.5 and ack.next_check_at == datetime(2025, 6, 2, 15, 0, tzinfo=SHANGHAI)
+
+
+def test_a_laxer_tenant_cannot_lengthen_a_legal_limit_and_a_stopped_clock_is_left_alone() -> None:
+    rows = started()
+    before = deadlines(rows)
+    ack = case_clocks.find(rows, ClockKind.ACKNOWLEDGEMENT)
+    assert case_clocks.stop(ack, RECEIVED.replace(hour=10))
+    case_clocks.apply_policy(rows, ClockPolicy(acknowledgement_hours=1, acceptance_working_days=30), RECEIVED)
+    assert deadlines(rows) == before
+    assert (ack.status, ack.colour, ack.next_check_at) == ("met", "green", None)
