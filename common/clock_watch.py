@@ -19,15 +19,16 @@ import os
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Float, Index, Integer, Interval, String, select, text
+from sqlalchemy import Date, DateTime, Float, Index, Integer, Interval, String, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from common import clocks, metrics
 from common.clocks import Clock, ClockKind, ClockUnit
-from common.contracts import ClockColourChanged, Contract, Unit
+from common.contracts import ClockColourChanged, Contract, Unit, WorkingDays
 from common.workdays import WorkCalendar
 
 if TYPE_CHECKING:
@@ -76,8 +77,14 @@ class StoredClock(WatchedClock):
             added=self.added or 0,
         )
 
+    def work_calendar(self) -> WorkCalendar | None:
+        """The calendar the clock counts on: None, the official one, unless the row keeps its
+        tenant's (`OwnCalendar`)."""
+        return None
+
     def store(self, clock: Clock, now: datetime, calendar: WorkCalendar | None = None) -> None:
-        """Keep `clock` (a new value of this row's clock, or a fresh one) and schedule the watcher."""
+        """Keep `clock` (a new value of this row's clock, or a fresh one) and schedule the watcher,
+        counting on `calendar`, else the row's own."""
         if self.started_at != clock.started_at:  # a fresh clock starts green
             self.colour = "green"
         self.unit, self.amount, self.started_at = clock.unit.value, clock.amount, clock.started_at
@@ -88,7 +95,27 @@ class StoredClock(WatchedClock):
             clock.paused_counted,
         )
         self.stopped_at = clock.stopped_at
-        schedule(self, clock, now, calendar)
+        schedule(self, clock, now, self.work_calendar() if calendar is None else calendar)
+
+
+class OwnCalendar:
+    """A clock row that keeps its tenant's working-day corrections (a declarative mixin, listed
+    before `StoredClock`): a service that does not hold tenant settings gets them with the case
+    (`common.contracts.WorkingDays`) and counts every change of the clock on them."""
+
+    extra_workdays: Mapped[list[date]] = mapped_column(ARRAY(Date), server_default="{}")
+    extra_holidays: Mapped[list[date]] = mapped_column(ARRAY(Date), server_default="{}")
+
+    def count_on(self, days: WorkingDays) -> None:
+        self.extra_workdays, self.extra_holidays = list(days.extra_workdays), list(days.extra_holidays)
+
+    def working_days(self) -> WorkingDays:
+        return WorkingDays(extra_workdays=self.extra_workdays or (), extra_holidays=self.extra_holidays or ())
+
+    def work_calendar(self) -> WorkCalendar | None:
+        if not (self.extra_workdays or self.extra_holidays):
+            return None
+        return WorkCalendar(self.extra_workdays, self.extra_holidays)
 
 
 def due_index(table: str) -> Index:

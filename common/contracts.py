@@ -89,15 +89,27 @@ class ComplaintReceived(Contract):
     business_credit_code: str | None = None
 
 
+class WorkingDays(BaseModel):
+    """A tenant's corrections to the official working-day calendar (`common.workdays`): days worked
+    or taken off locally. Empty: the official calendar."""
+
+    model_config = ConfigDict(frozen=True)
+
+    extra_workdays: tuple[date, ...] = ()
+    extra_holidays: tuple[date, ...] = ()
+
+
 class ClockPolicy(BaseModel):
     """The responsible unit's tenant settings for the clocks other services run: limits a tenant may
-    set stricter than the defaults, and the share of time used that turns a clock yellow."""
+    set stricter than the defaults, the share of time used that turns a clock yellow, and the
+    tenant's working-day calendar."""
 
     model_config = ConfigDict(frozen=True)
 
     acknowledgement_hours: int = Field(24, ge=1)
     acceptance_working_days: int = Field(7, ge=1)
     yellow_share: float = Field(2 / 3, gt=0, le=1)
+    working_days: WorkingDays = WorkingDays()
 
 
 class ComplaintRouted(Contract):
@@ -161,8 +173,9 @@ class ComplaintAccepted(Contract):
     business_credit_code: str | None = None
     complainant_name: str
     complainant_phone: str
-    # the responsible tenant's yellow share for the clocks mediation runs (issue 7)
+    # the responsible tenant's yellow share and calendar for the clocks mediation runs (issue 7)
     yellow_share: float = Field(2 / 3, gt=0, le=1)
+    working_days: WorkingDays = WorkingDays()
 
 
 class ComplaintRefused(Contract):

@@ -169,6 +169,25 @@ def drop_clock_watch(op: Any, schema: str, table: str) -> None:
         op.drop_column(table, column, schema=schema)
 
 
+OWN_CALENDAR = ("extra_workdays", "extra_holidays")
+
+
+def add_own_calendar(op: Any, schema: str, table: str) -> None:
+    """The tenant's working-day corrections on a clock table (common.clock_watch.OwnCalendar); rows
+    written before count on the official calendar, as they did."""
+    for column in OWN_CALENDAR:
+        op.add_column(
+            table,
+            sa.Column(column, sa.ARRAY(sa.Date()), server_default=sa.text("'{}'"), nullable=False),
+            schema=schema,
+        )
+
+
+def drop_own_calendar(op: Any, schema: str, table: str) -> None:
+    for column in OWN_CALENDAR:
+        op.drop_column(table, column, schema=schema)
+
+
 def _tables(schema: str, tables: Iterable[str]) -> str:
     return ", ".join(f"{schema}.{table}" for table in tables)
 

@@ -3,7 +3,8 @@
 Intake starts two at receipt: the acknowledgement (24 hours, met when notification records the
 acknowledgement message) and the acceptance decision (7 working days, Art 15, counted the Art 45
 way on the official calendar; met when the responsible unit accepts or refuses). When routing names
-the responsible unit, its tenant's stricter limits and yellow share apply (`apply_policy`). Rows carry a
+the responsible unit, its tenant's stricter limits, yellow share and working-day calendar apply
+(`apply_policy`). Rows carry a
 `status` (running | paused | met | late); the watcher (`IntakeService.watch_clocks`) turns them yellow
 and red through `next_check_at`.
 """
@@ -66,7 +67,8 @@ def stop(row: ClockRow, at: datetime, measured_for: Complaint | None = None) -> 
 
 def apply_policy(rows: list[ClockRow], policy: ClockPolicy, now: datetime) -> None:
     """The responsible unit's tenant may be stricter than the defaults (never laxer): a running clock
-    gets the shorter limit, counted from its start, and the tenant's yellow share."""
+    gets the shorter limit and the tenant's working-day calendar, counted from its start, and the
+    tenant's yellow share."""
     limits = {
         ClockKind.ACKNOWLEDGEMENT: policy.acknowledgement_hours,
         ClockKind.ACCEPTANCE: policy.acceptance_working_days,
@@ -75,12 +77,11 @@ def apply_policy(rows: list[ClockRow], policy: ClockPolicy, now: datetime) -> No
         if row.status != RUNNING or ClockKind(row.kind) not in limits:
             continue
         default = DEFAULT_RULES[ClockKind(row.kind)]
-        amount = min(default.amount, limits[ClockKind(row.kind)])
-        clock = row.clock()
-        if amount != clock.amount:  # these two clocks are never paused nor extended: restart them shorter
-            clock = clocks.start_clock(ClockRule(default.kind, amount, default.unit), clock.started_at)
         row.yellow_share = policy.yellow_share
-        row.store(clock, now)
+        row.count_on(policy.working_days)
+        # these two clocks are never paused nor extended: start them again from their start
+        rule = ClockRule(default.kind, min(default.amount, limits[ClockKind(row.kind)]), default.unit)
+        row.store(clocks.start_clock(rule, row.started_at, row.work_calendar()), now)
 
 
 def find(rows: list[ClockRow], kind: ClockKind) -> ClockRow | None:
@@ -90,7 +91,9 @@ def find(rows: list[ClockRow], kind: ClockKind) -> ClockRow | None:
 def views(rows: list[ClockRow], now: datetime) -> list[dict]:
     return [
         {
-            **clocks.to_dict(row.clock(), now, yellow_share=row.yellow_share or DEFAULT_YELLOW_SHARE),
+            **clocks.to_dict(
+                row.clock(), now, yellow_share=row.yellow_share or DEFAULT_YELLOW_SHARE, calendar=row.work_calendar()
+            ),
             "status": row.status,
         }
         for row in rows

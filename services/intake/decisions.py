@@ -119,14 +119,17 @@ def accept(session: Session, complaint: Complaint, scope: Scope, now: datetime) 
         business_credit_code=complaint.business.get("credit_code"),
         complainant_name=complaint.complainant.get("name", ""),
         complainant_phone=complaint.complainant.get("phone", ""),
-        yellow_share=_yellow_share(complaint),
+        **_clock_policy(complaint),
     )
 
 
-def _yellow_share(complaint: Complaint) -> float:
-    # the acceptance clock carries the responsible tenant's share (case_clocks.apply_policy)
+def _clock_policy(complaint: Complaint) -> dict[str, Any]:
+    """The responsible tenant's yellow share and calendar, which the acceptance clock carries
+    (case_clocks.apply_policy), for the clocks mediation runs."""
     row = case_clocks.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
-    return row.yellow_share if row is not None and row.yellow_share else DEFAULT_YELLOW_SHARE
+    if row is None:
+        return {"yellow_share": DEFAULT_YELLOW_SHARE}
+    return {"yellow_share": row.yellow_share or DEFAULT_YELLOW_SHARE, "working_days": row.working_days()}
 
 
 def refuse(

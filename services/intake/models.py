@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from common.clock_watch import StoredClock, due_index
+from common.clock_watch import OwnCalendar, StoredClock, due_index
 from common.outbox import InboxMixin, OutboxMixin
 
 
@@ -122,7 +122,7 @@ class PersonalDataAccess(Base):
     endpoint: Mapped[str] = mapped_column(String(80))
 
 
-class ClockRow(StoredClock, Base):
+class ClockRow(OwnCalendar, StoredClock, Base):
     """A clock of a case (common.clocks.Clock, stored). The watcher finds those changing colour through
     `ix_clocks_next_check`; (status, deadline) serves reading by state."""
 

@@ -129,7 +129,7 @@ class IntakeService(IntakeDesk):
     @timer(interval=clock_watch.WATCH_INTERVAL_SECONDS)
     def watch_clocks(self) -> None:
         """Turn the acknowledgement and acceptance clocks yellow and red, and say so."""
-        clock_watch.watch(self.db, ClockRow, ClockRow.clock, case_clocks.holders)
+        clock_watch.watch(self.db, ClockRow, ClockRow.clock, case_clocks.holders, calendar=ClockRow.work_calendar)
 
     @timer(interval=clock_watch.OPEN_CASES_INTERVAL_SECONDS)
     def count_open_cases(self) -> None:

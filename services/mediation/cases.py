@@ -99,19 +99,25 @@ def _clock_row(case: Case, kind: clocks.ClockKind) -> ClockRow | None:
 
 
 def _start_clock(
-    session: Session, case: Case, kind: clocks.ClockKind, at: datetime, yellow_share: float | None = None
+    session: Session, case: Case, kind: clocks.ClockKind, at: datetime, accepted: ComplaintAccepted | None = None
 ) -> ClockRow:
     """A fresh clock of `kind` (replacing an earlier one: mediation reopened, or ended again). Its
-    yellow share is the tenant's (from the acceptance), else the one the case's clocks have."""
+    yellow share and working-day calendar are the tenant's, from the acceptance, else those the
+    case's first clock took from it."""
     row = _clock_row(case, kind)
     if row is None:
         row = ClockRow(complaint_id=case.complaint_id, kind=kind.value)
         case.clocks.append(row)
-    row.yellow_share = yellow_share or next(
-        (other.yellow_share for other in case.clocks if other.yellow_share), DEFAULT_YELLOW_SHARE
-    )
+    first = case.clocks[0]
+    if accepted is not None:
+        row.yellow_share = accepted.yellow_share
+        row.count_on(accepted.working_days)
+    elif first is not row:
+        row.yellow_share = first.yellow_share
+        row.count_on(first.working_days())
+    row.yellow_share = row.yellow_share or DEFAULT_YELLOW_SHARE
     row.pauses = []
-    row.store(clocks.start_clock(clocks.DEFAULT_RULES[kind], at), utcnow())
+    row.store(clocks.start_clock(clocks.DEFAULT_RULES[kind], at, row.work_calendar()), utcnow())
     return row
 
 
@@ -121,7 +127,7 @@ def _stop_clock(case: Case, kind: clocks.ClockKind, at: datetime) -> None:
         return
     clock = row.clock()
     if clock.paused:  # an appraisal still open when mediation ends: credit it, then stop
-        clock = clocks.resume(clock, at)
+        clock = clocks.resume(clock, at, row.work_calendar())
         row.pauses = [*row.pauses[:-1], {**row.pauses[-1], "end": at.isoformat()}] if row.pauses else row.pauses
     reported_red = row.colour == "red"
     stopped = clocks.stop(clock, at)
@@ -173,7 +179,7 @@ def open_case(session: Session, event: ComplaintAccepted) -> list[Contract]:
     )
     session.add(case)
     session.flush()
-    _start_clock(session, case, clocks.ClockKind.MEDIATION, event.accepted_at, event.yellow_share)
+    _start_clock(session, case, clocks.ClockKind.MEDIATION, event.accepted_at, event)
     session.add(
         Step(
             complaint_id=case.complaint_id,
@@ -714,7 +720,7 @@ def _end_appraisal(ctx: _Ctx) -> None:
     row = _clock_row(ctx.case, clocks.ClockKind.MEDIATION)
     at = _appraisal_at(ctx)
     try:
-        clock = clocks.resume(row.clock(), at)
+        clock = clocks.resume(row.clock(), at, row.work_calendar())
     except ValueError as exc:
         raise Conflict(f"the 60-day clock cannot be resumed: {exc}") from None
     row.store(clock, ctx.now)
@@ -913,7 +919,9 @@ def parties(case: Case, scope: Scope, *, single: bool) -> dict[str, Any]:
 def _clocks(case: Case, now: datetime) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for row in case.clocks:
-        data = clocks.to_dict(row.clock(), now, yellow_share=row.yellow_share or DEFAULT_YELLOW_SHARE)
+        data = clocks.to_dict(
+            row.clock(), now, calendar=row.work_calendar(), yellow_share=row.yellow_share or DEFAULT_YELLOW_SHARE
+        )
         data["pauses"] = row.pauses
         out[row.kind] = data
     return out

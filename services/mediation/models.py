@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from common.clock_watch import StoredClock, due_index
+from common.clock_watch import OwnCalendar, StoredClock, due_index
 from common.outbox import InboxMixin, OutboxMixin
 
 
@@ -107,7 +107,7 @@ class Step(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
 
-class ClockRow(StoredClock, Base):
+class ClockRow(OwnCalendar, StoredClock, Base):
     """A `common.clocks.Clock` of the case: `mediation` (60 days, Art 22) and
     `mediation_end_notice` (7 working days, Art 23). The expiry timer finds running, unpaused
     mediation clocks past their deadline through the partial index on `deadline`; the watcher finds

@@ -87,7 +87,7 @@ class MediationService:
         """Turn the 60-day and end-notice clocks yellow and red and say so, then end the cases whose
         60 days ran out (Art 22; appraisal time not counted). One timer, in this order, so a red light
         is told before the case it belongs to ends."""
-        clock_watch.watch(self.db, ClockRow, ClockRow.clock, lights.holders)
+        clock_watch.watch(self.db, ClockRow, ClockRow.clock, lights.holders, calendar=ClockRow.work_calendar)
         with self.db.transaction() as session:
             events = cases.expire_due(session, cases.utcnow())
             for out in events:

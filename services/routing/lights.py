@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from common import clocks, metrics
 from common.clock_watch import DEFAULT_YELLOW_SHARE, Holder, schedule
 from common.clocks import DEFAULT_RULES, ClockKind, ClockRule, start_clock, tier_target_rule
-from common.contracts import ClockPolicy
+from common.contracts import ClockPolicy, WorkingDays
 from common.contracts import Unit as UnitData
 from common.divisions import tier_of
 from common.workdays import WorkCalendar
@@ -58,6 +58,9 @@ def clock_policy(tree: DivisionTree, code: str) -> ClockPolicy:
         acknowledgement_hours=settings.acknowledgement_hours,
         acceptance_working_days=settings.acceptance_working_days,
         yellow_share=settings.yellow_share,
+        working_days=WorkingDays(
+            extra_workdays=settings.working_days.extra_workdays, extra_holidays=settings.working_days.extra_holidays
+        ),
     )
 
 

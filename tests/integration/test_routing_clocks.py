@@ -2,7 +2,7 @@
 the tier target turning yellow and red (the case escalated once, the breach counted once), the
 agency's acknowledgement clock (a reminder on yellow, the handover lapsing on red), the Art 33 clock
 telling the deciding unit; declining a take-over request; reclassification shown on intake's record;
-the responsible unit's clock policy applied by intake.
+the responsible unit's clock policy and days off applied by intake and mediation.
 
 Everything happens in 生祠镇 (321282108) of 靖江市, which no other module uses. Clocks are moved into
 the past with SQL and the watcher (CLOCK_WATCH_INTERVAL_SECONDS=1 in the tests) does the rest."""
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -28,6 +28,7 @@ TOWNSHIP = "321282108"  # 生祠镇
 VILLAGE = "321282108001"  # 生祠居委会
 OTHER_VILLAGE = "321282108003"  # 萃竹苑社区居委会
 POLICY_VILLAGE = "321282108200"  # 金星村委会: its own clock policy
+DAYS_OFF_VILLAGE = "321282108201"  # 生祠村委会: its own days off
 AGENCY = f"{CITY}-labour_arbitration"
 PASSWORD = "routing-clocks-password-1"
 ADMIN = "routing-clocks.platform-admin"
@@ -361,3 +362,59 @@ def test_the_responsible_units_clock_policy_reaches_intake(api, login, db, accou
             text("SELECT yellow_share FROM routing.tier_clocks WHERE complaint_id = :c"), {"c": cid}
         ).scalar()
     assert share == 0.5
+
+
+def test_the_responsible_units_own_days_off_count_in_intakes_and_mediations_clocks(api, login, accounts):
+    """A unit's local days off (working_days.extra_holidays) reach the clocks of the services that do
+    not hold tenant settings: intake's acceptance clock and, through the acceptance, mediation's."""
+    from common.workdays import DEFAULT_CALENDAR, SHANGHAI, WorkCalendar, local_date
+
+    today = local_date(datetime.now(SHANGHAI))
+    upcoming = [DEFAULT_CALENDAR.next_workday(today + timedelta(days=1))]
+    upcoming.append(DEFAULT_CALENDAR.next_workday(upcoming[0] + timedelta(days=1)))
+    # the day the 60 days of mediation end if the case is accepted today (or tomorrow, near midnight)
+    ends = [DEFAULT_CALENDAR.next_workday(today + timedelta(days=n)) for n in (60, 61)]
+    days_off = sorted({*upcoming, *ends})
+    patched = api.patch(
+        f"/api/v1/tenants/{DAYS_OFF_VILLAGE}/settings",
+        json={"working_days": {"extra_holidays": [d.isoformat() for d in days_off]}},
+        headers=bearer(api, ADMIN),
+    )
+    assert patched.status_code == 200, patched.text
+    local = WorkCalendar(extra_holidays=days_off)
+    cid = submit(api, DAYS_OFF_VILLAGE)
+    headers = login(DAYS_OFF_VILLAGE)
+
+    def acceptance_on_the_units_calendar():
+        data = api.get(f"/api/v1/complaints/{cid}", headers=headers)
+        clock = data.status_code == 200 and next((c for c in data.json()["clocks"] if c["kind"] == "acceptance"), None)
+        if clock and datetime.fromisoformat(clock["deadline"]) != DEFAULT_CALENDAR.add_working_days(
+            datetime.fromisoformat(clock["started_at"]), 7
+        ):
+            return clock
+        return None
+
+    clock = wait_for(acceptance_on_the_units_calendar, 20)
+    started = datetime.fromisoformat(clock["started_at"])
+    assert datetime.fromisoformat(clock["deadline"]) == local.add_working_days(started, 7)
+    # later than on the official calendar, and the working time left skips the days off: 7 working
+    # days and what is left of today, where the official calendar would count 9
+    assert local_date(datetime.fromisoformat(clock["deadline"])) > local_date(
+        DEFAULT_CALENDAR.add_working_days(started, 7)
+    )
+    assert 6 * 86400 < clock["remaining_seconds"] <= 8 * 86400
+
+    accepted = api.post(f"/api/v1/complaints/{cid}/accept", headers=headers)
+    assert accepted.status_code in (200, 201), accepted.text
+    mediation = wait_for(lambda: _mediation(api, headers, cid), 20)
+    clock = mediation["clocks"]["mediation"]
+    started = datetime.fromisoformat(clock["started_at"])
+    official = DEFAULT_CALENDAR.add_calendar_days(started, 60)
+    assert local_date(official) in days_off  # the 60th day is one of the unit's days off ...
+    # ... so the limit moves to the unit's next working day (Art 45)
+    assert datetime.fromisoformat(clock["deadline"]) == local.add_calendar_days(started, 60) > official
+
+
+def _mediation(api, headers, cid: str) -> dict[str, Any] | None:
+    answer = api.get(f"/api/v1/complaints/{cid}/mediation", headers=headers)
+    return answer.json() if answer.status_code == 200 else None

@@ -4,10 +4,10 @@ stricter limits apply, laxer ones do not, and the yellow share is kept for the w
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from common.clocks import ClockKind
-from common.contracts import ClockPolicy
+from common.contracts import ClockPolicy, WorkingDays
 from common.workdays import SHANGHAI
 from services.intake import case_clocks
 
@@ -55,3 +55,17 @@ def test_a_laxer_tenant_cannot_lengthen_a_legal_limit_and_a_stopped_clock_is_lef
     case_clocks.apply_policy(rows, ClockPolicy(acknowledgement_hours=1, acceptance_working_days=30), RECEIVED)
     assert deadlines(rows) == before
     assert (ack.status, ack.colour, ack.next_check_at) == ("met", "green", None)
+
+
+def test_the_tenants_own_days_off_move_the_acceptance_deadline_and_its_remaining_time() -> None:
+    rows = started()
+    days_off = WorkingDays(extra_holidays=(date(2025, 6, 5), date(2025, 6, 6)))  # a local Thursday and Friday
+    case_clocks.apply_policy(rows, ClockPolicy(working_days=days_off), RECEIVED)
+    acceptance = case_clocks.find(rows, ClockKind.ACCEPTANCE)
+    # 7 working days after Monday 2 June (Dragon Boat Festival): 3, 4, 9, 10, 11, 12, 13 June
+    assert acceptance.deadline == datetime(2025, 6, 13, 23, 59, 59, 999999, tzinfo=SHANGHAI)
+    assert acceptance.working_days() == days_off
+    view = next(v for v in case_clocks.views(rows, RECEIVED) if v["kind"] == "acceptance")
+    assert view["remaining_seconds"] == 7 * 24 * 3600  # the two local days off do not count
+    # the acknowledgement counts hours, which no calendar changes
+    assert case_clocks.find(rows, ClockKind.ACKNOWLEDGEMENT).deadline == datetime(2025, 6, 3, 9, 0, tzinfo=SHANGHAI)
