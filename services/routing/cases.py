@@ -1209,7 +1209,7 @@ def _tier_target_expired(session: Session, tree: DivisionTree, a: Assignment | N
     if a.state != ACTIVE:  # in a handover, with an agency, ended: the target no longer applies
         stop_tier_clock(session, a.complaint_id, now)
         return []
-    if a.unit_code != clock.unit_code:  # moved without a clock restart (offboarding): start afresh
+    if a.unit_code != clock.unit_code:  # moved before offboarding restarted the clock: start afresh
         start_tier_clock(session, tree, a, now)
         return []
     inputs = {"deadline": clock.deadline.isoformat(), "working_days": clock.working_days, "tier": clock.tier}

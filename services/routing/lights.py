@@ -114,6 +114,14 @@ def start_tier_clock(
     return row
 
 
+def move_tier_clock(session: Session, tree: DivisionTree, complaint_id: uuid.UUID, to: UnitData, now: datetime) -> None:
+    """The case moved to `to` while its target ran (its unit offboarded): the target of the unit
+    that has it now starts. A stopped target (the case with an agency, ended) stays stopped."""
+    row = session.get(TierClock, complaint_id)
+    if row is not None and row.stopped_at is None and row.unit_code != to.code:
+        start_tier_clock(session, tree, complaint_id, to.code, to.tier, now)
+
+
 def stop_tier_clock(session: Session, complaint_id: uuid.UUID, now: datetime) -> None:
     row = session.get(TierClock, complaint_id)
     if row is None or row.stopped_at is not None:

@@ -283,6 +283,7 @@ class RoutingService:
         with self.db.transaction() as session:
             result, events = tenant_ops.offboard(session, self.scope, code)
             for event in events:
+                lights.move_tier_clock(session, self.tree(), event.complaint_id, event.to_unit, event.at)
                 self.db.emit(session, event)
         self._invalidate()
         return result

@@ -253,6 +253,10 @@ def test_offboarding_a_village_moves_its_open_cases_to_the_township(api, login, 
     case = submit_routed(api, login, VILLAGE, VILLAGE)
     assert case["responsible_unit"]["code"] == VILLAGE
     complaint_id = case["id"]
+    tier_target = "SELECT unit_code, tier, started_at, stopped_at FROM routing.tier_clocks WHERE complaint_id = :id"
+    with db.connect() as conn:
+        before = conn.execute(text(tier_target), {"id": complaint_id}).one()
+    assert before.unit_code == VILLAGE
     try:
         response = api.delete(f"/api/v1/tenants/{VILLAGE}", headers=admin)
         assert response.status_code == 200, response.text
@@ -279,7 +283,11 @@ def test_offboarding_a_village_moves_its_open_cases_to_the_township(api, login, 
                 text("SELECT unit_code, tier, rule FROM routing.assignments WHERE complaint_id = :id"),
                 {"id": complaint_id},
             ).one()
+            # the township's own time target runs from the move, not the offboarded village's
+            target = conn.execute(text(tier_target), {"id": complaint_id}).one()
         assert tuple(assignment) == (TOWNSHIP, "township", "reassigned.unit_offboarded")
+        assert (target.unit_code, target.tier, target.stopped_at) == (TOWNSHIP, "township", None)
+        assert target.started_at > before.started_at
 
         def counted():
             with db.connect() as conn:
