@@ -43,5 +43,11 @@ class Forbidden(DomainError):
     status = 403
 
 
-EXPECTED = (InvalidInput, NotFound, Conflict, Forbidden)
+class Unauthorized(DomainError):
+    """A caller that authenticates by signature (a provider's callback) could not be verified."""
+
+    status = 401
+
+
+EXPECTED = (InvalidInput, NotFound, Conflict, Forbidden, Unauthorized)
 HTTP_STATUS = {cls.__name__: cls.status for cls in EXPECTED}

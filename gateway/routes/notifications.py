@@ -1,15 +1,17 @@
-"""Notification: the staff inbox, a party's contact for messages, tenant templates and settings.
-See docs/notification.md. A case's messages are `GET /api/v1/complaints/{id}/messages` (complaints.py)."""
+"""Notification: the staff inbox, a party's contact for messages, tenant templates and settings, and
+the SMS provider's delivery reports. See docs/notification.md. A case's messages are
+`GET /api/v1/complaints/{id}/messages` (complaints.py)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.deps import Rpc, Staff
 from gateway.errors import problem
+from services.notification.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
@@ -106,3 +108,21 @@ async def update_settings(
     patch: Annotated[dict[str, Any], Body(description="merge patch: quiet_hours, webhook_url, webhook_secret")],
 ) -> Any:
     return await client.call("notification", "update_tenant_settings", tenant, patch, context=staff.scope.to_context())
+
+
+@router.post("/notification/sms-receipts", tags=["public"], responses={401: {}, 404: {}, 422: {}})
+async def sms_receipts(
+    request: Request,
+    client: Rpc,
+    timestamp: Annotated[str | None, Header(alias=TIMESTAMP_HEADER)] = None,
+    signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
+) -> Any:
+    """The SMS provider's delivery reports, without a token: the body
+    `{"receipts": [{"message_id", "status": "delivered"|"failed", "at"?, "error"?}]}` signed like the
+    messages it gets from us (HMAC-SHA256 with the SMS secret over `timestamp + "." + body`).
+    Answers each receipt's outcome; a repeated report changes nothing."""
+    try:
+        body = (await request.body()).decode("utf-8")
+    except UnicodeDecodeError:
+        return problem(422, "invalid_input", "body: expected UTF-8 JSON", [{"field": "body", "message": "not UTF-8"}])
+    return await client.call("notification", "record_sms_receipts", body, timestamp, signature)

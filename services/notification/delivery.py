@@ -3,7 +3,8 @@ state the channel reports (`sent`, or `delivered` when it confirms receipt), rai
 to be retried later, `PermanentFailure` to fail at once.
 
 - sms: `HttpSms` (signed POST to `SMS_ENDPOINT`) or `LogSms` (demo: the service log, masked);
-  `delivered` when the provider's answer says `{"status": "delivered"}`, else `sent`;
+  `delivered` when the provider's answer says `{"status": "delivered"}`, else `sent`, until the
+  provider's signed delivery report makes it `delivered` or `failed` (receipts.py);
 - email: `Smtp` (`SMTP_HOST`, `SMTP_PORT`, optional STARTTLS and login): `sent` (accepted);
 - inbox: `Inbox`, the message row is the inbox item: `delivered`;
 - webhook: `Webhook`, signed POST to the agency's URL: `delivered` (its system answered 2xx);
@@ -227,11 +228,12 @@ class Channels:
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         env = {**os.environ, **(config or {})}
         sms = env.get("SMS_PROVIDER", "log")
+        self.sms_secret = env.get("SMS_SECRET", "")  # also verifies the provider's delivery reports (receipts.py)
         if sms == "http":
             endpoint = env.get("SMS_ENDPOINT", "")
             if not endpoint:
                 raise RuntimeError("SMS_PROVIDER=http needs SMS_ENDPOINT")
-            self.sms: Provider = HttpSms(endpoint, env.get("SMS_SECRET", ""))
+            self.sms: Provider = HttpSms(endpoint, self.sms_secret)
         elif sms == "log":
             self.sms = LogSms()
         else:

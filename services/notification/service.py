@@ -42,14 +42,21 @@ from common.contracts import (
     MessageRecorded,
 )
 from common.db import Database
-from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound
+from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role, Scope, parse_tenant
-from services.notification import planner
+from services.notification import planner, receipts
 from services.notification import rules as R
 from services.notification import settings as tenant_settings
-from services.notification.delivery import Channels, Outgoing, PermanentFailure, TemporaryFailure
+from services.notification.delivery import (
+    REPLAY_WINDOW_SECONDS,
+    Channels,
+    Outgoing,
+    PermanentFailure,
+    TemporaryFailure,
+    verify_signature,
+)
 from services.notification.models import (
     AgencyHandover,
     CaseContact,
@@ -425,6 +432,55 @@ class NotificationService:
                 continue
             due += self._remind(session, row)
         return due
+
+    # --- the SMS provider's delivery reports ----------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def record_sms_receipts(self, body: str, timestamp: str | None, signature: str | None) -> dict[str, Any]:
+        """The provider's delivery reports (receipts.py), verified with `SMS_SECRET` before anything
+        in them is read: each receipt's outcome, in order (`delivered`, `failed`, `unchanged`,
+        `ignored`, or `unknown` for an id that is none of our SMS)."""
+        secret = self.channels.sms_secret
+        if not secret:
+            raise NotFound("this platform takes no SMS delivery reports: notification has no SMS_SECRET")
+        if not verify_signature(secret, body.encode(), timestamp, signature):
+            raise Unauthorized(
+                "the signature does not verify: sign timestamp + '.' + body with the SMS secret "
+                f"(HMAC-SHA256), and send a timestamp within {REPLAY_WINDOW_SECONDS} s of now"
+            )
+        now = _now()
+        found = receipts.parse(body, now)
+        results = []
+        with self.db.transaction() as session:
+            rows = {
+                m.id: m
+                for m in session.scalars(
+                    select(Message)
+                    .where(Message.id.in_({r.message_id for r in found}), Message.channel == R.SMS)
+                    .order_by(Message.id)  # one lock order for concurrent reports
+                    .with_for_update()
+                )
+            }
+            for receipt in found:
+                m = rows.get(receipt.message_id)
+                outcome = receipts.UNKNOWN if m is None else receipts.outcome(m.state, receipt.status)
+                if outcome in (receipts.DELIVERED, receipts.FAILED):
+                    self._report(session, m, receipt, now)
+                results.append({"message_id": str(receipt.message_id), "outcome": outcome})
+        log.info("SMS delivery reports: %s", ", ".join(r["outcome"] for r in results))
+        return {"results": results}
+
+    def _report(self, session: Session, m: Message, receipt: receipts.Receipt, now: datetime) -> None:
+        at = receipt.at or now
+        m.next_attempt_at = None  # a queued message (its answer still on the way, or a retry) is settled
+        if receipt.status == receipts.DELIVERED:
+            m.state, m.delivered_at, m.sent_at = "delivered", at, m.sent_at or at
+            m.failed_at, m.last_error = None, None
+        else:
+            m.state, m.failed_at = "failed", at
+            m.last_error = f"the SMS provider reported it undelivered: {receipt.error or 'no reason given'}"
+            metrics.dead_lettered(self.name, f"delivery.{R.SMS}", "undelivered")
+        self._recorded(session, m, now)
 
     # --- RPC: the gateway -----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from kombu import Connection, Exchange, Queue
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from services.notification.delivery import MESSAGE_ID_HEADER, signed_headers
 from tests.conftest import TEST_AMQP_URI, complaint, credit_code, wait_for
 
 pytestmark = pytest.mark.integration
@@ -167,6 +168,97 @@ def test_after_the_last_attempt_the_message_is_dead_lettered_with_its_reason(api
             text("SELECT state FROM notification.messages WHERE id = :id"), {"id": uuid.UUID(failed["id"])}
         ).scalar()
     assert state == "failed"
+
+
+# --- SMS delivery reports -----------------------------------------------------------------------------
+
+
+def report(api, sinks, receipts: list[dict[str, Any]], *, secret: str | None = None, now: float | None = None):
+    """POST a delivery report as the SMS provider would, signed with `secret` (default: the SMS secret)."""
+    raw = json.dumps({"receipts": receipts}).encode()
+    headers = signed_headers(secret or sinks.sms_secret, raw, "unused", now=now)
+    del headers[MESSAGE_ID_HEADER]
+    return api.post("/api/v1/notification/sms-receipts", content=raw, headers=headers)
+
+
+def outcomes(response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [r["outcome"] for r in response.json()["results"]]
+
+
+def test_the_providers_delivery_report_marks_an_sms_delivered_once(api, login, notification_sinks):
+    cid, _, _ = file(api)
+    routed(api, login, cid)
+    ack = message(api, login, cid, "acknowledgement", state="sent")
+    assert ack["delivered_at"] is None
+    handset = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+    delivered = {"message_id": ack["id"], "status": "delivered", "at": handset.isoformat()}
+    assert outcomes(report(api, notification_sinks, [delivered])) == ["delivered"]
+    ack = message(api, login, cid, "acknowledgement", state="delivered")
+    assert datetime.fromisoformat(ack["delivered_at"]) == handset and ack["sent_at"]
+    # the provider repeating itself, or contradicting a delivery, changes nothing
+    assert outcomes(report(api, notification_sinks, [delivered])) == ["unchanged"]
+    assert outcomes(report(api, notification_sinks, [{"message_id": ack["id"], "status": "failed"}])) == ["ignored"]
+    assert message(api, login, cid, "acknowledgement")["state"] == "delivered"
+    # the case history says so (intake reads message.recorded.v1)
+    wait_for(
+        lambda: [
+            h
+            for h in api.get(f"/api/v1/complaints/{cid}", headers=login(VILLAGE)).json()["history"]
+            if h["step"] == "notified:acknowledgement" and h["detail"]["state"] == "delivered"
+        ]
+    )
+
+
+def test_an_undelivered_report_fails_the_sms_with_the_providers_reason(api, login, notification_sinks):
+    cid, _, _ = file(api)
+    routed(api, login, cid)
+    told = message(api, login, cid, "handler_assigned", state="sent")
+    inbox_item = next(m for m in messages(api, login, cid) if m["channel"] == "inbox")
+    answer = report(
+        api,
+        notification_sinks,
+        [
+            {"message_id": told["id"], "status": "failed", "error": "UNDELIV:phone switched off"},
+            {"message_id": str(uuid.uuid4()), "status": "delivered"},  # none of ours
+            {"message_id": inbox_item["id"], "status": "delivered"},  # ours, but not an SMS
+        ],
+    )
+    assert outcomes(answer) == ["failed", "unknown", "unknown"]
+    failed = message(api, login, cid, "handler_assigned", state="failed")
+    assert "UNDELIV:phone switched off" in failed["reason"] and failed["failed_at"]
+    assert [m["state"] for m in messages(api, login, cid) if m["id"] == inbox_item["id"]] == ["delivered"]
+    # a later delivery report wins: the handset had it after all
+    assert outcomes(report(api, notification_sinks, [{"message_id": told["id"], "status": "delivered"}])) == [
+        "delivered"
+    ]
+    delivered = message(api, login, cid, "handler_assigned", state="delivered")
+    assert delivered["reason"] is None and delivered["failed_at"] is None
+
+
+def test_a_report_that_does_not_verify_or_parse_is_refused_with_the_reason(api, login, notification_sinks):
+    cid, _, _ = file(api)
+    routed(api, login, cid)
+    ack = message(api, login, cid, "acknowledgement", state="sent")
+    delivered = [{"message_id": ack["id"], "status": "delivered"}]
+    forged = report(api, notification_sinks, delivered, secret="not-the-sms-secret")
+    assert forged.status_code == 401 and "signature" in forged.json()["message"]
+    stale = report(api, notification_sinks, delivered, now=time.time() - 3600)  # a replay of an old report
+    assert stale.status_code == 401
+    unsigned = api.post("/api/v1/notification/sms-receipts", json={"receipts": delivered})
+    assert unsigned.status_code == 401
+    assert message(api, login, cid, "acknowledgement")["state"] == "sent"
+    wrong = report(api, notification_sinks, [{"message_id": "123", "status": "read", "at": "yesterday", "to": "x"}])
+    assert wrong.status_code == 422
+    assert {f["field"] for f in wrong.json()["fields"]} == {
+        "receipts[0].message_id",
+        "receipts[0].status",
+        "receipts[0].at",
+        "receipts[0].to",
+    }
+    empty = report(api, notification_sinks, [])
+    assert empty.status_code == 422 and empty.json()["fields"][0]["field"] == "receipts"
+    assert message(api, login, cid, "acknowledgement")["state"] == "sent"
 
 
 def test_a_redelivered_event_does_not_send_twice(api, login, notification_sinks, db):
