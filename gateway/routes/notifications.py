@@ -54,7 +54,7 @@ async def inbox(
 
 @router.post("/inbox/{item_id}/read")
 async def mark_read(item_id: str, staff: Staff, client: Rpc) -> Any:
-    """Mark an item read (for the whole unit when it was sent to the unit). Not yours: 404."""
+    """Mark an item read for you (a unit's item stays unread for your colleagues). Not yours: 404."""
     return await client.call("notification", "mark_read", item_id, context=staff.scope.to_context())
 
 

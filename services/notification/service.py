@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from nameko.timer import timer
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from common import metrics
 from common.contracts import (
@@ -61,6 +63,7 @@ from services.notification.models import (
     AgencyHandover,
     CaseContact,
     Inbox,
+    InboxRead,
     Message,
     Outbox,
     TemplateOverride,
@@ -497,36 +500,34 @@ class NotificationService:
 
     @rpc(expected_exceptions=EXPECTED)
     def inbox(self, unread_only: bool = False, limit: int = 50) -> dict[str, Any]:
-        """The caller's inbox: items to the user and to the user's tenant, newest first, with the unread count."""
-        keys = _inbox_keys(self.scope)
-        mine = (Message.channel == R.INBOX) & Message.recipient_address.in_(keys) & (Message.state == "delivered")
+        """The caller's inbox: items to the user and to the user's tenant, newest first, with the
+        count of those the user has not read (each person reads a unit's items for themself)."""
+        mine, reader = _mine(self.scope), self.scope.user if self.scope else ""
+        unread_by_me = ~select(InboxRead.message_id).where(_read_by(reader)).exists()
         with self.db.read() as session:
-            unread = session.scalar(select(func.count()).where(mine, Message.read_at.is_(None))) or 0
+            unread = session.scalar(select(func.count()).where(mine, unread_by_me)) or 0
             query = select(Message).where(mine)
             if unread_only:
-                query = query.where(Message.read_at.is_(None))
-            rows = session.scalars(query.order_by(Message.created_at.desc()).limit(max(1, min(limit, 200))))
-            return {"unread": unread, "items": [_inbox_view(m) for m in rows]}
+                query = query.where(unread_by_me)
+            rows = session.scalars(query.order_by(Message.created_at.desc()).limit(max(1, min(limit, 200)))).all()
+            return {"unread": unread, "items": _inbox_views(session, rows, reader)}
 
     @rpc(expected_exceptions=EXPECTED)
     def mark_read(self, message_id: str) -> dict[str, Any]:
-        keys = _inbox_keys(self.scope)
+        """Mark an item read for the caller (a unit's item stays unread for the colleagues)."""
+        reader = self.scope.user if self.scope else ""
+        if not reader:
+            raise Forbidden("an inbox item is read by a person: sign in with a staff account")
         with self.db.transaction() as session:
             m = session.scalar(
-                select(Message)
-                .where(
-                    Message.id == _uuid(message_id, "id", NotFound),
-                    Message.channel == R.INBOX,
-                    Message.recipient_address.in_(keys),
-                    Message.state == "delivered",
-                )
-                .with_for_update()
+                select(Message).where(Message.id == _uuid(message_id, "id", NotFound), _mine(self.scope))
             )
             if m is None:
                 raise NotFound(f"no inbox item {message_id}")
-            if m.read_at is None:
-                m.read_at, m.read_by = _now(), self.scope.user if self.scope else None
-            return _inbox_view(m)
+            session.execute(
+                insert(InboxRead).values(message_id=m.id, reader=reader, read_at=_now()).on_conflict_do_nothing()
+            )
+            return _inbox_views(session, [m], reader)[0]
 
     @rpc(expected_exceptions=EXPECTED)
     def set_contacts(self, complaint_id: str, contacts: dict[str, Any]) -> dict[str, Any]:
@@ -713,16 +714,43 @@ def _message_view(m: Message) -> dict[str, Any]:
     }
 
 
-def _inbox_view(m: Message) -> dict[str, Any]:
-    return {
-        "id": str(m.id),
-        "template": m.template,
-        "subject": m.subject,
-        "body": m.body,
-        "complaint_id": str(m.complaint_id) if m.complaint_id else None,
-        "to": m.recipient_address,
-        "time_critical": m.time_critical,
-        "created_at": m.created_at.isoformat(),
-        "read_at": m.read_at.isoformat() if m.read_at else None,
-        "read_by": m.read_by,
-    }
+def _mine(scope: Scope | None) -> ColumnElement[bool]:
+    """Inbox items to the caller or the caller's tenant."""
+    return (
+        (Message.channel == R.INBOX)
+        & Message.recipient_address.in_(_inbox_keys(scope))
+        & (Message.state == "delivered")
+    )
+
+
+def _read_by(reader: str) -> ColumnElement[bool]:
+    return (InboxRead.message_id == Message.id) & (InboxRead.reader == reader)
+
+
+def _inbox_views(session: Session, rows: Sequence[Message], reader: str) -> list[dict[str, Any]]:
+    """Items as the caller sees them: `read_at` is the caller's, `read_by` who has read it so far."""
+    readers: dict[uuid.UUID, list[InboxRead]] = {}
+    if rows:
+        reads = session.scalars(
+            select(InboxRead).where(InboxRead.message_id.in_([m.id for m in rows])).order_by(InboxRead.read_at)
+        )
+        for read in reads:
+            readers.setdefault(read.message_id, []).append(read)
+    views = []
+    for m in rows:
+        mine = next((r.read_at for r in readers.get(m.id, []) if r.reader == reader), None)
+        views.append(
+            {
+                "id": str(m.id),
+                "template": m.template,
+                "subject": m.subject,
+                "body": m.body,
+                "complaint_id": str(m.complaint_id) if m.complaint_id else None,
+                "to": m.recipient_address,
+                "time_critical": m.time_critical,
+                "created_at": m.created_at.isoformat(),
+                "read_at": mine.isoformat() if mine else None,
+                "read_by": [r.reader for r in readers.get(m.id, [])],
+            }
+        )
+    return views

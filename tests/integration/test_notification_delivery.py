@@ -30,6 +30,7 @@ AGENCY = f"{TOWNSHIP}-police"
 PASSWORD = "notification-test-password"
 ADMIN = "notify.platform-admin"
 LIAISON = "notify.police-liaison"
+COLLEAGUE = "notify.other-village-clerk"  # a second staff member of OTHER_VILLAGE
 _serial = itertools.count(1)
 
 
@@ -97,6 +98,9 @@ def accounts(platform, db) -> None:
     with Session(db) as session, session.begin():
         session.merge(User(username=ADMIN, password_hash=password_hash, tenant_code=CITY, roles=["platform_admin"]))
         session.merge(User(username=LIAISON, password_hash=password_hash, tenant_code=AGENCY, roles=["agency_liaison"]))
+        session.merge(
+            User(username=COLLEAGUE, password_hash=password_hash, tenant_code=OTHER_VILLAGE, roles=["intake_clerk"])
+        )
 
 
 def bearer(api, username: str) -> dict[str, str]:
@@ -354,7 +358,7 @@ def test_a_business_without_a_known_contact_is_recorded_as_failed_with_the_reaso
 # --- the staff inbox ---------------------------------------------------------------------------------
 
 
-def test_a_routed_case_lands_in_the_units_inbox_which_marks_it_read(api, login):
+def test_a_routed_case_lands_in_the_units_inbox_which_marks_it_read(api, login, accounts):
     cid, tracking_no, _ = file(api, place=OTHER_VILLAGE)
     routed(api, login, cid, OTHER_VILLAGE)
 
@@ -373,10 +377,24 @@ def test_a_routed_case_lands_in_the_units_inbox_which_marks_it_read(api, login):
         items = api.get("/api/v1/inbox", headers=login(other)).json()["items"]
         assert entry["id"] not in {i["id"] for i in items}
         assert api.post(f"/api/v1/inbox/{entry['id']}/read", headers=login(other)).status_code == 404
+    colleague = bearer(api, COLLEAGUE)
+    colleague_unread = api.get("/api/v1/inbox", headers=colleague).json()["unread"]
     read = api.post(f"/api/v1/inbox/{entry['id']}/read", headers=login(OTHER_VILLAGE))
-    assert read.status_code == 200 and read.json()["read_at"] and read.json()["read_by"] == OTHER_VILLAGE
+    assert read.status_code == 200 and read.json()["read_at"] and read.json()["read_by"] == [OTHER_VILLAGE]
+    again = api.post(f"/api/v1/inbox/{entry['id']}/read", headers=login(OTHER_VILLAGE))
+    assert again.json()["read_at"] == read.json()["read_at"]  # read once
     after = api.get("/api/v1/inbox", params={"unread_only": True}, headers=login(OTHER_VILLAGE)).json()
     assert after["unread"] == unread - 1 and entry["id"] not in {i["id"] for i in after["items"]}
+    # a colleague of the same unit still has it unread, and sees who has read it
+    theirs = api.get("/api/v1/inbox", params={"unread_only": True}, headers=colleague).json()
+    [same] = [i for i in theirs["items"] if i["id"] == entry["id"]]
+    assert same["read_at"] is None and same["read_by"] == [OTHER_VILLAGE]
+    assert theirs["unread"] == colleague_unread
+    assert api.post(f"/api/v1/inbox/{entry['id']}/read", headers=colleague).json()["read_by"] == [
+        OTHER_VILLAGE,
+        COLLEAGUE,
+    ]
+    assert api.get("/api/v1/inbox", headers=colleague).json()["unread"] == colleague_unread - 1
     assert api.post("/api/v1/inbox/not-an-id/read", headers=login(OTHER_VILLAGE)).status_code == 404
     assert api.get("/api/v1/inbox").status_code == 401
 
