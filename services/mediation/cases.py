@@ -17,20 +17,23 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from common import clocks, metrics
 from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.contracts import ComplaintAccepted, Contract, MediationEnded, MediationTransitioned, Unit
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from common.masking import mask_name, mask_phone
-from common.tenancy import Role, Scope, scope_clause
+from common.tenancy import Role, Scope, Viewers, scope_clause
 from services.mediation import inputs, roster, states
 from services.mediation.models import (
     Agreement,
     Assignment,
     Callback,
     Case,
+    CaseViewer,
     ClockRow,
     MediationSession,
     Mediator,
@@ -201,6 +204,11 @@ def move_unit(session: Session, case: Case, to_unit: Unit, *, actor: str, trigge
     from_unit = _unit(case)
 
     def handler(ctx: _Ctx) -> None:
+        session.execute(
+            insert(CaseViewer)
+            .values(complaint_id=case.complaint_id, unit_code=from_unit.code, since=ctx.now, reason=trigger[:40])
+            .on_conflict_do_nothing()
+        )
         case.unit_code, case.unit_name, case.unit_tier = to_unit.code, to_unit.name, to_unit.tier
         ctx.detail.update(from_unit=from_unit.code, to_unit=to_unit.code, trigger=trigger)
         if states.next_state(case.state, states.MOVE_UNIT, _facts(case)) == states.AWAITING_ASSIGNMENT:
@@ -224,8 +232,15 @@ def case_key(complaint_id: str) -> uuid.UUID:
         raise NotFound(f"no mediation case for complaint {complaint_id}") from exc
 
 
+def visible(scope: Scope | None) -> ColumnElement[bool]:
+    """The cases `scope` reads: those of its subtree, and those its subtree passed up (read only:
+    `authorize` lets only the responsible unit act)."""
+    viewers = Viewers(unit=CaseViewer.unit_code, correlation=CaseViewer.complaint_id == Case.complaint_id)
+    return scope_clause(Case.unit_code, scope, viewers=viewers)
+
+
 def find(session: Session, key: uuid.UUID, scope: Scope | None, *, lock: bool = False) -> Case:
-    query = select(Case).where(Case.complaint_id == key, scope_clause(Case.unit_code, scope))
+    query = select(Case).where(Case.complaint_id == key, visible(scope))
     if lock:
         query = query.with_for_update()
     case = session.scalar(query)

@@ -92,6 +92,19 @@ class Case(Base):
     agreement: Mapped[Agreement | None] = relationship(lazy="selectin")
 
 
+class CaseViewer(Base):
+    """A unit that keeps a read-only view of a mediation case it no longer handles (it passed the
+    case up): its own sessions, minutes and outcome stay readable to it, with personal data masked."""
+
+    __tablename__ = "case_viewers"
+    __table_args__ = (Index("ix_case_viewers_unit", "unit_code", postgresql_ops={"unit_code": "text_pattern_ops"}),)
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.complaint_id"), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(String(40))
+
+
 class Step(Base):
     """The journal: every transition (action, from, to, who, when, what was recorded)."""
 

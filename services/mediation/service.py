@@ -135,7 +135,7 @@ class MediationService:
     @rpc(expected_exceptions=EXPECTED)
     def list_cases(self, state: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         scope = self._staff()
-        query = select(Case).where(scope_clause(Case.unit_code, scope))
+        query = select(Case).where(cases.visible(scope))
         if state:
             query = query.where(Case.state == state)
         with self.db.scoped(scope) as session:

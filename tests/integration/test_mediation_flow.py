@@ -346,7 +346,21 @@ def test_failure_then_second_session_then_termination(api, login, events_queue):
     )
     assert moved["state"] == "awaiting_assignment" and moved["mediator"] is None
     assert moved["history"][-1]["action"] == "move_unit" and moved["history"][-1]["detail"]["from_unit"] == d.unit
-    assert api.get(f"/api/v1/complaints/{cid}/mediation", headers=d.demo).status_code == 404
+    # the village keeps a read-only view of its mediation: its sessions and minutes, personal data masked
+    kept = api.get(f"/api/v1/complaints/{cid}/mediation", headers=d.demo)
+    assert kept.status_code == 200, kept.text
+    kept = kept.json()
+    assert kept["read_only"] is True and kept["allowed_actions"] == [] and kept["unit"]["code"] == TOWNSHIP
+    assert [s["round"] for s in kept["sessions"]] == [1, 2]
+    assert moved["parties"]["complainant"]["name"] == "李四"  # the responsible township's case staff
+    assert kept["parties"]["complainant"]["name"] == "李*"
+    minutes = api.get(f"/api/v1/complaints/{cid}/mediation/documents/minutes/1.html", headers=d.demo)
+    assert minutes.status_code == 200
+    assert any(c["complaint_id"] == cid for c in api.get("/api/v1/mediations", headers=d.demo).json())
+    refused = d.do(cid, "assign", {}, expect=403)
+    assert "may only read it" in refused["message"]
+    sibling = login("321282102204")  # a village beside it passed nothing up
+    assert api.get(f"/api/v1/complaints/{cid}/mediation", headers=sibling).status_code == 404
 
 
 def test_appraisal_pause_moves_the_60_day_deadline(api, login, db):

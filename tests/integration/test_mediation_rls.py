@@ -42,6 +42,26 @@ def test_scoped_role_sees_its_subtree_only(api, login, db):
         )
 
 
+def test_a_viewer_row_lets_the_unit_that_passed_a_case_up_read_it(api, login, db):
+    d = desk(api, login, UNIT)
+    cid = d.accepted_case()
+    passed_up_from = "321282102200"  # as if this village had passed the case on (services/mediation move_unit)
+    assert visible(db, passed_up_from, "cases", cid) == 0
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO mediation.case_viewers (complaint_id, unit_code, since, reason) "
+                "VALUES (CAST(:id AS uuid), :u, now(), 'escalated:test')"
+            ),
+            {"id": cid, "u": passed_up_from},
+        )
+    for table in ("cases", "steps", "clocks", "case_viewers"):
+        assert visible(db, passed_up_from, table, cid) >= 1, table
+        assert visible(db, "321282102", table, cid) >= 1, table
+        assert visible(db, "321282102201", table, cid) == 0, table  # another sibling still sees nothing
+        assert visible(db, "", table, cid) == 0, table
+
+
 def test_scoped_role_cannot_write_or_read_the_outbox(db):
     for statement in ("SELECT count(*) FROM mediation.outbox", "DELETE FROM mediation.cases"):
         with db.connect() as conn, conn.begin():
