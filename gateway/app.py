@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
 from common.config import settings
@@ -20,6 +22,7 @@ from gateway.rpc import RpcClient, ServiceUnavailable
 
 SERVICES = ("intake", "routing", "mediation", "notification", "reporting")
 HEALTH_TIMEOUT_SECONDS = 3.0
+CONSOLE_DIR = Path(__file__).resolve().parent / "console"  # the staff web console (docs/console.md)
 
 
 @asynccontextmanager
@@ -51,6 +54,13 @@ errors.install(app)
 instrument_app(app)  # request spans and latency histogram, GET /metrics (common/telemetry.py)
 for module in (auth, complaints, tracking, reports, audit, users, tenants, mediation, routing, notifications):
     app.include_router(module.router)
+app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
+
+
+@app.get("/", include_in_schema=False)
+async def root() -> RedirectResponse:
+    """The staff web console."""
+    return RedirectResponse("/console/", status_code=307)
 
 
 @app.get("/healthz", tags=["ops"])

@@ -174,7 +174,10 @@ def main() -> None:
     platform.start()
     try:
         platform.wait_healthy(timeout=90)
-        print(f"\nThe platform is up: {platform.url}  (API docs {platform.url}/docs, health {platform.url}/healthz)")
+        print(
+            f"\nThe platform is up: {platform.url}  (staff web console {platform.url}/console/, "
+            f"API docs {platform.url}/docs, health {platform.url}/healthz)"
+        )
         print(f"Logs: {platform.log_dir}/")
         ports = ", ".join(f"{name} {port}" for name, port in platform.metrics_ports.items())
         print(f"Metrics: {platform.url}/metrics and 127.0.0.1:<port>/metrics for {ports}")

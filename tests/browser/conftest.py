@@ -1,0 +1,64 @@
+"""Playwright fixtures for the web console's browser tests, on the system chromium.
+
+Chromium comes with Debian's chromium package (.ci/run installs it) and Playwright with
+requirements-dev.txt; Playwright's own browser downloads are not used. Without either the tests are
+skipped on a developer's machine, and fail in CI (`CI` set), where a skipped test would pass
+unnoticed."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def missing_tools() -> str | None:
+    if importlib.util.find_spec("playwright") is None:
+        return "playwright is not installed (pip install -r requirements-dev.txt)"
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def browser_tools() -> None:
+    """Skip (or fail in CI) before the platform is started for nothing."""
+    missing = missing_tools()
+    if missing is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"browser tests cannot run in CI: {missing} (see .ci/run)")
+    pytest.skip(missing)
+
+
+@pytest.fixture(scope="session")
+def browser(browser_tools: None) -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh browser context per test: its own sessionStorage, so nobody is logged in."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def console_url(platform: Any) -> str:
+    return f"{platform.url}/console/"
