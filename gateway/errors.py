@@ -13,8 +13,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.errors import HTTP_STATUS
 from gateway.rpc import RemoteError, ServiceUnavailable
+from services.notification.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 log = logging.getLogger("gateway")
+
+# what a signed callback (an SMS provider's delivery reports) must send: an HMAC-SHA256 signature of
+# timestamp + "." + body, in the headers named
+SIGNATURE_CHALLENGE = f'HMAC-SHA256 realm="disputes", headers="{TIMESTAMP_HEADER} {SIGNATURE_HEADER}"'
 
 
 def problem(status: int, error: str, message: str, fields: list[dict[str, str]] | None = None) -> JSONResponse:
@@ -53,7 +58,10 @@ def install(app: FastAPI) -> None:
             fields = json.loads(exc.value)
             summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
             return problem(status, "invalid_input", summary, fields)
-        return problem(status, exc.exc_type.lower(), exc.value)
+        response = problem(status, exc.exc_type.lower(), exc.value)
+        if exc.exc_type == "Unauthorized":  # only callers that sign their requests get one (RFC 9110 11.6.1)
+            response.headers["WWW-Authenticate"] = SIGNATURE_CHALLENGE
+        return response
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:

@@ -247,6 +247,7 @@ def test_a_report_that_does_not_verify_or_parse_is_refused_with_the_reason(api, 
     delivered = [{"message_id": ack["id"], "status": "delivered"}]
     forged = report(api, notification_sinks, delivered, secret="not-the-sms-secret")
     assert forged.status_code == 401 and "signature" in forged.json()["message"]
+    assert "X-Disputes-Signature" in forged.headers["www-authenticate"]
     stale = report(api, notification_sinks, delivered, now=time.time() - 3600)  # a replay of an old report
     assert stale.status_code == 401
     unsigned = api.post("/api/v1/notification/sms-receipts", json={"receipts": delivered})
