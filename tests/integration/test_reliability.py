@@ -75,26 +75,37 @@ def routed_exactly_once(db, ids: list[str]) -> None:
     assert all(acknowledgements.get(i) == 1 for i in ids), "an acknowledgement was recorded twice or never"
 
 
-def all_routed(db, ids: list[str]) -> bool:
+def unsettled(db, ids: list[str]) -> dict[str, list[str]]:
+    """The complaints not yet routed or not yet acknowledged (with intake's status), empty once every
+    consumer has had its turn and exactness can be judged."""
     with db.connect() as conn:
-        routed = conn.execute(
-            text("SELECT count(*) FROM intake.complaints WHERE status = 'routed' AND id = ANY(CAST(:ids AS uuid[]))"),
-            {"ids": ids},
-        ).scalar()
-    return routed == len(ids)
+        statuses = dict(
+            conn.execute(
+                text("SELECT id::text, status FROM intake.complaints WHERE id = ANY(CAST(:ids AS uuid[]))"),
+                {"ids": ids},
+            ).all()
+        )
+        acknowledged = set(
+            conn.execute(
+                text(
+                    "SELECT DISTINCT complaint_id::text FROM notification.messages "
+                    "WHERE template = 'acknowledgement' AND complaint_id = ANY(CAST(:ids AS uuid[]))"
+                ),
+                {"ids": ids},
+            ).scalars()
+        )
+    found = {
+        "not routed": [f"{i} ({statuses.get(i, 'absent')})" for i in ids if statuses.get(i) != "routed"],
+        "not acknowledged": [i for i in ids if i not in acknowledged],
+    }
+    return {key: value for key, value in found.items() if value}
 
 
-def all_settled(db, ids: list[str]) -> bool:
-    """Routed and acknowledged: every consumer has had its turn, so exactness can be judged."""
-    with db.connect() as conn:
-        acknowledged = conn.execute(
-            text(
-                "SELECT count(DISTINCT complaint_id) FROM notification.messages "
-                "WHERE template = 'acknowledgement' AND complaint_id = ANY(CAST(:ids AS uuid[]))"
-            ),
-            {"ids": ids},
-        ).scalar()
-    return acknowledged == len(ids) and all_routed(db, ids)
+def settle(db, ids: list[str], timeout: float = 15) -> None:
+    try:
+        wait_for(lambda: not unsettled(db, ids), timeout=timeout, interval=0.5)
+    except AssertionError as exc:
+        raise AssertionError(f"not settled within {timeout} s: {unsettled(db, ids)}") from exc
 
 
 @pytest.mark.parametrize("victim", ["routing", "intake", "notification"])
@@ -114,7 +125,7 @@ def test_sigkill_mid_stream_loses_nothing_and_duplicates_nothing(platform, api, 
         submitter.join(timeout=30)
     ids = list(submitter.acknowledged)
     assert len(ids) >= 60
-    wait_for(lambda: all_settled(db, ids), timeout=120, interval=0.5)
+    settle(db, ids, timeout=120)
     routed_exactly_once(db, ids)
 
 
@@ -184,7 +195,7 @@ def test_redelivered_event_is_handled_once(platform, api, db):
                 if message.payload["data"]["complaint_id"] == receipt["id"]:
                     envelope = message.payload
                     break
-    wait_for(lambda: all_settled(db, [receipt["id"]]))
+    settle(db, [receipt["id"]])
     publish("intake", "complaint.received.v1", envelope)
     publish("intake", "complaint.received.v1", envelope)
     # the replays reach every consumer; give them time to (not) act

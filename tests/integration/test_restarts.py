@@ -26,7 +26,7 @@ from kombu import Connection
 from sqlalchemy import Engine, text
 
 from tests.conftest import DEMO_PASSWORD, ROOT, complaint, credit_code, wait_for
-from tests.integration.test_reliability import all_settled, routed_exactly_once
+from tests.integration.test_reliability import routed_exactly_once, settle
 from tests.private_infra import PrivateInfra, free_port, missing
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -168,7 +168,7 @@ def restart_mid_stream(platform, db: Engine, restart: Callable[[], None]) -> Sub
     assert not submitter.unexpected, f"refusals other than a clean 503: {submitter.unexpected[:5]}"
 
     ids = list(submitter.acknowledged)
-    wait_for(lambda: all_settled(db, ids), timeout=180, interval=0.5)
+    settle(db, ids, timeout=180)
     routed_exactly_once(db, ids)
     wait_for(lambda: outboxes_drained(db), timeout=60, interval=0.5)
     assert dead_letters(platform.amqp_uri) == [], "an event was given up on"
