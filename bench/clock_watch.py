@@ -8,7 +8,9 @@ running (so twice as many clock rows), their next colour changes spread over the
 way `common.clocks.next_change` spreads them. Then, for each `--due` count, makes that many clocks
 due now and times one pass of the real watcher (`common.clock_watch.watch` over `intake.clocks`,
 with the outbox writes of the events it publishes), and the plan PostgreSQL chose. Last, the
-open-case gauge's count (`services.intake.case_clocks.OPEN_CLOCKS`), which does read every open case.
+open-case gauge's count (`services.intake.case_clocks.OPEN_CLOCKS`), which does read every open case,
+and the clocks near breach the city holds (`GET /api/v1/clocks`: `services.intake.case_clocks.held`,
+yellow and red, the nearest 100), with every clock of those passes lit.
 
 Target (issue 7): a pass costs in proportion to the clocks due, not to the open cases.
 Figures: docs/performance.md, "Clock watcher".
@@ -21,6 +23,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -28,7 +31,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from common import clock_watch
 from common.db import make_engine
 from common.outbox import emit
-from services.intake import case_clocks
+from common.tenancy import Scope
+from services.intake import case_clocks, complaints
 from services.intake.models import ClockRow, Outbox
 
 DATABASE = "disputes_bench_clocks"
@@ -139,6 +143,21 @@ def main() -> None:
             clock_watch.set_open_cases(session, case_clocks.OPEN_CLOCKS)
         gauge.append((time.perf_counter() - t0) * 1000)
     print(f"open-case gauge recount: median {statistics.median(gauge):.0f} ms (reads every open case; every 30 s)")
+
+    city = Scope(unit="330681")
+    with engine.connect() as conn:
+        lit = conn.execute(text("SELECT count(*) FROM intake.clocks WHERE colour <> 'green'")).scalar()
+    listed, found = [], 0
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        with uow.transaction() as session:
+            found = len(
+                case_clocks.held(
+                    session, clock_watch.HeldClocks(), complaints.in_scope(city, with_viewers=False), datetime.now(UTC)
+                )
+            )
+        listed.append((time.perf_counter() - t0) * 1000)
+    print(f"clocks near breach of the city ({lit:,} lit): median {statistics.median(listed):.1f} ms for {found}")
     engine.dispose()
 
 

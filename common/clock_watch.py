@@ -17,18 +17,20 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
-from sqlalchemy import Date, DateTime, Float, Index, Integer, Interval, String, select, text
+from sqlalchemy import Date, DateTime, Float, Index, Integer, Interval, Select, String, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from common import clocks, metrics
-from common.clocks import Clock, ClockKind, ClockUnit
+from common.clocks import Clock, ClockKind, ClockUnit, Colour
 from common.contracts import ClockColourChanged, Contract, Unit, WorkingDays
+from common.errors import InvalidInput
 from common.workdays import WorkCalendar
 
 if TYPE_CHECKING:
@@ -120,6 +122,12 @@ class OwnCalendar:
 
 def due_index(table: str) -> Index:
     return Index(f"ix_{table}_next_check", "next_check_at", postgresql_where=text("next_check_at IS NOT NULL"))
+
+
+def held_index(table: str) -> Index:
+    """The running clocks by colour and deadline, for the clocks near breach (`HeldClocks`): a list
+    costs in proportion to the running clocks of the colours asked, not to every clock ever kept."""
+    return Index(f"ix_{table}_held", "colour", "deadline", postgresql_where=text("stopped_at IS NULL"))
 
 
 def schedule(row: Any, clock: Clock, now: datetime, calendar: WorkCalendar | None = None) -> None:
@@ -225,3 +233,71 @@ def set_open_cases(session: Session, statement: Any) -> None:
         key = (clock, colour or "green", tier or metrics.NO_TIER, metrics.city_of(code))
         counts[key] = counts.get(key, 0) + count
     metrics.set_open_cases(counts)
+
+
+# --- the clocks a unit holds (GET /api/v1/clocks) ---------------------------------------------------------
+
+COLOURS: tuple[str, ...] = get_args(Colour)
+NEAR_BREACH: tuple[str, ...] = ("yellow", "red")
+HELD_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class HeldClocks:
+    """What a caller asks of the running (or paused) clocks its units hold: their colours, as the
+    watcher last saw them (at most `WATCH_INTERVAL_SECONDS` ago), their kinds (all when empty), and
+    how many, the nearest deadline first."""
+
+    colours: tuple[str, ...] = NEAR_BREACH
+    kinds: tuple[str, ...] = ()
+    limit: int = 100
+
+    @classmethod
+    def parse(cls, colours: Sequence[str] | None, kinds: Sequence[str] | None, limit: int) -> HeldClocks:
+        errors = [
+            {"field": "colour", "message": f"unknown colour {c!r}; one of {', '.join(COLOURS)}"}
+            for c in colours or ()
+            if c not in COLOURS
+        ]
+        known = {kind.value for kind in ClockKind}
+        errors += [
+            {"field": "kind", "message": f"unknown clock {k!r}; one of {', '.join(sorted(known))}"}
+            for k in kinds or ()
+            if k not in known
+        ]
+        if not 1 <= limit <= HELD_LIMIT:
+            errors.append({"field": "limit", "message": f"must be between 1 and {HELD_LIMIT}"})
+        if errors:
+            raise InvalidInput(errors)
+        return cls(tuple(colours or NEAR_BREACH), tuple(kinds or ()), limit)
+
+    def select(self, model: type, kind: ColumnElement[str]) -> Select:
+        """The rows of `model` asked for; `kind` is its clock kind (a column, or a literal for a
+        table of one kind). The caller adds its scope."""
+        query = select(model).where(model.stopped_at.is_(None), model.colour.in_(self.colours))
+        if self.kinds:
+            query = query.where(kind.in_(self.kinds))
+        return query.order_by(model.deadline).limit(self.limit)
+
+
+def held_clock(
+    complaint_id: uuid.UUID,
+    clock: Clock,
+    now: datetime,
+    *,
+    unit: Unit,
+    calendar: WorkCalendar | None,
+    yellow_share: float | None,
+    tracking_no: str | None = None,
+    handler: str | None = None,
+) -> dict[str, Any]:
+    """One clock of the list: the case, the unit holding it (and its handler where the service knows
+    one), and the clock as the case view shows it (deadline, remaining working time and colour, now)."""
+    shown = clocks.to_dict(clock, now, calendar, yellow_share or DEFAULT_YELLOW_SHARE)
+    return {
+        "complaint_id": str(complaint_id),
+        "tracking_no": tracking_no,
+        "unit": unit.model_dump(),
+        "handler": handler,
+        **shown,
+    }

@@ -214,3 +214,14 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def add_held_index(op: Any, schema: str, table: str) -> None:
+    """common.clock_watch.held_index on a clock table."""
+    op.create_index(
+        f"ix_{table}_held", table, ["colour", "deadline"], schema=schema, postgresql_where=sa.text("stopped_at IS NULL")
+    )
+
+
+def drop_held_index(op: Any, schema: str, table: str) -> None:
+    op.drop_index(f"ix_{table}_held", table_name=table, schema=schema)

@@ -17,7 +17,19 @@ from common.telemetry import instrument_app
 from gateway import errors
 from gateway.deps import Rpc
 from gateway.limits import BodySizeLimit
-from gateway.routes import audit, auth, complaints, mediation, notifications, reports, routing, tenants, tracking, users
+from gateway.routes import (
+    audit,
+    auth,
+    clocks,
+    complaints,
+    mediation,
+    notifications,
+    reports,
+    routing,
+    tenants,
+    tracking,
+    users,
+)
 from gateway.rpc import RpcClient, ServiceUnavailable
 
 SERVICES = ("intake", "routing", "mediation", "notification", "reporting")
@@ -52,7 +64,7 @@ app.add_middleware(
 )
 errors.install(app)
 instrument_app(app)  # request spans and latency histogram, GET /metrics (common/telemetry.py)
-for module in (auth, complaints, tracking, reports, audit, users, tenants, mediation, routing, notifications):
+for module in (auth, complaints, clocks, tracking, reports, audit, users, tenants, mediation, routing, notifications):
     app.include_router(module.router)
 app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
 

@@ -6,6 +6,7 @@ const API = "/api/v1";
 const TOKEN_KEY = "console.access_token";
 const REFRESH_KEY = "console.refresh_token";
 const CASE_LIMIT = 200;
+const HELD_LIMIT = 200;
 
 const STATUS_LABELS = {
   draft: "草稿",
@@ -186,41 +187,73 @@ function route() {
       await showInbox();
       return;
     }
+    if (view === "clocks") {
+      await Promise.all([showHeldClocks(), refreshUnread()]);
+      return;
+    }
     await Promise.all([view === "cases" && id ? showCase(decodeURIComponent(id)) : showCases(), refreshUnread()]);
   });
 }
 
-async function showCases() {
-  const table = $("case-table");
-  const status = $("status-filter").value;
-  table.setAttribute("aria-busy", "true");
+// Fills a list view's table from the API: marks it busy meanwhile, counts the rows, shows the view.
+async function showList(view, table, count, path, toRow, measure) {
+  $(table).setAttribute("aria-busy", "true");
   try {
-    const query = new URLSearchParams({ limit: CASE_LIMIT });
-    if (status) query.set("status", status);
-    const cases = await api(`/complaints?${query}`);
-    table.tBodies[0].replaceChildren(...cases.map(caseRow));
-    $("case-count").textContent = `共 ${cases.length} 件`;
+    const items = await api(path);
+    $(table).tBodies[0].replaceChildren(...items.map(toRow));
+    $(count).textContent = `共 ${items.length} ${measure}`;
   } finally {
-    table.setAttribute("aria-busy", "false");
+    $(table).setAttribute("aria-busy", "false");
   }
-  show("cases-view");
+  show(view);
 }
 
-function caseRow(c) {
-  const href = `#/cases/${encodeURIComponent(c.id)}`;
-  const row = el(
-    "tr",
-    {},
-    el("td", {}, el("a", { href }, c.tracking_no)),
-    el("td", {}, state.categories[c.category] || c.category || "—"),
-    el("td", {}, statusLabel(c.status)),
-    el("td", {}, unitName(c.responsible_unit)),
-    el("td", {}, when(c.received_at)),
-  );
+// A table row that opens its case when clicked; the first cell links to it.
+function caseLinkRow(id, label, ...cells) {
+  const href = `#/cases/${encodeURIComponent(id)}`;
+  const row = el("tr", {}, el("td", {}, el("a", { href }, label)), ...cells.map((cell) => el("td", {}, cell)));
   row.addEventListener("click", () => {
     location.hash = href;
   });
   return row;
+}
+
+async function showCases() {
+  const query = new URLSearchParams({ limit: CASE_LIMIT });
+  const status = $("status-filter").value;
+  if (status) query.set("status", status);
+  await showList("cases-view", "case-table", "case-count", `/complaints?${query}`, caseRow, "件");
+}
+
+function caseRow(c) {
+  return caseLinkRow(
+    c.id,
+    c.tracking_no,
+    state.categories[c.category] || c.category || "—",
+    statusLabel(c.status),
+    unitName(c.responsible_unit),
+    when(c.received_at),
+  );
+}
+
+// The running clocks the caller's units hold, the nearest deadline first (GET /clocks).
+async function showHeldClocks() {
+  const query = new URLSearchParams({ limit: HELD_LIMIT });
+  for (const colour of $("colour-filter").value.split(",")) query.append("colour", colour);
+  await showList("clocks-view", "held-table", "held-count", `/clocks?${query}`, heldRow, "项");
+}
+
+function heldRow(clock) {
+  return caseLinkRow(
+    clock.complaint_id,
+    clock.tracking_no || clock.complaint_id,
+    CLOCK_LABELS[clock.kind] || clock.kind,
+    unitName(clock.unit),
+    clock.handler || "—",
+    when(clock.deadline),
+    remaining(clock),
+    badge(clock.colour),
+  );
 }
 
 async function showCase(id) {
@@ -263,6 +296,9 @@ async function showCase(id) {
       ),
     ),
   );
+  const missing = c.clocks_unavailable || [];
+  $("clock-note").textContent = missing.length ? `部分时限暂时无法读取（${missing.join("、")}），请稍后刷新` : "";
+  $("clock-note").hidden = !missing.length;
   $("history-table").tBodies[0].replaceChildren(
     ...c.history.map((entry) => el("tr", {}, el("td", {}, entry.step), el("td", {}, when(entry.at)))),
   );
@@ -364,6 +400,7 @@ for (const [status, label] of Object.entries(STATUS_LABELS)) {
 $("login-form").addEventListener("submit", logIn);
 $("logout").addEventListener("click", logOut);
 $("status-filter").addEventListener("change", () => run(showCases));
+$("colour-filter").addEventListener("change", () => run(showHeldClocks));
 $("accept").addEventListener("click", accept);
 $("refuse-form").addEventListener("submit", refuse);
 window.addEventListener("hashchange", route);

@@ -15,6 +15,7 @@ from common.contracts import ComplaintSubmission
 from gateway import auth
 from gateway.deps import Rpc, Staff, current_staff
 from gateway.errors import problem
+from gateway.routes import clocks
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -185,7 +186,9 @@ async def list_complaints(
 
 @router.get("/{complaint_id}")
 async def get_complaint(complaint_id: str, staff: Staff, client: Rpc) -> Any:
-    return await client.call("intake", "get_complaint", complaint_id, context=staff.scope.to_context())
+    """The case as the caller may see it, with every clock it carries (intake's, routing's and
+    mediation's), each with its deadline, remaining working time and colour."""
+    return await clocks.case_with_clocks(client, staff.scope.to_context(), complaint_id)
 
 
 @router.get("/{complaint_id}/messages")

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from common import clocks, metrics
-from common.clock_watch import DEFAULT_YELLOW_SHARE, Holder
+from common.clock_watch import DEFAULT_YELLOW_SHARE, HeldClocks, Holder, held_clock
 from common.clocks import DEFAULT_RULES, ClockKind, ClockRule
 from common.contracts import ClockPolicy, Unit
 from services.intake.models import ClockRow, Complaint
@@ -97,6 +98,32 @@ def views(rows: list[ClockRow], now: datetime) -> list[dict]:
             "status": row.status,
         }
         for row in rows
+    ]
+
+
+def held(session: Session, asked: HeldClocks, responsible: ColumnElement[bool], now: datetime) -> list[dict]:
+    """The running clocks asked for of the cases `responsible` selects (the caller's own, not those
+    it only views), the nearest deadline first."""
+    query = asked.select(ClockRow, ClockRow.kind).join(Complaint, Complaint.id == ClockRow.complaint_id)
+    found = session.execute(
+        query.where(responsible).add_columns(
+            Complaint.tracking_no,
+            Complaint.responsible_unit_code,
+            Complaint.responsible_unit_name,
+            Complaint.responsible_tier,
+        )
+    )
+    return [
+        held_clock(
+            row.complaint_id,
+            row.clock(),
+            now,
+            unit=Unit(code=code, name=name or "", tier=tier or ""),
+            calendar=row.work_calendar(),
+            yellow_share=row.yellow_share,
+            tracking_no=tracking_no,
+        )
+        for row, tracking_no, code, name, tier in found
     ]
 
 

@@ -390,6 +390,11 @@ def find_in_scope(session: Session, complaint_id: uuid.UUID, scope: Scope | None
     return session.scalar(select(Complaint).where(Complaint.id == complaint_id, in_scope(scope)))
 
 
+def tracking_numbers(session: Session, keys: list[uuid.UUID], scope: Scope | None) -> dict[str, str]:
+    found = session.execute(select(Complaint.id, Complaint.tracking_no).where(Complaint.id.in_(keys), in_scope(scope)))
+    return {str(key): tracking_no for key, tracking_no in found}
+
+
 def list_in_scope(session: Session, scope: Scope | None, *, status: str | None, limit: int) -> list[Complaint]:
     query = select(Complaint).where(in_scope(scope))
     if status:

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from common.clock_watch import OwnCalendar, StoredClock, due_index
+from common.clock_watch import OwnCalendar, StoredClock, due_index, held_index
 from common.outbox import InboxMixin, OutboxMixin
 
 
@@ -127,7 +127,11 @@ class ClockRow(OwnCalendar, StoredClock, Base):
     `ix_clocks_next_check`; (status, deadline) serves reading by state."""
 
     __tablename__ = "clocks"
-    __table_args__ = (Index("ix_clocks_status_deadline", "status", "deadline"), due_index("clocks"))
+    __table_args__ = (
+        Index("ix_clocks_status_deadline", "status", "deadline"),
+        due_index("clocks"),
+        held_index("clocks"),
+    )
 
     complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(30), primary_key=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from nameko.rpc import RpcProxy, rpc
@@ -80,6 +81,24 @@ class IntakeService(IntakeDesk):
         with self.db.scoped(self.scope) as session:
             found = complaints.list_in_scope(session, self.scope, status=status, limit=min(limit, 200))
             return [complaints.view(c, self.scope, single=False) for c in found]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def held_clocks(
+        self, colours: list[str] | None = None, kinds: list[str] | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The acknowledgement and acceptance clocks running on the cases the caller's units are
+        responsible for, in the colours asked (yellow and red by default), the nearest deadline first."""
+        asked = clock_watch.HeldClocks.parse(colours, kinds, limit)
+        with self.db.scoped(self.scope) as session:
+            responsible = complaints.in_scope(self.scope, with_viewers=False)
+            return case_clocks.held(session, asked, responsible, datetime.now(UTC))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def tracking_numbers(self, complaint_ids: list[str]) -> dict[str, str]:
+        """The tracking numbers of those of `complaint_ids` the caller sees (the others are left out)."""
+        keys = [self._complaint_key(key) for key in complaint_ids[: clock_watch.HELD_LIMIT]]
+        with self.db.scoped(self.scope) as session:
+            return complaints.tracking_numbers(session, keys, self.scope)
 
     @rpc(expected_exceptions=EXPECTED)
     def personal_data_access(

@@ -1,15 +1,18 @@
-"""What the clock watcher (common/clock_watch.py) needs from mediation: who holds each case, and the
-running clocks counted for the open-case gauge."""
+"""Mediation's clocks as the clock watcher (common/clock_watch.py) needs them, who holds each case,
+and the running clocks counted for the open-case gauge, and the clocks a caller's units hold."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
-from common.clock_watch import Holder
+from common.clock_watch import HeldClocks, Holder, held_clock
 from common.contracts import Unit
+from common.tenancy import Scope, scope_clause
 from services.mediation.models import Case, ClockRow
 
 
@@ -34,3 +37,40 @@ OPEN_CLOCKS = (
     .where(ClockRow.stopped_at.is_(None))
     .group_by(*_GROUPS)
 )
+
+
+def held(session: Session, scope: Scope, asked: HeldClocks, now: datetime) -> list[dict]:
+    """The running (or paused) clocks asked for of the cases the caller's units handle (not those
+    they only view), the nearest deadline first."""
+    query = asked.select(ClockRow, ClockRow.kind).join(Case, Case.complaint_id == ClockRow.complaint_id)
+    found = session.execute(
+        query.where(scope_clause(Case.unit_code, scope)).add_columns(
+            Case.unit_code, Case.unit_name, Case.unit_tier, Case.tracking_no, Case.mediator
+        )
+    )
+    return [
+        _held(row, Unit(code=code, name=name, tier=tier), tracking_no, mediator, now)
+        for row, code, name, tier, tracking_no, mediator in found
+    ]
+
+
+def of_case(session: Session, visible: ColumnElement[bool], key: uuid.UUID, now: datetime) -> list[dict]:
+    """Every clock of the case, stopped ones too; none when the caller does not see it."""
+    case = session.scalar(select(Case).where(Case.complaint_id == key, visible))
+    if case is None:
+        return []
+    unit = Unit(code=case.unit_code, name=case.unit_name, tier=case.unit_tier)
+    return [_held(row, unit, case.tracking_no, case.mediator, now) for row in case.clocks]
+
+
+def _held(row: ClockRow, unit: Unit, tracking_no: str, mediator: str | None, now: datetime) -> dict:
+    return held_clock(
+        row.complaint_id,
+        row.clock(),
+        now,
+        unit=unit,
+        calendar=row.work_calendar(),
+        yellow_share=row.yellow_share,
+        tracking_no=tracking_no,
+        handler=mediator,
+    )

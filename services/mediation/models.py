@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from common.clock_watch import OwnCalendar, StoredClock, due_index
+from common.clock_watch import OwnCalendar, StoredClock, due_index, held_index
 from common.outbox import InboxMixin, OutboxMixin
 
 
@@ -134,6 +134,7 @@ class ClockRow(OwnCalendar, StoredClock, Base):
             postgresql_where=text("stopped_at IS NULL AND paused_at IS NULL AND kind = 'mediation'"),
         ),
         due_index("clocks"),
+        held_index("clocks"),
     )
 
     complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.complaint_id"), primary_key=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from nameko.rpc import rpc
@@ -131,6 +132,24 @@ class MediationService:
             shown = cases.shows_personal_data(case, scope, single=True)
         self._audit(scope, key, shown, "mediation.get_case")
         return data
+
+    @rpc(expected_exceptions=EXPECTED)
+    def case_clocks(self, complaint_id: str) -> list[dict[str, Any]]:
+        """The case's mediation clocks, stopped ones too; none when there is no mediation case."""
+        scope = self._staff()
+        key = cases.case_key(complaint_id)
+        with self.db.scoped(scope) as session:
+            return lights.of_case(session, cases.visible(scope), key, datetime.now(UTC))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def held_clocks(
+        self, colours: list[str] | None = None, kinds: list[str] | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The running mediation clocks of the cases the caller's units handle, in the colours asked."""
+        scope = self._staff()
+        asked = clock_watch.HeldClocks.parse(colours, kinds, limit)
+        with self.db.scoped(scope) as session:
+            return lights.held(session, scope, asked, datetime.now(UTC))
 
     @rpc(expected_exceptions=EXPECTED)
     def list_cases(self, state: str | None = None, limit: int = 50) -> list[dict[str, Any]]:

@@ -1299,6 +1299,17 @@ def _contest_expired(session: Session, tree: DivisionTree, a: Assignment | None,
 # --- reading ----------------------------------------------------------------------------------------
 
 
+def clocks_of(
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, now: datetime
+) -> list[dict[str, Any]]:
+    """Routing's clocks of a case the caller sees; none for a case it does not see or routing never
+    decided (the two answer alike)."""
+    a = session.get(Assignment, complaint_id)
+    if a is None or visibility(session, a, scope) is None:
+        return []
+    return lights.of_case(session, tree, complaint_id, now)
+
+
 def view(session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID) -> dict[str, Any]:
     """The routing record of a case: who is responsible and why, open handovers, the tier clock and
     every step with its rule and inputs. `read_only` for a unit that passed the case up."""

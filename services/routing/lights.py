@@ -25,11 +25,12 @@ from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from common import clocks, metrics
-from common.clock_watch import DEFAULT_YELLOW_SHARE, Holder, schedule
+from common.clock_watch import DEFAULT_YELLOW_SHARE, HeldClocks, Holder, held_clock, schedule
 from common.clocks import DEFAULT_RULES, ClockKind, ClockRule, start_clock, tier_target_rule
 from common.contracts import ClockPolicy, WorkingDays
 from common.contracts import Unit as UnitData
 from common.divisions import tier_of
+from common.tenancy import Scope, scope_clause
 from common.workdays import WorkCalendar
 from services.routing.models import CaseClock, TierClock
 from services.routing.settings import DEFAULTS, TenantSettings, work_calendar
@@ -185,6 +186,37 @@ def view(row: TierClock | CaseClock | None, tree: DivisionTree, now: datetime) -
         row.yellow_share or DEFAULT_YELLOW_SHARE,
     )
     return {**shown, "unit": row.unit_code, "tier": row.tier}
+
+
+def held(session: Session, tree: DivisionTree, scope: Scope | None, asked: HeldClocks, now: datetime) -> list[dict]:
+    """The running clocks asked for that the caller's units hold (the unit each row names, see the
+    table above), the nearest deadline first."""
+    rows: list[TierClock | CaseClock] = []
+    for model, kind in ((TierClock, literal(ClockKind.TIER_TARGET.value)), (CaseClock, CaseClock.kind)):
+        rows += session.scalars(asked.select(model, kind).where(scope_clause(model.unit_code, scope)))
+    rows.sort(key=lambda row: row.deadline)
+    return [_held(row, tree, now) for row in rows[: asked.limit]]
+
+
+def of_case(session: Session, tree: DivisionTree, complaint_id: uuid.UUID, now: datetime) -> list[dict]:
+    """Every clock of routing's for the case, stopped ones too (the caller checked it may see it)."""
+    handovers = select(CaseClock).where(CaseClock.complaint_id == complaint_id).order_by(CaseClock.started_at)
+    rows: list[TierClock | CaseClock] = [
+        *session.scalars(select(TierClock).where(TierClock.complaint_id == complaint_id)),
+        *session.scalars(handovers),
+    ]
+    return [_held(row, tree, now) for row in rows]
+
+
+def _held(row: TierClock | CaseClock, tree: DivisionTree, now: datetime) -> dict:
+    return held_clock(
+        row.complaint_id,
+        row.clock(),
+        max(now, row.started_at),
+        unit=unit_data(tree, row.unit_code),
+        calendar=calendar_of(tree, row.unit_code),
+        yellow_share=row.yellow_share,
+    )
 
 
 # --- what the watcher needs -----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from common.clock_watch import StoredClock, WatchedClock, due_index
+from common.clock_watch import StoredClock, WatchedClock, due_index, held_index
 from common.clocks import Clock, ClockKind, ClockUnit
 from common.outbox import InboxMixin, OutboxMixin
 
@@ -146,7 +146,7 @@ class TierClock(WatchedClock, Base):
     when one turns red the case is escalated in the same transaction."""
 
     __tablename__ = "tier_clocks"
-    __table_args__ = (due_index("tier_clocks"),)
+    __table_args__ = (due_index("tier_clocks"), held_index("tier_clocks"))
 
     complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     unit_code: Mapped[str] = mapped_column(String(12))
@@ -174,7 +174,7 @@ class CaseClock(StoredClock, Base):
     handing unit; the deciding unit)."""
 
     __tablename__ = "case_clocks"
-    __table_args__ = (due_index("case_clocks"),)
+    __table_args__ = (due_index("case_clocks"), held_index("case_clocks"))
 
     complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     kind: Mapped[str] = mapped_column(String(30), primary_key=True)

@@ -146,6 +146,22 @@ class RoutingService:
         return self._view(self._key(complaint_id))
 
     @rpc(expected_exceptions=EXPECTED)
+    def case_clocks(self, complaint_id: str) -> list[dict[str, Any]]:
+        """The case's tier target and handover clocks, stopped ones too."""
+        key = self._key(complaint_id)
+        with self.db.read() as session:
+            return cases.clocks_of(session, self.tree(), self.scope, key, datetime.now(UTC))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def held_clocks(
+        self, colours: list[str] | None = None, kinds: list[str] | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The running tier targets and handover clocks the caller's units hold, in the colours asked."""
+        asked = clock_watch.HeldClocks.parse(colours, kinds, limit)
+        with self.db.read() as session:
+            return lights.held(session, self.tree(), self.scope, asked, datetime.now(UTC))
+
+    @rpc(expected_exceptions=EXPECTED)
     def accept_handover(self, complaint_id: str) -> dict[str, Any]:
         key = self._key(complaint_id)
         self._act(cases.accept_handover, self.scope, key)

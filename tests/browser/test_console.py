@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import DEMO_PASSWORD, complaint, credit_code, wait_for
+from tests.integration.test_clock_lights import age, stored
 
 # without playwright, conftest.browser_tools skips these tests (or fails them in CI), saying why
 with suppress(ImportError):
@@ -64,6 +65,15 @@ def case_to_refuse(api: httpx.Client, login: Login) -> dict[str, Any]:
 def sibling_case(api: httpx.Client, login: Login) -> dict[str, Any]:
     business = {"name": "某某超市", "credit_code": credit_code(1), "division_code": SIBLING_VILLAGE}
     return file_routed(api, login, SIBLING_VILLAGE, business=business, incident_division_code=SIBLING_VILLAGE)
+
+
+@pytest.fixture(scope="module")
+def late_case(api: httpx.Client, login: Login, db: Any) -> dict[str, Any]:
+    """A case whose acceptance decision is overdue (its clock aged past the deadline)."""
+    receipt = file_routed(api, login, VILLAGE)
+    age(db, "intake", receipt["id"], "acceptance", started="10 days", deadline="-1 hour")
+    wait_for(lambda: stored(db, "intake", receipt["id"], "acceptance")[0] == "red", timeout=20)
+    return receipt
 
 
 def log_in(page: Page, console_url: str, username: str, password: str = DEMO_PASSWORD) -> None:
@@ -221,3 +231,27 @@ def test_sibling_village_does_not_see_the_case_and_logs_out(
     expect(page.locator("#login-view")).to_be_visible()
     expect(page.locator("#nav")).to_be_hidden()
     assert page.evaluate("sessionStorage.getItem('console.access_token')") is None
+
+
+def test_the_clocks_near_breach_list_leads_to_the_case(
+    page: Page, console_url: str, late_case: dict[str, Any], village_case: dict[str, Any]
+) -> None:
+    log_in(page, console_url, VILLAGE)
+    page.get_by_role("link", name="时限预警").click()
+    expect(page).to_have_url(re.compile("#/clocks$"))
+    late = page.locator("#held-table tbody tr", has_text=late_case["tracking_no"])
+    expect(late).to_have_count(1)
+    for text in ("受理时限", "枫源村委会", "已超时", "红灯"):
+        expect(late).to_contain_text(text)
+    # a case whose clocks are all green is not near breach
+    expect(page.locator("#held-table tbody tr", has_text=village_case["tracking_no"])).to_have_count(0)
+
+    page.locator("#colour-filter").select_option(label="黄灯")
+    expect(late).to_have_count(0)
+    page.locator("#colour-filter").select_option(label="红灯")
+    expect(late).to_have_count(1)
+    late.click()
+    expect(page.locator("#detail-tracking")).to_have_text(late_case["tracking_no"])
+    expect(page.locator("#clock-table tr", has_text="受理时限").locator(".badge")).to_have_attribute(
+        "data-colour", "red"
+    )

@@ -53,17 +53,18 @@ def breaches(platform, service: str, clock: str) -> float:
     return value(service_metrics(platform, service), "disputes_clock_breaches_total", clock=clock, city=CITY) or 0
 
 
-def routed_complaint(api, login) -> str:
+def routed_complaint(api, login, unit: str = VILLAGE, business: str = "江平五金店", seed: int = 7301) -> str:
+    """A complaint against a business of `unit`, routed there and not yet decided."""
     body = complaint(
-        business={"name": "江平五金店", "credit_code": credit_code(7301), "division_code": VILLAGE},
-        incident_division_code=VILLAGE,
+        business={"name": business, "credit_code": credit_code(seed), "division_code": unit},
+        incident_division_code=unit,
     )
     filed = api.post("/api/v1/complaints", json=body)
     assert filed.status_code == 201, filed.text
     cid = filed.json()["id"]
 
     def routed():
-        case = api.get(f"/api/v1/complaints/{cid}", headers=login(VILLAGE))
+        case = api.get(f"/api/v1/complaints/{cid}", headers=login(unit))
         return case.status_code == 200 and case.json()["status"] == "routed"
 
     wait_for(routed, timeout=20)

@@ -12,6 +12,7 @@ import pytest
 from common import clock_watch
 from common.clocks import DEFAULT_RULES, ClockKind, colour, next_change, pause, resume, start_clock, stop
 from common.contracts import Unit
+from common.errors import InvalidInput
 from common.workdays import DEFAULT_CALENDAR, SHANGHAI, WorkCalendar
 
 SECOND = timedelta(seconds=1)
@@ -109,3 +110,34 @@ def test_schedule_makes_an_unreported_change_due_at_once_and_a_stopped_clock_fin
     stopped = stop(r.clock, late)
     clock_watch.schedule(r, stopped, late)
     assert (r.colour, r.next_check_at) == ("red", None)
+
+
+# --- what a caller may ask of the clocks its units hold (GET /api/v1/clocks) -----------------------------
+
+
+def test_held_clocks_default_to_the_clocks_near_breach() -> None:
+    asked = clock_watch.HeldClocks.parse(None, None, 100)
+    assert asked == clock_watch.HeldClocks(colours=("yellow", "red"), kinds=(), limit=100)
+    assert clock_watch.HeldClocks.parse(["green"], ["mediation"], 1).colours == ("green",)
+
+
+def test_held_clocks_name_every_wrong_field_and_what_is_allowed() -> None:
+    with pytest.raises(InvalidInput) as wrong:
+        clock_watch.HeldClocks.parse(["red", "purple"], ["lunch"], 501)
+    fields = {f["field"]: f["message"] for f in wrong.value.fields}
+    assert set(fields) == {"colour", "kind", "limit"}
+    assert "'purple'" in fields["colour"] and "yellow" in fields["colour"]
+    assert "'lunch'" in fields["kind"] and "tier_target" in fields["kind"]
+    assert "500" in fields["limit"]
+
+
+def test_a_held_clock_carries_its_case_holder_and_light() -> None:
+    start = cst(2026, 3, 2, 9)
+    clock = start_clock(DEFAULT_RULES[ClockKind.ACCEPTANCE], start)
+    key = uuid.uuid4()
+    shown = clock_watch.held_clock(
+        key, clock, clock.deadline - SECOND, unit=VILLAGE, calendar=None, yellow_share=None, tracking_no="T1"
+    )
+    assert shown["complaint_id"] == str(key) and shown["tracking_no"] == "T1" and shown["handler"] is None
+    assert shown["unit"] == {"code": VILLAGE.code, "name": VILLAGE.name, "tier": "village"}
+    assert shown["kind"] == "acceptance" and shown["colour"] == "yellow" and shown["remaining_seconds"] == 1
