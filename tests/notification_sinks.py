@@ -148,6 +148,7 @@ class NotificationSinks:
             "SMS_PROVIDER": "http",
             "SMS_ENDPOINT": f"{base}/sms",
             "SMS_SECRET": self.sms_secret,
+            "EMAIL_PROVIDER": "smtp",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(self.smtp_port),
             "SMTP_FROM": "noreply@disputes.test",

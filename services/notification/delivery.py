@@ -2,10 +2,11 @@
 state the channel reports (`sent`, or `delivered` when it confirms receipt), raises `TemporaryFailure`
 to be retried later, `PermanentFailure` to fail at once.
 
-- sms: `HttpSms` (signed POST to `SMS_ENDPOINT`) or `LogSms` (demo: the service log, masked);
+- sms: `HttpSms` (signed POST to `SMS_ENDPOINT`) or `Logged` (demo: the service log, masked);
   `delivered` when the provider's answer says `{"status": "delivered"}`, else `sent`, until the
   provider's signed delivery report makes it `delivered` or `failed` (receipts.py);
-- email: `Smtp` (`SMTP_HOST`, `SMTP_PORT`, optional STARTTLS and login): `sent` (accepted);
+- email: `Smtp` (`SMTP_HOST`, `SMTP_PORT`, optional STARTTLS and login): `sent` (accepted); or
+  `Logged` (demo);
 - inbox: `Inbox`, the message row is the inbox item: `delivered`;
 - webhook: `Webhook`, signed POST to the agency's URL: `delivered` (its system answered 2xx);
 - amqp: `Docking`, the agency's durable queue `agency.<tenant>`, publisher confirms: `sent`.
@@ -113,11 +114,14 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
     return response
 
 
-class LogSms:
-    """Demo mode: writes the message to the service log (the number masked) instead of sending it."""
+class Logged:
+    """Demo mode: writes the message to the service log (the address masked) instead of sending it."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
 
     def send(self, message: Outgoing) -> str:
-        log.info("SMS to %s: %s", mask_recipient(message.address), message.body)
+        log.info("%s to %s: %s %s", self.channel, mask_recipient(message.address), message.subject, message.body)
         return "sent"
 
 
@@ -235,17 +239,23 @@ class Channels:
                 raise RuntimeError("SMS_PROVIDER=http needs SMS_ENDPOINT")
             self.sms: Provider = HttpSms(endpoint, self.sms_secret)
         elif sms == "log":
-            self.sms = LogSms()
+            self.sms = Logged("SMS")
         else:
             raise RuntimeError(f"SMS_PROVIDER must be http or log, not {sms!r}")
-        self.email: Provider = Smtp(
-            env.get("SMTP_HOST", "127.0.0.1"),
-            int(env.get("SMTP_PORT", "25")),
-            env.get("SMTP_FROM", "noreply@disputes.local"),
-            starttls=env.get("SMTP_STARTTLS", "0") == "1",
-            user=env.get("SMTP_USER", ""),
-            password=env.get("SMTP_PASSWORD", ""),
-        )
+        email = env.get("EMAIL_PROVIDER", "log")
+        if email == "smtp":
+            self.email: Provider = Smtp(
+                env.get("SMTP_HOST", "127.0.0.1"),
+                int(env.get("SMTP_PORT", "25")),
+                env.get("SMTP_FROM", "noreply@disputes.local"),
+                starttls=env.get("SMTP_STARTTLS", "0") == "1",
+                user=env.get("SMTP_USER", ""),
+                password=env.get("SMTP_PASSWORD", ""),
+            )
+        elif email == "log":
+            self.email = Logged("e-mail")
+        else:
+            raise RuntimeError(f"EMAIL_PROVIDER must be smtp or log, not {email!r}")
         self.inbox: Provider = Inbox()
         self.webhook: Provider = Webhook(env.get("WEBHOOK_SECRET", ""))
         self.amqp: Provider = Docking(env.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/disputes"))

@@ -26,7 +26,7 @@ from common.contracts import (
 )
 from common.errors import InvalidInput
 from services.notification import planner, rules, settings, templates
-from services.notification.delivery import sign, signed_headers, verify_signature
+from services.notification.delivery import Channels, Logged, Outgoing, Smtp, sign, signed_headers, verify_signature
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 VILLAGE = Unit(code="330681109290", name="枫源村委会", tier="village")
@@ -406,3 +406,21 @@ def test_backoff_grows_with_jitter_and_is_capped():
         assert timedelta(seconds=0.5 * nominal) <= delay <= timedelta(seconds=1.5 * nominal)
     assert len({d.total_seconds() for d in (service.backoff(3, random.Random(s)) for s in range(5))}) > 1  # jitter
     assert service.backoff(100, rng) <= timedelta(seconds=1.5 * service.RETRY_MAX_SECONDS)
+
+
+# --- channels chosen by the environment (services/notification/delivery.py) -------------------------
+
+
+def test_email_is_logged_unless_smtp_is_chosen_and_a_wrong_choice_is_named() -> None:
+    assert isinstance(Channels({"EMAIL_PROVIDER": "log"}).email, Logged)
+    smtp = Channels({"EMAIL_PROVIDER": "smtp", "SMTP_HOST": "mail.example.gov.cn", "SMTP_PORT": "587"}).email
+    assert isinstance(smtp, Smtp) and (smtp.host, smtp.port) == ("mail.example.gov.cn", 587)
+    with pytest.raises(RuntimeError, match="EMAIL_PROVIDER must be smtp or log, not 'sendmail'"):
+        Channels({"EMAIL_PROVIDER": "sendmail"})
+
+
+def test_a_logged_message_masks_its_address(caplog: pytest.LogCaptureFixture) -> None:
+    message = Outgoing(id="m1", channel="email", address="wangwu@example.com", subject="受理通知", body="已受理")
+    with caplog.at_level("INFO", logger="notification.delivery"):
+        assert Logged("e-mail").send(message) == "sent"
+    assert "w***@example.com" in caplog.text and "wangwu" not in caplog.text and "受理通知" in caplog.text
