@@ -361,15 +361,15 @@ def time_summaries(sessions, repeat: int, days: int) -> dict[str, Any]:
 
 
 def synthetic_events(count: int) -> list[Any]:
-    """Six events per complaint (received, routed, acknowledgement sent, accepted, mediation opened,
-    ended with an agreement), complaints spread over the villages, in order."""
+    """Six events per complaint (received, routed, acknowledgement clock stopped in time, accepted,
+    mediation opened, ended with an agreement), complaints spread over the villages, in order."""
     from common.contracts import (
+        ClockStopped,
         ComplaintAccepted,
         ComplaintReceived,
         ComplaintRouted,
         MediationEnded,
         MediationTransitioned,
-        MessageRecorded,
         Unit,
     )
 
@@ -388,9 +388,9 @@ def synthetic_events(count: int) -> list[Any]:
                 claim_amount=Decimal("100"), incident_division_code=code, business_name="店", **person,
             ),
             ComplaintRouted(complaint_id=cid, unit=unit, rule="r", decided_at=now),
-            MessageRecorded(
-                message_id=uuid.uuid4(), complaint_id=cid, template="acknowledgement", channel="sms",
-                recipient_role="complainant", state="sent", recorded_at=now,
+            ClockStopped(
+                complaint_id=cid, clock="acknowledgement", unit_code=code, tier="none", started_at=now,
+                deadline=now + timedelta(hours=24), stopped_at=now, met=True,
             ),
             ComplaintAccepted(
                 complaint_id=cid, tracking_no="T", unit=unit, accepted_at=now, accepted_by="c",
@@ -412,18 +412,18 @@ PER_COMPLAINT = 6
 
 def _handlers() -> dict[Any, str]:
     from common.contracts import (
+        ClockStopped,
         ComplaintAccepted,
         ComplaintReceived,
         ComplaintRouted,
         MediationEnded,
         MediationTransitioned,
-        MessageRecorded,
     )
 
     return {
         ComplaintReceived: "on_complaint_received",
         ComplaintRouted: "on_complaint_routed",
-        MessageRecorded: "on_message_recorded",
+        ClockStopped: "on_clock_stopped",
         ComplaintAccepted: "on_complaint_accepted",
         MediationTransitioned: "on_mediation_transitioned",
         MediationEnded: "on_mediation_ended",

@@ -29,8 +29,10 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from common import clocks, metrics
 from common.clocks import Clock, ClockKind, ClockUnit, Colour
-from common.contracts import ClockColourChanged, Contract, Unit, WorkingDays
+from common.contracts import ClockColourChanged, ClockStopped, Contract, Unit, WorkingDays
 from common.errors import InvalidInput
+from common.outbox import emit
+from common.telemetry import trace_headers
 from common.workdays import WorkCalendar
 
 if TYPE_CHECKING:
@@ -223,6 +225,38 @@ def _advance(
             handler=held.handler,
             tier=held.unit.tier,
         )
+
+
+def stopped(
+    session: Session,
+    outbox: type,
+    complaint_id: uuid.UUID,
+    clock: Clock,
+    *,
+    unit_code: str,
+    tier: str,
+    breach_counted: bool,
+) -> None:
+    """A clock of the case was stopped: measured in Prometheus (met, or late: its breach counted now
+    unless the red light counted it) and published as `clock.stopped.v1` through the service's
+    `outbox`, in the transaction that stopped it."""
+    if clock.stopped_at is None:
+        raise ValueError("the clock is still running")
+    seconds = max(0.0, (clock.stopped_at - clock.started_at - clock.paused_total).total_seconds())
+    met = bool(clock.met)
+    city = metrics.city_of(unit_code)
+    metrics.clock_stopped(clock.kind.value, tier, city, seconds, in_time=met, breach_counted=breach_counted)
+    event = ClockStopped(
+        complaint_id=complaint_id,
+        clock=clock.kind.value,
+        unit_code=unit_code,
+        tier=tier,
+        started_at=clock.started_at,
+        deadline=clock.deadline,
+        stopped_at=clock.stopped_at,
+        met=met,
+    )
+    emit(session, outbox, event, trace_headers())
 
 
 def set_open_cases(session: Session, statement: Any) -> None:

@@ -304,6 +304,26 @@ class ClockColourChanged(Contract):
     tier: str
 
 
+class ClockStopped(Contract):
+    """A case clock stopped: `met` when in time, else late. The service that runs the clock says so,
+    counted on the limits and working days it ran on (the responsible tenant's), so reporting's
+    on-time rates are the clocks' own verdicts. `unit_code` is the unit answering for the clock when
+    it stopped (for an acknowledgement before routing, where the case happened), `tier` its tier
+    (`none` for the platform's own acknowledgement). Published under the shared source `clocks`."""
+
+    source = "clocks"
+    type = "clock.stopped.v1"
+
+    complaint_id: uuid.UUID
+    clock: str
+    unit_code: str
+    tier: str
+    started_at: datetime
+    deadline: datetime
+    stopped_at: datetime
+    met: bool
+
+
 ALL_CONTRACTS: tuple[type[Contract], ...] = (
     ComplaintReceived,
     ComplaintRouted,
@@ -317,6 +337,7 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
     CaseRoutingStep,
     EarlyWarningRaised,
     ClockColourChanged,
+    ClockStopped,
 )
 
 

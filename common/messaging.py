@@ -19,10 +19,11 @@ from collections.abc import Callable
 from typing import Any
 
 import amqp
-from kombu import Exchange, Queue
+from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
 from nameko.rpc import Responder
 
@@ -165,3 +166,23 @@ def on_event(contract: type[Contract]) -> Callable[[Callable[..., Any]], Callabl
         return ReliableEventHandler.decorator(contract.source, contract.type)(handle)
 
     return decorator
+
+
+class RetiredHandlers(DependencyProvider):
+    """Deletes, when the service starts, the queues of event handlers it no longer has: an upgrade
+    that drops a handler leaves its durable queue bound on the broker, filling up with every event
+    and never read. `handlers` are `(contract, method)` pairs of this service; their retry queues go
+    too. Deleting a queue that is not there is no error, so every start may do it."""
+
+    def __init__(self, *handlers: tuple[type[Contract], str]) -> None:
+        self.handlers = handlers
+
+    def setup(self) -> None:
+        service = self.container.service_name
+        names = [f"evt-{contract.source}-{contract.type}--{service}.{method}" for contract, method in self.handlers]
+        names += [f"{name}.retry.{delay}s" for name in names for delay in RETRY_DELAYS_SECONDS]
+        with Connection(self.container.config["AMQP_URI"], connect_timeout=5) as connection:
+            channel = connection.default_channel
+            for name in names:
+                channel.queue_delete(name)
+        log.info("retired queues deleted if present: %s", ", ".join(names))

@@ -15,14 +15,14 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.elements import ColumnElement
 
-from common import clocks, metrics
+from common import clock_watch, clocks, metrics
 from common.clock_watch import DEFAULT_YELLOW_SHARE, HeldClocks, Holder, held_clock
 from common.clocks import DEFAULT_RULES, ClockKind, ClockRule
 from common.contracts import ClockPolicy, Unit
-from services.intake.models import ClockRow, Complaint
+from services.intake.models import ClockRow, Complaint, Outbox
 
 RUNNING = "running"
 PAUSED = "paused"
@@ -42,8 +42,8 @@ def start(session: Session, complaint_id: uuid.UUID, kind: ClockKind, at: dateti
 def stop(row: ClockRow, at: datetime, measured_for: Complaint | None = None) -> bool:
     """Stop a running clock at `at` (not before it started); False when it was no longer running.
 
-    `measured_for` is the case whose commitment this was, for the met and breach metrics; without it
-    (a duplicate filing's clocks are given up, not met) nothing is measured."""
+    `measured_for` is the case whose commitment this was: the stop is measured and published
+    (`clock_watch.stopped`); without it (a duplicate filing's clocks are given up, not met) nothing is."""
     if row.status != RUNNING:
         return False
     reported_red = row.colour == "red"
@@ -53,14 +53,13 @@ def stop(row: ClockRow, at: datetime, measured_for: Complaint | None = None) -> 
     if measured_for is not None:
         # the acknowledgement is the platform's own commitment, before any unit is responsible
         tier = metrics.NO_TIER if row.kind == ClockKind.ACKNOWLEDGEMENT else measured_for.responsible_tier
-        code = measured_for.responsible_unit_code or measured_for.incident_division_code
-        seconds = max(0.0, (stopped.stopped_at - stopped.started_at - stopped.paused_total).total_seconds())
-        metrics.clock_stopped(
-            row.kind,
-            tier or metrics.NO_TIER,
-            metrics.city_of(code),
-            seconds,
-            in_time=bool(stopped.met),
+        clock_watch.stopped(
+            object_session(row),
+            Outbox,
+            row.complaint_id,
+            stopped,
+            unit_code=measured_for.responsible_unit_code or measured_for.incident_division_code,
+            tier=tier or metrics.NO_TIER,
             breach_counted=reported_red,
         )
     return True

@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.elements import ColumnElement
 
-from common import clocks, metrics
+from common import clock_watch, clocks
 from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.contracts import ComplaintAccepted, Contract, MediationEnded, MediationTransitioned, Unit
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -37,6 +37,7 @@ from services.mediation.models import (
     ClockRow,
     MediationSession,
     Mediator,
+    Outbox,
     PersonalDataAccess,
     Recusal,
     ReReview,
@@ -135,12 +136,13 @@ def _stop_clock(case: Case, kind: clocks.ClockKind, at: datetime) -> None:
     reported_red = row.colour == "red"
     stopped = clocks.stop(clock, at)
     row.store(stopped, utcnow())
-    metrics.clock_stopped(
-        kind.value,
-        case.unit_tier,
-        metrics.city_of(case.unit_code),
-        max(0.0, (stopped.stopped_at - stopped.started_at - stopped.paused_total).total_seconds()),
-        in_time=bool(stopped.met),
+    clock_watch.stopped(
+        object_session(case),
+        Outbox,
+        case.complaint_id,
+        stopped,
+        unit_code=case.unit_code,
+        tier=case.unit_tier,
         breach_counted=reported_red,
     )
 

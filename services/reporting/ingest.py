@@ -25,6 +25,7 @@ from common.contracts import (
     CaseEscalated,
     CaseReassigned,
     CaseRoutingStep,
+    ClockStopped,
     ComplaintAccepted,
     ComplaintReceived,
     ComplaintRefused,
@@ -33,7 +34,6 @@ from common.contracts import (
     EarlyWarningRaised,
     MediationEnded,
     MediationTransitioned,
-    MessageRecorded,
     Unit,
 )
 from common.workdays import local_date
@@ -41,13 +41,12 @@ from services.reporting import figures, rollups
 from services.reporting.models import (
     ComplaintFact,
     EarlyWarningFact,
-    EndNotice,
     Escalation,
     EventLogEntry,
     MediationEnding,
     UnitName,
 )
-from services.reporting.rollups import Contribution, Ending, FactState, Notice
+from services.reporting.rollups import Contribution, Ending, FactState
 
 # --- the event log: what is kept of an envelope ---------------------------------------------------
 
@@ -269,14 +268,8 @@ _UPSERT_FACT = select(ComplaintFact).from_statement(
     )
 )
 _FRESH = {"populate_existing": True}
-_MEDIATION_OF = (
-    select(MediationEnding.unit_code, MediationEnding.outcome, MediationEnding.ended_at)
-    .where(MediationEnding.complaint_id == bindparam("complaint_id"))
-    .union_all(
-        select(EndNotice.unit_code, text("NULL"), EndNotice.at).where(
-            EndNotice.complaint_id == bindparam("complaint_id")
-        )
-    )
+_ENDINGS = select(MediationEnding.unit_code, MediationEnding.outcome, MediationEnding.ended_at).where(
+    MediationEnding.complaint_id == bindparam("complaint_id")
 )
 
 
@@ -289,15 +282,12 @@ def _locked_fact(session: Session, complaint_id: uuid.UUID, create: bool = True)
     return session.scalars(_UPSERT_FACT, {"complaint_id": complaint_id}, execution_options=_FRESH).one()
 
 
-def _mediation_of(session: Session, complaint_id: uuid.UUID) -> tuple[list[Ending], list[Notice]]:
-    """The complaint's mediation endings and end notices, in one round trip."""
-    rows = session.execute(_MEDIATION_OF, {"complaint_id": complaint_id}).all()
-    endings = sorted((Ending(u, o, at) for u, o, at in rows if o is not None), key=lambda e: (e.ended_at, e.outcome))
-    notices = sorted((Notice(u, at) for u, o, at in rows if o is None), key=lambda n: n.at)
-    return endings, notices
+def _endings_of(session: Session, complaint_id: uuid.UUID) -> list[Ending]:
+    rows = session.execute(_ENDINGS, {"complaint_id": complaint_id}).all()
+    return sorted((Ending(u, o, at) for u, o, at in rows), key=lambda e: (e.ended_at, e.outcome))
 
 
-def _state(fact: ComplaintFact, endings: list[Ending], notices: list[Notice]) -> FactState:
+def _state(fact: ComplaintFact, endings: list[Ending]) -> FactState:
     return FactState(
         received_at=fact.received_at,
         channel=fact.channel,
@@ -310,22 +300,20 @@ def _state(fact: ComplaintFact, endings: list[Ending], notices: list[Notice]) ->
         accepted_at=fact.accepted_at,
         decided_at=fact.decided_at,
         decided_unit=fact.decided_unit,
-        ack_at=fact.ack_at,
         endings=tuple(endings),
-        notices=tuple(notices),
     )
 
 
 class _Change:
     """`with _Change(session, fact) as change:` writes the difference the block made to the fact's
-    rollups; the block reports an ending or notice it adds with `change.ended(...)`/`change.told(...)`."""
+    rollups; the block reports an ending it adds with `change.ended(...)`."""
 
     def __init__(self, session: Session, fact: ComplaintFact) -> None:
         self.session, self.fact = session, fact
 
     def __enter__(self) -> _Change:
-        self.endings, self.notices = _mediation_of(self.session, self.fact.complaint_id)
-        self.before = rollups.fact_contributions(_state(self.fact, self.endings, self.notices))
+        self.endings = _endings_of(self.session, self.fact.complaint_id)
+        self.before = rollups.fact_contributions(_state(self.fact, self.endings))
         return self
 
     def ended(self, row: MediationEnding) -> None:
@@ -333,13 +321,9 @@ class _Change:
         self.endings = sorted([*self.endings, Ending(row.unit_code, row.outcome, row.ended_at)],
                               key=lambda e: (e.ended_at, e.outcome))  # fmt: skip
 
-    def told(self, row: EndNotice) -> None:
-        self.session.add(row)
-        self.notices = sorted([*self.notices, Notice(row.unit_code, row.at)], key=lambda n: n.at)
-
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
-            after = rollups.fact_contributions(_state(self.fact, self.endings, self.notices))
+            after = rollups.fact_contributions(_state(self.fact, self.endings))
             write_rows(self.session, rollups.net(self.before, after))
 
 
@@ -423,10 +407,7 @@ def on_escalated(session: Session, event_id: uuid.UUID, event: CaseEscalated) ->
     know_units(session, (), [event.from_unit, event.to_unit])
     day = local_date(event.at)
     # the tier in the metric: within a township's subtree only the township itself is a township
-    rows = [Contribution(event.from_unit.code, day, f"escalated_from:{event.from_unit.tier}", event.trigger)]
-    if event.trigger == "tier_target_expired":
-        rows.append(Contribution(event.from_unit.code, day, "clock:tier_target", "missed"))
-    add(session, rows)
+    add(session, [Contribution(event.from_unit.code, day, f"escalated_from:{event.from_unit.tier}", event.trigger)])
 
 
 def on_routing_step(session: Session, event_id: uuid.UUID, event: CaseRoutingStep) -> None:
@@ -478,14 +459,14 @@ def on_refused(session: Session, event_id: uuid.UUID, event: ComplaintRefused) -
     )
 
 
-def on_message(session: Session, event_id: uuid.UUID, event: MessageRecorded) -> None:
-    """The acknowledgement's first record as sent stops the 24-hour clock."""
-    if event.template != "acknowledgement" or event.state not in rollups.SENT_STATES:
+def on_clock_stopped(session: Session, event_id: uuid.UUID, event: ClockStopped) -> None:
+    """The clock's own verdict, in time or late, at the unit answering for it when it stopped."""
+    figure = rollups.REPORTED_CLOCKS.get(event.clock)
+    if figure is None:
         return
-    fact = _locked_fact(session, event.complaint_id)
-    with _Change(session, fact):
-        if _earlier(fact.ack_at, event.recorded_at):
-            fact.ack_at = event.recorded_at
+    know_units(session, [event.unit_code])
+    day = local_date(event.stopped_at)
+    add(session, [Contribution(event.unit_code, day, f"clock:{figure}", rollups.on_time(event.met))])
 
 
 # mediation states as statuses: under way is `mediating`; the others are their own state's name
@@ -507,12 +488,9 @@ MEDIATING_STATES = frozenset(
 
 def on_transitioned(session: Session, event_id: uuid.UUID, event: MediationTransitioned) -> None:
     fact = _locked_fact(session, event.complaint_id)
-    with _Change(session, fact) as change:
+    with _Change(session, fact):
         status = "mediating" if event.to_state in MEDIATING_STATES else event.to_state
         _set_status(fact, status, event.at)
-        if event.action == "notify_end":
-            change.told(EndNotice(event_id=event_id, complaint_id=event.complaint_id, unit_code=event.unit.code,
-                                  at=event.at))  # fmt: skip
     know_units(session, (), [event.unit])
     day, unit = local_date(event.at), event.unit.code
     if event.action == "perform_term" and event.detail.get("recovered_amount") is not None:
@@ -538,13 +516,7 @@ def on_ended(session: Session, event_id: uuid.UUID, event: MediationEnded) -> No
         )
     know_units(session, (), [event.unit])
     day, unit = local_date(event.ended_at), event.unit.code
-    rows = [
-        Contribution(unit, day, "mediation", event.outcome),
-        # the service's timer expires every case whose 60-day clock ran out: any other end is in time
-        Contribution(unit, day, "clock:mediation", rollups.on_time(event.outcome != "expired")),
-        # routing escalates a case whose tier target ran out: a mediation ended at the unit is in time
-        Contribution(unit, day, "clock:tier_target", "met"),
-    ]
+    rows = [Contribution(unit, day, "mediation", event.outcome)]
     if event.outcome == "agreement" and event.recovered_amount:
         rows.append(Contribution(unit, day, "recovered", "agreed", 1, event.recovered_amount))
     add(session, rows)
@@ -577,7 +549,7 @@ APPLY: dict[type[Contract], Callable[[Session, uuid.UUID, Any], None]] = {
     CaseRoutingStep: on_routing_step,
     ComplaintAccepted: on_accepted,
     ComplaintRefused: on_refused,
-    MessageRecorded: on_message,
+    ClockStopped: on_clock_stopped,
     MediationTransitioned: on_transitioned,
     MediationEnded: on_ended,
     EarlyWarningRaised: on_warning,
@@ -601,7 +573,6 @@ MODEL_TABLES = (
     "yearly_rollups",
     "rollup_deltas",
     "mediation_endings",
-    "end_notices",
     "units",
 )
 REPLAY_BATCH = 2000
@@ -617,6 +588,7 @@ def rebuild(session: Session) -> dict[str, int]:
     session.execute(text(f"TRUNCATE {', '.join(f'reporting.{t}' for t in MODEL_TABLES)}"))
     _KNOWN.clear()
     replayed, last = 0, 0
+    waiting: dict[uuid.UUID, list[tuple[uuid.UUID, Contract]]] = {}
     while True:
         batch = session.execute(
             select(EventLogEntry.seq, EventLogEntry.event_id, EventLogEntry.type, EventLogEntry.envelope)
@@ -627,10 +599,34 @@ def rebuild(session: Session) -> dict[str, int]:
         if not batch:
             break
         for seq, event_id, type_, envelope in batch:
-            contract = BY_TYPE[type_]
-            apply(session, event_id, contract.model_validate(envelope["data"]))
-            replayed, last = replayed + 1, seq
+            replayed += _replay(session, event_id, BY_TYPE[type_].model_validate(envelope["data"]), waiting)
+            last = seq
         session.flush()
         session.expunge_all()
+    if waiting:
+        raise LookupError(f"the event log holds moves of complaints never routed: {sorted(map(str, waiting))[:10]}")
     fold_all(session)
     return {"replayed": replayed}
+
+
+def _replay(
+    session: Session, event_id: uuid.UUID, event: Contract, waiting: dict[uuid.UUID, list[tuple[uuid.UUID, Contract]]]
+) -> int:
+    """Apply a logged event, and then the moves of its complaint that waited for it; the number applied.
+
+    The log is in the order the handlers appended, which is not always the order they committed: a
+    move's handler may append, then wait for the routing's lock, and apply after it. A move that finds
+    its complaint not routed yet waits here as it did there (`_routed_fact` refuses it before it
+    writes anything) until its complaint's next event is applied."""
+    key = getattr(event, "complaint_id", None)
+    try:
+        apply(session, event_id, event)
+    except LookupError:
+        if key is None:
+            raise
+        waiting.setdefault(key, []).append((event_id, event))
+        return 0
+    applied = 1
+    for held_id, held in waiting.pop(key, []) if key is not None else ():
+        applied += _replay(session, held_id, held, waiting)
+    return applied

@@ -54,13 +54,11 @@ class ComplaintFact(Base):
     business_key: Mapped[str | None] = mapped_column(String(130))
     business_name: Mapped[str | None] = mapped_column(String(100))
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # the first acceptance decision (accepted or refused): the acceptance clock
+    # the first acceptance decision (accepted or refused)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_unit: Mapped[str | None] = mapped_column(String(12))
     decision: Mapped[str | None] = mapped_column(String(10))
     refusal_ground: Mapped[str | None] = mapped_column(String(40))
-    # the first acknowledgement message recorded as sent: the 24-hour clock
-    ack_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Escalation(Base):
@@ -169,17 +167,6 @@ class MediationEnding(Base):
     unit_code: Mapped[str] = mapped_column(String(12))
     outcome: Mapped[str] = mapped_column(String(30))
     ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class EndNotice(Base):
-    """The parties were told of the end of mediation (`notify_end` transition, Art 23)."""
-
-    __tablename__ = "end_notices"
-
-    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    unit_code: Mapped[str] = mapped_column(String(12))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class EventLogEntry(Base):

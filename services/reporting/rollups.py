@@ -8,13 +8,14 @@ the expansion in SQL, a batch at a time, so no two handlers update the same city
 Two kinds:
 
 - **fact contributions** (`fact_contributions`) depend on what is known about the complaint as a
-  whole (its current unit, status, times of receipt, decision, acknowledgement, mediation endings,
-  end notices). When an event changes that knowledge, the handler takes the contributions before and
-  after and writes only the difference (`difference`): a case that moves from a village to its
-  township leaves the village's volumes and enters the township's; events arriving in any order give
-  the same rows once all have arrived.
+  whole (its current unit, status, times of receipt and decision, mediation endings). When an
+  event changes that knowledge, the handler takes the contributions before and after and writes
+  only the difference (`difference`): a case that moves from a village to its township leaves the
+  village's volumes and enters the township's; events arriving in any order give the same rows once
+  all have arrived.
 - **event contributions** belong to one event and never change (a decision, an ending, an
-  escalation, a call-back, a warning): the handler adds them once (the inbox makes that once).
+  escalation, a call-back, a warning, a clock stopped in time or late): the handler adds them once
+  (the inbox makes that once).
 
 Metrics and keys are listed in docs/reporting.md.
 """
@@ -25,10 +26,10 @@ import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
-from common.workdays import add_working_days, local_date
+from common.workdays import local_date
 
 ZERO = Decimal(0)
 
@@ -38,11 +39,14 @@ DURATION_BUCKETS_HOURS: tuple[int, ...] = (
 )  # fmt: skip
 OVERFLOW_BUCKET = "inf"
 
-ACKNOWLEDGEMENT_HOURS = 24  # seed 003
-ACCEPTANCE_WORKING_DAYS = 7  # Art 15
-END_NOTICE_WORKING_DAYS = 7  # Art 23
-# the message states that count as the acknowledgement having gone out
-SENT_STATES = frozenset({"sent", "delivered"})
+# the clocks whose on-time rate is counted (clock.stopped.v1's `clock` -> the figure's name)
+REPORTED_CLOCKS = {
+    "acknowledgement": "acknowledgement",
+    "acceptance": "acceptance",
+    "mediation": "mediation",
+    "mediation_end_notice": "end_notice",
+    "tier_target": "tier_target",
+}
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,6 @@ class Ending:
 
 
 @dataclass(frozen=True)
-class Notice:
-    unit: str
-    at: datetime
-
-
-@dataclass(frozen=True)
 class FactState:
     """A snapshot of what is known about one complaint (a `ComplaintFact` row without personal data)."""
 
@@ -83,9 +81,7 @@ class FactState:
     accepted_at: datetime | None = None
     decided_at: datetime | None = None
     decided_unit: str | None = None
-    ack_at: datetime | None = None
     endings: tuple[Ending, ...] = field(default_factory=tuple)
-    notices: tuple[Notice, ...] = field(default_factory=tuple)
 
 
 def tier_of(code: str) -> str:
@@ -131,14 +127,9 @@ def fact_contributions(fact: FactState) -> list[Contribution]:
                 out.append(Contribution(unit, day, metric, key))
         if fact.business_key:
             out.append(Contribution(unit, month_start(day), "business", fact.business_key))
-        if fact.ack_at is not None:
-            met = fact.ack_at <= fact.received_at + timedelta(hours=ACKNOWLEDGEMENT_HOURS)
-            out.append(Contribution(unit, day, "clock:acknowledgement", on_time(met)))
     if fact.decided_at is not None and fact.received_at is not None and fact.decided_unit:
         day = local_date(fact.decided_at)
-        met = fact.decided_at <= add_working_days(fact.received_at, ACCEPTANCE_WORKING_DAYS)
         seconds = (fact.decided_at - fact.received_at).total_seconds()
-        out.append(Contribution(fact.decided_unit, day, "clock:acceptance", on_time(met)))
         out.append(
             Contribution(fact.decided_unit, day, "duration:decision", duration_bucket(seconds), 1, _seconds(seconds))
         )
@@ -156,11 +147,6 @@ def fact_contributions(fact: FactState) -> list[Contribution]:
                         _seconds(seconds),
                     )
                 )
-    for notice in fact.notices:
-        before = [e.ended_at for e in fact.endings if e.ended_at <= notice.at]
-        if before:
-            met = notice.at <= add_working_days(max(before), END_NOTICE_WORKING_DAYS)
-            out.append(Contribution(notice.unit, local_date(notice.at), "clock:end_notice", on_time(met)))
     return out
 
 

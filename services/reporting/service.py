@@ -15,6 +15,7 @@ from common.contracts import (
     CaseEscalated,
     CaseReassigned,
     CaseRoutingStep,
+    ClockStopped,
     ComplaintAccepted,
     ComplaintReceived,
     ComplaintRefused,
@@ -26,7 +27,7 @@ from common.contracts import (
 )
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
-from common.messaging import on_event
+from common.messaging import RetiredHandlers, on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
 from services.reporting import exports, figures, ingest, monthly, queries
@@ -49,6 +50,8 @@ class ReportingService:
     db = Database(inbox=Inbox)
     telemetry = Telemetry()  # traces, handler metrics, /metrics (common/telemetry.py)
     scope = CurrentScope()
+    # on-time rates come from clock.stopped.v1 now, no longer from the acknowledgement message
+    retired = RetiredHandlers((MessageRecorded, "on_message_recorded"))
 
     @on_event(ComplaintReceived)
     def on_complaint_received(self, event_id: uuid.UUID, event: ComplaintReceived) -> None:
@@ -65,7 +68,6 @@ class ReportingService:
     # routing's moves and warnings (the routing issue): escalation counts feed the 10% line
     @on_event(CaseEscalated)
     def on_case_escalated(self, event_id: uuid.UUID, event: CaseEscalated) -> None:
-        # a tier target's breach is counted in Prometheus by routing's clock watcher, not here
         self._consume("reporting.on_case_escalated", event_id, event)
 
     @on_event(CaseRoutingStep)
@@ -76,8 +78,8 @@ class ReportingService:
     def on_early_warning(self, event_id: uuid.UUID, event: EarlyWarningRaised) -> None:
         self._consume("reporting.on_early_warning", event_id, event)
 
-    # the reporting issue: decisions, acknowledgements and mediation (nothing else consumed
-    # mediation.transitioned.v1 before: its outbox rows now flow)
+    # the reporting issue: decisions and mediation (nothing else consumed mediation.transitioned.v1
+    # before: its outbox rows now flow)
     @on_event(ComplaintAccepted)
     def on_complaint_accepted(self, event_id: uuid.UUID, event: ComplaintAccepted) -> None:
         self._consume("reporting.on_complaint_accepted", event_id, event)
@@ -86,9 +88,10 @@ class ReportingService:
     def on_complaint_refused(self, event_id: uuid.UUID, event: ComplaintRefused) -> None:
         self._consume("reporting.on_complaint_refused", event_id, event)
 
-    @on_event(MessageRecorded)
-    def on_message_recorded(self, event_id: uuid.UUID, event: MessageRecorded) -> None:
-        self._consume("reporting.on_message_recorded", event_id, event)
+    # each clock's own verdict, from the service that runs it (intake, routing, mediation)
+    @on_event(ClockStopped)
+    def on_clock_stopped(self, event_id: uuid.UUID, event: ClockStopped) -> None:
+        self._consume("reporting.on_clock_stopped", event_id, event)
 
     @on_event(MediationTransitioned)
     def on_mediation_transitioned(self, event_id: uuid.UUID, event: MediationTransitioned) -> None:

@@ -25,14 +25,14 @@ from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from common import clocks, metrics
-from common.clock_watch import DEFAULT_YELLOW_SHARE, HeldClocks, Holder, held_clock, schedule
+from common.clock_watch import DEFAULT_YELLOW_SHARE, HeldClocks, Holder, held_clock, schedule, stopped
 from common.clocks import DEFAULT_RULES, ClockKind, ClockRule, start_clock, tier_target_rule
 from common.contracts import ClockPolicy, WorkingDays
 from common.contracts import Unit as UnitData
 from common.divisions import tier_of
 from common.tenancy import Scope, scope_clause
 from common.workdays import WorkCalendar
-from services.routing.models import CaseClock, TierClock
+from services.routing.models import CaseClock, Outbox, TierClock
 from services.routing.settings import DEFAULTS, TenantSettings, work_calendar
 from services.routing.tree import DivisionTree
 
@@ -75,17 +75,15 @@ def unit_data(tree: DivisionTree, code: str) -> UnitData:
 # --- stopping and measuring ---------------------------------------------------------------------------
 
 
-def _measure(kind: str, row: TierClock | CaseClock, clock: clocks.Clock) -> None:
-    """The stopped clock's duration, met or late (a late one's breach was counted when it turned red)."""
-    if clock.stopped_at is None:
-        return
-    seconds = max(0.0, (clock.stopped_at - clock.started_at - clock.paused_total).total_seconds())
-    metrics.clock_stopped(
-        kind,
-        row.tier or metrics.NO_TIER,
-        metrics.city_of(row.unit_code),
-        seconds,
-        in_time=bool(clock.met),
+def _measure(session: Session, row: TierClock | CaseClock, clock: clocks.Clock) -> None:
+    """The clock stopped: measured and published (`clock_watch.stopped`), for the unit on the row."""
+    stopped(
+        session,
+        Outbox,
+        row.complaint_id,
+        clock,
+        unit_code=row.unit_code,
+        tier=row.tier or metrics.NO_TIER,
         breach_counted=row.colour == "red",
     )
 
@@ -106,7 +104,7 @@ def start_tier_clock(
         row = TierClock(complaint_id=complaint_id)
         session.add(row)
     elif row.stopped_at is None:
-        _measure(ClockKind.TIER_TARGET.value, row, clocks.stop(row.clock(), max(now, row.started_at)))
+        _measure(session, row, clocks.stop(row.clock(), max(now, row.started_at)))
     clock = start_clock(rule, now, calendar)
     row.unit_code, row.tier, row.working_days = unit_code, tier, rule.amount
     row.started_at, row.deadline, row.stopped_at = now, clock.deadline, None
@@ -127,10 +125,10 @@ def stop_tier_clock(session: Session, complaint_id: uuid.UUID, now: datetime) ->
     row = session.get(TierClock, complaint_id)
     if row is None or row.stopped_at is not None:
         return
-    stopped = clocks.stop(row.clock(), max(now, row.started_at))
-    _measure(ClockKind.TIER_TARGET.value, row, stopped)
-    row.stopped_at = stopped.stopped_at
-    schedule(row, stopped, now)
+    clock = clocks.stop(row.clock(), max(now, row.started_at))
+    _measure(session, row, clock)
+    row.stopped_at = clock.stopped_at
+    schedule(row, clock, now)
 
 
 # --- the handovers' clocks ------------------------------------------------------------------------------
@@ -169,9 +167,9 @@ def stop_case_clock(session: Session, complaint_id: uuid.UUID, kind: str, now: d
     clock = row.clock()
     if clock.paused_at is not None:
         clock = clocks.resume(clock, max(now, clock.paused_at))
-    stopped = clocks.stop(clock, max(now, row.started_at))
-    _measure(kind, row, stopped)
-    row.store(stopped, now)
+    clock = clocks.stop(clock, max(now, row.started_at))
+    _measure(session, row, clock)
+    row.store(clock, now)
     return row
 
 

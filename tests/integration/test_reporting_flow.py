@@ -5,6 +5,8 @@ event log and every figure compared."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from common.contracts import CaseEscalated, ComplaintReceived, ComplaintRouted, Unit
 from services.reporting import ingest
 from tests.conftest import complaint, credit_code, wait_for
 from tests.integration.test_mediation_flow import AGREEMENT, Desk
@@ -93,7 +96,10 @@ def test_figures_move_by_the_scenario(scenario):
     performed = Decimal(after["money_recovered"]["performed"]) - Decimal(before["money_recovered"]["performed"])
     assert performed == Decimal("350.00")
     assert after["satisfaction"]["by_score"].get("4", 0) >= 1
+    # the clocks' own verdicts (clock.stopped.v1): three decisions and two mediations in time
     assert after["on_time"]["acceptance"]["met"] - before["on_time"]["acceptance"]["met"] == 3
+    assert after["on_time"]["acceptance"]["missed"] == before["on_time"]["acceptance"]["missed"]
+    assert after["on_time"]["mediation"]["met"] - before["on_time"]["mediation"]["met"] == 2
     assert after["durations"]["mediation"]["count"] - before["durations"]["mediation"]["count"] == 2
     assert after["by_status"].get("performed", 0) >= 1 and after["by_status"].get("refused", 0) >= 1
     assert "13800138000" not in str(after) and "complainant" not in str(after) and "张三" not in str(after)
@@ -199,7 +205,6 @@ SNAPSHOTS = {
     "escalations": "SELECT complaint_id, from_unit, from_tier, to_unit, trigger, at FROM reporting.escalations",
     "early_warnings": "SELECT * FROM reporting.early_warnings",
     "mediation_endings": "SELECT * FROM reporting.mediation_endings",
-    "end_notices": "SELECT * FROM reporting.end_notices",
     "units": "SELECT * FROM reporting.units",
 }
 
@@ -232,3 +237,36 @@ def test_rebuild_from_the_event_log_gives_every_figure_again(db, scenario):
     for name in SNAPSHOTS:
         assert after["tables"][name] == before["tables"][name], name
     assert after["figures"] == before["figures"]
+
+
+def test_a_rebuild_applies_a_move_logged_before_its_routing_after_it(db, platform):
+    """Two handlers may append to the log in one order and commit in the other (a move waits for the
+    routing's lock): the rebuild applies the move once its complaint is routed, as the handler did."""
+    cid = uuid.uuid4()
+    village = Unit(code="321282109202", name="侯河村委会", tier="village")
+    township = Unit(code="321282109", name="马桥镇", tier="township")
+    at = datetime(2025, 5, 6, 9, tzinfo=UTC)
+    logged = [
+        CaseEscalated(
+            complaint_id=cid, from_unit=village, to_unit=township, trigger="staff_request", actor="s",
+            at=at + timedelta(hours=2),
+        ),
+        ComplaintReceived(
+            complaint_id=cid, tracking_no="T", channel="web", received_at=at, category="product_quality",
+            incident_division_code=village.code, complainant_name="某", complainant_phone="13800000000",
+        ),
+        ComplaintRouted(complaint_id=cid, unit=village, rule="r", decided_at=at + timedelta(minutes=1)),
+    ]  # fmt: skip
+    with Session(db) as session, session.begin():
+        for event in logged:
+            ingest.log_event(session, uuid.uuid4(), event)
+        ingest.rebuild(session)
+        fact = session.execute(
+            text("SELECT unit_code, tier FROM reporting.complaint_facts WHERE complaint_id = :c"), {"c": cid}
+        ).one()
+        escalated = session.execute(
+            text("SELECT from_unit, to_unit FROM reporting.escalations WHERE complaint_id = :c"), {"c": cid}
+        ).one()
+        session.rollback()  # the shared read model stays as it was
+    assert tuple(fact) == (township.code, "township")
+    assert tuple(escalated) == (village.code, township.code)

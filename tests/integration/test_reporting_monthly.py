@@ -16,6 +16,7 @@ import pytest
 from kombu import Connection, Exchange
 
 from common.contracts import (
+    ClockStopped,
     ComplaintAccepted,
     ComplaintReceived,
     ComplaintRefused,
@@ -23,7 +24,6 @@ from common.contracts import (
     Contract,
     MediationEnded,
     MediationTransitioned,
-    MessageRecorded,
     Unit,
 )
 from tests.conftest import TEST_AMQP_URI, wait_for
@@ -39,7 +39,7 @@ HANDLERS = {
     ComplaintRouted: "on_complaint_routed",
     ComplaintAccepted: "on_complaint_accepted",
     ComplaintRefused: "on_complaint_refused",
-    MessageRecorded: "on_message_recorded",
+    ClockStopped: "on_clock_stopped",
     MediationTransitioned: "on_mediation_transitioned",
     MediationEnded: "on_mediation_ended",
 }
@@ -73,19 +73,18 @@ def month_events(code: str) -> list[Contract]:
             detail=detail,
         )  # fmt: skip
 
+    def stopped(cid, clock, started, at, met):
+        """The clock's own verdict, as the service running it publishes it."""
+        return ClockStopped(
+            complaint_id=cid, clock=clock, unit_code=code, tier="village", started_at=started,
+            deadline=started + timedelta(days=9), stopped_at=at, met=met,
+        )  # fmt: skip
+
     accepted_kw = {"tracking_no": "T", "unit": unit, "accepted_by": "c", "business_name": "孤山超市", **person}
     return [
         received(agreed, t0, "product_quality"),
         ComplaintRouted(complaint_id=agreed, unit=unit, rule="r", decided_at=t0 + timedelta(minutes=1)),
-        MessageRecorded(
-            message_id=uuid.uuid4(),
-            complaint_id=agreed,
-            template="acknowledgement",
-            channel="sms",
-            recipient_role="complainant",
-            state="sent",
-            recorded_at=t0 + timedelta(minutes=2),
-        ),
+        stopped(agreed, "acknowledgement", t0, t0 + timedelta(minutes=2), met=True),
         ComplaintAccepted(
             complaint_id=agreed, accepted_at=t0 + timedelta(days=1), category="product_quality", **accepted_kw
         ),
@@ -120,6 +119,14 @@ def month_events(code: str) -> list[Contract]:
         ),
         transition(failed, "terminate", "second_session_held", "terminated", t0 + timedelta(days=15)),
         MediationEnded(complaint_id=failed, unit=unit, outcome="failed", ended_at=t0 + timedelta(days=15)),
+        # the acceptance clock: the refusal came 20 days after receipt, past the 7 working days
+        stopped(agreed, "acceptance", t0, t0 + timedelta(days=1), met=True),
+        stopped(refused, "acceptance", t0, t0 + timedelta(days=20), met=False),
+        stopped(failed, "acceptance", t0, t0 + timedelta(days=2), met=True),
+        stopped(agreed, "mediation", t0 + timedelta(days=1), t0 + timedelta(days=10), met=True),
+        stopped(failed, "mediation", t0 + timedelta(days=2), t0 + timedelta(days=15), met=True),
+        stopped(agreed, "mediation_end_notice", t0 + timedelta(days=10), t0 + timedelta(days=12), met=True),
+        stopped(failed, "agency_handover_ack", t0, t0 + timedelta(days=1), met=True),  # not a reported clock
     ]
 
 
@@ -164,9 +171,11 @@ def test_any_order_and_duplicates_give_the_same_figures(ingested):
     assert a["total"] == 3 and a["acceptance"]["refused"] == 1
     assert a["acceptance"]["rate"] == pytest.approx(2 / 3, abs=1e-4)
     assert a["mediation"]["success_rate"] == 0.5 and a["money_recovered"]["agreed"] == "500.00"
-    # the refusal came 20 days after receipt: past the 7 working days
+    # the clocks' own verdicts: the refusal came 20 days after receipt, past the 7 working days
     assert a["on_time"]["acceptance"] == {"met": 2, "missed": 1, "rate": pytest.approx(2 / 3, abs=1e-4)}
-    assert a["on_time"]["acknowledgement"]["met"] == 1
+    assert a["on_time"]["acknowledgement"] == {"met": 1, "missed": 0, "rate": 1.0}
+    assert a["on_time"]["mediation"]["met"] == 2 and a["on_time"]["end_notice"]["met"] == 1
+    assert set(a["on_time"]) == {"acknowledgement", "acceptance", "mediation", "end_notice", "tier_target"}
     assert a["satisfaction"]["average"] == 5.0
     assert a["top_businesses"][0] == {"credit_code": "91321282MA1X2Y3Z4A", "name": "孤山超市", "complaints": 3}
     assert a["durations"]["mediation"]["count"] == 2 and a["durations"]["decision"]["count"] == 3

@@ -14,7 +14,7 @@ import pytest
 from common.contracts import ComplaintAccepted, ComplaintReceived, MediationTransitioned, Unit
 from common.errors import InvalidInput
 from services.reporting import exports, ingest, monthly, queries, rollups
-from services.reporting.rollups import Contribution, Ending, FactState, Notice
+from services.reporting.rollups import Contribution, Ending, FactState
 
 T0 = datetime(2026, 3, 2, 1, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
 VILLAGE, TOWNSHIP, CITY = "330681109290", "330681109", "330681"
@@ -57,31 +57,23 @@ def test_a_move_leaves_the_village_and_enters_the_township_only():
     assert rollups.difference(before, before) == {}
 
 
-def test_acknowledgement_clock_is_24_hours():
-    assert metrics(rollups.fact_contributions(fact(ack_at=T0 + timedelta(hours=23))))[
-        ("clock:acknowledgement", "met")
-    ] == 1  # fmt: skip
-    late = metrics(rollups.fact_contributions(fact(ack_at=T0 + timedelta(hours=25))))
-    assert late[("clock:acknowledgement", "missed")] == 1
-    assert not any(m == "clock:acknowledgement" for m, _ in metrics(rollups.fact_contributions(fact())))
-
-
-def test_acceptance_clock_counts_seven_working_days():
-    # received Monday 2 March 2026: the 7th working day after is Wednesday 11 March
-    on_time = fact(decided_at=datetime(2026, 3, 11, 15, tzinfo=UTC), decided_unit=VILLAGE)
-    late = fact(decided_at=datetime(2026, 3, 11, 17, tzinfo=UTC), decided_unit=VILLAGE)  # 01:00 on the 12th
-    assert metrics(rollups.fact_contributions(on_time))[("clock:acceptance", "met")] == 1
-    assert metrics(rollups.fact_contributions(late))[("clock:acceptance", "missed")] == 1
-
-
-def test_end_notice_pairs_with_the_ending_before_it():
+def test_mediation_duration_counts_from_acceptance_to_the_ending():
     ended = Ending(VILLAGE, "agreement", T0 + timedelta(days=3))
-    told = fact(accepted_at=T0, endings=(ended,), notices=(Notice(VILLAGE, T0 + timedelta(days=4)),))
-    assert metrics(rollups.fact_contributions(told))[("clock:end_notice", "met")] == 1
-    early = fact(notices=(Notice(VILLAGE, T0),))  # its ending has not arrived yet: nothing counted
-    assert not any(m == "clock:end_notice" for m, _ in metrics(rollups.fact_contributions(early)))
-    mediation = [c for c in rollups.fact_contributions(told) if c.metric == "duration:mediation"]
+    mediation = [
+        c
+        for c in rollups.fact_contributions(fact(accepted_at=T0, endings=(ended,)))
+        if c.metric == "duration:mediation"
+    ]
     assert mediation[0].key == "72" and mediation[0].amount == Decimal(72 * 3600)
+    assert mediation[0].unit == VILLAGE
+
+
+def test_no_clock_is_judged_from_the_facts_only_the_clocks_verdicts_count():
+    # a decision 20 days after receipt was late on any calendar; the acceptance clock says so itself
+    late = fact(decided_at=T0 + timedelta(days=20), decided_unit=VILLAGE, accepted_at=T0 + timedelta(days=20))
+    assert not any(c.metric.startswith("clock:") for c in rollups.fact_contributions(late))
+    assert rollups.REPORTED_CLOCKS["mediation_end_notice"] == "end_notice"
+    assert set(rollups.REPORTED_CLOCKS.values()) == set(queries.CLOCKS)
 
 
 def test_duration_buckets_and_percentiles():
