@@ -290,6 +290,7 @@ async function showCase(id) {
         "tr",
         {},
         el("td", {}, CLOCK_LABELS[clock.kind] || clock.kind),
+        el("td", {}, unitName(clock.unit)),
         el("td", {}, when(clock.deadline)),
         el("td", {}, remaining(clock)),
         el("td", {}, badge(clock.colour)),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
@@ -88,13 +89,17 @@ def find(rows: list[ClockRow], kind: ClockKind) -> ClockRow | None:
     return next((row for row in rows if row.kind == kind.value), None)
 
 
-def views(rows: list[ClockRow], now: datetime) -> list[dict]:
+def views(rows: list[ClockRow], now: datetime, holder: dict[str, Any] | None) -> list[dict]:
+    """The case's clocks as the case view shows them, held by the responsible unit (`holder`, None
+    before routing), in the same shape as routing's and mediation's (`clock_watch.held_clock`)."""
     return [
         {
             **clocks.to_dict(
                 row.clock(), now, yellow_share=row.yellow_share or DEFAULT_YELLOW_SHARE, calendar=row.work_calendar()
             ),
             "status": row.status,
+            "unit": holder,
+            "handler": None,
         }
         for row in rows
     ]

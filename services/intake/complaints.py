@@ -498,7 +498,7 @@ def view(complaint: Complaint, scope: Scope, *, single: bool = True) -> dict[str
                 "related_to": str(complaint.related_to) if complaint.related_to else None,
                 "received_by": None if scope.is_agency else complaint.received_by,
                 "source_tenant": complaint.source_tenant,
-                "clocks": case_clocks.views(list(complaint.clocks), datetime.now(UTC)),
+                "clocks": case_clocks.views(list(complaint.clocks), datetime.now(UTC), unit),
                 "evidence": [evidence_files.view(row) for row in complaint.evidence],
             }
         )

@@ -140,6 +140,7 @@ def test_village_staff_see_the_case_with_clocks_and_history(
         expect(badge).to_have_attribute("data-colour", clock["colour"])
         expect(badge).to_have_class(f"badge {clock['colour']}")
     expect(page.locator("#clock-table")).to_contain_text("受理时限")
+    expect(page.locator("#clock-table tr", has_text="层级办理时限")).to_contain_text(f"枫源村委会（{VILLAGE}）")
 
     history = page.locator("#history-table tbody tr")
     expect(history.first).to_contain_text("received")

@@ -65,7 +65,9 @@ def test_the_tenants_own_days_off_move_the_acceptance_deadline_and_its_remaining
     # 7 working days after Monday 2 June (Dragon Boat Festival): 3, 4, 9, 10, 11, 12, 13 June
     assert acceptance.deadline == datetime(2025, 6, 13, 23, 59, 59, 999999, tzinfo=SHANGHAI)
     assert acceptance.working_days() == days_off
-    view = next(v for v in case_clocks.views(rows, RECEIVED) if v["kind"] == "acceptance")
+    holder = {"code": "330681109290", "name": "枫源村委会", "tier": "village"}
+    view = next(v for v in case_clocks.views(rows, RECEIVED, holder) if v["kind"] == "acceptance")
     assert view["remaining_seconds"] == 7 * 24 * 3600  # the two local days off do not count
+    assert view["unit"] == holder and view["handler"] is None
     # the acknowledgement counts hours, which no calendar changes
     assert case_clocks.find(rows, ClockKind.ACKNOWLEDGEMENT).deadline == datetime(2025, 6, 3, 9, 0, tzinfo=SHANGHAI)
