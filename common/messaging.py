@@ -180,7 +180,8 @@ class RetiredHandlers(DependencyProvider):
     def setup(self) -> None:
         service = self.container.service_name
         names = [f"evt-{contract.source}-{contract.type}--{service}.{method}" for contract, method in self.handlers]
-        names += [f"{name}.retry.{delay}s" for name in names for delay in RETRY_DELAYS_SECONDS]
+        attempts = range(1, len(RETRY_DELAYS_SECONDS) + 1)
+        names += [retry_queue(name, attempt).name for name in names for attempt in attempts]
         with Connection(self.container.config["AMQP_URI"], connect_timeout=5) as connection:
             channel = connection.default_channel
             for name in names:

@@ -188,6 +188,17 @@ def drop_own_calendar(op: Any, schema: str, table: str) -> None:
         op.drop_column(table, column, schema=schema)
 
 
+def add_held_index(op: Any, schema: str, table: str) -> None:
+    """common.clock_watch.held_index on a clock table."""
+    op.create_index(
+        f"ix_{table}_held", table, ["colour", "deadline"], schema=schema, postgresql_where=sa.text("stopped_at IS NULL")
+    )
+
+
+def drop_held_index(op: Any, schema: str, table: str) -> None:
+    op.drop_index(f"ix_{table}_held", table_name=table, schema=schema)
+
+
 def _tables(schema: str, tables: Iterable[str]) -> str:
     return ", ".join(f"{schema}.{table}" for table in tables)
 
@@ -214,14 +225,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-def add_held_index(op: Any, schema: str, table: str) -> None:
-    """common.clock_watch.held_index on a clock table."""
-    op.create_index(
-        f"ix_{table}_held", table, ["colour", "deadline"], schema=schema, postgresql_where=sa.text("stopped_at IS NULL")
-    )
-
-
-def drop_held_index(op: Any, schema: str, table: str) -> None:
-    op.drop_index(f"ix_{table}_held", table_name=table, schema=schema)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from common.clock_watch import HELD_LIMIT
-from common.clocks import ClockKind
+from common.clocks import ClockKind, Colour
 from gateway.deps import Rpc, Staff
 from gateway.rpc import RpcClient, ServiceUnavailable
 
@@ -29,7 +29,7 @@ CLOCK_SERVICES = ("intake", "routing", "mediation")
 async def held_clocks(
     staff: Staff,
     client: Rpc,
-    colour: Annotated[list[Literal["green", "yellow", "red"]] | None, Query()] = None,
+    colour: Annotated[list[Colour] | None, Query()] = None,
     kind: Annotated[list[ClockKind] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=HELD_LIMIT)] = 100,
 ) -> Any:
