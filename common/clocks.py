@@ -48,6 +48,7 @@ __all__ = [
     "extend",
     "next_change",
     "pause",
+    "recount",
     "remaining",
     "resume",
     "start_clock",
@@ -257,6 +258,16 @@ def extend(clock: Clock, by: int, calendar: WorkCalendar | None = None) -> Clock
     else:
         deadline = _deadline(clock.unit, clock.started_at, clock.amount + added, _calendar(calendar))
     return replace(clock, deadline=deadline, added=added)
+
+
+def recount(clock: Clock, calendar: WorkCalendar | None = None) -> Clock:
+    """The day clock's deadline computed again from its start on ``calendar`` (the official calendar
+    changed under it); the days pauses added stay as they were counted. An hours clock is unchanged."""
+    if clock.unit is ClockUnit.HOURS:
+        return clock
+    return replace(
+        clock, deadline=_deadline(clock.unit, clock.started_at, clock.amount + clock.added, _calendar(calendar))
+    )
 
 
 def remaining(clock: Clock, now: datetime, calendar: WorkCalendar | None = None) -> timedelta:

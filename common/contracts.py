@@ -324,6 +324,45 @@ class ClockStopped(Contract):
     met: bool
 
 
+class OfficialSchedule(BaseModel):
+    """A year of the State Council's holiday notice as the platform admin entered it (checked by
+    `common.official_calendar.parse`): statutory holidays, bridging weekdays taken off, make-up
+    Saturdays and Sundays worked; `source` cites the notice."""
+
+    model_config = ConfigDict(frozen=True)
+
+    statutory_holidays: tuple[date, ...]
+    bridging_days: tuple[date, ...] = ()
+    makeup_workdays: tuple[date, ...] = ()
+    source: str = ""
+
+
+class OfficialCalendarChanged(Contract):
+    """The platform admin entered a year's official calendar, or withdrew it (`schedule` None: the
+    year counts on the `chinesecalendar` package, else the fallback, again). Every service that
+    counts working days applies it to its own copy; a change older than the one kept is ignored."""
+
+    source = "routing"
+    type = "official_calendar.changed.v1"
+
+    year: int
+    schedule: OfficialSchedule | None
+    changed_by: str
+    changed_at: datetime
+
+
+class OfficialCalendarMissing(Contract):
+    """On 1 December (or later) next year's official schedule is neither entered nor in the package:
+    the clocks count that year on the fallback. Said once per year; notification tells the platform
+    admins."""
+
+    source = "routing"
+    type = "official_calendar.missing.v1"
+
+    year: int
+    noticed_at: datetime
+
+
 ALL_CONTRACTS: tuple[type[Contract], ...] = (
     ComplaintReceived,
     ComplaintRouted,
@@ -338,6 +377,8 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
     EarlyWarningRaised,
     ClockColourChanged,
     ClockStopped,
+    OfficialCalendarChanged,
+    OfficialCalendarMissing,
 )
 
 

@@ -20,6 +20,7 @@ from gateway.limits import BodySizeLimit
 from gateway.routes import (
     audit,
     auth,
+    calendar,
     clocks,
     complaints,
     mediation,
@@ -64,7 +65,20 @@ app.add_middleware(
 )
 errors.install(app)
 instrument_app(app)  # request spans and latency histogram, GET /metrics (common/telemetry.py)
-for module in (auth, complaints, clocks, tracking, reports, audit, users, tenants, mediation, routing, notifications):
+for module in (
+    auth,
+    complaints,
+    clocks,
+    calendar,
+    tracking,
+    reports,
+    audit,
+    users,
+    tenants,
+    mediation,
+    routing,
+    notifications,
+):
     app.include_router(module.router)
 app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
 

@@ -11,15 +11,16 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from common import clock_watch
-from common.contracts import ComplaintRouted, MessageRecorded
+from common.contracts import ComplaintRouted, MessageRecorded, OfficialCalendarChanged
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, NotFound
 from common.messaging import on_event
+from common.official_calendar import OfficialCalendarCopy
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
 from services.intake import audit, case_clocks, complaints
 from services.intake.desk import IntakeDesk
-from services.intake.models import ClockRow, Inbox, Outbox
+from services.intake.models import ClockRow, Inbox, OfficialCalendar, Outbox
 from services.intake.reassignment import CaseReassigned, record_reassignment
 from services.intake.routing_events import CaseEscalated, CaseRoutingStep, record_escalation, record_step
 
@@ -33,6 +34,7 @@ class IntakeService(IntakeDesk):
     db = Database(Outbox, Inbox)
     telemetry = Telemetry()  # traces, handler metrics, /metrics (common/telemetry.py)
     scope = CurrentScope()
+    official_calendar = OfficialCalendarCopy(OfficialCalendar)  # counted on in this process
     routing = RpcProxy("routing")
 
     # nameko makes a service instance per worker: the cache lives on the class, one per process
@@ -142,6 +144,13 @@ class IntakeService(IntakeDesk):
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_case_routing_step"):
                 record_step(session, event)
+
+    @on_event(OfficialCalendarChanged)
+    def on_official_calendar_changed(self, event_id: uuid.UUID, event: OfficialCalendarChanged) -> None:
+        """The platform admin entered or withdrew a year: kept, counted on, running clocks recounted."""
+        self.official_calendar.apply_change(
+            self.db, event_id, "intake.on_official_calendar_changed", event, (ClockRow,)
+        )
 
     # --- clocks (common/clock_watch.py) ---------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from common.masking import mask_name
+from common.tenancy import Role
 from services.notification import rules as R
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -133,6 +134,11 @@ def user_key(username: str) -> str:
     return f"user:{username}"
 
 
+def role_key(role: str) -> str:
+    """The inbox every holder of `role` reads (the platform admins': `role:platform_admin`)."""
+    return f"role:{role}"
+
+
 def docking_queue(agency_tenant: str) -> str:
     return f"agency.{agency_tenant}"
 
@@ -181,6 +187,8 @@ def recipients(rule: R.Rule, event_type: str, event: Any, case: CaseFacts, webho
     if role == R.WARNED_UNITS:
         codes = [c for c in (event.township_code, event.city_code) if c]
         return [_staff(role, inbox_key(c), c) for c in dict.fromkeys(codes)]
+    if role == R.PLATFORM_ADMINS:
+        return [_staff(role, role_key(Role.PLATFORM_ADMIN), None)]
     if role == R.AGENCY:
         tenant = getattr(event, "agency_tenant", None) or getattr(event, "target", None) or case.agency_tenant
         if not tenant:
@@ -348,6 +356,8 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
         )
     elif event_type == R.AGENCY_REMINDER:
         ctx.update(reminder=event.reminder)
+    elif event_type == R.CALENDAR_MISSING:
+        ctx.update(year=event.year)
     return ctx
 
 

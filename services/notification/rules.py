@@ -30,6 +30,7 @@ SUPERVISOR = "supervisor"  # the unit's inbox, where its supervisors read, when 
 HIGHER_TIER = "higher_tier"  # the inbox of a unit above
 WARNED_UNITS = "warned_units"  # an early warning's township and city
 AGENCY = "agency"  # an agency tenant
+PLATFORM_ADMINS = "platform_admins"  # the inbox every platform admin reads
 
 # channels
 SMS = "sms"
@@ -73,6 +74,7 @@ EARLY_WARNING = "early_warning.raised.v1"
 TRANSITIONED = "mediation.transitioned.v1"
 ENDED = "mediation.ended.v1"
 CLOCK = "clock.colour_changed.v1"
+CALENDAR_MISSING = "official_calendar.missing.v1"
 AGENCY_REMINDER = "notification.agency_reminder"  # raised by notification's own timer, and by the yellow
 # light of the agency's acknowledgement clock (service.py), one counter for both
 AGENCY_ACK_CLOCK = "agency_handover_ack"
@@ -120,6 +122,8 @@ RULES: tuple[Rule, ...] = (
     # the handing unit itself got the red light of the agency's clock
     _r(ROUTING_STEP, HIGHER_TIER, "agency_handover_lapsed", INBOX, True, step=("agency_handover_lapsed",)),
     _r(EARLY_WARNING, WARNED_UNITS, "early_warning", INBOX, True),
+    # --- the platform ------------------------------------------------------------------------
+    _r(CALENDAR_MISSING, PLATFORM_ADMINS, "official_calendar_missing", INBOX, True),
     # --- agencies: the webhook, the docking queue and the agency's inbox ------------------------
     _r(ROUTING_STEP, AGENCY, "agency_handover", WEBHOOK, True, step=("agency_handover_requested",)),
     _r(ROUTING_STEP, AGENCY, "agency_handover", DOCKING, True, step=("agency_handover_requested",)),

@@ -42,6 +42,7 @@ from common.contracts import (
     MediationEnded,
     MediationTransitioned,
     MessageRecorded,
+    OfficialCalendarMissing,
 )
 from common.db import Database
 from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -172,6 +173,11 @@ class NotificationService:
     @on_event(ClockColourChanged)
     def on_clock_colour_changed(self, event_id: uuid.UUID, event: ClockColourChanged) -> None:
         self._handle(event_id, R.CLOCK, event, "notification.on_clock_colour_changed")
+
+    @on_event(OfficialCalendarMissing)
+    def on_official_calendar_missing(self, event_id: uuid.UUID, event: OfficialCalendarMissing) -> None:
+        """Tell the platform admins that next year's official schedule is missing (once: routing says it once)."""
+        self._handle(event_id, R.CALENDAR_MISSING, event, "notification.on_official_calendar_missing")
 
     def _handle(self, event_id: uuid.UUID, event_type: str, event: Any, handler: str) -> bool:
         """Learn, plan and record in one transaction; deliver after it committed. False for a redelivery."""
@@ -681,6 +687,8 @@ def _inbox_keys(scope: Scope | None) -> list[str]:
     keys = [planner.inbox_key(scope.unit)]
     if scope.user:
         keys.append(planner.user_key(scope.user))
+    if Role.PLATFORM_ADMIN in scope.roles:
+        keys.append(planner.role_key(Role.PLATFORM_ADMIN))
     return keys
 
 

@@ -222,6 +222,13 @@ _TEMPLATES: tuple[Template, ...] = (
         "尚未签收，请及时签收。",
         "agency: the handover is still unacknowledged",
     ),
+    Template(
+        "official_calendar_missing",
+        "{{ year }}年节假日安排未录入",
+        "{{ year }}年的国务院节假日安排尚未录入平台，该年的工作日暂按兜底规则计算（只含法定节假日，"
+        "不含调休放假和调休上班），跨入{{ year }}年的期限可能不准。通知发布后请在“官方日历”中录入。",
+        "platform admins: next year's official schedule is missing on 1 December",
+    ),
 )
 
 TEMPLATES: dict[str, Template] = {t.name: t for t in _TEMPLATES}
@@ -257,6 +264,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "threshold": 5,
     "window_days": 30,
     "reminder": 1,
+    "year": 2027,
     "complaint_id": "00000000-0000-0000-0000-000000000000",
 }
 

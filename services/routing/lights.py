@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from common import clocks, metrics
+from common import clocks, metrics, official_calendar
 from common.clock_watch import DEFAULT_YELLOW_SHARE, HeldClocks, Holder, held_clock, schedule, stopped
 from common.clocks import DEFAULT_RULES, ClockKind, ClockRule, start_clock, tier_target_rule
 from common.contracts import ClockPolicy, WorkingDays
@@ -239,6 +239,15 @@ def calendars(tree: DivisionTree) -> Callable[[TierClock | CaseClock], WorkCalen
         return cache[row.unit_code]
 
     return calendar
+
+
+def recount(session: Session, tree: DivisionTree, since: date, now: datetime) -> int:
+    """The official calendar changed: the running tier targets and handover clocks due from `since`
+    count again on it (common.official_calendar.recount); how many moved."""
+    calendar = calendars(tree)
+    return sum(
+        official_calendar.recount(session, model, model.clock, calendar, since, now) for model in (TierClock, CaseClock)
+    )
 
 
 # running clocks by kind, colour, the tier and city of the unit told, for the open-case gauge

@@ -1,5 +1,6 @@
 """Tables routing owns (schema `routing`): the division registry, the tenants (onboarded units and
-the agencies attached to them) with their audit trail, and who is responsible for each case and why."""
+the agencies attached to them) with their audit trail, who is responsible for each case and why, and
+the platform's official calendar."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from common.clock_watch import StoredClock, WatchedClock, due_index, held_index
 from common.clocks import Clock, ClockKind, ClockUnit
+from common.official_calendar import OfficialCalendarRow
 from common.outbox import InboxMixin, OutboxMixin
 
 
@@ -237,6 +239,21 @@ class RaisedWarning(Base):
     window_days: Mapped[int] = mapped_column(Integer)
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     complaint_ids: Mapped[list[str]] = mapped_column(JSONB, default=list)
+
+
+class OfficialCalendar(OfficialCalendarRow, Base):
+    """The official calendar the platform admin entered, a year per row (services/routing/official_calendar.py)."""
+
+    __tablename__ = "official_calendar"
+
+
+class CalendarNotice(Base):
+    """A year whose official schedule was missing on 1 December, said once (official_calendar.missing.v1)."""
+
+    __tablename__ = "official_calendar_notices"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    noticed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Outbox(OutboxMixin, Base):

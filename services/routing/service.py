@@ -1,8 +1,9 @@
 """Routing entrypoints: on a new complaint, decide the responsible unit, record it, announce it;
 moving cases (handover, return, contest and decision, escalation, take-over and declining it,
 agency handover), the clock watcher (warning lights; red: escalation on an expired tier target, a
-lapsed agency handover, an expired contest), early warning; and the tenant registry
-(services/routing/tenants.py, `tenant_ops` here). The caller's scope comes from
+lapsed agency handover, an expired contest), early warning; the tenant registry
+(services/routing/tenants.py, `tenant_ops` here) and the official calendar
+(services/routing/official_calendar.py). The caller's scope comes from
 the context data. Rules and moves: docs/routing.md."""
 
 from __future__ import annotations
@@ -20,21 +21,31 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from common import clock_watch
-from common.contracts import ClockColourChanged, ComplaintReceived, Contract, MediationEnded
+from common import official_calendar as calendar_copy
+from common.contracts import (
+    ClockColourChanged,
+    ComplaintReceived,
+    Contract,
+    MediationEnded,
+    OfficialCalendarChanged,
+)
 from common.db import Database
 from common.errors import EXPECTED
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
 from services.routing import cases, lights
+from services.routing import official_calendar as calendar_ops
 from services.routing import tenants as tenant_ops
-from services.routing.models import CaseClock, Inbox, Outbox, TierClock
+from services.routing.models import CaseClock, Inbox, OfficialCalendar, Outbox, TierClock
 from services.routing.tree import DivisionTree, registry_fingerprint
 
 log = logging.getLogger(__name__)
 
 # another process may have changed tenants: the tree is checked against the registry this often
 TREE_CHECK_SECONDS = float(os.environ.get("ROUTING_TREE_CHECK_SECONDS", "10"))
+# how often the official calendar of this year and the next is checked (gauge, notice)
+CALENDAR_CHECK_SECONDS = float(os.environ.get("OFFICIAL_CALENDAR_CHECK_SECONDS", "300"))
 
 
 class RoutingService:
@@ -43,6 +54,7 @@ class RoutingService:
     db = Database(Outbox, Inbox)
     telemetry = Telemetry()  # traces, handler metrics, /metrics (common/telemetry.py)
     scope = CurrentScope()
+    official_calendar = calendar_copy.OfficialCalendarCopy(OfficialCalendar)
 
     # one tree per process (nameko makes a service instance per worker)
     _tree: ClassVar[DivisionTree | None] = None
@@ -109,6 +121,20 @@ class RoutingService:
 
         self._act(ended)
 
+    @on_event(OfficialCalendarChanged)
+    def on_official_calendar_changed(self, event_id: uuid.UUID, event: OfficialCalendarChanged) -> None:
+        """Routing's own announcement (API or CLI): count on it and recount the running clocks."""
+        try:
+            with self.db.transaction() as session:
+                if not self.db.first_delivery(session, event_id, "routing.on_official_calendar_changed"):
+                    return
+                if calendar_copy.is_latest(session, OfficialCalendar, event):
+                    tree, now = self.tree(), datetime.now(UTC)
+                    calendar_copy.count_on(event, lambda since: lights.recount(session, tree, since, now))
+        except Exception:
+            self.official_calendar.reload()
+            raise
+
     # --- clocks (common/clock_watch.py, services/routing/lights.py) ---
 
     @timer(interval=clock_watch.WATCH_INTERVAL_SECONDS)
@@ -129,6 +155,13 @@ class RoutingService:
     def count_open_cases(self) -> None:
         with self.db.read() as session:
             clock_watch.set_open_cases(session, lights.OPEN_CLOCKS)
+
+    @timer(interval=CALENDAR_CHECK_SECONDS, eager=True)
+    def check_official_calendar(self) -> None:
+        """This year's and, from 1 December, next year's schedule: the gauge, and a notice once."""
+        with self.db.transaction() as session:
+            for notice in calendar_ops.check(session, datetime.now(UTC)):
+                self.db.emit(session, notice)
 
     # --- moving cases (RPC; the gateway sends the caller's scope) ---
 
@@ -303,6 +336,41 @@ class RoutingService:
                 self.db.emit(session, event)
         self._invalidate()
         return result
+
+    # --- the official calendar (services/routing/official_calendar.py) ---
+
+    @rpc(expected_exceptions=EXPECTED)
+    def official_calendar_years(self) -> dict[str, Any]:
+        with self.db.read() as session:
+            return calendar_ops.years(session, datetime.now(UTC))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def official_calendar_year(self, year: int) -> dict[str, Any]:
+        with self.db.read() as session:
+            return calendar_ops.year_view(session, year)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def enter_official_calendar(self, year: Any, schedule: dict[str, Any]) -> dict[str, Any]:
+        """Enter (or replace) a year's schedule (platform_admin); routing counts on it once its own
+        announcement comes back (on_official_calendar_changed), intake and mediation on theirs."""
+        actor, now = calendar_ops.authorize(self.scope), datetime.now(UTC)
+        change = calendar_ops.enter(actor, year, schedule, now)
+        return self._record_calendar(change, now)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def withdraw_official_calendar(self, year: int) -> dict[str, Any]:
+        actor, now = calendar_ops.authorize(self.scope), datetime.now(UTC)
+        with self.db.read() as session:
+            change = calendar_ops.withdraw(session, year, actor, now)
+        return self._record_calendar(change, now)
+
+    def _record_calendar(self, change: OfficialCalendarChanged, now: datetime) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            calendar_copy.store(session, OfficialCalendar, change)
+            self.db.emit(session, change)
+            for notice in calendar_ops.check(session, now):
+                self.db.emit(session, notice)
+            return calendar_ops.years(session, now)
 
     @rpc
     def ping(self) -> dict[str, Any]:
