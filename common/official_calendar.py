@@ -72,7 +72,7 @@ def parse(year: Any, schedule: dict[str, Any], today: date) -> OfficialYear:
             continue
         days: set[date] = set()
         for i, raw in enumerate(given):
-            field = f"{name}[{i}]"
+            field = f"{name}.{i}"  # as the gateway names a list item
             try:
                 day = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
             except ValueError:

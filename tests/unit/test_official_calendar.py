@@ -209,12 +209,12 @@ def test_a_schedule_parses() -> None:
         (1999, {}, "year"),
         (2029, {}, "year"),  # two years ahead of 2026: no notice comes out that early
         ("2027", {}, "year"),
-        (2027, {"makeup_workdays": ["2027-01-08"]}, "makeup_workdays[0]"),  # a Friday
-        (2027, {"bridging_days": ["2027-01-04", "2027-01-09"]}, "bridging_days[1]"),  # a Saturday
-        (2027, {"bridging_days": ["2028-01-03"]}, "bridging_days[0]"),  # the year after
-        (2027, {"bridging_days": ["2026-11-30"]}, "bridging_days[0]"),  # before the December before
-        (2027, {"bridging_days": ["2027-01-01"]}, "bridging_days[0]"),  # already a statutory holiday
-        (2027, {"makeup_workdays": ["not a date"]}, "makeup_workdays[0]"),
+        (2027, {"makeup_workdays": ["2027-01-08"]}, "makeup_workdays.0"),  # a Friday
+        (2027, {"bridging_days": ["2027-01-04", "2027-01-09"]}, "bridging_days.1"),  # a Saturday
+        (2027, {"bridging_days": ["2028-01-03"]}, "bridging_days.0"),  # the year after
+        (2027, {"bridging_days": ["2026-11-30"]}, "bridging_days.0"),  # before the December before
+        (2027, {"bridging_days": ["2027-01-01"]}, "bridging_days.0"),  # already a statutory holiday
+        (2027, {"makeup_workdays": ["not a date"]}, "makeup_workdays.0"),
         (2027, {"statutory_holidays": []}, "statutory_holidays"),
         (2027, {"holidays": ["2027-01-01"]}, "holidays"),
     ],
