@@ -2,7 +2,7 @@
 admin enters it (API, or this CLI), and the notice when next year's is missing.
 
     python -m services.routing.official_calendar show
-    python -m services.routing.official_calendar enter 2027 data/official_calendar/2027.json
+    python -m services.routing.official_calendar enter 2027 2027.json
     python -m services.routing.official_calendar withdraw 2027
 
 Routing owns it (`routing.official_calendar`) and announces every change with

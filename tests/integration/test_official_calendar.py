@@ -11,6 +11,10 @@ module uses, and the years entered are withdrawn at the end."""
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,7 +34,7 @@ from common.workdays import (
     official_years,
     set_official_years,
 )
-from tests.conftest import complaint, credit_code, wait_for
+from tests.conftest import ROOT, TEST_DATABASE_URL, complaint, credit_code, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -176,6 +180,33 @@ def test_a_wrong_schedule_answers_422_naming_the_field(api, admin, year_ahead, c
     assert response.status_code == 422, response.text
     assert field in [f["field"] for f in response.json()["fields"]], response.json()
     assert api.get(f"{BASE}/{year}", headers=admin).status_code == 404, "a refused request wrote nothing"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DATABASE_URL": TEST_DATABASE_URL}
+    command = [sys.executable, "-m", "services.routing.official_calendar", *args]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_the_command_line_enters_and_withdraws_a_year_like_the_api(api, admin, tmp_path):
+    year = local_date(datetime.now(SHANGHAI)).year + 1
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({**schedule(year, set()), "makeup_workdays": [_weekday_in_january(year).isoformat()]}))
+    refused = cli("enter", str(year), str(wrong))
+    assert refused.returncode != 0 and "makeup_workdays.0" in refused.stderr, refused.stderr
+    right = tmp_path / "right.json"
+    right.write_text(json.dumps(schedule(year, {_weekday_in_january(year)})))
+    entered = cli("enter", str(year), str(right))
+    assert entered.returncode == 0, entered.stderr
+    try:
+        shown = api.get(f"{BASE}/{year}", headers=admin)
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["bridging_days"] == [_weekday_in_january(year).isoformat()]
+        assert shown.json()["changed_by"].startswith("cli:")
+        assert json.loads(cli("show").stdout)["counting"][str(year)] == "entered"
+    finally:
+        assert cli("withdraw", str(year)).returncode == 0
+    assert api.get(f"{BASE}/{year}", headers=admin).status_code == 404
 
 
 # --- a missing next year --------------------------------------------------------------------------------------
