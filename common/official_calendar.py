@@ -58,6 +58,8 @@ def parse(year: Any, schedule: dict[str, Any], today: date) -> OfficialYear:
     Sunday; no day is in two lists; there is at least one statutory holiday."""
     errors: list[dict[str, str]] = []
     first, last = year_range(today)
+    if not isinstance(schedule, dict):
+        raise InvalidInput.one("body", "must be an object: statutory_holidays, bridging_days, makeup_workdays, source")
     if isinstance(year, bool) or not isinstance(year, int) or not first <= year <= last:
         raise InvalidInput.one("year", f"must be a year from {first} to {last}, got {year!r}")
     unknown = sorted(set(schedule) - set(LISTS) - {"source"})
@@ -257,7 +259,8 @@ def recount(
 
 class OfficialCalendarCopy(DependencyProvider):
     """This process counts on the service's copy (`model`): loaded when the service starts, looked at
-    again every `OFFICIAL_CALENDAR_REFRESH_SECONDS` and taken again when it changed."""
+    again every `OFFICIAL_CALENDAR_REFRESH_SECONDS` and taken again when it changed (or when it
+    could not be read before: until then the process counts on the package and the fallback)."""
 
     def __init__(self, model: type) -> None:
         self.model = model
@@ -272,7 +275,7 @@ class OfficialCalendarCopy(DependencyProvider):
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def start(self) -> None:
-        self.reload()
+        self.forget()  # the database may be away at start: the watcher takes it on its next pass
         self.running = True
         self.container.spawn_managed_thread(self._watch, identifier="official-calendar")
 
@@ -299,13 +302,21 @@ class OfficialCalendarCopy(DependencyProvider):
 
                 apply(session, self.model, change, recount_all)
         except Exception:
-            self.reload()  # the process may count on a change that was not kept
+            self.forget()  # the process may count on a change that was not kept
             raise
 
     def reload(self) -> None:
         with self.sessions() as session:
             self.seen = fingerprint(session, self.model)
             set_official_years(entered_years(session, self.model))
+
+    def forget(self) -> None:
+        """Take the copy again now if the database answers, else on the watcher's next pass."""
+        self.seen = None
+        try:
+            self.reload()
+        except Exception:
+            log.warning("could not read the official calendar; trying again shortly", exc_info=True)
 
     def _watch(self) -> None:
         import eventlet  # the service's green threads (nameko runs on eventlet)

@@ -132,7 +132,7 @@ class RoutingService:
                     tree, now = self.tree(), datetime.now(UTC)
                     calendar_copy.count_on(event, lambda since: lights.recount(session, tree, since, now))
         except Exception:
-            self.official_calendar.reload()
+            self.official_calendar.forget()
             raise
 
     # --- clocks (common/clock_watch.py, services/routing/lights.py) ---

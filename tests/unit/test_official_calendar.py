@@ -223,6 +223,11 @@ def test_a_wrong_schedule_names_the_field(year: object, schedule: dict, field: s
     assert field in fields(year, **schedule)
 
 
+def test_a_schedule_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="body"):
+        parse(2027, ["2027-01-01"], TODAY)  # type: ignore[arg-type]
+
+
 def test_a_make_up_workday_error_says_why() -> None:
     with pytest.raises(InvalidInput, match="not a weekend day"):
         parse(2027, {"statutory_holidays": ["2027-01-01"], "makeup_workdays": ["2027-01-08"]}, TODAY)
