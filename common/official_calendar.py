@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 FIRST_YEAR = 2000
 OFFICIAL_CALENDAR_REFRESH_SECONDS = float(os.environ.get("OFFICIAL_CALENDAR_REFRESH_SECONDS", "30"))
-WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 LISTS = ("statutory_holidays", "bridging_days", "makeup_workdays")
 MAX_DAYS = 60  # more days in one list than any notice has: a typing error
 
