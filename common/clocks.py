@@ -69,6 +69,7 @@ class ClockKind(StrEnum):
     AGENCY_HANDOVER_ACK = "agency_handover_ack"
     AUTHORITY_DISPUTE = "authority_dispute"  # Art 33: then the lowest common higher unit decides
     LEAD_VERIFICATION = "lead_verification"  # Art 27
+    SUPERVISION = "supervision"  # 督办: the working days a higher unit gives a lower one to act
 
 
 class ClockUnit(StrEnum):
