@@ -104,6 +104,8 @@ DEFAULT_RULES: dict[ClockKind, ClockRule] = {
         ClockRule(ClockKind.AGENCY_HANDOVER_ACK, 3, ClockUnit.WORKING_DAYS),
         ClockRule(ClockKind.AUTHORITY_DISPUTE, 7, ClockUnit.WORKING_DAYS),
         ClockRule(ClockKind.LEAD_VERIFICATION, 15, ClockUnit.WORKING_DAYS),
+        # the sender of a supervision order sets its working days; this many when it does not
+        ClockRule(ClockKind.SUPERVISION, 5, ClockUnit.WORKING_DAYS),
     )
 }
 

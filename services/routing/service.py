@@ -269,7 +269,7 @@ class RoutingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def supervise(
-        self, complaint_id: str, instruction: str, working_days: int, to_unit: str | None = None
+        self, complaint_id: str, instruction: str, working_days: int | None = None, to_unit: str | None = None
     ) -> dict[str, Any]:
         key = self._key(complaint_id)
         events = self._act(supervision.send, self.scope, key, instruction, working_days, to_unit)

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from common import clocks
 from common.clock_watch import Holder, stopped
-from common.clocks import ClockKind, ClockRule, ClockUnit, start_clock
+from common.clocks import DEFAULT_RULES, ClockKind, ClockRule, ClockUnit, start_clock
 from common.contracts import (
     CaseEscalated,
     CaseReassigned,
@@ -66,6 +66,7 @@ OPEN, ANSWERED, RETURNED, ACCEPTED, WITHDRAWN = "open", "answered", "returned", 
 STATES = (OPEN, ANSWERED, RETURNED, ACCEPTED, WITHDRAWN)
 AWAITING = (OPEN, RETURNED)  # waiting for the answer of the unit ordered
 BOXES = ("sent", "received")
+DEFAULT_WORKING_DAYS = DEFAULT_RULES[ClockKind.SUPERVISION].amount
 MAX_WORKING_DAYS = 60
 MAX_TEXT = 2000
 MAX_ATTACHMENTS = 20
@@ -196,11 +197,11 @@ def send(
     scope: Scope | None,
     complaint_id: uuid.UUID,
     instruction: str,
-    working_days: int,
+    working_days: int | None = None,
     to_unit: str | None = None,
 ) -> list[Contract]:
     """A higher unit orders the responsible unit (or a named unit the case lies under, below the
-    sender) to act by `working_days` working days from now."""
+    sender) to act within `working_days` working days from now (`DEFAULT_WORKING_DAYS` if not given)."""
     a = session.get(Assignment, complaint_id, with_for_update=True, populate_existing=True)
     if a is None:
         raise NotFound(f"no complaint {complaint_id}")
@@ -214,7 +215,7 @@ def send(
     if a.state == cases.ENDED:
         raise Conflict("not possible now: it ended at the top tier; the parties were told the remedy routes")
     instruction = _text(instruction, "instruction", "say what the unit is to do")
-    working_days = _working_days(working_days)
+    working_days = _working_days(DEFAULT_WORKING_DAYS if working_days is None else working_days)
     target = to_unit or a.unit_code
     if to_unit is not None and not (
         to_unit in tree.units and to_unit != scope.unit and scope.sees(to_unit) and covers(to_unit, a.unit_code)
