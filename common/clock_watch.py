@@ -232,6 +232,7 @@ def _advance(
             tier=held.unit.tier,
             ref=key,
             supervisor=held.supervisor,
+            at=now,
         )
 
 

@@ -306,6 +306,7 @@ class ClockColourChanged(Contract):
     # itself, and a supervision order's clock names the unit that sent it, told of its red light too
     ref: str | None = None
     supervisor: Unit | None = None
+    at: datetime | None = None  # when the watcher saw it change (issue 18: reporting dates overdue orders)
 
 
 class ClockStopped(Contract):
