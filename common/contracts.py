@@ -417,6 +417,10 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
 CHANNELS = ("web", "hotline", "walk_in", "email", "agency")
 REQUESTS = ("refund", "exchange", "repair", "compensation", "apology")
 DIVISION_CODE = r"^\d{6}(\d{3}(\d{3})?)?$"
+# a supervision order's limits (the gateway's request models and services/routing/supervision.py)
+SUPERVISION_MAX_WORKING_DAYS = 60
+SUPERVISION_MAX_TEXT = 2000
+SUPERVISION_MAX_ATTACHMENTS = 20
 
 
 class _Input(BaseModel):

@@ -26,6 +26,7 @@ from gateway.routes import (
     notifications,
     reports,
     routing,
+    supervision,
     tenants,
     tracking,
     users,
@@ -66,6 +67,7 @@ errors.install(app)
 instrument_app(app)  # request spans and latency histogram, GET /metrics (common/telemetry.py)
 for module in (auth, complaints, clocks, tracking, reports, audit, users, tenants, mediation, routing, notifications):
     app.include_router(module.router)
+app.include_router(supervision.router)
 app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
 
 

@@ -42,6 +42,9 @@ from sqlalchemy.orm import Session
 from common import clocks
 from common.clock_watch import Holder, stopped
 from common.clocks import DEFAULT_RULES, ClockKind, ClockRule, ClockUnit, start_clock
+from common.contracts import SUPERVISION_MAX_ATTACHMENTS as MAX_ATTACHMENTS
+from common.contracts import SUPERVISION_MAX_TEXT as MAX_TEXT
+from common.contracts import SUPERVISION_MAX_WORKING_DAYS as MAX_WORKING_DAYS
 from common.contracts import (
     CaseEscalated,
     CaseReassigned,
@@ -67,9 +70,6 @@ STATES = (OPEN, ANSWERED, RETURNED, ACCEPTED, WITHDRAWN)
 AWAITING = (OPEN, RETURNED)  # waiting for the answer of the unit ordered
 BOXES = ("sent", "received")
 DEFAULT_WORKING_DAYS = DEFAULT_RULES[ClockKind.SUPERVISION].amount
-MAX_WORKING_DAYS = 60
-MAX_TEXT = 2000
-MAX_ATTACHMENTS = 20
 LIST_LIMIT = 500
 SUPERVISOR = frozenset({Role.SUPERVISOR})
 STATE_REASONS = {
