@@ -283,6 +283,12 @@ def test_an_order_follows_the_case_when_it_is_escalated_and_is_withdrawn_when_th
     [told] = wait_for(lambda: inbox(api, login, TOWNSHIP, cid, "supervision_moved"), timeout=20)
     assert "楼家社区" in told["body"]
 
+    def history() -> list[str]:
+        return [h["step"] for h in api.get(f"/api/v1/complaints/{cid}", headers=login(TOWNSHIP)).json()["history"]]
+
+    # and so does the case's history (intake records what notification told whom)
+    wait_for(lambda: {"notified:supervision_ordered", "notified:supervision_moved"} <= set(history()), timeout=20)
+
     # the village passed the case and its order up; the township answers now
     assert act(api, login, VILLAGE, by_city, "answer", {"answer": "已处理"}).status_code == 404
     answered = act(api, login, TOWNSHIP, by_city, "answer", {"answer": "镇调处中心已接办并约谈经营者"})
