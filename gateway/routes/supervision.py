@@ -199,8 +199,7 @@ async def _not_evidence_of_the_case(
 ) -> list[dict[str, str]]:
     """The attachments that are not evidence files of the order's case (intake's evidence store)."""
     found = await client.call("routing", "supervision_order", order_id, context=context)
-    case = await client.call("intake", "get_complaint", found["complaint_id"], context=context)
-    known = {e["id"] for e in case.get("evidence") or []}
+    known = set(await client.call("intake", "evidence_ids", found["complaint_id"], context=context))
     return [
         {
             "field": f"attachments[{index}]",

@@ -134,7 +134,7 @@ def holders(tree: DivisionTree) -> Callable[[Session, list[SupervisionOrder]], d
 
 def on_red(session: Session, change: ClockColourChanged, now: datetime) -> list[Contract]:
     """An order's deadline passed without an answer (the watcher, in the transaction that reports the
-    red light, which already tells both sides): recorded on the order, once."""
+    red light, which itself tells both sides): a step of the order; `overdue_at` keeps the first."""
     order = session.get(SupervisionOrder, uuid.UUID(change.ref)) if change.ref else None
     if order is None or order.state not in AWAITING:
         return []
@@ -425,7 +425,8 @@ def _follow(
         _step(session, order, "withdrawn", actor, at, case_step=step, case_from=previous, case_to=responsible, why=why)
         _case_step(session, order, "supervision_withdrawn", seq, held_by, responsible, actor, at, step)
         return []
-    if not (order.follows_case or not covers(order.unit_code, responsible)) or held_by == responsible:
+    named_and_above = not order.follows_case and covers(order.unit_code, responsible)
+    if named_and_above or held_by == responsible:
         return []  # a named unit the case still lies under keeps it
     order.unit_code, order.tier, order.follows_case = responsible, lights.unit_data(tree, responsible).tier, True
     _step(session, order, "moved", actor, at, case_step=step, from_unit=held_by, to_unit=responsible)
