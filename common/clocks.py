@@ -70,6 +70,7 @@ class ClockKind(StrEnum):
     AGENCY_HANDOVER_ACK = "agency_handover_ack"
     AUTHORITY_DISPUTE = "authority_dispute"  # Art 33: then the lowest common higher unit decides
     LEAD_VERIFICATION = "lead_verification"  # Art 27
+    SUPERVISION = "supervision"  # 督办: the working days a higher unit gives a lower one to act
 
 
 class ClockUnit(StrEnum):
@@ -104,6 +105,8 @@ DEFAULT_RULES: dict[ClockKind, ClockRule] = {
         ClockRule(ClockKind.AGENCY_HANDOVER_ACK, 3, ClockUnit.WORKING_DAYS),
         ClockRule(ClockKind.AUTHORITY_DISPUTE, 7, ClockUnit.WORKING_DAYS),
         ClockRule(ClockKind.LEAD_VERIFICATION, 15, ClockUnit.WORKING_DAYS),
+        # the sender of a supervision order sets its working days; this many when it does not
+        ClockRule(ClockKind.SUPERVISION, 5, ClockUnit.WORKING_DAYS),
     )
 }
 

@@ -302,6 +302,11 @@ class ClockColourChanged(Contract):
     unit: Unit
     handler: str | None = None  # the username holding the case (a mediator), when there is one
     tier: str
+    # added by issue 18, optional: a clock a case may hold several of (a supervision order) names
+    # itself, and a supervision order's clock names the unit that sent it, told of its red light too
+    ref: str | None = None
+    supervisor: Unit | None = None
+    at: datetime | None = None  # when the watcher saw it change (issue 18: reporting dates overdue orders)
 
 
 class ClockStopped(Contract):
@@ -322,6 +327,67 @@ class ClockStopped(Contract):
     deadline: datetime
     stopped_at: datetime
     met: bool
+    ref: str | None = None  # issue 18: which of the case's clocks of this kind (a supervision order)
+
+
+class _Supervision(Contract):
+    """A supervision order (督办, services/routing/supervision.py): `from_unit` sent it, `to_unit` is
+    the unit ordered to act (now), `order_id` names it among the case's orders."""
+
+    source = "routing"
+
+    order_id: uuid.UUID
+    complaint_id: uuid.UUID
+    from_unit: Unit
+    to_unit: Unit
+    actor: str
+    at: datetime
+
+
+class SupervisionOrdered(_Supervision):
+    """A higher unit ordered a lower one to act on a case by a deadline (working days)."""
+
+    type = "supervision.ordered.v1"
+
+    instruction: str
+    working_days: int
+    deadline: datetime
+
+
+class SupervisionAnswered(_Supervision):
+    """The unit ordered answered (what was done, with `attachments` evidence files); `in_time`
+    when before the deadline."""
+
+    type = "supervision.answered.v1"
+
+    in_time: bool
+    attachments: int = 0
+
+
+class SupervisionAccepted(_Supervision):
+    """The sender accepted the answer: the order is done."""
+
+    type = "supervision.accepted.v1"
+
+
+class SupervisionReturned(_Supervision):
+    """The sender sent the answer back with its reason; the unit ordered answers again by `deadline`."""
+
+    type = "supervision.returned.v1"
+
+    reason: str
+    deadline: datetime
+
+
+class SupervisionMoved(_Supervision):
+    """The case moved (escalation, take-over, handover, decision on authority, offboarding) and the
+    order follows it: `to_unit` holds it now, `previous_unit` held it; `step` names the move."""
+
+    type = "supervision.moved.v1"
+
+    previous_unit: Unit
+    step: str
+    deadline: datetime
 
 
 class OfficialSchedule(BaseModel):
@@ -379,6 +445,11 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
     ClockStopped,
     OfficialCalendarChanged,
     OfficialCalendarMissing,
+    SupervisionOrdered,
+    SupervisionAnswered,
+    SupervisionAccepted,
+    SupervisionReturned,
+    SupervisionMoved,
 )
 
 
@@ -387,6 +458,10 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
 CHANNELS = ("web", "hotline", "walk_in", "email", "agency")
 REQUESTS = ("refund", "exchange", "repair", "compensation", "apology")
 DIVISION_CODE = r"^\d{6}(\d{3}(\d{3})?)?$"
+# a supervision order's limits (the gateway's request models and services/routing/supervision.py)
+SUPERVISION_MAX_WORKING_DAYS = 60
+SUPERVISION_MAX_TEXT = 2000
+SUPERVISION_MAX_ATTACHMENTS = 20
 
 
 class _Input(BaseModel):

@@ -27,6 +27,7 @@ from gateway.routes import (
     notifications,
     reports,
     routing,
+    supervision,
     tenants,
     tracking,
     users,
@@ -80,6 +81,7 @@ for module in (
     notifications,
 ):
     app.include_router(module.router)
+app.include_router(supervision.router)
 app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
 
 

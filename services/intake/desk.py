@@ -348,6 +348,14 @@ class IntakeDesk:
         return [evidence_files.view(row) for row in stored]
 
     @rpc(expected_exceptions=EXPECTED)
+    def evidence_ids(self, complaint_id: str) -> list[str]:
+        """The ids of the case's evidence files, for staff who may handle them: no content and no
+        personal data, so not audited (the gateway checks a supervision order's attachments)."""
+        key = self._complaint_key(complaint_id)
+        with self.db.scoped(self.scope) as session:
+            return [str(row.id) for row in self._evidence_case(session, key, complaint_id).evidence]
+
+    @rpc(expected_exceptions=EXPECTED)
     def evidence_file(self, complaint_id: str, file_id: str) -> dict[str, Any]:
         """One evidence file's bytes (base64) for staff handling the case; every read is audited."""
         key = self._complaint_key(complaint_id)

@@ -184,6 +184,11 @@ def recipients(rule: R.Rule, event_type: str, event: Any, case: CaseFacts, webho
     if role == R.HIGHER_TIER:
         code = event.to_unit.code if event_type == R.ESCALATED else event.target
         return [_staff(role, inbox_key(code), code)] if code else []
+    if role == R.ORDERED_UNIT:
+        return [_staff(role, inbox_key(event.to_unit.code), event.to_unit.code)]
+    if role == R.SUPERVISING_UNIT:  # an order's own events name it; its clock's red light too
+        sender = event.supervisor if event_type == R.CLOCK else event.from_unit
+        return [_staff(role, inbox_key(sender.code), sender.code)] if sender else []
     if role == R.WARNED_UNITS:
         codes = [c for c in (event.township_code, event.city_code) if c]
         return [_staff(role, inbox_key(c), c) for c in dict.fromkeys(codes)]
@@ -268,6 +273,7 @@ CLOCK_LABELS = {
     "mediation_end_notice": "调解结束告知",
     "agency_handover_ack": "部门签收",
     "authority_dispute": "管辖争议",
+    "supervision": "督办",
 }
 PARTY_LABELS = {"complainant": "投诉人", "business": "经营者", "mediator": "调解员"}
 WARNING_LABELS = {"business": "同一经营者", "category": "同一类别"}
@@ -345,7 +351,16 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
             trigger=TRIGGER_LABELS.get(event.trigger, event.trigger),
         )
     elif event_type == R.CLOCK:
-        ctx.update(clock=CLOCK_LABELS.get(event.clock, event.clock), colour=event.colour)
+        ctx.update(clock=CLOCK_LABELS.get(event.clock, event.clock), colour=event.colour, to_unit=event.unit.name)
+    elif event_type in R.SUPERVISION_EVENTS:
+        ctx.update(
+            from_unit=event.from_unit.name,
+            to_unit=event.to_unit.name,
+            instruction=getattr(event, "instruction", ""),
+            deadline=_local(getattr(event, "deadline", "")),
+            reason=getattr(event, "reason", ""),
+            previous_unit=event.previous_unit.name if event_type == R.SUPERVISION_MOVED else "",
+        )
     elif event_type == R.EARLY_WARNING:
         ctx.update(
             warning_kind=WARNING_LABELS.get(event.kind, event.kind),

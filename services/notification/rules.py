@@ -29,6 +29,8 @@ HANDLER = "handler"  # the user holding a case, else its unit's inbox
 SUPERVISOR = "supervisor"  # the unit's inbox, where its supervisors read, when a user holds the case
 HIGHER_TIER = "higher_tier"  # the inbox of a unit above
 WARNED_UNITS = "warned_units"  # an early warning's township and city
+ORDERED_UNIT = "ordered_unit"  # the inbox of the unit a supervision order is addressed to (now)
+SUPERVISING_UNIT = "supervising_unit"  # the inbox of the unit that sent a supervision order
 AGENCY = "agency"  # an agency tenant
 PLATFORM_ADMINS = "platform_admins"  # the inbox every platform admin reads
 
@@ -78,6 +80,19 @@ CALENDAR_MISSING = "official_calendar.missing.v1"
 AGENCY_REMINDER = "notification.agency_reminder"  # raised by notification's own timer, and by the yellow
 # light of the agency's acknowledgement clock (service.py), one counter for both
 AGENCY_ACK_CLOCK = "agency_handover_ack"
+SUPERVISION_ORDERED = "supervision.ordered.v1"
+SUPERVISION_ANSWERED = "supervision.answered.v1"
+SUPERVISION_ACCEPTED = "supervision.accepted.v1"
+SUPERVISION_RETURNED = "supervision.returned.v1"
+SUPERVISION_MOVED = "supervision.moved.v1"
+SUPERVISION_EVENTS = (
+    SUPERVISION_ORDERED,
+    SUPERVISION_ANSWERED,
+    SUPERVISION_ACCEPTED,
+    SUPERVISION_RETURNED,
+    SUPERVISION_MOVED,
+)
+SUPERVISION_CLOCK = "supervision"
 
 NOT_TAKE_OVER = ("tier_target_expired", "mediation_failed", "party_request", "staff_request", "reclassified")
 
@@ -124,6 +139,14 @@ RULES: tuple[Rule, ...] = (
     _r(EARLY_WARNING, WARNED_UNITS, "early_warning", INBOX, True),
     # --- the platform ------------------------------------------------------------------------
     _r(CALENDAR_MISSING, PLATFORM_ADMINS, "official_calendar_missing", INBOX, True),
+    # --- supervision orders (督办): the unit ordered and the unit that sent it -------------------
+    _r(SUPERVISION_ORDERED, ORDERED_UNIT, "supervision_ordered", INBOX, True),
+    _r(SUPERVISION_MOVED, ORDERED_UNIT, "supervision_moved", INBOX, True),
+    _r(SUPERVISION_ANSWERED, SUPERVISING_UNIT, "supervision_answered", INBOX),
+    _r(SUPERVISION_ACCEPTED, ORDERED_UNIT, "supervision_accepted", INBOX),
+    _r(SUPERVISION_RETURNED, ORDERED_UNIT, "supervision_returned", INBOX, True),
+    # the unit ordered got the clock's red light above (HANDLER); the sender is told it is overdue
+    _r(CLOCK, SUPERVISING_UNIT, "supervision_overdue", INBOX, True, colour=("red",), clock=(SUPERVISION_CLOCK,)),
     # --- agencies: the webhook, the docking queue and the agency's inbox ------------------------
     _r(ROUTING_STEP, AGENCY, "agency_handover", WEBHOOK, True, step=("agency_handover_requested",)),
     _r(ROUTING_STEP, AGENCY, "agency_handover", DOCKING, True, step=("agency_handover_requested",)),

@@ -203,6 +203,45 @@ _TEMPLATES: tuple[Template, ...] = (
         "township and city: an early warning",
     ),
     Template(
+        "supervision_ordered",
+        "督办：{{ tracking_no }}",
+        "{{ from_unit }}对案件{{ tracking_no }}（{{ category }}）督办：{{ instruction }}。"
+        "请于{{ deadline }}前办理并答复。",
+        "the unit ordered: a supervision order (督办) with its deadline",
+    ),
+    Template(
+        "supervision_moved",
+        "督办随案转来：{{ tracking_no }}",
+        "案件{{ tracking_no }}（{{ category }}）已由{{ previous_unit }}转至本单位，{{ from_unit }}的督办随案转来："
+        "{{ instruction }}。请于{{ deadline }}前办理并答复。",
+        "the unit now responsible: an open supervision order followed the case",
+    ),
+    Template(
+        "supervision_answered",
+        "督办已答复：{{ tracking_no }}",
+        "{{ to_unit }}已答复本单位对案件{{ tracking_no }}（{{ category }}）的督办，请审核：认可或退回。",
+        "the sender: the unit ordered answered",
+    ),
+    Template(
+        "supervision_accepted",
+        "督办答复已认可：{{ tracking_no }}",
+        "{{ from_unit }}已认可本单位对案件{{ tracking_no }}（{{ category }}）督办事项的答复，督办办结。",
+        "the unit ordered: its answer was accepted",
+    ),
+    Template(
+        "supervision_returned",
+        "督办答复被退回：{{ tracking_no }}",
+        "{{ from_unit }}退回了本单位对案件{{ tracking_no }}（{{ category }}）督办事项的答复，原因：{{ reason }}。"
+        "请于{{ deadline }}前重新办理并答复。",
+        "the unit ordered: its answer was sent back",
+    ),
+    Template(
+        "supervision_overdue",
+        "督办逾期（红灯）：{{ tracking_no }}",
+        "本单位对案件{{ tracking_no }}（{{ category }}）的督办，{{ to_unit }}逾期未答复（红灯），请跟进。",
+        "the sender: a supervision order passed its deadline without an answer",
+    ),
+    Template(
         "agency_handover",
         "案件移送：{{ tracking_no }}",
         "{{ unit_name }}向贵单位移送案件{{ tracking_no }}（{{ category }}，投诉人{{ name }}），请及时签收。",
@@ -265,6 +304,9 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "window_days": 30,
     "reminder": 1,
     "year": 2027,
+    "instruction": "三日内联系经营者核实退款情况",
+    "deadline": "2026-12-10 23:59",
+    "previous_unit": "枫源村委会",
     "complaint_id": "00000000-0000-0000-0000-000000000000",
 }
 

@@ -34,7 +34,10 @@ CHILD_METRICS = (
     "arrived",
     *(f"clock:{clock}" for clock in CLOCKS),
     *(f"escalated_from:{tier}" for tier in ("village", "township", "city")),
+    "supervision",
 )
+# supervision orders (督办), counted at the unit that acted (docs/reporting.md)
+SUPERVISION = ("sent", "received", "answered", "answered_late", "accepted", "returned", "overdue")
 
 Rows = dict[tuple[str, str], tuple[int, Decimal]]
 
@@ -245,6 +248,10 @@ def on_time(rows: Rows) -> dict[str, dict[str, Any]]:
     return result
 
 
+def supervision(rows: Rows) -> dict[str, int]:
+    return {key: _n(rows, "supervision", key) for key in SUPERVISION}
+
+
 def escalation_entry(code: str, rows: Rows) -> dict[str, Any]:
     tier = rollups.tier_of(code)
     escalated = sum(n for (m, _), (n, _) in rows.items() if m == f"escalated_from:{tier}")
@@ -334,6 +341,8 @@ def assemble(
             for key, n in businesses
         ],
         "early_warnings": {"raised": sum(_keys(own, "warning").values()), "by_kind": _keys(own, "warning")},
+        "supervision": supervision(own),
+        "supervision_by_unit": {c: supervision(children[c]) for c in kids},
         "names": {c: names.get(c) for c in kids},
     }
 

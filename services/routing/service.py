@@ -1,8 +1,9 @@
 """Routing entrypoints: on a new complaint, decide the responsible unit, record it, announce it;
 moving cases (handover, return, contest and decision, escalation, take-over and declining it,
 agency handover), the clock watcher (warning lights; red: escalation on an expired tier target, a
-lapsed agency handover, an expired contest), early warning; the tenant registry
-(services/routing/tenants.py, `tenant_ops` here) and the official calendar
+lapsed agency handover, an expired contest, an overdue supervision order), early warning,
+supervision orders (督办, services/routing/supervision.py, which follow every move); the tenant
+registry (services/routing/tenants.py, `tenant_ops` here) and the official calendar
 (services/routing/official_calendar.py). The caller's scope comes from
 the context data. Rules and moves: docs/routing.md."""
 
@@ -34,10 +35,10 @@ from common.errors import EXPECTED
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
-from services.routing import cases, lights
+from services.routing import cases, lights, supervision
 from services.routing import official_calendar as calendar_ops
 from services.routing import tenants as tenant_ops
-from services.routing.models import CaseClock, Inbox, OfficialCalendar, Outbox, TierClock
+from services.routing.models import CaseClock, Inbox, OfficialCalendar, Outbox, SupervisionOrder, TierClock
 from services.routing.tree import DivisionTree, registry_fingerprint
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,9 @@ class RoutingService:
         for attempt in (0, 1):
             try:
                 with self.db.transaction() as session:
-                    events = operation(session, self.tree(reload=attempt == 1), *args, **kwargs)
+                    tree = self.tree(reload=attempt == 1)
+                    events = operation(session, tree, *args, **kwargs)
+                    events += supervision.follow(session, tree, events)  # the case's orders follow its moves
                     for event in events:
                         self.db.emit(session, event)
                     return events
@@ -144,12 +147,27 @@ class RoutingService:
         tree = self.tree()
 
         def act(session, change: ClockColourChanged) -> list[Contract]:
-            return cases.on_clock_red(session, tree, change, datetime.now(UTC)) if change.colour == "red" else []
+            if change.colour != "red":
+                return []
+            events = cases.on_clock_red(session, tree, change, datetime.now(UTC))
+            return events + supervision.follow(session, tree, events)
+
+        def act_on_order(session, change: ClockColourChanged) -> list[Contract]:
+            return supervision.on_red(session, change, datetime.now(UTC)) if change.colour == "red" else []
 
         for model in (TierClock, CaseClock):
             clock_watch.watch(
                 self.db, model, model.clock, lights.holders(tree), calendar=lights.calendars(tree), act=act
             )
+        clock_watch.watch(
+            self.db,
+            SupervisionOrder,
+            SupervisionOrder.clock,
+            supervision.holders(tree),
+            calendar=lights.calendars(tree),
+            act=act_on_order,
+            ref=supervision.ref,
+        )
 
     @timer(interval=clock_watch.OPEN_CASES_INTERVAL_SECONDS)
     def count_open_cases(self) -> None:
@@ -267,6 +285,66 @@ class RoutingService:
         self._act(cases.decline_takeover, self.scope, key, reason)
         return self._view(key)
 
+    # --- supervision orders (督办, services/routing/supervision.py) ---
+
+    @staticmethod
+    def _order_key(order_id: str) -> uuid.UUID:
+        from common.errors import NotFound
+
+        try:
+            return uuid.UUID(str(order_id))
+        except ValueError as exc:
+            raise NotFound(f"no supervision order {order_id}") from exc
+
+    def _order(self, order_id: uuid.UUID) -> dict[str, Any]:
+        with self.db.read() as session:
+            return supervision.one(session, self.tree(), self.scope, order_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def supervise(
+        self, complaint_id: str, instruction: str, working_days: int | None = None, to_unit: str | None = None
+    ) -> dict[str, Any]:
+        key = self._key(complaint_id)
+        events = self._act(supervision.send, self.scope, key, instruction, working_days, to_unit)
+        return self._order(events[0].order_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def answer_supervision(self, order_id: str, answer: str, attachments: list[str] | None = None) -> dict[str, Any]:
+        key = self._order_key(order_id)
+        self._act(supervision.answer, self.scope, key, answer, attachments)
+        return self._order(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def accept_supervision(self, order_id: str, note: str = "") -> dict[str, Any]:
+        key = self._order_key(order_id)
+        self._act(supervision.accept, self.scope, key, note)
+        return self._order(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def return_supervision(self, order_id: str, reason: str, working_days: int | None = None) -> dict[str, Any]:
+        key = self._order_key(order_id)
+        self._act(supervision.send_back, self.scope, key, reason, working_days)
+        return self._order(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def supervision_order(self, order_id: str) -> dict[str, Any]:
+        return self._order(self._order_key(order_id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def supervision_orders(
+        self, box: str | None = None, overdue: bool = False, state: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return supervision.listing(
+                session, self.tree(), self.scope, box=box, overdue=overdue, state=state, limit=limit
+            )
+
+    @rpc(expected_exceptions=EXPECTED)
+    def case_supervision_orders(self, complaint_id: str) -> list[dict[str, Any]]:
+        key = self._key(complaint_id)
+        with self.db.read() as session:
+            return supervision.of_case(session, self.tree(), self.scope, key)
+
     @rpc(expected_exceptions=EXPECTED)
     def warnings(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.db.read() as session:
@@ -333,6 +411,8 @@ class RoutingService:
             result, events = tenant_ops.offboard(session, self.scope, code)
             for event in events:
                 lights.move_tier_clock(session, self.tree(), event.complaint_id, event.to_unit, event.at)
+                self.db.emit(session, event)
+            for event in supervision.follow(session, self.tree(), events):
                 self.db.emit(session, event)
         self._invalidate()
         return result
