@@ -54,6 +54,6 @@ def check(deadline: float | None, now: float | None = None) -> None:
     left = deadline - (time.time() if now is None else now)
     if left < COMMIT_ALLOWANCE_SECONDS:
         raise DeadlinePassed(
-            f"the caller's deadline passed (or is {max(left, 0):.1f} s away) before the work could be "
-            "committed; nothing was stored"
+            f"{left:.1f} s were left before the caller's deadline, {COMMIT_ALLOWANCE_SECONDS} s are needed to "
+            "commit and answer; nothing was stored"
         )

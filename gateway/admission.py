@@ -9,8 +9,11 @@ default and why: docs/performance.md, "Admission control".
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 # how long a refused submitter should wait: long enough for the admitted ones to be answered
 OVERLOADED_RETRY_AFTER_SECONDS = 2
@@ -40,3 +43,13 @@ class Admission:
             yield
         finally:
             self.in_flight -= 1
+
+
+async def _admitted(request: Request) -> AsyncIterator[None]:
+    # async and the endpoint's first dependency: refused before any other work (no threadpool hop for
+    # the credentials, no validation of the body)
+    with request.app.state.admission.slot():
+        yield
+
+
+Admitted = Annotated[None, Depends(_admitted)]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from common.contracts import ComplaintSubmission
 from gateway import auth
+from gateway.admission import Admitted
 from gateway.deps import Rpc, Staff, current_staff
 from gateway.errors import problem
 from gateway.routes import clocks
@@ -73,8 +74,8 @@ class Refusal(BaseModel):
     },
 )
 async def submit_complaint(
+    _: Admitted,  # first: a bounded number wait on intake, one more is refused at once
     submission: ComplaintSubmission,
-    request: Request,
     response: Response,
     client: Rpc,
     caller: Annotated[auth.Staff | None, Depends(optional_staff)],
@@ -88,15 +89,13 @@ async def submit_complaint(
     filed first and `already_filed`. A 503 (with `Retry-After`) means nothing was filed, except when
     the answer was lost after the commit: retry with the same `Idempotency-Key` (docs/intake.md)."""
     context = caller.scope.to_context() if caller is not None else None
-    # a bounded number wait on intake; one more is refused at once (gateway/admission.py)
-    with request.app.state.admission.slot():
-        receipt = await client.call(
-            "intake",
-            "submit",
-            submission.model_dump(mode="json", exclude_none=True),
-            idempotency_key=idempotency_key,
-            context=context,
-        )
+    receipt = await client.call(
+        "intake",
+        "submit",
+        submission.model_dump(mode="json", exclude_none=True),
+        idempotency_key=idempotency_key,
+        context=context,
+    )
     if receipt.get("already_filed"):
         response.status_code = 200
     return receipt
