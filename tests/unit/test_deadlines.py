@@ -1,5 +1,6 @@
 """The caller's deadline (common/deadlines.py) as the services' unit of work honours it, the gateway's
-admission bound, and the retry rule of intake: pure logic, SQLite for the rollback."""
+admission bound and its Retry-After, and the retry rule of intake: pure logic, SQLite for the
+rollback, the gateway's error handling on a bare FastAPI app."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import declarative_base, sessionmaker
 from common import deadlines
 from common.db import Database, UnitOfWork
 from common.errors import DeadlinePassed
-from gateway.admission import Admission, Overloaded
+from gateway.admission import Admission, Admitted, Overloaded
 from services.intake.duplicates import repeats
 from services.intake.models import Complaint
 
@@ -125,3 +126,37 @@ def filing(summary: str = "电饭煲三天后无法加热，商家拒绝退货",
 )
 def test_a_retry_repeats_the_earlier_filing_as_a_duplicate_would(again, retry):
     assert repeats(again, filing()) is retry
+
+
+def gateway_with_admission(limit: int):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from gateway import errors
+
+    app = FastAPI()
+    errors.install(app)
+    app.state.admission = Admission(limit)
+
+    @app.post("/file")
+    async def file(_: Admitted) -> dict:
+        return {"in_flight": app.state.admission.in_flight}
+
+    return app, TestClient(app)
+
+
+def test_the_gateway_answers_503_overloaded_with_retry_after_when_the_bound_is_reached():
+    app, client = gateway_with_admission(1)
+    assert client.post("/file").json() == {"in_flight": 1}
+    assert app.state.admission.in_flight == 0  # released once answered
+    app.state.admission.in_flight = 1  # another submission is waiting on intake
+    refused = client.post("/file")
+    assert refused.status_code == 503 and refused.json()["error"] == "overloaded"
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize(("status", "retry_after"), [(503, True), (429, True), (404, False), (422, False)])
+def test_every_503_and_429_says_when_to_come_back(status, retry_after):
+    from gateway.errors import problem
+
+    assert ("retry-after" in problem(status, "x", "y").headers) is retry_after
