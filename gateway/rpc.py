@@ -147,9 +147,10 @@ class RpcClient:
         error = body.get("error")
         if error:
             exc_type, value = error.get("exc_type", "Exception"), error.get("value", "")
-            if exc_type == DeadlinePassed.__name__:  # refused before its commit: nothing was stored
+            failed = _failed_class(exc_type, value)
+            if failed == DeadlinePassed.__name__:  # refused before its commit: nothing was stored
                 future.set_exception(ServiceUnavailable(f"the service could not finish in time: {value}"))
-            elif _unavailable(exc_type, value):
+            elif failed in UNAVAILABLE_ERRORS:
                 future.set_exception(ServiceUnavailable(f"a service's database or broker is unreachable: {exc_type}"))
             else:
                 future.set_exception(RemoteError(exc_type, value))
@@ -157,7 +158,8 @@ class RpcClient:
             future.set_result(body.get("result"))
 
 
-def _unavailable(exc_type: str, value: str) -> bool:
+def _failed_class(exc_type: str, value: str) -> str:
+    """The class of the exception that failed the call, also through a service's nested call."""
     if exc_type == "RemoteError":  # nameko's wrapper of a failed nested call: "<inner class> <message>"
-        exc_type = value.split(" ", 1)[0]
-    return exc_type in UNAVAILABLE_ERRORS
+        return value.split(" ", 1)[0]
+    return exc_type

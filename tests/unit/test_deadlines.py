@@ -160,3 +160,27 @@ def test_every_503_and_429_says_when_to_come_back(status, retry_after):
     from gateway.errors import problem
 
     assert ("retry-after" in problem(status, "x", "y").headers) is retry_after
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        {"exc_type": "DeadlinePassed", "value": "0.4 s were left"},
+        # a service whose nested call was refused
+        {"exc_type": "RemoteError", "value": "DeadlinePassed 0.4 s were left"},
+    ],
+)
+def test_a_refusal_for_the_deadline_reaches_the_client_as_a_503(error):
+    import asyncio
+    import json
+
+    from gateway.rpc import RpcClient, ServiceUnavailable
+
+    async def reply() -> BaseException | None:
+        client = RpcClient("amqp://unused")
+        future = asyncio.get_running_loop().create_future()
+        client._pending["c1"] = future
+        await client._on_reply(SimpleNamespace(correlation_id="c1", body=json.dumps({"error": error}).encode()))
+        return future.exception()
+
+    assert isinstance(asyncio.run(reply()), ServiceUnavailable)
