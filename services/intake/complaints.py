@@ -122,6 +122,17 @@ def received_event(complaint: Complaint) -> ComplaintReceived:
     )
 
 
+def repeated_filing(
+    session: Session, submission: ComplaintSubmission, *, received_by: str | None, source_tenant: str | None
+) -> Complaint | None:
+    """The complaint this submission already filed minutes ago (a retry without an Idempotency-Key,
+    `duplicates.find_retry`), or None. Filings of the phone are serialized from here on."""
+    duplicates.lock_complainant(session, submission.complainant.phone)
+    candidate = Complaint(channel=submission.channel, received_by=received_by, source_tenant=source_tenant)
+    fill(candidate, submission)
+    return duplicates.find_retry(session, candidate, datetime.now(UTC))
+
+
 def file_complaint(
     session: Session,
     submission: ComplaintSubmission,
