@@ -317,7 +317,7 @@ class _Ctx:
 
 
 def _facts(case: Case) -> dict[str, Any]:
-    return {"round": case.round, "previous": case.previous_state}
+    return {"round": case.round, "previous": case.previous_state, "end_notice_given": case.end_notice_at is not None}
 
 
 def perform(
@@ -882,10 +882,7 @@ def _callback(ctx: _Ctx) -> None:
 
 
 def _notify_end(ctx: _Ctx) -> None:
-    case = ctx.case
-    if case.end_notice_at is not None:
-        raise Conflict(f"the parties were already told of the end on {case.end_notice_at.isoformat()}")
-    _give_end_notice(case, {"channel": ctx.data.channel, "note": ctx.data.note, "by": ctx.actor}, ctx.now)
+    _give_end_notice(ctx.case, {"channel": ctx.data.channel, "note": ctx.data.note, "by": ctx.actor}, ctx.now)
     ctx.detail.update(channel=ctx.data.channel)
 
 

@@ -233,6 +233,14 @@ CONDITIONAL: dict[tuple[str, str], Callable[[Facts], str]] = {
 }
 
 GUARDS: dict[tuple[str, str], tuple[Callable[[Facts], bool], str]] = {
+    # the parties are told of the end once (Art 23); a termination passed up tells them itself
+    **{
+        (state, NOTIFY_END): (
+            lambda f: not f.get("end_notice_given"),
+            "the parties were already told of the end of this mediation",
+        )
+        for state in CLOSED
+    },
     (AGREEMENT_DRAFTED, FAIL): (
         lambda f: f.get("round", 1) == 1,
         "this is the second round of sessions: a failure now ends mediation, use terminate",

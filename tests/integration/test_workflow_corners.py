@@ -103,12 +103,12 @@ def test_termination_tells_the_end_with_the_remedies_chosen_then_passes_the_case
     assert answer.status_code == 404
 
     # one coherent message to the consumer: the end, the remedies chosen, and who has the case now
-    told = wait_for(lambda: recorded(api, login, cid, STREET, "mediation_passed_up", "complainant"), timeout=20)
-    wait_for(lambda: recorded(api, login, cid, STREET, "mediation_outcome", "business"), timeout=20)  # the end told
+    told = wait_for(lambda: recorded(api, login, cid, village, "mediation_passed_up", "complainant"), timeout=20)
+    wait_for(lambda: recorded(api, login, cid, village, "mediation_outcome", "business"), timeout=20)  # the end told
     after_end = {"mediation_outcome", "remedy_routes", "callback_survey", "handler_changed", "mediation_passed_up"}
     to_consumer = [
         m["template"]
-        for m in messages(api, login, cid, STREET)
+        for m in messages(api, login, cid, village)
         if m["recipient_role"] == "complainant" and m["template"] in after_end
     ]
     assert to_consumer == ["mediation_passed_up"] and len(told) == 1
