@@ -337,9 +337,10 @@ def perform(
         if action in states.SYSTEM_ACTIONS:
             raise Forbidden(f"{action} is done by the platform, not through the API")
         earlier = authorize(case, scope, action)
+    facts = _facts(case)  # as they were when the action was allowed (its handler changes them)
     if earlier is None:
         try:
-            states.next_state(case.state, action, _facts(case))
+            states.next_state(case.state, action, facts)
         except states.Refused as exc:
             raise Conflict(str(exc)) from None
     model = inputs.INPUTS.get(action)
@@ -355,7 +356,7 @@ def perform(
         ctx.unit = earlier
         ctx.detail["unit"] = earlier.code
         return _apply(session, case, action, before, before, ctx)
-    target = states.next_state(before, action, {**_facts(case), **ctx.facts})
+    target = states.next_state(before, action, {**facts, **ctx.facts})
     return _apply(session, case, action, before, target, ctx)
 
 
@@ -374,7 +375,7 @@ def _apply(session: Session, case: Case, action: str, before: str, target: str, 
         case.ended_at, case.outcome = now, states.OUTCOMES[target]
         case.end_notice_at, case.end_notice = None, None
         if target in states.NOTIFIED_BY_ENDING:
-            note = "结束告知随调解结束一并发出（含救济途径），案件移交上级继续处理"
+            note = "结束告知随调解结束一并发出（含所选救济途径）"
             _give_end_notice(case, {"channel": "sms", "note": note, "by": ctx.actor}, now)
             ctx.detail["end_notice"] = "with_the_ending"
     session.add(

@@ -59,6 +59,7 @@ from services.routing.models import (
 from services.routing.rules import (
     REMEDY_ROUTES,
     TIER_RANK,
+    Decision,
     Facts,
     common_higher_unit,
     escalation_target,
@@ -394,7 +395,7 @@ def _collective_moves(
     session: Session,
     tree: DivisionTree,
     complaint_id: uuid.UUID,
-    decision: Any,
+    decision: Decision,
     credit: str | None,
     window_days: int,
     now: datetime,
