@@ -24,7 +24,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from common import audit, clock_watch, clocks
 from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.contracts import ComplaintAccepted, Contract, MediationEnded, MediationTransitioned, Unit
-from common.divisions import tier_of
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from common.masking import mask_name, mask_phone
 from common.tenancy import Role, Scope, Viewers, scope_clause
@@ -81,6 +80,7 @@ PUBLIC_DETAIL = frozenset(
         "consent",
         "via",
         "all_confirmed",
+        "unit",  # a call-back by the unit whose mediation ended before the case moved on
     }
 )
 ACTOR_ROLES = frozenset({Role.MEDIATOR, Role.SUPERVISOR})
@@ -213,9 +213,7 @@ def move_unit(session: Session, case: Case, to_unit: Unit, *, actor: str, trigge
             .on_conflict_do_nothing()
         )
         case.unit_code, case.unit_name, case.unit_tier = to_unit.code, to_unit.name, to_unit.tier
-        ctx.detail.update(
-            from_unit=from_unit.code, from_unit_name=from_unit.name, to_unit=to_unit.code, trigger=trigger
-        )
+        ctx.detail.update(from_unit=from_unit.code, to_unit=to_unit.code, trigger=trigger)
         if states.next_state(case.state, states.MOVE_UNIT, _facts(case)) == states.AWAITING_ASSIGNMENT:
             # the new unit's supervisor assigns one of its own mediators
             for assignment in case.assignments:
@@ -254,18 +252,15 @@ def find(session: Session, key: uuid.UUID, scope: Scope | None, *, lock: bool = 
     return case
 
 
-def mediated_by(case: Case, unit_code: str) -> Unit | None:
-    """The unit `unit_code` when it mediated this case and the case moved on after its mediation
-    ended there (a termination passed up): its call-back (回访) on that mediation is still its own."""
-    for step in reversed(case.steps):
-        detail = step.detail or {}
-        if (
-            step.action == states.MOVE_UNIT
-            and detail.get("from_unit") == unit_code
-            and step.from_state in states.CLOSED
-        ):
-            return Unit(code=unit_code, name=detail.get("from_unit_name") or unit_code, tier=tier_of(unit_code).value)
-    return None
+def mediated_by(case: Case, unit_code: str) -> bool:
+    """Whether the unit mediated this case and the case moved on after its mediation ended there (a
+    termination passed up): its call-back (回访) on that mediation is still its own."""
+    return any(
+        step.action == states.MOVE_UNIT
+        and (step.detail or {}).get("from_unit") == unit_code
+        and step.from_state in states.CLOSED
+        for step in case.steps
+    )
 
 
 def _require_actor_roles(scope: Scope) -> None:
@@ -273,15 +268,13 @@ def _require_actor_roles(scope: Scope) -> None:
         raise Forbidden("acting on a mediation case needs the mediator or supervisor role")
 
 
-def authorize(case: Case, scope: Scope, action: str) -> Unit | None:
+def authorize(case: Case, scope: Scope, action: str) -> str | None:
     """Only staff of the responsible unit with the mediator or supervisor role act; some actions are
     a supervisor's; a mediator acts on the cases assigned to them. The one exception: the call-back
-    by a unit whose mediation of the case ended before it moved on; that unit is returned."""
-    if action == states.CALLBACK and scope.unit != case.unit_code:
-        earlier = mediated_by(case, scope.unit)
-        if earlier is not None:
-            _require_actor_roles(scope)
-            return earlier
+    by a unit whose mediation of the case ended before it moved on; that unit's code is returned."""
+    if action == states.CALLBACK and scope.unit != case.unit_code and mediated_by(case, scope.unit):
+        _require_actor_roles(scope)
+        return scope.unit
     if scope.unit != case.unit_code:
         raise Forbidden(
             f"only staff of the responsible unit {case.unit_code} act on this mediation case; "
@@ -313,7 +306,6 @@ class _Ctx:
     path: dict[str, Any]
     detail: dict[str, Any] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
-    unit: Unit | None = None  # the unit the transition is published for, when not the responsible one
 
 
 def _facts(case: Case) -> dict[str, Any]:
@@ -352,9 +344,9 @@ def perform(
     (handler or HANDLERS[action])(ctx)
     before = case.state
     if earlier is not None:
-        # the call-back on the mediation that ended at `earlier`: it leaves today's case as it is
-        ctx.unit = earlier
-        ctx.detail["unit"] = earlier.code
+        # the call-back on the mediation that ended at `earlier`: it leaves today's case as it is,
+        # and is counted for that unit (`detail.unit`)
+        ctx.detail["unit"] = earlier
         return _apply(session, case, action, before, before, ctx)
     target = states.next_state(before, action, {**facts, **ctx.facts})
     return _apply(session, case, action, before, target, ctx)
@@ -390,7 +382,7 @@ def _apply(session: Session, case: Case, action: str, before: str, target: str, 
         )
     )
     public = {k: v for k, v in _jsonable(ctx.detail).items() if k in PUBLIC_DETAIL}
-    events.append(_transitioned(case, action, before, target, ctx.actor, now, public, ctx.unit))
+    events.append(_transitioned(case, action, before, target, ctx.actor, now, public))
     if case.ended_at == now and case.outcome is not None and action != states.UPHOLD:
         events.append(
             MediationEnded(
@@ -407,18 +399,11 @@ def _apply(session: Session, case: Case, action: str, before: str, target: str, 
 
 
 def _transitioned(
-    case: Case,
-    action: str,
-    before: str,
-    target: str,
-    actor: str,
-    at: datetime,
-    detail: dict[str, Any],
-    unit: Unit | None = None,
+    case: Case, action: str, before: str, target: str, actor: str, at: datetime, detail: dict[str, Any]
 ) -> MediationTransitioned:
     return MediationTransitioned(
         complaint_id=case.complaint_id,
-        unit=unit or _unit(case),
+        unit=_unit(case),
         action=action,
         from_state=before,
         to_state=target,

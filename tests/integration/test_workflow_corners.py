@@ -97,6 +97,11 @@ def test_termination_tells_the_end_with_the_remedies_chosen_then_passes_the_case
     assert called["state"] == "awaiting_assignment" and called["unit"]["code"] == STREET  # the street's case
     assert called["history"][-1]["action"] == "callback" and called["history"][-1]["detail"]["unit"] == village
     d.do(cid, "assign", {}, expect=403)  # nothing else
+    # and the satisfaction counts for the village, where the mediation took place
+    scores = wait_for(
+        lambda: api.get("/api/v1/reports/summary", headers=d.demo).json()["satisfaction"]["by_score"], timeout=20
+    )
+    assert scores == {"3": 1}
     other_village = login("321282001201")  # a unit that did not mediate it sees nothing
     answer = api.post(
         f"/api/v1/complaints/{cid}/mediation/callback", json={"party": "complainant", "score": 5}, headers=other_village
