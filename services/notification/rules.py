@@ -43,7 +43,6 @@ PARTY = (SMS, EMAIL)  # a party: SMS when a phone is known, else e-mail
 # how a mediation ended (mediation.ended.v1's `outcome`): failed and breached-then-escalated ends are
 # passed on by routing (up a tier, or ended at the top), and the complainant's one message about the
 # end comes with that move (`mediation_passed_up`, or `remedy_routes` at the top); the others end here
-PASSED_ON = ("failed", "agreement_breached")
 ENDED_HERE = ("agreement", "consent_refused", "withdrawn", "expired")
 ENDED_BADLY_HERE = ("expired", "consent_refused")
 
