@@ -267,6 +267,8 @@ class MediationEnded(Contract):
     recovered_amount: Decimal | None = None
     ended_at: datetime
     escalate: bool = False
+    # the remedy routes the parties were told of (救济途径, the mediator's choice; issue 17)
+    remedies: list[str] = Field(default_factory=list)
 
 
 class MediationTransitioned(Contract):

@@ -367,9 +367,14 @@ def record_routing(session: Session, event: ComplaintRouted) -> None:
     )
 
 
+# the delivery states of a message that has left the platform (notification's `message.recorded.v1`)
+ACKNOWLEDGED = frozenset({"sent", "delivered"})
+
+
 def record_message(session: Session, event: MessageRecorded) -> None:
-    if event.template == "acknowledgement":
-        # the 24-hour acknowledgement commitment is met when the message is recorded
+    if event.template == "acknowledgement" and event.state in ACKNOWLEDGED:
+        # the 24-hour commitment is kept when the message went out, not when it was queued (quiet
+        # hours may hold it past the deadline: then the acknowledgement is late)
         row = session.get(
             case_clocks.ClockRow, (event.complaint_id, ClockKind.ACKNOWLEDGEMENT.value), with_for_update=True
         )

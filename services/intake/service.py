@@ -11,6 +11,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from common import clock_watch
+from common.audit import parse_instant
 from common.contracts import ComplaintRouted, MessageRecorded, OfficialCalendarChanged
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, NotFound
@@ -110,7 +111,7 @@ class IntakeService(IntakeDesk):
         tenant admins only."""
         if self.scope is None or Role.TENANT_ADMIN not in self.scope.roles:
             raise Forbidden("the personal-data audit log is open to tenant admins only (role tenant_admin)")
-        start, end = audit.parse_instant(since, "since"), audit.parse_instant(until, "until")
+        start, end = parse_instant(since, "since"), parse_instant(until, "until")
         with self.db.scoped(self.scope) as session:
             return audit.accesses(session, self.scope, since=start, until=end, limit=limit)
 

@@ -337,7 +337,10 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
             requested_by=PARTY_LABELS.get(detail.get("requested_by", ""), detail.get("requested_by", "")),
         )
     elif event_type == R.ENDED:
-        ctx.update(outcome=OUTCOME_LABELS.get(event.outcome, event.outcome), remedies=_remedies(DEFAULT_REMEDIES))
+        ctx.update(
+            outcome=OUTCOME_LABELS.get(event.outcome, event.outcome),
+            remedies=_remedies(event.remedies or DEFAULT_REMEDIES),  # those the mediator chose
+        )
     elif event_type == R.ROUTING_STEP:
         ctx.update(
             remedies=_remedies(event.remedy_routes or DEFAULT_REMEDIES),
@@ -345,10 +348,13 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
             reason=str(event.inputs.get("reason") or ""),  # staff's own words, e.g. why a take-over was declined
         )
     elif event_type == R.ESCALATED:
+        outcome = str(event.inputs.get("outcome") or "")  # passed up after mediation: how it ended there
         ctx.update(
             from_unit=event.from_unit.name,
             to_unit=event.to_unit.name,
             trigger=TRIGGER_LABELS.get(event.trigger, event.trigger),
+            outcome=OUTCOME_LABELS.get(outcome, outcome),
+            remedies=_remedies(event.inputs.get("remedies") or DEFAULT_REMEDIES),
         )
     elif event_type == R.CLOCK:
         ctx.update(clock=CLOCK_LABELS.get(event.clock, event.clock), colour=event.colour, to_unit=event.unit.name)

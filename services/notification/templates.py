@@ -107,6 +107,13 @@ _TEMPLATES: tuple[Template, ...] = (
         "complainant: where to go next after a failure",
     ),
     Template(
+        "mediation_passed_up",
+        "调解结束及案件移交：{{ tracking_no }}",
+        SIGNATURE + "{{ name }}您好，编号{{ tracking_no }}的纠纷在{{ from_unit }}的调解已结束，结果：{{ outcome }}。"
+        "您可以选择：{{ remedies }}；案件已移交{{ to_unit }}继续调处，调解员确定后另行通知您。",
+        "complainant: mediation ended without settling and the case went up (Art 23 notice, remedies, new unit)",
+    ),
+    Template(
         "callback_survey",
         "回访：{{ tracking_no }}",
         SIGNATURE + "{{ name }}您好，请对编号{{ tracking_no }}的处理情况评价：回复1-5分（5分为非常满意）。",

@@ -497,7 +497,8 @@ def on_transitioned(session: Session, event_id: uuid.UUID, event: MediationTrans
         status = "mediating" if event.to_state in MEDIATING_STATES else event.to_state
         _set_status(fact, status, event.at)
     know_units(session, (), [event.unit])
-    day, unit = local_date(event.at), event.unit.code
+    # a call-back by the unit whose mediation ended before the case moved on counts for that unit
+    day, unit = local_date(event.at), event.detail.get("unit") or event.unit.code
     if event.action == "perform_term" and event.detail.get("recovered_amount") is not None:
         amount = Decimal(str(event.detail["recovered_amount"]))
         add(session, [Contribution(unit, day, "recovered", "performed", 1, amount)])

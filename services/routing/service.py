@@ -118,9 +118,7 @@ class RoutingService:
         def ended(session, tree):
             if not self.db.first_delivery(session, event_id, "routing.on_mediation_ended"):
                 return []
-            return cases.on_mediation_ended(
-                session, tree, event.complaint_id, event.unit.code, event.outcome, event.escalate, event.ended_at
-            )
+            return cases.on_mediation_ended(session, tree, event)
 
         self._act(ended)
 
