@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, File, Header, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -267,6 +267,14 @@ def with_routing(case: dict[str, Any], routing: Any) -> dict[str, Any]:
         }
         case["allowed_actions"] = case.get("allowed_actions", []) + routing.get("allowed_actions", [])
     return case
+
+
+@router.get("/{complaint_id}/documents/{kind}.html", response_class=HTMLResponse)
+async def decision_notice(complaint_id: str, kind: Literal["acceptance", "refusal"], staff: Staff, client: Rpc) -> Any:
+    """受理告知书 (`acceptance`) or 不予受理告知书 (`refusal`), printable HTML; 409 when the case was
+    not so decided. Fetch it with the bearer token (the console opens it as a blob)."""
+    html = await client.call("intake", "document", complaint_id, kind, context=staff.scope.to_context())
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/{complaint_id}/messages")

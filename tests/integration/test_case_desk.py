@@ -354,3 +354,58 @@ def test_a_party_told_another_way_is_recorded_once(api, login):
         ).status_code
         == 404
     )
+
+
+# --- documents ---------------------------------------------------------------------------------------
+
+
+def test_acceptance_and_refusal_notices_print_from_intake(api, login):
+    unit = "330681106243"
+    headers = login(unit)
+    accepted = file(api, unit, name="周八")
+    refused = file(api, unit, name="吴九")
+    for receipt in (accepted, refused):
+        routed_to(api, headers, receipt["id"], unit)
+    assert api.post(f"/api/v1/complaints/{accepted['id']}/accept", headers=headers).status_code == 200
+    refusal = {"ground": "time_barred", "reason": "消费发生于四年前，超过三年"}
+    assert api.post(f"/api/v1/complaints/{refused['id']}/refuse", json=refusal, headers=headers).status_code == 200
+
+    notice = api.get(f"/api/v1/complaints/{accepted['id']}/documents/acceptance.html", headers=headers)
+    assert notice.status_code == 200 and notice.headers["content-type"].startswith("text/html")
+    for expected in ("受理告知书", "周八", accepted["tracking_no"], "第十五条", "新桌山村委会"):
+        assert expected in notice.text, expected
+    assert "<script" not in notice.text and "http" not in notice.text.split("</style>")[0]  # self-contained
+    assert api.get(f"/api/v1/complaints/{accepted['id']}/documents/refusal.html", headers=headers).status_code == 409
+
+    notice = api.get(f"/api/v1/complaints/{refused['id']}/documents/refusal.html", headers=headers)
+    assert notice.status_code == 200
+    for expected in ("不予受理告知书", "吴九", "超过三年", "消费发生于四年前", "第十六条"):
+        assert expected in notice.text, expected
+    case = detail(api, headers, refused["id"])
+    assert case["documents"] == [
+        {
+            "code": "refusal_notice",
+            "label_zh": "不予受理告知书",
+            "path": f"/api/v1/complaints/{refused['id']}/documents/refusal.html",
+        }
+    ]
+    # the unit above reads it masked; another unit does not find the case
+    above = api.get(f"/api/v1/complaints/{refused['id']}/documents/refusal.html", headers=login(TOWNSHIP))
+    assert above.status_code == 200 and "吴九" not in above.text and "吴*" in above.text
+    other = api.get(f"/api/v1/complaints/{refused['id']}/documents/refusal.html", headers=login("330681109290"))
+    assert other.status_code == 404
+    assert api.get(f"/api/v1/complaints/{refused['id']}/documents/other.html", headers=headers).status_code == 422
+
+
+def test_a_mediation_ended_without_agreement_prints_its_termination_notice(api, login):
+    d = Desk(api, login, "330681106244")
+    cid = d.accepted_case()
+    path = f"/api/v1/complaints/{cid}/mediation/documents/termination.html"
+    assert api.get(path, headers=d.demo).status_code == 409
+    d.do(cid, "consent", {"consent": False, "contacted_via": "phone", "note": "经营者表示不接受调解"})
+    notice = api.get(path, headers=d.demo)
+    assert notice.status_code == 200, notice.text
+    for expected in ("终止调解告知书", "李四", "当事人不同意调解", "救济途径", "向人民法院提起诉讼"):
+        assert expected in notice.text, expected
+    case = wait_for(lambda: (c := detail(api, d.demo, cid))["status"] == "failed" and c)
+    assert case["status_label"] == "调解不成" and case["mediation_state"] == "consent_refused"
