@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from common import reference as reference_data
 from gateway.deps import Rpc
 from gateway.errors import problem
 
@@ -41,7 +42,20 @@ async def track(
     return JSONResponse(answer["found"])
 
 
+_INTAKE_LISTS = ("categories", "requests", "refusal-grounds")
+_SHARED_LISTS = (*reference_data.REFERENCE_LISTS, "history-steps")
+
+
 @router.get("/api/v1/reference/{name}")
-async def reference(name: Annotated[str, Path(pattern=r"^(categories|requests|refusal-grounds)$")], client: Rpc) -> Any:
-    """The code lists intake accepts: `categories`, `requests`, `refusal-grounds`."""
+async def reference(
+    name: Annotated[str, Path(pattern=rf"^({'|'.join((*_INTAKE_LISTS, *_SHARED_LISTS))})$")], client: Rpc
+) -> Any:
+    """The code lists with their Chinese labels: those intake accepts (`categories`, `requests`,
+    `refusal-grounds`) and the platform's shared ones (common/reference.py: `case-statuses`,
+    `history-steps`, `actions`, `message-states`, `message-actions`, `told-otherwise`,
+    `escalation-triggers`, `lights`, `channels`, `tiers`)."""
+    if name == "history-steps":
+        return reference_data.history_step_list()
+    if name in reference_data.REFERENCE_LISTS:
+        return reference_data.code_list(reference_data.REFERENCE_LISTS[name])
     return await client.call("intake", "reference", name)
