@@ -1,0 +1,17 @@
+// A message's delivery state.
+
+export const DELIVERY = {
+  queued: "待发送",
+  sent: "已发送",
+  delivered: "已送达",
+  failed: "发送失败",
+  told_otherwise: "已另行告知",
+} as const;
+
+export const DELIVERY_TYPE: Readonly<Record<string, "primary" | "success" | "warning" | "danger" | "info">> = {
+  queued: "info",
+  sent: "primary",
+  delivered: "success",
+  failed: "danger",
+  told_otherwise: "warning",
+};
