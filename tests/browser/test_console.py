@@ -150,8 +150,8 @@ def test_village_staff_see_what_the_decision_needs(
     expect(page.locator("#history")).to_contain_text("分派责任单位")
     expect(page.locator("#message-table")).to_contain_text("收件回执")
     # the buttons are exactly the actions the server allows this caller
-    buttons = page.locator("#case-actions [data-action]")
-    expect(buttons).to_have_count(len([a for a in case["allowed_actions"] if a not in ("add_evidence", "complete_draft")]))
+    offered = [a for a in case["allowed_actions"] if a not in ("add_evidence", "complete_draft")]  # shown elsewhere
+    expect(page.locator("#case-actions [data-action]")).to_have_count(len(offered))
     expect(page.locator('#case-actions [data-action="accept"]')).to_have_text("受理")
 
 
@@ -292,7 +292,8 @@ def test_session_renews_itself_and_a_relogin_returns_with_the_draft(
     typed = "商家已自行退款，投诉人撤回"
     dialog(page).locator("textarea").first.fill(typed)
     # the whole session ends (both tokens refused): log in again, back at the case with the text
-    page.evaluate("sessionStorage.setItem('console.access_token', 'x'); sessionStorage.setItem('console.refresh_token', 'y')")
+    page.evaluate("sessionStorage.setItem('console.access_token', 'x')")
+    page.evaluate("sessionStorage.setItem('console.refresh_token', 'y')")
     page.reload()
     expect(page.locator("#login-view")).to_be_visible()
     expect(page.locator("#login-view .el-alert")).to_contain_text("登录已过期")
