@@ -231,11 +231,13 @@ def test_refusal_names_the_field_then_refuses_on_a_ground(
     confirm(page)
     expect(status(page)).to_have_text("不予受理")
     expect(field(page, "decision")).to_contain_text(reason)
-    expect(page.locator("#case-actions [data-action]")).to_have_count(0)
     expect(page.locator("#documents-card")).to_contain_text("不予受理告知书")
     case = api.get(f"/api/v1/complaints/{case_to_refuse['id']}", headers=login(VILLAGE)).json()
     assert case["status"] == "refused"
     assert case["decision"]["ground"] == "not_within_remit"
+    assert not {"accept", "refuse"} & set(case["allowed_actions"])
+    for action in ("accept", "refuse"):
+        expect(page.locator(f'#case-actions [data-action="{action}"]')).to_have_count(0)
 
 
 def test_escalated_village_township_city_and_taken_over(
@@ -361,3 +363,37 @@ def test_the_clocks_near_breach_list_leads_to_the_case(
     late.click()
     expect(page.locator("#detail-tracking")).to_have_text(late_case["tracking_no"])
     expect(page.locator('#clock-table [data-kind="acceptance"] .badge')).to_have_attribute("data-colour", "red")
+
+
+def test_failed_messages_are_red_and_can_be_resent_or_told_another_way(
+    page: Page, console_url: str, api: httpx.Client, login: Login, notification_sinks: Any
+) -> None:
+    phone = "13700137077"
+    notification_sinks.http.fail(phone, times=None)  # the SMS gateway refuses every text to this number
+    receipt = file_routed(api, login, VILLAGE, complainant={"name": "赵六", "phone": phone})
+
+    def failed() -> list[dict[str, Any]]:
+        messages = api.get(f"/api/v1/complaints/{receipt['id']}/messages", headers=login(VILLAGE)).json()
+        return [m for m in messages if m["state"] == "failed" and m["channel"] == "sms"]
+
+    wait_for(lambda: len(failed()) >= 2, timeout=30)
+    open_case(page, console_url, VILLAGE, receipt)
+    card = page.locator("#messages-card")
+    expect(card.locator(".failed-count")).to_contain_text("2 条发送失败")
+    rows = card.locator(".failed-row")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("发送失败")
+
+    rows.first.get_by_role("button", name="已以其他方式告知").click()
+    form = dialog(page)
+    form.get_by_text("电话告知").click()
+    form.locator("textarea").fill("已电话告知投诉人受理编号")
+    form.get_by_role("button", name="记录").click()
+    expect(card).to_contain_text("已电话告知：已电话告知投诉人受理编号")
+    expect(page.locator("#history")).to_contain_text("已以其他方式告知")
+
+    card.locator(".failed-row").get_by_role("button", name="重新发送").first.click()
+    confirm(page)
+    expect(page.locator("#history")).to_contain_text("重发失败消息")
+    expect(card).to_contain_text("已重新发送")
+    notification_sinks.http.fail(phone, times=0)
