@@ -142,6 +142,26 @@ class MessageRecorded(Contract):
     recorded_at: datetime
 
 
+class MessageHandled(Contract):
+    """Staff dealt with a failed message: resent it (`resent`, `new_message_id`) or told the party
+    another way (`told_otherwise`, `how`, `note`). Intake writes it into the case history."""
+
+    source = "notification"
+    type = "message.handled.v1"
+
+    message_id: uuid.UUID
+    complaint_id: uuid.UUID
+    action: Literal["resent", "told_otherwise"]
+    template: str
+    channel: str
+    recipient_role: str
+    actor: str
+    at: datetime
+    new_message_id: uuid.UUID | None = None
+    how: str | None = None
+    note: str | None = None
+
+
 class CaseReassigned(Contract):
     """Routing moved a case from one unit to another (so far: its unit was offboarded), and who did."""
 
@@ -328,6 +348,7 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
     ComplaintReceived,
     ComplaintRouted,
     MessageRecorded,
+    MessageHandled,
     CaseReassigned,
     ComplaintAccepted,
     ComplaintRefused,

@@ -169,8 +169,8 @@ async function failure(response: Response): Promise<ApiError> {
   );
 }
 
-/** Call the API. Renews the access token when it is about to run out, and once on a 401. */
-export async function api<T = unknown>(path: string, options: RequestOptions = {}): Promise<T> {
+/** Send a call with the session's token: renewed when it is about to run out, and once on a 401. */
+async function call(path: string, options: RequestOptions): Promise<Response> {
   const hadSession = loggedIn();
   const expires = Number(sessionStorage.getItem(KEYS.expires) ?? 0);
   if (hadSession && expires && expires - Date.now() < RENEW_MARGIN_MS) await renew();
@@ -181,9 +181,23 @@ export async function api<T = unknown>(path: string, options: RequestOptions = {
     if (response.status === 401) throw expired("登录已失效，请重新登录");
   }
   if (!response.ok) throw await failure(response);
+  return response;
+}
+
+/** Call the API and read its JSON answer (or the Blob with `blob`). */
+export async function api<T = unknown>(path: string, options: RequestOptions = {}): Promise<T> {
+  const response = await call(path, options);
   if (options.blob) return (await response.blob()) as T;
   if (response.status === 204) return null as T;
   return (await response.json()) as T;
+}
+
+/** A list endpoint's page: its rows and, from X-Total-Count, how many match on every page. */
+export async function apiPage<T>(path: string, options: RequestOptions = {}): Promise<Page<T>> {
+  const response = await call(path, options);
+  const items = (await response.json()) as T[];
+  const total = Number(response.headers.get("X-Total-Count") ?? items.length);
+  return { items, total: Number.isFinite(total) ? total : items.length };
 }
 
 export async function logIn(username: string, password: string): Promise<TokenPair> {
@@ -212,7 +226,7 @@ export async function logOut(): Promise<void> {
 // a reload keeps the session (sessionStorage): renew on time again
 if (loggedIn()) scheduleRenewal();
 
-// ---- shapes the console reads (the API's own field names and codes) ---------------------------
+// ---- shapes the console reads (the API's own field names and codes; /work CONSOLE_API) ---------
 
 export interface Me {
   username: string;
@@ -227,12 +241,14 @@ export interface Unit {
   tier?: string;
 }
 
+export type Colour = "green" | "yellow" | "red";
+
 export interface Clock {
   kind: string;
   unit?: Unit | null;
   deadline: string;
   remaining_seconds: number;
-  colour: "green" | "yellow" | "red";
+  colour: Colour;
   paused?: boolean;
   stopped_at?: string | null;
   met?: boolean | null;
@@ -243,12 +259,11 @@ export interface Clock {
 }
 
 export interface HistoryEntry {
-  step: string;
   at: string;
-  by?: string | null;
-  unit?: string | null;
-  note?: string | null;
-  [key: string]: unknown;
+  code?: string;
+  params?: Record<string, unknown>;
+  step: string;
+  detail?: Record<string, unknown> | string | null;
 }
 
 export interface Person {
@@ -264,6 +279,7 @@ export interface Business {
   credit_code?: string | null;
   address?: string | null;
   division_code?: string | null;
+  platform_shop?: boolean | null;
   platform?: string | null;
   shop_name?: string | null;
 }
@@ -284,38 +300,75 @@ export interface EvidenceFile {
   filename?: string;
   mime_type?: string;
   size?: number;
-  extension?: string;
+  sha256?: string;
   source?: string;
-  added_at?: string;
+  uploaded_at?: string;
 }
 
-/** An action the caller may take on the case now, as the server computed it. */
-export interface AllowedAction {
-  action: string;
+export interface Flag {
+  code: string;
+  label_zh?: string;
+  explanation?: string;
+}
+
+export interface CaseRef {
+  id: string;
+  tracking_no: string;
+  status?: string;
+  received_at?: string;
+  relation?: string;
+}
+
+export interface Responsibility {
+  unit?: Unit | null;
+  rule?: string;
+  explanation_zh?: string;
+  since?: string;
+}
+
+export interface Handover {
+  from?: string;
+  to?: string;
   [key: string]: unknown;
+}
+
+export interface RoutingView {
+  state?: string;
+  handovers?: Handover[];
+  seen_as?: string;
+  [key: string]: unknown;
+}
+
+export interface CaseDocument {
+  code: string;
+  label_zh?: string;
+  path: string;
 }
 
 export interface CaseSummary {
   id: string;
   tracking_no: string;
   status: string;
+  kind?: string;
   category?: string | null;
   channel?: string | null;
   responsible_unit?: Unit | null;
   received_at: string;
   complainant?: Person | null;
   business?: Business | null;
+  claim_amount?: string | number | null;
   read_only?: boolean;
   escalated?: boolean;
+  mediation_state?: string | null;
+  flags?: Flag[];
+  light?: Colour | null;
   nearest_clock?: Clock | null;
-  [key: string]: unknown;
 }
 
 export interface CaseDetail extends CaseSummary {
   summary?: string;
   requests?: string[];
-  request_details?: string | null;
-  claim_amount?: string | number | null;
+  details?: Record<string, unknown> | null;
   product?: string | null;
   occurred_on?: string | null;
   decision?: Decision | null;
@@ -323,8 +376,14 @@ export interface CaseDetail extends CaseSummary {
   clocks: Clock[];
   clocks_unavailable?: string[];
   evidence?: EvidenceFile[];
-  allowed_actions?: (string | AllowedAction)[];
-  [key: string]: unknown;
+  duplicates?: CaseRef[];
+  duplicate_of_case?: CaseRef | null;
+  related?: CaseRef[];
+  responsibility?: Responsibility | null;
+  routing?: RoutingView | null;
+  routing_unavailable?: boolean;
+  allowed_actions?: string[];
+  documents?: CaseDocument[];
 }
 
 export interface Page<T> {
@@ -336,22 +395,35 @@ export interface Message {
   id: string;
   template: string;
   channel: string;
+  recipient_role?: string;
   state: string;
+  failed?: boolean;
+  reason?: string | null;
+  attempts?: number;
   created_at: string;
-  recipient?: string;
-  error?: string | null;
-  [key: string]: unknown;
+  sent_at?: string | null;
+  delivered_at?: string | null;
+  failed_at?: string | null;
+  resent_as?: string | null;
+  resent_from?: string | null;
+  told_otherwise?: { how: string; note: string; by?: string; at?: string } | null;
+  allowed_actions?: string[];
 }
 
 export interface InboxItem {
   id: string;
-  complaint_id?: string | null;
-  tracking_no?: string | null;
-  template?: string;
+  template: string;
   subject?: string;
   body?: string;
+  complaint_id?: string | null;
+  time_critical?: boolean;
   created_at: string;
   read_at?: string | null;
+}
+
+export interface Inbox {
+  unread: number;
+  items: InboxItem[];
 }
 
 export interface Category {
@@ -363,10 +435,10 @@ export interface Category {
 export interface Ground {
   code: string;
   label_zh: string;
-  [key: string]: unknown;
+  other_routes_zh?: string;
 }
 
-/** The list endpoints answer a page ({items, total}); older ones answered a bare array. */
-export function asPage<T>(answer: Page<T> | T[]): Page<T> {
-  return Array.isArray(answer) ? { items: answer, total: answer.length } : answer;
+export interface RequestKind {
+  code: string;
+  label_zh: string;
 }

@@ -1,13 +1,13 @@
 // Who is logged in, their unit, the reference lists and the unread count, shared by every view.
 import { reactive, watch } from "vue";
-import { api, asPage, type Category, type Ground, type InboxItem, type Me, type Page, type Unit } from "./api";
+import { api, type Category, type Ground, type Inbox, type Me, type RequestKind, type Unit } from "./api";
 
 export const session = reactive({
   me: null as Me | null,
   unit: null as Unit | null,
   categories: {} as Record<string, string>,
   grounds: [] as Ground[],
-  requests: [] as { code: string; name_zh?: string; label_zh?: string }[],
+  requests: [] as RequestKind[],
   unread: 0,
 });
 
@@ -16,7 +16,7 @@ export async function loadSession(): Promise<void> {
     api<Me>("/auth/me"),
     api<Category[]>("/reference/categories"),
     api<Ground[]>("/reference/refusal-grounds"),
-    api<{ code: string; name_zh?: string; label_zh?: string }[]>("/reference/requests"),
+    api<RequestKind[]>("/reference/requests"),
   ]);
   session.unit = await api<Unit>(`/tenants/${encodeURIComponent(me.tenant)}`).catch(() => null);
   session.categories = Object.fromEntries(categories.map((c) => [c.code, c.name_zh]));
@@ -33,8 +33,8 @@ export function resetSession(): void {
 }
 
 export async function refreshUnread(): Promise<void> {
-  const answer = await api<Page<InboxItem> & { unread: number }>("/inbox", { query: { unread_only: true, limit: 1 } });
-  session.unread = answer.unread ?? asPage(answer).total;
+  const inbox = await api<Inbox>("/inbox", { query: { unread_only: true, limit: 1 } });
+  session.unread = inbox.unread;
 }
 
 export function hasRole(...roles: string[]): boolean {

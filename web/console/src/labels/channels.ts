@@ -17,3 +17,12 @@ export const MESSAGE_CHANNELS = {
   in_person: "当面告知",
   wechat: "微信",
 } as const;
+
+/** How a party was told when a message failed (told-otherwise). */
+export const HOW_TOLD = {
+  phone: "电话告知",
+  in_person: "当面告知",
+  sms_other: "其他号码短信",
+  letter: "书面送达",
+  other: "其他方式",
+} as const;

@@ -5,7 +5,6 @@ export const DELIVERY = {
   sent: "已发送",
   delivered: "已送达",
   failed: "发送失败",
-  told_otherwise: "已另行告知",
 } as const;
 
 export const DELIVERY_TYPE: Readonly<Record<string, "primary" | "success" | "warning" | "danger" | "info">> = {
@@ -13,5 +12,4 @@ export const DELIVERY_TYPE: Readonly<Record<string, "primary" | "success" | "war
   sent: "primary",
   delivered: "success",
   failed: "danger",
-  told_otherwise: "warning",
 };

@@ -25,3 +25,4 @@ export * from "./fields";
 export * from "./actions";
 export * from "./units";
 export * from "./requests";
+export * from "./cases";

@@ -1,8 +1,8 @@
 // A case's status as it follows the case everywhere (intake's status, with mediation's states).
 
 export const STATUS = {
-  draft: "草稿",
-  received: "已接收",
+  draft: "待补全",
+  received: "已收到",
   routed: "已分派",
   accepted: "已受理",
   refused: "不予受理",
@@ -13,7 +13,7 @@ export const STATUS = {
   escalated: "已上交",
   closed: "已办结",
   duplicate: "重复投诉",
-  report_received: "举报已接收",
+  report_received: "举报已登记",
 } as const;
 
 /** Tag colour (Element Plus type) per status. */
