@@ -25,7 +25,9 @@ from tests.browser.helpers import (
     VILLAGE,
     Login,
     case_row,
+    file_routed,
     log_in,
+    open_case,
 )
 from tests.conftest import wait_for
 
@@ -236,6 +238,9 @@ def test_village_mediates_to_an_agreement_and_the_township_prints_it(
         upper = township.new_page()
         log_in(upper, console_url, TOWNSHIP)
         upper.goto(f"{console_url}#/cases/{complaint_id}")
+        # the township reads the village's mediation, masked and without a button to act
+        expect(panel(upper).locator("#mediation-state")).to_have_text("已达成协议")
+        expect(panel(upper).locator("#mediation-actions")).to_have_count(0)
         document = panel(upper).locator('#mediation-documents [data-document="agreement"]')
         with upper.expect_popup() as opened:
             document.locator("[data-open]").click()
@@ -250,6 +255,90 @@ def test_village_mediates_to_an_agreement_and_the_township_prints_it(
         assert tab.evaluate("window.printed") == 1
     finally:
         township.close()
+
+
+def test_village_fails_twice_and_terminates_with_the_remedy_routes(
+    api: httpx.Client, page: Page, console_url: str, login: Login
+) -> None:
+    """The other road: recusal asked and refused, appraisal pausing the 60-day clock, a joint session
+    in person that fails, a second one, then termination, confirmed first, with the remedy routes."""
+    receipt = file_routed(api, login, VILLAGE)  # filing is not the step under test here
+    page.set_viewport_size(DESKTOP)
+    open_case(page, console_url, VILLAGE, receipt)
+    page.locator('#case-actions [data-action="accept"]').click()
+    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    expect(panel(page).locator('#mediation-actions [data-action="consent"]')).to_be_visible(timeout=30_000)
+    submit(page, take(page, "consent"))
+    submit(page, take(page, "assign"))
+
+    # 回避: the complainant asks, the supervisor refuses (no other mediator could take over anyway)
+    dialog = take(page, "request_recusal")
+    dialog.get_by_role("textbox", name="回避理由", exact=True).fill("调解员与经营者相识")
+    submit(page, dialog)
+    expect(panel(page).locator('[data-recusal="1"]')).to_contain_text("待决定")
+    dialog = take(page, "decide_recusal")
+    dialog.locator('[data-field="granted"] .el-switch').click()
+    dialog.get_by_role("textbox", name="说明", exact=True).fill("经核实不存在利害关系")
+    submit(page, dialog)
+    expect(panel(page).locator('[data-recusal="1"]')).to_contain_text("驳回回避申请")
+
+    # testing pauses the 60-day clock, and its end resumes it
+    dialog = take(page, "start_appraisal")
+    dialog.get_by_role("textbox", name="检测鉴定事项", exact=True).fill("电饭煲送质检所检测")
+    submit(page, dialog)
+    clock = panel(page).locator('[data-clock="mediation"]')
+    expect(clock).to_contain_text("检测鉴定中，暂停计时")
+    submit(page, take(page, "end_appraisal"))
+    expect(clock).not_to_contain_text("检测鉴定中")
+    expect(clock).to_contain_text("暂停：")
+
+    for round_no in (1, 2):
+        dialog = take(page, "schedule_session")
+        dialog.get_by_role("textbox", name="地点", exact=True).fill("枫源村调解室")
+        dialog.get_by_role("textbox", name="调解时间", exact=True).fill(f"{date.today().isoformat()}T14:00")
+        submit(page, dialog)
+        session = panel(page).locator(f'[data-session="{round_no}"]')
+        expect(session).to_contain_text(f"第 {round_no} 轮")
+        session.locator('[data-action="record_minutes"]').click()
+        dialog = page.locator(".mediation-dialog:visible")
+        minutes = dialog.get_by_role("textbox", name="笔录内容", exact=True)
+        minutes.fill("双方各执己见，经营者只同意维修，投诉人坚持退货。")
+        submit(page, dialog)
+        for party in ("complainant", "business"):
+            session.locator(f'[data-action="confirm_minutes:{party}"]').click()
+            expect(session.locator(f'[data-confirmed="{party}"]')).to_contain_text("已确认")
+        if round_no == 1:
+            dialog = take(page, "fail")
+            dialog.get_by_role("textbox", name="调解不成的原因", exact=True).fill("双方分歧较大")
+            submit(page, dialog)
+            expect(panel(page).locator("#mediation-state")).to_have_text("首次调解不成")
+
+    # termination is asked first: cancelled, nothing changes; confirmed, mediation ends
+    dialog = take(page, "terminate")
+    dialog.get_by_role("textbox", name="终止理由", exact=True).fill("两次调解均未达成一致")
+    dialog.locator('[data-field="remedies"]').get_by_text("申请司法确认").click()
+    dialog.locator("[data-submit]").click()
+    page.locator(".el-message-box").get_by_role("button", name="取消").click()
+    expect(panel(page).locator("#mediation-state")).to_have_text("已第二次调解")
+    dialog.locator("[data-submit]").click()
+    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    expect(dialog).to_have_count(0)
+    expect(panel(page).locator("#mediation-state")).to_have_text("已终止调解")
+    summary = panel(page).locator("#mediation-summary")
+    expect(summary).to_contain_text("申请仲裁、向人民法院起诉、支持起诉、申请司法确认")
+    expect(summary).to_contain_text("调解不成")
+    expect(panel(page).locator('[data-clock="mediation_end_notice"]')).to_be_visible()
+    history = panel(page).locator("#mediation-history")
+    for step in ("申请回避", "作出回避决定", "检测鉴定开始，暂停计时", "首次调解不成", "终止调解"):
+        expect(history).to_contain_text(step)
+    assert not ENGLISH_CODES.findall(panel(page).inner_text())
+    case = api.get(f"/api/v1/complaints/{receipt['id']}/mediation", headers=login(VILLAGE)).json()
+    # (routing then passes the terminated case up to the township, where mediation starts anew)
+    ended = [step for step in case["history"] if step["action"] == "terminate"]
+    assert [(step["from"], step["to"]) for step in ended] == [("second_session_held", "terminated")]
+    assert ended[0]["detail"]["remedies"] == ["arbitration", "court", "litigation_support", "judicial_confirmation"]
+    assert [r["decision"] for r in case["recusals"]] == ["refused"]
+    assert [s["round"] for s in case["sessions"]] == [1, 2]
 
 
 def screenshot_panel(page: Page, name: str) -> None:
