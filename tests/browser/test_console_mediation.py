@@ -28,6 +28,7 @@ from tests.browser.helpers import (
     file_routed,
     log_in,
     open_case,
+    screenshot,
 )
 from tests.conftest import wait_for
 
@@ -231,6 +232,21 @@ def test_village_mediates_to_an_agreement_and_the_township_prints_it(
         box = button.bounding_box()
         assert box is not None and box["height"] >= 44, f"{button.inner_text()!r} is {box} on the phone"
     screenshot_panel(page, "console-mediation-phone")
+    # an action's form on the phone: fits the screen, every target 44 px high
+    dialog = take(page, "callback")
+    choose(dialog, "score", "4 满意")
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"the call-back form is {width[0]} px wide on a {width[1]} px phone"
+    targets = dialog.locator(
+        "button:visible, .el-radio-button__inner:visible, .el-input__wrapper:visible, textarea:visible"
+    )
+    for target in targets.all():
+        box = target.bounding_box()
+        assert box is not None and box["height"] >= 44 and box["x"] + box["width"] <= PHONE["width"], (
+            f"{target.inner_text()!r} is {box} on the phone"
+        )
+    screenshot(page, "console-mediation-form-phone")
+    dialog.get_by_role("button", name="取消").click()
 
     # flow 2, second half: the township opens the village's agreement in a new tab and prints it
     township = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=DESKTOP)
