@@ -195,6 +195,7 @@ def test_walk_in_filed_by_the_clerk_then_accepted(page: Page, console_url: str, 
     form.get_by_role("button", name="提交登记").click()
     confirm(page)
     expect(page.locator("#detail-tracking")).to_be_visible()
+    tracking = page.locator("#detail-tracking").inner_text()
     expect(field(page, "channel")).to_have_text("来访登记")
     expect(page.locator("#evidence-card .evidence-file")).to_contain_text("receipt.png")
     expect(page.locator("#evidence-card img.thumb")).to_be_visible()
@@ -205,7 +206,15 @@ def test_walk_in_filed_by_the_clerk_then_accepted(page: Page, console_url: str, 
     expect(status(page)).to_have_text("已受理")
     expect(page.locator('#case-actions [data-action="accept"]')).to_have_count(0)
     expect(page.locator("#history")).to_contain_text("受理")
-    expect(page.locator("#documents-card")).to_contain_text("受理告知书")
+    # the notice opens in a new tab, fetched with the token (a bare link would answer 401)
+    notice = page.locator('#documents-card [data-document="acceptance_notice"]')
+    with page.context.expect_page() as opened:
+        notice.get_by_role("button", name="打开").click()
+    tab = opened.value
+    expect(tab).to_have_url(re.compile("^blob:"))
+    expect(tab.locator("body")).to_contain_text("受理告知书")
+    expect(tab.locator("body")).to_contain_text(tracking)
+    tab.close()
     # the draft was filed: the form is empty again
     page.locator("#nav").get_by_role("link", name="登记投诉").click()
     expect(page.get_by_label("经营者名称")).to_have_value("")
@@ -266,6 +275,15 @@ def test_escalated_village_township_city_and_taken_over(
     act(page, "request_takeover")
     dialog(page).locator("textarea").fill("涉及多个村，请市里提级办理")
     dialog(page).get_by_role("button", name="提请上级提级").click()
+    expect(dialog(page)).to_have_count(0)
+
+    # routing's step reaches the case's history as an event, a moment later
+    def requested() -> bool:
+        case = api.get(f"/api/v1/complaints/{case_id}", headers=login(TOWNSHIP)).json()
+        return any(h.get("code") == "takeover_requested" for h in case["history"])
+
+    wait_for(requested, timeout=20)
+    page.reload()
     expect(page.locator("#history")).to_contain_text("提请上级提级办理")
 
     page.get_by_role("button", name="退出登录").click()
