@@ -23,10 +23,12 @@ PAGES = {
     "cases": ("#/cases", "#cases-view"),
     "case": ("#/cases/{id}", "#detail-tracking"),
     "new-case": ("#/cases/new", "#complaint-form"),
-    "clocks": ("#/clocks", "#clocks-view"),
+    "clocks": ("#/clocks?colour=all", "#clocks-view"),
     "inbox": ("#/inbox", "#inbox-view"),
 }
 MIN_TAP = 44
+TAPPED = ("button", "a", ".el-select__wrapper", ".el-pager li", ".el-radio-button__inner", ".el-checkbox", ".el-radio")
+TAP_TARGETS = ", ".join(f"#app {target}" for target in TAPPED)
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +39,12 @@ def shown_case(api: httpx.Client, login: Login) -> dict[str, Any]:
 def small_targets(page: Page) -> list[str]:
     """Visible buttons and links of the page's own content smaller than a fingertip."""
     return page.evaluate(
-        """(min) => [...document.querySelectorAll('#app button, #app a, #app .el-select__wrapper, #app .el-pager li')]
+        """([min, TARGETS]) => [...document.querySelectorAll(TARGETS)]
             .filter((el) => el.offsetParent !== null && !el.closest('.el-table'))
             .map((el) => [el, el.getBoundingClientRect()])
             .filter(([, box]) => box.width > 0 && box.height < min)
             .map(([el, box]) => `${el.tagName} "${el.innerText.trim().slice(0, 20)}" ${Math.round(box.height)}px`)""",
-        MIN_TAP,
+        [MIN_TAP, TAP_TARGETS],
     )
 
 
