@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import base64
 import re
+from contextlib import suppress
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -223,9 +223,7 @@ def test_walk_in_filed_by_the_clerk_then_accepted(page: Page, console_url: str, 
     expect(page.get_by_label("经营者名称")).to_have_value("")
 
 
-def test_an_email_draft_is_completed_in_the_form(
-    page: Page, console_url: str, api: httpx.Client, login: Login
-) -> None:
+def test_an_email_draft_is_completed_in_the_form(page: Page, console_url: str, api: httpx.Client, login: Login) -> None:
     mail = EmailMessage()
     mail["From"] = Address("钱七", addr_spec="qianqi@example.com")
     mail["To"] = "tousu@fengyuan.example"
