@@ -348,6 +348,13 @@ def test_village_fails_twice_and_terminates_with_the_remedy_routes(
     for step in ("申请回避", "作出回避决定", "检测鉴定开始，暂停计时", "首次调解不成", "终止调解"):
         expect(history).to_contain_text(step)
     assert not ENGLISH_CODES.findall(panel(page).inner_text())
+
+    # routing passes the terminated case up: the village keeps a read-only view that says why
+    until_shown(page, panel(page).locator("#mediation-history", has_text="案件转至其他单位"))
+    expect(panel(page)).to_contain_text("本单位只能查看")
+    expect(panel(page).locator("#mediation-actions")).to_have_count(0)
+    expect(panel(page).locator("#mediation-history")).to_contain_text(f"由 {VILLAGE} 转至 {TOWNSHIP}；原因：调解不成")
+    assert not ENGLISH_CODES.findall(panel(page).inner_text())
     case = api.get(f"/api/v1/complaints/{receipt['id']}/mediation", headers=login(VILLAGE)).json()
     # (routing then passes the terminated case up to the township, where mediation starts anew)
     ended = [step for step in case["history"] if step["action"] == "terminate"]
