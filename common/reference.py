@@ -161,6 +161,16 @@ TOLD_OTHERWISE: Final[dict[str, str]] = {
     "other": "其他方式",
 }
 
+CHANNELS: Final[dict[str, str]] = {
+    "web": "网上投诉",
+    "hotline": "电话投诉",
+    "walk_in": "现场投诉",
+    "email": "电子邮件",
+    "agency": "部门移送",
+}
+
+TIERS: Final[dict[str, str]] = {"village": "村（社区）级", "township": "镇（街道）级", "city": "市级"}
+
 LIGHTS: Final[dict[str, str]] = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 
 
@@ -180,4 +190,6 @@ REFERENCE_LISTS: Final[dict[str, dict[str, str]]] = {
     "told-otherwise": TOLD_OTHERWISE,
     "escalation-triggers": ESCALATION_TRIGGERS,
     "lights": LIGHTS,
+    "channels": CHANNELS,
+    "tiers": TIERS,
 }

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, File, Header, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from common.contracts import ComplaintSubmission
 from gateway import auth
@@ -269,9 +269,53 @@ def with_routing(case: dict[str, Any], routing: Any) -> dict[str, Any]:
     return case
 
 
+@router.get("/{complaint_id}/documents/{kind}.html", response_class=HTMLResponse)
+async def decision_notice(complaint_id: str, kind: Literal["acceptance", "refusal"], staff: Staff, client: Rpc) -> Any:
+    """受理告知书 (`acceptance`) or 不予受理告知书 (`refusal`), printable HTML; 409 when the case was
+    not so decided. Fetch it with the bearer token (the console opens it as a blob)."""
+    html = await client.call("intake", "document", complaint_id, kind, context=staff.scope.to_context())
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+
 @router.get("/{complaint_id}/messages")
 async def complaint_messages(complaint_id: str, staff: Staff, client: Rpc) -> Any:
+    """The messages about the case with their delivery state (`failed` ones with the reason) and,
+    on a failed one, what the caller may do about it (`allowed_actions`: resend, told_otherwise)."""
     # the case lookup applies the scope: out of scope answers 404 before any message is read; it
     # returns no personal data, so it is no audited access
     complaint = await client.call("intake", "case_ref", complaint_id, context=staff.scope.to_context())
     return await client.call("notification", "messages_for", complaint["id"], context=staff.scope.to_context())
+
+
+class ToldOtherwise(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    how: str = Field(description="phone, in_person, sms_other, letter or other")
+    note: str = Field(description="who was told what, when (1-500 characters)")
+
+
+@router.post("/{complaint_id}/messages/{message_id}/resend")
+async def resend_message(complaint_id: str, message_id: str, staff: Staff, client: Rpc) -> Any:
+    """Resend a failed message to the party's address known now (409 when it did not fail);
+    again on the same message answers the same resent copy."""
+    complaint = await client.call("intake", "case_ref", complaint_id, context=staff.scope.to_context())
+    return await client.call(
+        "notification", "resend_message", complaint["id"], message_id, context=staff.scope.to_context()
+    )
+
+
+@router.post("/{complaint_id}/messages/{message_id}/told-otherwise")
+async def message_told_otherwise(
+    complaint_id: str, message_id: str, body: ToldOtherwise, staff: Staff, client: Rpc
+) -> Any:
+    """Record that the party of a failed message was told another way (409 when it did not fail)."""
+    complaint = await client.call("intake", "case_ref", complaint_id, context=staff.scope.to_context())
+    return await client.call(
+        "notification",
+        "told_otherwise",
+        complaint["id"],
+        message_id,
+        how=body.how,
+        note=body.note,
+        context=staff.scope.to_context(),
+    )

@@ -172,6 +172,12 @@ async def agreement_pdf(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     return Response(pdf, media_type="application/pdf")
 
 
+@router.get(f"{CASE}/documents/termination.html", response_class=HTMLResponse)
+async def termination_html(complaint_id: str, staff: Staff, client: Rpc) -> Any:
+    """终止调解告知书: a mediation ended without an agreement, with the remedy routes (409 otherwise)."""
+    return HTMLResponse(await _document(client, staff, complaint_id, "termination"))
+
+
 @router.get(f"{CASE}/documents/minutes/{{n}}.html", response_class=HTMLResponse)
 async def minutes_html(complaint_id: str, n: N, staff: Staff, client: Rpc) -> Any:
     return HTMLResponse(await _document(client, staff, complaint_id, "minutes", n))

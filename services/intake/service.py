@@ -24,7 +24,7 @@ from common.errors import EXPECTED, Forbidden, NotFound
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
-from services.intake import audit, case_clocks, case_detail, case_list, case_status, complaints
+from services.intake import audit, case_clocks, case_detail, case_list, case_status, complaints, notices
 from services.intake.desk import IntakeDesk
 from services.intake.models import ClockRow, Inbox, Outbox
 from services.intake.reassignment import CaseReassigned, record_reassignment
@@ -73,6 +73,24 @@ class IntakeService(IntakeDesk):
             with self.db.transaction() as session:
                 audit.record_access(session, self.scope, key, shown, endpoint=f"{self.name}.get_complaint")
         return data
+
+    @rpc(expected_exceptions=EXPECTED)
+    def document(self, complaint_id: str, kind: str) -> str:
+        """The acceptance or refusal notice as printable HTML (services/intake/notices.py), for staff
+        who see the case (an agency: no); personal data as in the single-case view, audited alike."""
+        key = self._complaint_key(complaint_id)
+        if self.scope is None or self.scope.is_agency:
+            raise Forbidden("the acceptance notices are for the units' staff")
+        with self.db.scoped(self.scope) as session:
+            complaint = complaints.find_in_scope(session, key, self.scope)
+            if complaint is None:
+                raise NotFound(f"no complaint {complaint_id}")
+            html = notices.render(complaint, self.scope, kind)
+            shown = complaints.unmasked_fields(complaint, self.scope, single=True)
+        if shown:
+            with self.db.transaction() as session:
+                audit.record_access(session, self.scope, key, shown, endpoint=f"{self.name}.document.{kind}")
+        return html
 
     @rpc(expected_exceptions=EXPECTED)
     def case_ref(self, complaint_id: str) -> dict[str, Any]:

@@ -163,7 +163,7 @@ class MediationService:
 
     @rpc(expected_exceptions=EXPECTED)
     def document(self, complaint_id: str, kind: str, n: int | None = None) -> str:
-        """The agreement or a session's minutes as printable HTML."""
+        """The agreement, a session's minutes or the termination notice as printable HTML."""
         scope = self._staff()
         key = cases.case_key(complaint_id)
         with self.db.scoped(scope) as session:
@@ -172,6 +172,8 @@ class MediationService:
                 html = documents.agreement_html(case, scope)
             elif kind == "minutes" and n is not None:
                 html = documents.minutes_html(case, scope, n)
+            elif kind == "termination":
+                html = documents.termination_html(case, scope)
             else:
                 raise NotFound(f"no document {kind!r}")
             shown = cases.shows_personal_data(case, scope, single=True)

@@ -56,8 +56,23 @@ def browser(browser_tools: None) -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context per test: its own sessionStorage, so nobody is logged in."""
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    """A fresh browser context per test, desk-sized: its own sessionStorage, so nobody is logged in."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 768})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    """A fresh context on a 390x844 phone screen, touch and all."""
+    context = browser.new_context(
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
     context.set_default_timeout(15_000)
     yield context.new_page()
     context.close()

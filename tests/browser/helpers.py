@@ -91,4 +91,38 @@ def screenshot(page: Page, name: str) -> None:
     """Save the screen for docs/console.md (docs/img/<name>.png)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_load_state("networkidle")
+    # the Chinese font comes in slices loaded as characters appear: wait for those on screen
+    page.evaluate("document.fonts.ready.then(() => true)")
+    expect(page.locator(".el-loading-mask")).to_have_count(0)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def choose(page: Page, select: Locator, option: str) -> None:
+    """Pick an option of an Element Plus select, given the select or anything inside it (its
+    dropdown is appended to the body)."""
+    wrapper = select.locator("xpath=ancestor-or-self::div[contains(@class, 'el-select__wrapper')]")
+    if not wrapper.count():
+        wrapper = select.locator(".el-select__wrapper")
+    wrapper.first.click()
+    page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+
+
+def confirm(page: Page) -> None:
+    """Answer 确定 in the confirmation box an irreversible action asks."""
+    box = page.locator(".el-message-box")
+    expect(box).to_be_visible()
+    box.get_by_role("button", name="确定").click()
+    expect(box).to_be_hidden()
+
+
+def act(page: Page, action: str) -> None:
+    """Press a case action button (its code in data-action: only what allowed_actions offers)."""
+    page.locator(f'#case-actions [data-action="{action}"]').click()
+
+
+def dialog(page: Page) -> Locator:
+    return page.locator(".form-dialog:visible")
+
+
+def status(page: Page) -> Locator:
+    return page.locator("#detail-status")

@@ -266,3 +266,146 @@ def test_the_detail_carries_what_a_decision_needs(api, login):
     case = detail(api, headers, receipt["id"])
     assert not {"accept", "refuse"} & set(case["allowed_actions"])
     assert [d["code"] for d in case["documents"]] == ["acceptance_notice"]
+
+
+# --- messages: failed deliveries followed up -----------------------------------------------------------
+
+
+def _failed_invitation(api, headers, unit: str) -> tuple[str, dict[str, Any]]:
+    """An accepted case whose invitation to the business failed (no address known for it)."""
+    receipt = file(api, unit)
+    routed_to(api, headers, receipt["id"], unit)
+    assert api.post(f"/api/v1/complaints/{receipt['id']}/accept", headers=headers).status_code == 200
+
+    def failed():
+        response = api.get(f"/api/v1/complaints/{receipt['id']}/messages", headers=headers)
+        found = [m for m in response.json() if m["template"] == "mediation_invitation" and m["state"] == "failed"]
+        return found and found[0]
+
+    return receipt["id"], wait_for(failed, timeout=20)
+
+
+def _history(api, headers, cid: str, code: str) -> list[dict[str, Any]]:
+    return [h for h in detail(api, headers, cid)["history"] if h["code"] == code]
+
+
+def test_a_failed_message_is_resent_once_to_the_address_known_now(api, login):
+    unit = "330681106239"
+    headers = login(unit)
+    cid, failed = _failed_invitation(api, headers, unit)
+    assert failed["failed"] is True and failed["state_label"] == "发送失败"
+    assert "no address known for the business" in failed["reason"]
+    assert failed["allowed_actions"] == ["resend", "told_otherwise"]
+    path = f"/api/v1/complaints/{cid}/messages/{failed['id']}"
+    # the unit above reads the messages but does not follow them up
+    above = api.get(f"/api/v1/complaints/{cid}/messages", headers=login(TOWNSHIP)).json()
+    assert next(m for m in above if m["id"] == failed["id"])["allowed_actions"] == []
+    assert api.post(f"{path}/resend", headers=login(TOWNSHIP)).status_code == 403
+
+    nowhere = api.post(f"{path}/resend", headers=headers)
+    assert nowhere.status_code == 409 and "contacts" in nowhere.json()["message"]
+    contact = api.put(
+        f"/api/v1/complaints/{cid}/contacts", json={"business_email": "shop@example.com"}, headers=headers
+    )
+    assert contact.status_code == 200, contact.text
+    copy = api.post(f"{path}/resend", headers=headers)
+    assert copy.status_code == 200, copy.text
+    assert copy.json()["resent_from"] == failed["id"] and copy.json()["channel"] == "email"
+    again = api.post(f"{path}/resend", headers=headers)
+    assert again.status_code == 200 and again.json()["id"] == copy.json()["id"]
+
+    listed_messages = api.get(f"/api/v1/complaints/{cid}/messages", headers=headers).json()
+    original = next(m for m in listed_messages if m["id"] == failed["id"])
+    assert original["resent_as"] == copy.json()["id"] and original["allowed_actions"] == []
+    sent = wait_for(
+        lambda: next(
+            m
+            for m in api.get(f"/api/v1/complaints/{cid}/messages", headers=headers).json()
+            if m["id"] == copy.json()["id"] and m["state"] in ("sent", "delivered")
+        )
+    )
+    assert api.post(f"/api/v1/complaints/{cid}/messages/{sent['id']}/resend", headers=headers).status_code == 409
+    [step] = wait_for(lambda: _history(api, headers, cid, "message_resent"))
+    assert step["params"]["message_id"] == failed["id"] and step["params"]["new_message_id"] == copy.json()["id"]
+
+
+def test_a_party_told_another_way_is_recorded_once(api, login):
+    unit = "330681106241"
+    headers = login(unit)
+    cid, failed = _failed_invitation(api, headers, unit)
+    path = f"/api/v1/complaints/{cid}/messages/{failed['id']}/told-otherwise"
+    bad = api.post(path, json={"how": "pigeon", "note": ""}, headers=headers)
+    assert bad.status_code == 422 and {f["field"] for f in bad.json()["fields"]} == {"how", "note"}
+    told = api.post(path, json={"how": "phone", "note": "已电话告知经营者王经理调解邀请"}, headers=headers)
+    assert told.status_code == 200, told.text
+    record = told.json()["told_otherwise"]
+    assert record["how"] == "phone" and record["by"] == unit
+    again = api.post(path, json={"how": "letter", "note": "另一说法"}, headers=headers)
+    assert again.status_code == 200 and again.json()["told_otherwise"] == record
+    resend = api.post(f"/api/v1/complaints/{cid}/messages/{failed['id']}/resend", headers=headers)
+    assert resend.status_code == 409
+    [step] = wait_for(lambda: _history(api, headers, cid, "message_told_otherwise"))
+    assert step["params"]["how"] == "phone" and step["params"]["template"] == "mediation_invitation"
+    assert (
+        api.post(
+            f"/api/v1/complaints/{cid}/messages/{uuid.uuid4()}/told-otherwise",
+            json={"how": "phone", "note": "x"},
+            headers=headers,
+        ).status_code
+        == 404
+    )
+
+
+# --- documents ---------------------------------------------------------------------------------------
+
+
+def test_acceptance_and_refusal_notices_print_from_intake(api, login):
+    unit = "330681106243"
+    headers = login(unit)
+    accepted = file(api, unit, name="周八")
+    refused = file(api, unit, name="吴九")
+    for receipt in (accepted, refused):
+        routed_to(api, headers, receipt["id"], unit)
+    assert api.post(f"/api/v1/complaints/{accepted['id']}/accept", headers=headers).status_code == 200
+    refusal = {"ground": "time_barred", "reason": "消费发生于四年前，超过三年"}
+    assert api.post(f"/api/v1/complaints/{refused['id']}/refuse", json=refusal, headers=headers).status_code == 200
+
+    notice = api.get(f"/api/v1/complaints/{accepted['id']}/documents/acceptance.html", headers=headers)
+    assert notice.status_code == 200 and notice.headers["content-type"].startswith("text/html")
+    for expected in ("受理告知书", "周八", accepted["tracking_no"], "第十五条", "新桌山村委会"):
+        assert expected in notice.text, expected
+    assert "<script" not in notice.text and "http" not in notice.text.split("</style>")[0]  # self-contained
+    assert api.get(f"/api/v1/complaints/{accepted['id']}/documents/refusal.html", headers=headers).status_code == 409
+
+    notice = api.get(f"/api/v1/complaints/{refused['id']}/documents/refusal.html", headers=headers)
+    assert notice.status_code == 200
+    for expected in ("不予受理告知书", "吴九", "超过三年", "消费发生于四年前", "第十六条"):
+        assert expected in notice.text, expected
+    case = detail(api, headers, refused["id"])
+    assert case["documents"] == [
+        {
+            "code": "refusal_notice",
+            "label_zh": "不予受理告知书",
+            "path": f"/api/v1/complaints/{refused['id']}/documents/refusal.html",
+        }
+    ]
+    # the unit above reads it masked; another unit does not find the case
+    above = api.get(f"/api/v1/complaints/{refused['id']}/documents/refusal.html", headers=login(TOWNSHIP))
+    assert above.status_code == 200 and "吴九" not in above.text and "吴*" in above.text
+    other = api.get(f"/api/v1/complaints/{refused['id']}/documents/refusal.html", headers=login("330681109290"))
+    assert other.status_code == 404
+    assert api.get(f"/api/v1/complaints/{refused['id']}/documents/other.html", headers=headers).status_code == 422
+
+
+def test_a_mediation_ended_without_agreement_prints_its_termination_notice(api, login):
+    d = Desk(api, login, "330681106244")
+    cid = d.accepted_case()
+    path = f"/api/v1/complaints/{cid}/mediation/documents/termination.html"
+    assert api.get(path, headers=d.demo).status_code == 409
+    d.do(cid, "consent", {"consent": False, "contacted_via": "phone", "note": "经营者表示不接受调解"})
+    notice = api.get(path, headers=d.demo)
+    assert notice.status_code == 200, notice.text
+    for expected in ("终止调解告知书", "李四", "当事人不同意调解", "救济途径", "向人民法院提起诉讼"):
+        assert expected in notice.text, expected
+    case = wait_for(lambda: (c := detail(api, d.demo, cid))["status"] == "failed" and c)
+    assert case["status_label"] == "调解不成" and case["mediation_state"] == "consent_refused"

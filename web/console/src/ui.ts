@@ -39,7 +39,7 @@ export async function confirmAction(message: string, title = "请确认"): Promi
 }
 
 export function showError(error: unknown): string {
-  const text = describeError(error);
+  const text = typeof error === "string" ? error : describeError(error);
   ElMessage({ type: "error", message: text, duration: 6000, showClose: true });
   return text;
 }

@@ -26,11 +26,11 @@ export const NEW_FACTS = {
 } as const;
 
 export const ESCALATION_TRIGGERS = {
-  tier_target_expired: "层级办理时限届满",
+  tier_target_expired: "本级办理时限届满",
   mediation_failed: "调解不成",
-  party_request: "当事人申请",
-  staff_request: "承办人员提请",
-  reclassified: "重新定性",
+  party_request: "当事人请求",
+  staff_request: "工作人员提请",
+  reclassified: "重新定性后需上级办理",
   take_over: "上级提级办理",
 } as const;
 

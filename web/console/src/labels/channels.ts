@@ -22,7 +22,7 @@ export const MESSAGE_CHANNELS = {
 export const HOW_TOLD = {
   phone: "电话告知",
   in_person: "当面告知",
-  sms_other: "其他号码短信",
+  sms_other: "其他号码短信告知",
   letter: "书面送达",
   other: "其他方式",
 } as const;

@@ -20,34 +20,50 @@ export const ERROR_CODES = {
   payload_too_large: "内容过大",
 } as const;
 
-// English message patterns of the API (pydantic and the services) and their Chinese; the numbers
-// and values they carry are kept. Unknown messages are shown as the API wrote them.
+// The API's English field messages (pydantic's and the services') and their Chinese, most specific
+// first; the numbers they carry are kept. A message not known here is shown as the API wrote it.
 const PATTERNS: [RegExp, (...groups: string[]) => string][] = [
-  [/^too short: at least (\d+) characters?$/i, (n) => `太短：至少 ${n} 个字符`],
-  [/^too long: at most (\d+) characters?$/i, (n) => `太长：至多 ${n} 个字符`],
-  [/^String should have at least (\d+) characters?$/i, (n) => `太短：至少 ${n} 个字符`],
-  [/^String should have at most (\d+) characters?$/i, (n) => `太长：至多 ${n} 个字符`],
-  [/^Field required$/i, () => "必填"],
-  [/^required$/i, () => "必填"],
-  [/^Input should be a valid number.*$/i, () => "应为数字"],
-  [/^Input should be a valid date.*$/i, () => "应为日期（年-月-日）"],
-  [/^Input should be (greater than or equal to|less than or equal to) (\S+)$/i, (op, n) =>
-    op.toLowerCase().startsWith("greater") ? `不能小于 ${n}` : `不能大于 ${n}`],
-  [/^Input should be '([^']+)'(?:, '([^']+)')*(?: or '([^']+)')?$/i, () => "不是允许的取值"],
-  [/^List should have at most (\d+) items?.*$/i, (n) => `至多 ${n} 项`],
+  [/too short: at least (\d+) characters?/i, (n) => `太短：至少 ${n} 个字符`],
+  [/too long: at most (\d+) characters?/i, (n) => `太长：至多 ${n} 个字符`],
+  [/String should have at least (\d+) characters?/i, (n) => `太短：至少 ${n} 个字符`],
+  [/String should have at most (\d+) characters?/i, (n) => `太长：至多 ${n} 个字符`],
+  [/^(Field required|required: must not be empty|required$)/i, () => "必填"],
+  [/^required: the 18-character unified social credit code/i, () => "必填：18 位统一社会信用代码"],
+  [/unified social credit code has 18 characters/i, () => "统一社会信用代码应为 18 位"],
+  [/^required: the 18-character resident ID/i, () => "必填：18 位居民身份证号"],
+  [/ID number has 18 characters|15-digit first-generation/i, () => "身份证号应为 18 位"],
+  [/check (digit|character) mismatch|check (digit|character)/i, () => "校验位不符，可能有字符输错"],
+  [/not a real birth date|birth date .* is not plausible/i, () => "出生日期不正确"],
+  [/service and hotline numbers are not accepted/i, () => "不接受 400、800、95 等服务热线号码，请填写本人手机号或带区号的固定电话"],
+  [/only mainland China numbers/i, () => "只接受中国大陆的手机号或固定电话"],
+  [/(not a valid number \(wrong length or prefix\)|not a phone number|may contain only digits|^required: .*phone)/i,
+    () => "不是有效的电话号码：请填写 11 位手机号，或带区号的固定电话（如 0575-87012345）"],
+  [/not a number: write|Input should be a valid (number|decimal)|expected a number/i, () => "应为数字（不带逗号和货币符号）"],
+  [/must not be negative|greater than or equal to 0\b/i, () => "不能为负数"],
+  [/must be at most ([\d.]+) yuan|less than or equal to ([\d.]+)/i, (a, b) => `不能超过 ${a || b} 元`],
+  [/two decimal places|no more than 2 decimal places/i, () => "最多两位小数"],
+  [/lies in the future|in the future/i, () => "不能晚于今天"],
+  [/Input should be a valid date|a date YYYY-MM-DD/i, () => "应为日期（年-月-日）"],
+  [/on or before 'to'/i, () => "开始日期不能晚于结束日期"],
+  [/division code (\d+) is unknown or not served/i, (code) => `区划代码 ${code} 不存在或不在本平台服务范围`],
+  [/a unit in your subtree/i, () => "只能选择本单位或下级单位"],
+  [/unknown value '([^']*)'; allowed|Input should be '/i, () => "不是允许的取值"],
+  [/unknown (code|category)/i, () => "不是已知的类别"],
+  [/List should have at most (\d+) items?/i, (n) => `至多 ${n} 项`],
   [/^unknown field; remove it$/i, () => "未知字段"],
   [/^the body is not valid JSON$/i, () => "请求内容不是有效的 JSON"],
+  [/say why the request is declined/i, () => "请说明理由（会告知请求单位）"],
+  [/larger than (\d+) bytes/i, () => "文件超过 10 MB"],
+  [/file '(.*)' is empty/i, (name) => `文件「${name}」是空的`],
   [/^wrong username or password$/i, () => "用户名或密码错误"],
-  [/^too many failed logins .*try again in (\d+) seconds$/i, (n) => `登录失败次数过多，请 ${n} 秒后再试`],
-  [/^not a valid (mainland )?(mobile|phone).*$/i, () => "不是有效的电话号码（手机或带区号的固话）"],
-  [/^.*check (digit|character).*$/i, () => "校验位不正确"],
-  [/^.*in the future.*$/i, () => "不能晚于今天"],
+  [/too many failed logins .*try again in (\d+) seconds/i, (n) => `登录失败次数过多，请 ${n} 秒后再试`],
+  [/the token is missing, invalid, expired or revoked/i, () => "登录已失效，请重新登录"],
 ];
 
 export function errorMessage(message: string): string {
   for (const [pattern, render] of PATTERNS) {
     const match = pattern.exec(message.trim());
-    if (match) return render(...match.slice(1));
+    if (match) return render(...match.slice(1).map((group) => group ?? ""));
   }
   return message;
 }

@@ -9,8 +9,8 @@ import { REQUESTS } from "./requests";
 export const HISTORY_STEPS = {
   received: "收到投诉",
   completed: "补全登记",
-  split: "举报另行登记",
-  duplicate: "重复投诉并入原案",
+  split: "举报内容另行登记",
+  duplicate: "与已有投诉重复，并入原投诉办理",
   duplicate_filed: "收到重复投诉",
   new_facts: "关联此前投诉（有新事实）",
   new_facts_filed: "以新事实另行投诉",
@@ -27,7 +27,7 @@ export const HISTORY_STEPS = {
   message_told_otherwise: "已以其他方式告知",
   handover_requested: "请求移交",
   handover_accepted: "接收移交",
-  returned: "退回分派",
+  returned: "退回重新分派",
   contested: "提出管辖异议",
   contest_expired: "管辖异议期满",
   authority_decided: "指定管辖",
@@ -38,7 +38,7 @@ export const HISTORY_STEPS = {
   takeover_declined: "上级不予提级",
   taken_over: "上级提级办理",
   reclassified: "重新定性",
-  ended_at_top: "最高层级办结（告知救济途径）",
+  ended_at_top: "办结并告知救济途径",
 } as const;
 
 type Params = Record<string, unknown>;
