@@ -25,6 +25,7 @@ from tests.browser.helpers import (
     VILLAGE,
     Login,
     case_row,
+    confirm,
     file_routed,
     log_in,
     open_case,
@@ -84,7 +85,7 @@ def file_walk_in(page: Page) -> str:
     form.get_by_text("退款", exact=True).click()
     page.locator("#f-amount").fill("399")
     form.get_by_role("button", name="提交登记").click()
-    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    confirm(page)
     expect(page).to_have_url(re.compile(r"#/cases/[0-9a-f-]{36}"))
     return page.url.rsplit("/", 1)[-1].split("?")[0]
 
@@ -114,7 +115,7 @@ def test_village_mediates_to_an_agreement_and_the_township_prints_it(
     until_shown(page, accept)
     tracking_no = page.locator("#detail-tracking").inner_text()
     accept.click()
-    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    confirm(page)
 
     # mediation opens once the acceptance reaches it: the business consents (the complainant's is implied)
     expect(panel(page).locator('#mediation-actions [data-action="consent"]')).to_be_visible(timeout=30_000)
@@ -282,7 +283,7 @@ def test_village_fails_twice_and_terminates_with_the_remedy_routes(
     page.set_viewport_size(DESKTOP)
     open_case(page, console_url, VILLAGE, receipt)
     page.locator('#case-actions [data-action="accept"]').click()
-    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    confirm(page)
     expect(panel(page).locator('#mediation-actions [data-action="consent"]')).to_be_visible(timeout=30_000)
     submit(page, take(page, "consent"))
     submit(page, take(page, "assign"))
@@ -337,7 +338,7 @@ def test_village_fails_twice_and_terminates_with_the_remedy_routes(
     page.locator(".el-message-box").get_by_role("button", name="取消").click()
     expect(panel(page).locator("#mediation-state")).to_have_text("已第二次调解")
     dialog.locator("[data-submit]").click()
-    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    confirm(page)
     expect(dialog).to_have_count(0)
     expect(panel(page).locator("#mediation-state")).to_have_text("已终止调解")
     summary = panel(page).locator("#mediation-summary")
@@ -368,4 +369,5 @@ def screenshot_panel(page: Page, name: str) -> None:
     """The whole mediation panel (docs/img/<name>.png)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_load_state("networkidle")
+    page.evaluate("document.fonts.ready.then(() => true)")  # the Chinese font's slices on screen
     panel(page).screenshot(path=str(SCREENSHOTS / f"{name}.png"))
