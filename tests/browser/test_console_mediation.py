@@ -200,6 +200,14 @@ def test_village_mediates_to_an_agreement_and_the_township_prints_it(
     submit(page, dialog)
     expect(panel(page).locator('#mediation-callbacks [data-score="5"]')).to_contain_text("很满意")
 
+    # a refusal (409) reads in Chinese and says how to go on: nobody who never held the case can re-review
+    dialog = take(page, "request_re_review")
+    dialog.get_by_role("textbox", name="复议理由", exact=True).fill("投诉人认为赔偿不足")
+    dialog.locator("[data-submit]").click()
+    expect(dialog.locator(".problem")).to_contain_text("没有可承办本案的在册调解员")
+    dialog.get_by_role("button", name="取消").click()
+    expect(panel(page).locator("#mediation-state")).to_have_text("已达成协议")
+
     history = panel(page).locator("#mediation-history")
     steps = ("经营者同意调解", "指派调解员", "安排调解", "当事人确认笔录", "当事人确认协议", "协议条款已履行", "回访")
     for step in steps:
