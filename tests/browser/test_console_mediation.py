@@ -25,6 +25,7 @@ from tests.browser.helpers import (
     VILLAGE,
     Login,
     case_row,
+    confirm,
     file_routed,
     log_in,
     open_case,
@@ -84,7 +85,7 @@ def file_walk_in(page: Page) -> str:
     form.get_by_text("退款", exact=True).click()
     page.locator("#f-amount").fill("399")
     form.get_by_role("button", name="提交登记").click()
-    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    confirm(page)
     expect(page).to_have_url(re.compile(r"#/cases/[0-9a-f-]{36}"))
     return page.url.rsplit("/", 1)[-1].split("?")[0]
 
@@ -114,7 +115,7 @@ def test_village_mediates_to_an_agreement_and_the_township_prints_it(
     until_shown(page, accept)
     tracking_no = page.locator("#detail-tracking").inner_text()
     accept.click()
-    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    confirm(page)
 
     # mediation opens once the acceptance reaches it: the business consents (the complainant's is implied)
     expect(panel(page).locator('#mediation-actions [data-action="consent"]')).to_be_visible(timeout=30_000)
@@ -199,6 +200,14 @@ def test_village_mediates_to_an_agreement_and_the_township_prints_it(
     submit(page, dialog)
     expect(panel(page).locator('#mediation-callbacks [data-score="5"]')).to_contain_text("很满意")
 
+    # a refusal (409) reads in Chinese and says how to go on: nobody who never held the case can re-review
+    dialog = take(page, "request_re_review")
+    dialog.get_by_role("textbox", name="复议理由", exact=True).fill("投诉人认为赔偿不足")
+    dialog.locator("[data-submit]").click()
+    expect(dialog.locator(".problem")).to_contain_text("没有可承办本案的在册调解员")
+    dialog.get_by_role("button", name="取消").click()
+    expect(panel(page).locator("#mediation-state")).to_have_text("已达成协议")
+
     history = panel(page).locator("#mediation-history")
     steps = ("经营者同意调解", "指派调解员", "安排调解", "当事人确认笔录", "当事人确认协议", "协议条款已履行", "回访")
     for step in steps:
@@ -282,7 +291,7 @@ def test_village_fails_twice_and_terminates_with_the_remedy_routes(
     page.set_viewport_size(DESKTOP)
     open_case(page, console_url, VILLAGE, receipt)
     page.locator('#case-actions [data-action="accept"]').click()
-    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    confirm(page)
     expect(panel(page).locator('#mediation-actions [data-action="consent"]')).to_be_visible(timeout=30_000)
     submit(page, take(page, "consent"))
     submit(page, take(page, "assign"))
@@ -337,7 +346,7 @@ def test_village_fails_twice_and_terminates_with_the_remedy_routes(
     page.locator(".el-message-box").get_by_role("button", name="取消").click()
     expect(panel(page).locator("#mediation-state")).to_have_text("已第二次调解")
     dialog.locator("[data-submit]").click()
-    page.locator(".el-message-box").get_by_role("button", name="确定").click()
+    confirm(page)
     expect(dialog).to_have_count(0)
     expect(panel(page).locator("#mediation-state")).to_have_text("已终止调解")
     summary = panel(page).locator("#mediation-summary")
@@ -347,6 +356,13 @@ def test_village_fails_twice_and_terminates_with_the_remedy_routes(
     history = panel(page).locator("#mediation-history")
     for step in ("申请回避", "作出回避决定", "检测鉴定开始，暂停计时", "首次调解不成", "终止调解"):
         expect(history).to_contain_text(step)
+    assert not ENGLISH_CODES.findall(panel(page).inner_text())
+
+    # routing passes the terminated case up: the village keeps a read-only view that says why
+    until_shown(page, panel(page).locator("#mediation-history", has_text="案件转至其他单位"))
+    expect(panel(page)).to_contain_text("本单位只能查看")
+    expect(panel(page).locator("#mediation-actions")).to_have_count(0)
+    expect(panel(page).locator("#mediation-history")).to_contain_text(f"由 {VILLAGE} 转至 {TOWNSHIP}；原因：调解不成")
     assert not ENGLISH_CODES.findall(panel(page).inner_text())
     case = api.get(f"/api/v1/complaints/{receipt['id']}/mediation", headers=login(VILLAGE)).json()
     # (routing then passes the terminated case up to the township, where mediation starts anew)
@@ -361,4 +377,5 @@ def screenshot_panel(page: Page, name: str) -> None:
     """The whole mediation panel (docs/img/<name>.png)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_load_state("networkidle")
+    page.evaluate("document.fonts.ready.then(() => true)")  # the Chinese font's slices on screen
     panel(page).screenshot(path=str(SCREENSHOTS / f"{name}.png"))

@@ -132,12 +132,6 @@ export const OUTCOMES = {
   agreement_breached: "协议未履行",
 } as const;
 
-export const DOCUMENTS = {
-  minutes: "调解笔录",
-  agreement: "调解协议书",
-  termination: "终止调解告知书",
-} as const;
-
 /** The fields of mediation's request bodies, as errors name them. */
 export const MEDIATION_FIELDS = {
   consent: "是否同意",
