@@ -69,6 +69,17 @@ def test_every_page_fits_a_phone(phone: Page, console_url: str, shown_case: dict
     phone.get_by_role("button", name="菜单").click()
     expect(phone.locator("#nav")).to_be_visible()
     screenshot(phone, "phone-menu")
+    # what opens on a page fits too: the list's filters, an action's dialog
+    visit(phone, console_url, "cases", shown_case)
+    phone.get_by_role("button", name="筛选").click()
+    expect(phone.locator("#case-filters")).to_be_visible()
+    assert_fits_the_phone(phone)
+    screenshot(phone, "phone-filters")
+    visit(phone, console_url, "case", shown_case)
+    phone.locator('#case-actions [data-action="refuse"]').click()
+    expect(phone.locator(".form-dialog:visible")).to_be_visible()
+    assert_fits_the_phone(phone)
+    screenshot(phone, "phone-refuse-dialog")
 
 
 def test_desk_screens(page: Page, console_url: str, shown_case: dict[str, Any]) -> None:
