@@ -180,6 +180,21 @@ def test_search_and_filters_run_on_the_server(page: Page, console_url: str, vill
     expect(page.locator("#case-table .el-empty")).to_contain_text("清除搜索和筛选条件")
 
 
+def test_the_city_filters_by_unit_and_light(
+    page: Page, console_url: str, village_case: dict[str, Any], sibling_case: dict[str, Any], late_case: dict[str, Any]
+) -> None:
+    log_in(page, console_url, CITY)
+    table = page.locator("#case-table")
+    page.goto(f"{console_url}#/cases?unit={SIBLING_VILLAGE}")
+    expect(table).to_have_attribute("aria-busy", "false")
+    expect(case_row(page, sibling_case["tracking_no"])).to_have_count(1)
+    expect(case_row(page, village_case["tracking_no"])).to_have_count(0)
+    page.goto(f"{console_url}#/cases?light=red&unit={VILLAGE}")
+    expect(table).to_have_attribute("aria-busy", "false")
+    expect(case_row(page, late_case["tracking_no"])).to_have_count(1)
+    expect(case_row(page, village_case["tracking_no"])).to_have_count(0)
+
+
 def test_walk_in_filed_by_the_clerk_then_accepted(page: Page, console_url: str, tmp_path: Path) -> None:
     log_in(page, console_url, VILLAGE)
     # a missing field is marked before anything is sent
