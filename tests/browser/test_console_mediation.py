@@ -351,7 +351,7 @@ def test_village_fails_twice_and_terminates_with_the_remedy_routes(
     dialog.locator('[data-field="remedies"]').get_by_text("申请司法确认").click()
     dialog.locator("[data-submit]").click()
     page.locator(".el-message-box").get_by_role("button", name="取消").click()
-    expect(panel(page).locator("#mediation-state")).to_have_text("已第二次调解")
+    expect(panel(page).locator("#mediation-state")).to_have_text("第二次调解已进行")
     dialog.locator("[data-submit]").click()
     confirm(page)
     expect(dialog).to_have_count(0)
