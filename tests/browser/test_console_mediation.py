@@ -31,7 +31,7 @@ from tests.browser.helpers import (
     open_case,
     screenshot,
 )
-from tests.conftest import wait_for
+from tests.conftest import DEMO_PASSWORD, wait_for
 
 with suppress(ImportError):
     from playwright.sync_api import Locator, Page, expect
@@ -341,10 +341,17 @@ def test_village_fails_twice_and_terminates_with_the_remedy_routes(
     # termination is asked first: cancelled, nothing changes; confirmed, mediation ends
     dialog = take(page, "terminate")
     dialog.get_by_role("textbox", name="终止理由", exact=True).fill("两次调解均未达成一致")
+    # the session runs out mid-form: logged in again, the form is back with what was typed
+    page.evaluate("['console.access_token', 'console.refresh_token'].forEach((k) => sessionStorage.removeItem(k))")
+    page.reload()
+    page.get_by_label("用户名").fill(VILLAGE)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录", exact=True).click()
+    expect(dialog.get_by_role("textbox", name="终止理由", exact=True)).to_have_value("两次调解均未达成一致")
     dialog.locator('[data-field="remedies"]').get_by_text("申请司法确认").click()
     dialog.locator("[data-submit]").click()
     page.locator(".el-message-box").get_by_role("button", name="取消").click()
-    expect(panel(page).locator("#mediation-state")).to_have_text("已第二次调解")
+    expect(panel(page).locator("#mediation-state")).to_have_text("第二次调解已进行")
     dialog.locator("[data-submit]").click()
     confirm(page)
     expect(dialog).to_have_count(0)

@@ -9,10 +9,10 @@ export const MEDIATION_STATES = {
   awaiting_assignment: "待指派调解员",
   assigned: "已指派调解员",
   session_scheduled: "已安排调解",
-  session_held: "已调解",
+  session_held: "调解已进行",
   failed_once: "首次调解不成",
   second_session_scheduled: "已安排第二次调解",
-  second_session_held: "已第二次调解",
+  second_session_held: "第二次调解已进行",
   agreement_drafted: "协议待确认",
   re_review: "复议中",
   breached: "协议未履行",
@@ -118,8 +118,12 @@ export const REMEDIES = {
   litigation_support: "支持起诉",
   judicial_confirmation: "申请司法确认",
 } as const;
-export const RECUSAL_DECISIONS = { granted: "准予回避", refused: "驳回回避申请" } as const;
-export const RE_REVIEW_DECISIONS = { upheld: "维持原结果", reopened: "重新调解" } as const;
+export const RECUSAL_DECISIONS = { pending: "待决定", granted: "准予回避", refused: "驳回回避申请" } as const;
+export const RE_REVIEW_DECISIONS = { pending: "复议中", upheld: "维持原结果", reopened: "重新调解" } as const;
+// what the API answers as true, false or null
+export const CONSENT_ANSWERS = { pending: "待确认", true: "已同意", false: "不同意" } as const;
+export const SESSION_PROGRESS = { scheduled: "待进行", held: "已进行" } as const;
+export const SESSION_RESULTS = { true: "双方达成一致", false: "未达成一致" } as const;
 export const ASSIGNMENT_REASONS = { initial: "首次指派", reassigned: "改派", recusal: "回避后改派", re_review: "复议" } as const;
 export const PICKED = { named: "指定", load_and_skill: "按专长和工作量自动选派" } as const;
 export const SCORES = { 1: "很不满意", 2: "不满意", 3: "一般", 4: "满意", 5: "很满意" } as const;
