@@ -349,6 +349,12 @@ def test_session_renews_itself_and_a_relogin_returns_with_the_draft(
     page: Page, console_url: str, village_case: dict[str, Any]
 ) -> None:
     open_case(page, console_url, VILLAGE, village_case)
+    # the access token is about to run out: it is renewed before the next call, not after a 401
+    before = page.evaluate("sessionStorage.getItem('console.access_token')")
+    page.evaluate("sessionStorage.setItem('console.access_expires_at', String(Date.now() + 5000))")
+    page.reload()
+    expect(page.locator("#detail-tracking")).to_have_text(village_case["tracking_no"])
+    assert page.evaluate("sessionStorage.getItem('console.access_token')") != before
     # the access token is refused (as after its 15 minutes): the refresh token renews it unseen
     page.evaluate("sessionStorage.setItem('console.access_token', 'expired')")
     page.reload()
