@@ -72,8 +72,13 @@ errors.install(app)
 instrument_app(app)  # request spans and latency histogram, GET /metrics (common/telemetry.py)
 for module in (auth, complaints, clocks, tracking, reports, audit, users, tenants, mediation, routing, notifications):
     app.include_router(module.router)
-# check_dir=False: the API runs without a built console; /console/ then answers 404
-app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True, check_dir=False), name="console")
+if CONSOLE_DIR.is_dir():
+    app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
+else:  # the API runs without a built console, and says how to build it
+
+    @app.get("/console/{path:path}", include_in_schema=False)
+    async def console_not_built(path: str) -> JSONResponse:
+        return errors.problem(503, "console_not_built", "the staff console is not built: run `make console`")
 
 
 @app.get("/docs", include_in_schema=False)
