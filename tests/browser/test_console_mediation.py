@@ -380,6 +380,60 @@ def test_village_fails_twice_and_terminates_with_the_remedy_routes(
     assert [s["round"] for s in case["sessions"]] == [1, 2]
 
 
+def test_a_breached_agreement_is_escalated(api: httpx.Client, page: Page, console_url: str, login: Login) -> None:
+    """The term is not kept: the breach is recorded and, confirmed first, the case goes up."""
+    receipt = file_routed(api, login, VILLAGE)  # filing is not the step under test here
+    open_case(page, console_url, VILLAGE, receipt)
+    page.locator('#case-actions [data-action="accept"]').click()
+    confirm(page)
+    expect(panel(page).locator('#mediation-actions [data-action="consent"]')).to_be_visible(timeout=30_000)
+    submit(page, take(page, "consent"))
+    submit(page, take(page, "assign"))
+    dialog = take(page, "schedule_session")
+    choose(dialog, "channel", "视频")
+    dialog.get_by_role("textbox", name="调解时间", exact=True).fill(f"{date.today().isoformat()}T10:00")
+    submit(page, dialog)
+    session = panel(page).locator('[data-session="1"]')
+    session.locator('[data-action="record_minutes"]').click()
+    dialog = page.locator(".mediation-dialog:visible")
+    dialog.get_by_role("textbox", name="笔录内容", exact=True).fill("视频调解，经营者同意三日内换货。")
+    dialog.locator('[data-field="agreed"] .el-switch').click()
+    submit(page, dialog)
+    for party in ("complainant", "business"):
+        session.locator(f'[data-action="confirm_minutes:{party}"]').click()
+        expect(session.locator(f'[data-confirmed="{party}"]')).to_contain_text("已确认")
+    dialog = take(page, "draft_agreement")
+    dialog.get_by_role("textbox", name="纠纷事实及协议内容", exact=True).fill("经营者同意换货。")
+    dialog.get_by_role("textbox", name="第 1 条内容", exact=True).fill("三日内更换同型号电饭煲")
+    deadline = (date.today() + timedelta(days=3)).isoformat()
+    dialog.get_by_role("textbox", name="第 1 条履行期限", exact=True).fill(deadline)
+    submit(page, dialog)
+    agreement = panel(page).locator("#mediation-agreement")
+    for party in ("complainant", "business"):
+        agreement.locator(f'[data-action="confirm_agreement:{party}"]').click()
+        expect(agreement.locator(f'[data-confirmed="{party}"]')).to_contain_text("已确认")
+
+    agreement.locator('[data-term="1"] [data-action="breach_term"]').click()
+    dialog = page.locator(".mediation-dialog:visible")
+    dialog.get_by_role("textbox", name="说明", exact=True).fill("经营者到期未换货")
+    submit(page, dialog)
+    expect(panel(page).locator("#mediation-state")).to_have_text("协议未履行")
+    expect(agreement.locator('[data-term="1"]')).to_have_attribute("data-status", "breached")
+    dialog = take(page, "escalate")
+    dialog.get_by_role("textbox", name="理由", exact=True).fill("经营者拒不履行协议")
+    dialog.locator("[data-submit]").click()
+    confirm(page)
+    expect(dialog).to_have_count(0)
+    expect(panel(page).locator("#mediation-state")).to_have_text("已上交上级")
+    expect(panel(page).locator('[data-field="outcome"]')).to_have_text("协议未履行")
+    expect(panel(page).locator("#mediation-history")).to_contain_text("协议未履行，上交上级")
+    case = api.get(f"/api/v1/complaints/{receipt['id']}/mediation", headers=login(VILLAGE)).json()
+    assert [(s["action"], s["to"]) for s in case["history"] if s["action"] in ("breach_term", "escalate")] == [
+        ("breach_term", "breached"),
+        ("escalate", "escalated"),
+    ]
+
+
 def screenshot_panel(page: Page, name: str) -> None:
     """The whole mediation panel (docs/img/<name>.png)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
