@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 import re
 from contextlib import suppress
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +153,7 @@ def test_village_staff_see_what_the_decision_needs(
     expect(page.locator("#history")).to_contain_text("分派责任单位")
     expect(page.locator("#message-table")).to_contain_text("收件回执")
     # the buttons are exactly the actions the server allows this caller
-    offered = [a for a in case["allowed_actions"] if a not in ("add_evidence", "complete_draft")]  # shown elsewhere
+    offered = [a for a in case["allowed_actions"] if a != "add_evidence"]  # that one is on the evidence card
     expect(page.locator("#case-actions [data-action]")).to_have_count(len(offered))
     expect(page.locator('#case-actions [data-action="accept"]')).to_have_text("受理")
 
@@ -177,6 +180,21 @@ def test_search_and_filters_run_on_the_server(page: Page, console_url: str, vill
     expect(page.locator("#case-table .el-empty")).to_contain_text("清除搜索和筛选条件")
 
 
+def test_the_city_filters_by_unit_and_light(
+    page: Page, console_url: str, village_case: dict[str, Any], sibling_case: dict[str, Any], late_case: dict[str, Any]
+) -> None:
+    log_in(page, console_url, CITY)
+    table = page.locator("#case-table")
+    page.goto(f"{console_url}#/cases?unit={SIBLING_VILLAGE}")
+    expect(table).to_have_attribute("aria-busy", "false")
+    expect(case_row(page, sibling_case["tracking_no"])).to_have_count(1)
+    expect(case_row(page, village_case["tracking_no"])).to_have_count(0)
+    page.goto(f"{console_url}#/cases?light=red&unit={VILLAGE}")
+    expect(table).to_have_attribute("aria-busy", "false")
+    expect(case_row(page, late_case["tracking_no"])).to_have_count(1)
+    expect(case_row(page, village_case["tracking_no"])).to_have_count(0)
+
+
 def test_walk_in_filed_by_the_clerk_then_accepted(page: Page, console_url: str, tmp_path: Path) -> None:
     log_in(page, console_url, VILLAGE)
     # a missing field is marked before anything is sent
@@ -195,6 +213,7 @@ def test_walk_in_filed_by_the_clerk_then_accepted(page: Page, console_url: str, 
     form.get_by_role("button", name="提交登记").click()
     confirm(page)
     expect(page.locator("#detail-tracking")).to_be_visible()
+    tracking = page.locator("#detail-tracking").inner_text()
     expect(field(page, "channel")).to_have_text("来访登记")
     expect(page.locator("#evidence-card .evidence-file")).to_contain_text("receipt.png")
     expect(page.locator("#evidence-card img.thumb")).to_be_visible()
@@ -205,10 +224,47 @@ def test_walk_in_filed_by_the_clerk_then_accepted(page: Page, console_url: str, 
     expect(status(page)).to_have_text("已受理")
     expect(page.locator('#case-actions [data-action="accept"]')).to_have_count(0)
     expect(page.locator("#history")).to_contain_text("受理")
-    expect(page.locator("#documents-card")).to_contain_text("受理告知书")
+    # the notice opens in a new tab, fetched with the token (a bare link would answer 401)
+    notice = page.locator('#documents-card [data-document="acceptance_notice"]')
+    with page.context.expect_page() as opened:
+        notice.get_by_role("button", name="打开").click()
+    tab = opened.value
+    expect(tab).to_have_url(re.compile("^blob:"))
+    expect(tab.locator("body")).to_contain_text("受理告知书")
+    expect(tab.locator("body")).to_contain_text(tracking)
+    tab.close()
     # the draft was filed: the form is empty again
     page.locator("#nav").get_by_role("link", name="登记投诉").click()
     expect(page.get_by_label("经营者名称")).to_have_value("")
+
+
+def test_an_email_draft_is_completed_in_the_form(page: Page, console_url: str, api: httpx.Client, login: Login) -> None:
+    mail = EmailMessage()
+    mail["From"] = Address("钱七", addr_spec="qianqi@example.com")
+    mail["To"] = "tousu@fengyuan.example"
+    mail["Subject"] = "投诉某某眼镜店"
+    mail.set_content("配的眼镜度数不对，店家不给重配。")
+    headers = {**login(VILLAGE), "Content-Type": "message/rfc822"}
+    response = api.post("/api/v1/complaints/email", content=mail.as_bytes(policy=SMTP), headers=headers)
+    assert response.status_code == 201, response.text
+    draft = response.json()
+
+    open_case(page, console_url, VILLAGE, draft)
+    expect(status(page)).to_have_text("待补全")
+    act(page, "complete_draft")
+    expect(page.locator("#new-case-view h1")).to_contain_text(draft["tracking_no"])
+    expect(page.get_by_label("姓名")).to_have_value("钱七")
+    expect(page.get_by_label("电子邮箱")).to_have_value("qianqi@example.com")
+    expect(page.get_by_label("投诉内容")).to_have_value(re.compile("度数不对"))
+    page.get_by_label("联系电话").fill("13600136006")
+    page.get_by_label("经营者名称").fill("某某眼镜店")
+    choose(page, page.locator("#f-category"), "商品质量")
+    page.locator("#complaint-form").get_by_role("button", name="提交登记").click()
+    confirm(page)
+    expect(page.locator("#detail-tracking")).to_have_text(draft["tracking_no"])
+    expect(field(page, "channel")).to_have_text("电子邮件")
+    expect(status(page)).not_to_have_text("待补全")
+    expect(page.locator('#case-actions [data-action="complete_draft"]')).to_have_count(0)
 
 
 def test_refusal_names_the_field_then_refuses_on_a_ground(
@@ -266,6 +322,15 @@ def test_escalated_village_township_city_and_taken_over(
     act(page, "request_takeover")
     dialog(page).locator("textarea").fill("涉及多个村，请市里提级办理")
     dialog(page).get_by_role("button", name="提请上级提级").click()
+    expect(dialog(page)).to_have_count(0)
+
+    # routing's step reaches the case's history as an event, a moment later
+    def requested() -> bool:
+        case = api.get(f"/api/v1/complaints/{case_id}", headers=login(TOWNSHIP)).json()
+        return any(h.get("code") == "takeover_requested" for h in case["history"])
+
+    wait_for(requested, timeout=20)
+    page.reload()
     expect(page.locator("#history")).to_contain_text("提请上级提级办理")
 
     page.get_by_role("button", name="退出登录").click()

@@ -23,10 +23,12 @@ PAGES = {
     "cases": ("#/cases", "#cases-view"),
     "case": ("#/cases/{id}", "#detail-tracking"),
     "new-case": ("#/cases/new", "#complaint-form"),
-    "clocks": ("#/clocks", "#clocks-view"),
+    "clocks": ("#/clocks?colour=all", "#clocks-view"),
     "inbox": ("#/inbox", "#inbox-view"),
 }
 MIN_TAP = 44
+TAPPED = ("button", "a", ".el-select__wrapper", ".el-pager li", ".el-radio-button__inner", ".el-checkbox", ".el-radio")
+TAP_TARGETS = ", ".join(f"#app {target}" for target in TAPPED)
 
 
 @pytest.fixture(scope="module")
@@ -37,12 +39,12 @@ def shown_case(api: httpx.Client, login: Login) -> dict[str, Any]:
 def small_targets(page: Page) -> list[str]:
     """Visible buttons and links of the page's own content smaller than a fingertip."""
     return page.evaluate(
-        """(min) => [...document.querySelectorAll('#app button, #app a, #app .el-select__wrapper, #app .el-pager li')]
+        """([min, TARGETS]) => [...document.querySelectorAll(TARGETS)]
             .filter((el) => el.offsetParent !== null && !el.closest('.el-table'))
             .map((el) => [el, el.getBoundingClientRect()])
             .filter(([, box]) => box.width > 0 && box.height < min)
             .map(([el, box]) => `${el.tagName} "${el.innerText.trim().slice(0, 20)}" ${Math.round(box.height)}px`)""",
-        MIN_TAP,
+        [MIN_TAP, TAP_TARGETS],
     )
 
 
@@ -67,6 +69,17 @@ def test_every_page_fits_a_phone(phone: Page, console_url: str, shown_case: dict
     phone.get_by_role("button", name="菜单").click()
     expect(phone.locator("#nav")).to_be_visible()
     screenshot(phone, "phone-menu")
+    # what opens on a page fits too: the list's filters, an action's dialog
+    visit(phone, console_url, "cases", shown_case)
+    phone.get_by_role("button", name="筛选").click()
+    expect(phone.locator("#case-filters")).to_be_visible()
+    assert_fits_the_phone(phone)
+    screenshot(phone, "phone-filters")
+    visit(phone, console_url, "case", shown_case)
+    phone.locator('#case-actions [data-action="refuse"]').click()
+    expect(phone.locator(".form-dialog:visible")).to_be_visible()
+    assert_fits_the_phone(phone)
+    screenshot(phone, "phone-refuse-dialog")
 
 
 def test_desk_screens(page: Page, console_url: str, shown_case: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ export const ERROR_CODES = {
   unsupported_media_type: "文件类型不支持",
   internal_error: "系统内部错误，已记录",
   http_error: "请求有误",
-  payload_too_large: "内容过大",
+  body_too_large: "内容过大：文件或请求超过上限",
 } as const;
 
 // The API's English field messages (pydantic's and the services') and their Chinese, most specific

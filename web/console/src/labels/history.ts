@@ -36,7 +36,6 @@ export const HISTORY_STEPS = {
   agency_handover_lapsed: "对接部门逾期未签收",
   takeover_requested: "提请上级提级办理",
   takeover_declined: "上级不予提级",
-  taken_over: "上级提级办理",
   reclassified: "重新定性",
   ended_at_top: "办结并告知救济途径",
 } as const;
