@@ -4,7 +4,8 @@ minutes confirmed, two terms confirmed by both parties), follows up one term, gi
 and scores a call-back; the list, the detail and public tracking then say 已达成协议 / agreed. Then
 flow 2's second half: the township opens the agreement in a new tab and prints it.
 
-No API call moves the case: the API is only read for the assertions."""
+In flow 1 no API call moves the case: the API is only read for the assertions. The other roads
+(termination, a breach) start from a case filed (and, for the breach, agreed) through the API."""
 
 from __future__ import annotations
 
@@ -380,39 +381,44 @@ def test_village_fails_twice_and_terminates_with_the_remedy_routes(
     assert [s["round"] for s in case["sessions"]] == [1, 2]
 
 
+def agreed_by_api(api: httpx.Client, login: Login) -> dict[str, Any]:
+    """A village case brought to an agreement with one term through the API (a fixture: the steps
+    up to the agreement are flow 1's, in the browser above)."""
+    receipt = file_routed(api, login, VILLAGE)
+    headers = login(VILLAGE)
+    base = f"/api/v1/complaints/{receipt['id']}"
+    assert api.post(f"{base}/accept", headers=headers).status_code == 200
+    wait_for(lambda: api.get(f"{base}/mediation", headers=headers).status_code == 200, timeout=20)
+    today = date.today().isoformat()
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("/consent", {"consent": True}),
+        ("/assign", {}),
+        ("/sessions", {"channel": "video", "scheduled_at": f"{today}T10:00:00+08:00"}),
+        ("/sessions/1/minutes", {"minutes": "视频调解，经营者同意三日内换货。", "agreed": True}),
+        ("/sessions/1/minutes/confirm", {"party": "complainant"}),
+        ("/sessions/1/minutes/confirm", {"party": "business"}),
+        (
+            "/agreement",
+            {
+                "summary": "经营者同意换货。",
+                "terms": [{"kind": "exchange", "description": "三日内换货", "deadline": today}],
+            },
+        ),
+        ("/agreement/confirm", {"party": "complainant"}),
+        ("/agreement/confirm", {"party": "business"}),
+    ]
+    for path, body in steps:
+        response = api.post(f"{base}/mediation{path}", json=body, headers=headers)
+        assert response.status_code == 200, f"{path}: {response.text}"
+    assert response.json()["state"] == "agreed"
+    return receipt
+
+
 def test_a_breached_agreement_is_escalated(api: httpx.Client, page: Page, console_url: str, login: Login) -> None:
     """The term is not kept: the breach is recorded and, confirmed first, the case goes up."""
-    receipt = file_routed(api, login, VILLAGE)  # filing is not the step under test here
+    receipt = agreed_by_api(api, login)
     open_case(page, console_url, VILLAGE, receipt)
-    page.locator('#case-actions [data-action="accept"]').click()
-    confirm(page)
-    expect(panel(page).locator('#mediation-actions [data-action="consent"]')).to_be_visible(timeout=30_000)
-    submit(page, take(page, "consent"))
-    submit(page, take(page, "assign"))
-    dialog = take(page, "schedule_session")
-    choose(dialog, "channel", "视频")
-    dialog.get_by_role("textbox", name="调解时间", exact=True).fill(f"{date.today().isoformat()}T10:00")
-    submit(page, dialog)
-    session = panel(page).locator('[data-session="1"]')
-    session.locator('[data-action="record_minutes"]').click()
-    dialog = page.locator(".mediation-dialog:visible")
-    dialog.get_by_role("textbox", name="笔录内容", exact=True).fill("视频调解，经营者同意三日内换货。")
-    dialog.locator('[data-field="agreed"] .el-switch').click()
-    submit(page, dialog)
-    for party in ("complainant", "business"):
-        session.locator(f'[data-action="confirm_minutes:{party}"]').click()
-        expect(session.locator(f'[data-confirmed="{party}"]')).to_contain_text("已确认")
-    dialog = take(page, "draft_agreement")
-    dialog.get_by_role("textbox", name="纠纷事实及协议内容", exact=True).fill("经营者同意换货。")
-    dialog.get_by_role("textbox", name="第 1 条内容", exact=True).fill("三日内更换同型号电饭煲")
-    deadline = (date.today() + timedelta(days=3)).isoformat()
-    dialog.get_by_role("textbox", name="第 1 条履行期限", exact=True).fill(deadline)
-    submit(page, dialog)
     agreement = panel(page).locator("#mediation-agreement")
-    for party in ("complainant", "business"):
-        agreement.locator(f'[data-action="confirm_agreement:{party}"]').click()
-        expect(agreement.locator(f'[data-confirmed="{party}"]')).to_contain_text("已确认")
-
     agreement.locator('[data-term="1"] [data-action="breach_term"]').click()
     dialog = page.locator(".mediation-dialog:visible")
     dialog.get_by_role("textbox", name="说明", exact=True).fill("经营者到期未换货")
