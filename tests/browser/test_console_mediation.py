@@ -4,7 +4,8 @@ minutes confirmed, two terms confirmed by both parties), follows up one term, gi
 and scores a call-back; the list, the detail and public tracking then say 已达成协议 / agreed. Then
 flow 2's second half: the township opens the agreement in a new tab and prints it.
 
-No API call moves the case: the API is only read for the assertions."""
+In flow 1 no API call moves the case: the API is only read for the assertions. The other roads
+(termination, a breach) start from a case filed (and, for the breach, agreed) through the API."""
 
 from __future__ import annotations
 
@@ -378,6 +379,65 @@ def test_village_fails_twice_and_terminates_with_the_remedy_routes(
     assert ended[0]["detail"]["remedies"] == ["arbitration", "court", "litigation_support", "judicial_confirmation"]
     assert [r["decision"] for r in case["recusals"]] == ["refused"]
     assert [s["round"] for s in case["sessions"]] == [1, 2]
+
+
+def agreed_by_api(api: httpx.Client, login: Login) -> dict[str, Any]:
+    """A village case brought to an agreement with one term through the API (a fixture: the steps
+    up to the agreement are flow 1's, in the browser above)."""
+    receipt = file_routed(api, login, VILLAGE)
+    headers = login(VILLAGE)
+    base = f"/api/v1/complaints/{receipt['id']}"
+    assert api.post(f"{base}/accept", headers=headers).status_code == 200
+    wait_for(lambda: api.get(f"{base}/mediation", headers=headers).status_code == 200, timeout=20)
+    today = date.today().isoformat()
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("/consent", {"consent": True}),
+        ("/assign", {}),
+        ("/sessions", {"channel": "video", "scheduled_at": f"{today}T10:00:00+08:00"}),
+        ("/sessions/1/minutes", {"minutes": "视频调解，经营者同意三日内换货。", "agreed": True}),
+        ("/sessions/1/minutes/confirm", {"party": "complainant"}),
+        ("/sessions/1/minutes/confirm", {"party": "business"}),
+        (
+            "/agreement",
+            {
+                "summary": "经营者同意换货。",
+                "terms": [{"kind": "exchange", "description": "三日内换货", "deadline": today}],
+            },
+        ),
+        ("/agreement/confirm", {"party": "complainant"}),
+        ("/agreement/confirm", {"party": "business"}),
+    ]
+    for path, body in steps:
+        response = api.post(f"{base}/mediation{path}", json=body, headers=headers)
+        assert response.status_code == 200, f"{path}: {response.text}"
+    assert response.json()["state"] == "agreed"
+    return receipt
+
+
+def test_a_breached_agreement_is_escalated(api: httpx.Client, page: Page, console_url: str, login: Login) -> None:
+    """The term is not kept: the breach is recorded and, confirmed first, the case goes up."""
+    receipt = agreed_by_api(api, login)
+    open_case(page, console_url, VILLAGE, receipt)
+    agreement = panel(page).locator("#mediation-agreement")
+    agreement.locator('[data-term="1"] [data-action="breach_term"]').click()
+    dialog = page.locator(".mediation-dialog:visible")
+    dialog.get_by_role("textbox", name="说明", exact=True).fill("经营者到期未换货")
+    submit(page, dialog)
+    expect(panel(page).locator("#mediation-state")).to_have_text("协议未履行")
+    expect(agreement.locator('[data-term="1"]')).to_have_attribute("data-status", "breached")
+    dialog = take(page, "escalate")
+    dialog.get_by_role("textbox", name="理由", exact=True).fill("经营者拒不履行协议")
+    dialog.locator("[data-submit]").click()
+    confirm(page)
+    expect(dialog).to_have_count(0)
+    expect(panel(page).locator("#mediation-state")).to_have_text("已上交上级")
+    expect(panel(page).locator('[data-field="outcome"]')).to_have_text("协议未履行")
+    expect(panel(page).locator("#mediation-history")).to_contain_text("协议未履行，上交上级")
+    case = api.get(f"/api/v1/complaints/{receipt['id']}/mediation", headers=login(VILLAGE)).json()
+    assert [(s["action"], s["to"]) for s in case["history"] if s["action"] in ("breach_term", "escalate")] == [
+        ("breach_term", "breached"),
+        ("escalate", "escalated"),
+    ]
 
 
 def screenshot_panel(page: Page, name: str) -> None:
