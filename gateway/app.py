@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
@@ -37,7 +38,10 @@ from gateway.rpc import RpcClient, ServiceUnavailable
 
 SERVICES = ("intake", "routing", "mediation", "notification", "reporting")
 HEALTH_TIMEOUT_SECONDS = 3.0
-CONSOLE_DIR = Path(__file__).resolve().parent / "console"  # the staff web console (docs/console.md)
+# the staff web console, built by `make console` from web/console/ (docs/console.md); it also holds
+# Swagger UI's files (swagger/), so /docs needs nothing from another site
+CONSOLE_DIR = Path(__file__).resolve().parent.parent / "web" / "console" / "dist"
+SWAGGER_DIR = "/console/swagger"
 
 
 @asynccontextmanager
@@ -59,6 +63,8 @@ app = FastAPI(
     version="0.1.0",
     description="Complaints and mediation across city, township and village (消费纠纷调处).",
     lifespan=lifespan,
+    docs_url=None,  # served below from local files
+    redoc_url=None,  # ReDoc would load from a CDN: a government intranet has none
 )
 app.add_middleware(
     BodySizeLimit,
@@ -81,10 +87,34 @@ for module in (
     mediation,
     routing,
     notifications,
+    supervision,
 ):
     app.include_router(module.router)
-app.include_router(supervision.router)
-app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
+if CONSOLE_DIR.is_dir():
+    app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
+else:  # the API runs without a built console, and says how to build it
+
+    @app.get("/console/{path:path}", include_in_schema=False)
+    async def console_not_built(path: str) -> JSONResponse:
+        return errors.problem(503, "console_not_built", "the staff console is not built: run `make console`")
+
+
+@app.get("/docs", include_in_schema=False)
+async def swagger_ui() -> HTMLResponse:
+    """The API's interactive documentation, every file from this server."""
+    return get_swagger_ui_html(
+        openapi_url=app.openapi_url or "/openapi.json",
+        title=f"{app.title} – API",
+        oauth2_redirect_url="/docs/oauth2-redirect",
+        swagger_js_url=f"{SWAGGER_DIR}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER_DIR}/swagger-ui.css",
+        swagger_favicon_url=f"{SWAGGER_DIR}/favicon-32x32.png",
+    )
+
+
+@app.get("/docs/oauth2-redirect", include_in_schema=False)
+async def swagger_ui_redirect() -> HTMLResponse:
+    return get_swagger_ui_oauth2_redirect_html()
 
 
 @app.get("/", include_in_schema=False)

@@ -27,6 +27,7 @@ from ops.infra import ensure_all
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIVISIONS = ROOT / "data" / "divisions"
+CONSOLE_BUILD = ROOT / "web" / "console" / "dist" / "index.html"  # `make console` (make run builds it)
 DEMO_CITIES = ("330681", "321282")
 SERVICES = {
     "intake": "services.intake.service:IntakeService",
@@ -174,10 +175,12 @@ def main() -> None:
     platform.start()
     try:
         platform.wait_healthy(timeout=90)
-        print(
-            f"\nThe platform is up: {platform.url}  (staff web console {platform.url}/console/, "
-            f"API docs {platform.url}/docs, health {platform.url}/healthz)"
-        )
+        print(f"\nThe platform is up: {platform.url}")
+        if CONSOLE_BUILD.exists():
+            print(f"Staff console (工作台): {platform.url}/console/  (log in with a demo account below)")
+        else:
+            print(f"Staff console: not built ({CONSOLE_BUILD} is missing): run `make console`, then reload")
+        print(f"API docs: {platform.url}/docs   health: {platform.url}/healthz")
         print(f"Logs: {platform.log_dir}/")
         ports = ", ".join(f"{name} {port}" for name, port in platform.metrics_ports.items())
         print(f"Metrics: {platform.url}/metrics and 127.0.0.1:<port>/metrics for {ports}")
