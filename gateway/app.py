@@ -17,6 +17,7 @@ from common.telemetry import instrument_app
 from gateway import errors
 from gateway.deps import Rpc
 from gateway.limits import BodySizeLimit
+from gateway.plain_text import PlainText
 from gateway.routes import (
     audit,
     auth,
@@ -56,6 +57,7 @@ app = FastAPI(
     description="Complaints and mediation across city, township and village (消费纠纷调处).",
     lifespan=lifespan,
 )
+app.add_middleware(PlainText, binary_paths=complaints.UPLOAD_PATHS)  # inside BodySizeLimit: reads bodies it let in
 app.add_middleware(
     BodySizeLimit,
     max_bytes=settings().max_body_bytes,
