@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -11,10 +12,10 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
-from common.config import settings
+from common.config import missing_secrets, refusal, settings
 from common.db import make_engine
 from common.telemetry import instrument_app
-from gateway import errors
+from gateway import errors, throttle
 from gateway.deps import Rpc
 from gateway.limits import BodySizeLimit
 from gateway.plain_text import PlainText
@@ -33,6 +34,8 @@ from gateway.routes import (
 )
 from gateway.rpc import RpcClient, ServiceUnavailable
 
+log = logging.getLogger("gateway")
+
 SERVICES = ("intake", "routing", "mediation", "notification", "reporting")
 HEALTH_TIMEOUT_SECONDS = 3.0
 CONSOLE_DIR = Path(__file__).resolve().parent / "console"  # the staff web console (docs/console.md)
@@ -40,8 +43,13 @@ CONSOLE_DIR = Path(__file__).resolve().parent / "console"  # the staff web conso
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    missing = missing_secrets()
+    if missing:  # tokens signed with a guessable secret could be forged by anyone
+        log.critical(refusal(missing))
+        raise RuntimeError(refusal(missing))
     config = settings()
     app.state.config = config
+    app.state.proxies = throttle.trusted_proxies(config.forwarded_allow_ips)
     app.state.engine = make_engine(config.database_url, pool_size=5)
     app.state.sessions = sessionmaker(app.state.engine)
     app.state.rpc = RpcClient(config.amqp_uri, timeout=config.rpc_timeout_seconds)
