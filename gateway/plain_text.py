@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import QueryParams
-from starlette.routing import Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.bounds import control_character_problem
@@ -42,12 +42,11 @@ def _path_fields(scope: Scope) -> list[Field]:
     found = control_character_problem(scope["path"])
     if not found:
         return []
-    # name the path parameter when a route takes the path
-    for route in getattr(scope.get("app"), "routes", []):
-        match, child = route.matches(scope)
-        if match is Match.FULL:
-            params = child.get("path_params", {}).items()
-            named = [(name, p) for name, value in params if (p := control_character_problem(str(value)))]
+    # name the path parameter, from the paths of the OpenAPI document (the routes' own templates)
+    for template in getattr(scope.get("app"), "openapi", dict)().get("paths", {}):
+        match = compile_path(template)[0].match(scope["path"])
+        if match:
+            named = [(name, p) for name, value in match.groupdict().items() if (p := control_character_problem(value))]
             return named or [("path", found)]
     return [("path", found)]
 
