@@ -11,15 +11,11 @@ from fastapi.responses import JSONResponse
 from common import reference as reference_data
 from gateway.deps import Rpc
 from gateway.errors import problem
+from gateway.throttle import client_address
 
 router = APIRouter(tags=["public"])
 
 NOT_FOUND = "no case with this tracking number and phone tail"
-
-
-def _client_ip(request: Request) -> str:
-    # behind a proxy on this host uvicorn has already put the X-Forwarded-For client here
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/api/v1/track/{tracking_no}", responses={404: {}, 429: {}})
@@ -32,7 +28,7 @@ async def track(
     """Status, responsible unit and dated steps of a case, without personal data. An unknown number
     and a wrong tail answer the same 404; after 5 failed lookups of one number, or 20 from one
     address, within 15 minutes the answer is 429 with Retry-After."""
-    answer = await client.call("intake", "track", tracking_no, phone_tail, _client_ip(request))
+    answer = await client.call("intake", "track", tracking_no, phone_tail, client_address(request))
     if "retry_after" in answer:
         response = problem(429, "too_many_attempts", "too many failed lookups; try again later")
         response.headers["Retry-After"] = str(answer["retry_after"])
