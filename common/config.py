@@ -24,6 +24,8 @@ class Settings:
     login_failures_per_ip: int = field(default_factory=lambda: int(_env("LOGIN_FAILURES_PER_IP", "20")))
     demo_mode: bool = field(default_factory=lambda: _env("DEMO_MODE", "0") == "1")
     demo_password: str = field(default_factory=lambda: _env("DEMO_PASSWORD", "demo-password"))
+    # durable queues as quorum queues (replicated over the broker's nodes): common/messaging.py
+    amqp_quorum_queues: bool = field(default_factory=lambda: _env("AMQP_QUORUM_QUEUES", "0") == "1")
     rpc_timeout_seconds: float = field(default_factory=lambda: float(_env("RPC_TIMEOUT_SECONDS", "10")))
     max_body_bytes: int = field(default_factory=lambda: int(_env("MAX_BODY_BYTES", str(64 * 1024))))
     max_upload_bytes: int = field(default_factory=lambda: int(_env("MAX_UPLOAD_BYTES", str(32 * 1024 * 1024))))
