@@ -165,8 +165,12 @@ def test_no_secret_holds_a_literal_credential(overlay):
     for secret in of_kind(objects, "Secret"):
         assert not secret.get("data") and not secret.get("stringData"), secret["metadata"]["name"]
     for external in of_kind(objects, "ExternalSecret"):
-        for item in external["spec"]["data"]:
+        # references into the store, nothing else: no template that could carry a value
+        assert set(external["spec"]) <= {"refreshInterval", "secretStoreRef", "target", "data", "dataFrom"}
+        for item in external["spec"].get("data", []):
             assert set(item["remoteRef"]) == {"key"}
+        for item in external["spec"].get("dataFrom", []):
+            assert set(item["extract"]) == {"key"}
     provided = OPERATOR_SECRETS | {e["spec"]["target"]["name"] for e in of_kind(objects, "ExternalSecret")}
     assert {f"{c['metadata']['name']}-app" for c in of_kind(objects, "Cluster")} <= OPERATOR_SECRETS
     assert {f"{r['metadata']['name']}-default-user" for r in of_kind(objects, "RabbitmqCluster")} <= OPERATOR_SECRETS
