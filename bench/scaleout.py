@@ -54,7 +54,7 @@ def by_service(cpu_ms: dict[str, float]) -> dict[str, float]:
     for name, ms in cpu_ms.items():
         key = re.sub(r"\.\d+$", "", name)
         totals[key] = round(totals.get(key, 0.0) + ms, 1)
-    return totals
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))
 
 
 def one_round(processes: int, args: argparse.Namespace, payloads: Payloads) -> dict[str, Any]:
