@@ -8,7 +8,8 @@ confirmed by the broker, so nothing is dropped; a duplicate is possible and the 
 
 With `AMQP_QUORUM_QUEUES=1` (a broker of several nodes) every durable queue a service declares is a
 quorum queue (`durable_queue_arguments`): its event handlers' queues, their retry queues, the
-dead-letter queue and its RPC queue. RPC reply queues stay as nameko declares them (classic, expiring).
+dead-letter queue and its RPC queue. RPC reply queues are exclusive and transient, always
+(`install_quorum_rpc_queues`).
 
 Losing the broker connection mid-message (the broker restarts) must not kill the service: see
 `install_broker_loss_guards`, which every service installs by importing this module.
@@ -29,7 +30,7 @@ from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
-from nameko.rpc import Responder, RpcConsumer
+from nameko.rpc import ReplyListener, Responder, RpcConsumer
 
 from common.config import settings
 from common.contracts import Contract, PoisonMessage
@@ -136,6 +137,21 @@ def install_quorum_rpc_queues() -> None:
 
     RpcConsumer.setup = setup_with_arguments
     RpcConsumer._quorum_aware = True
+
+    # nameko declares a service's own reply queue (its RPC proxies') durable, so on a cluster it
+    # lives on one node: when that node dies, redeclaring it elsewhere fails (NOT_FOUND, its home
+    # node is down) and the service's consumer, which declares every queue together, stops consuming
+    # altogether (found by tests/integration/test_broker_cluster.py). Exclusive and transient, it
+    # goes with the connection and is declared afresh on the next one; a reply in flight is lost and
+    # its caller times out, as the gateway's do (gateway/rpc.py declares its reply queues the same way).
+    reply_setup = ReplyListener.setup
+
+    @functools.wraps(reply_setup)
+    def transient_reply_queue(self) -> None:
+        reply_setup(self)
+        self.queue.durable, self.queue.exclusive, self.queue.auto_delete = False, True, True
+
+    ReplyListener.setup = transient_reply_queue
 
 
 install_quorum_rpc_queues()

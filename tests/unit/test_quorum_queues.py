@@ -1,5 +1,5 @@
 """The arguments the services declare their queues with: classic by default, quorum queues with
-`AMQP_QUORUM_QUEUES=1` (common/messaging.py), the RPC reply queues untouched either way."""
+`AMQP_QUORUM_QUEUES=1` (common/messaging.py); the RPC reply queues exclusive and transient either way."""
 
 from __future__ import annotations
 
@@ -41,12 +41,9 @@ def declared(quorum: bool, monkeypatch) -> dict[str, dict]:
     rpc_consumer = get_extension(container, RpcConsumer)
     handler.setup()
     rpc_consumer.setup()
-    reply_listener = get_extension(container, RpcProxy).rpc_reply_listener
-    reply_listener.setup()
     queues = [
         handler.queue,
         rpc_consumer.queue,
-        reply_listener.queue,
         dead_letter_queue(),
         *(retry_queue(handler.queue.name, attempt) for attempt in (1, 2, 3)),
     ]
@@ -81,7 +78,11 @@ def test_with_the_setting_every_durable_queue_is_a_quorum_queue(monkeypatch):
 
 
 @pytest.mark.parametrize("quorum", [False, True])
-def test_rpc_reply_queues_stay_as_nameko_declares_them(quorum, monkeypatch):
-    (reply,) = [arguments for name, arguments in declared(quorum, monkeypatch).items() if name.startswith("rpc.reply")]
-    assert "x-queue-type" not in reply
-    assert "x-expires" in reply  # gone when its caller is
+def test_rpc_reply_queues_are_exclusive_and_transient(quorum, monkeypatch):
+    monkeypatch.setenv("AMQP_QUORUM_QUEUES", "1" if quorum else "0")
+    container = ServiceContainer(ExampleService, CONFIG)  # held: the extensions refer to it weakly
+    listener = get_extension(container, RpcProxy).rpc_reply_listener
+    listener.setup()
+    # on no node in particular: a new connection (to any node) declares it afresh
+    assert listener.queue.exclusive and not listener.queue.durable
+    assert "x-queue-type" not in (listener.queue.queue_arguments or {})
