@@ -80,8 +80,10 @@ class Platform:
         port: int = 8000,
         log_dir: Path,
         metrics_ports: dict[str, int] | None = None,
+        gateway_env: dict[str, str] | None = None,
     ) -> None:
         self.env = env
+        self.gateway_env = gateway_env or {}  # what the gateway alone runs with (e.g. another broker address)
         # each service serves /metrics on its own port: METRICS_PORT_BASE (9101), +1, ... in SERVICES order
         base = int(env.get("METRICS_PORT_BASE", "9101"))
         self.metrics_ports = metrics_ports or {name: base + i for i, name in enumerate(SERVICES)}
@@ -135,6 +137,7 @@ class Platform:
                 str(self.port),
                 "--no-access-log",
             ],
+            self.gateway_env,
         )
 
     def start(self) -> None:
