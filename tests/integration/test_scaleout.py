@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -172,3 +173,17 @@ def test_the_monthly_reports_are_produced_once(two_of_each, scaled_db):
         for found in re.findall(r"monthly reports for \d{4}-\d{2}: (\d+) unit", log.read_text(errors="replace"))
     ]
     assert sum(logged) == len(produced), f"logged {logged} for {len(produced)} reports"
+
+
+def test_the_orchestrators_probes_answer(two_of_each):
+    """What the Kubernetes probes and init containers run (ops/probes.py), against this platform."""
+
+    def probe(*args: str, database_url: str = two_of_each.database_url) -> int:
+        env = {**os.environ, "AMQP_URI": AMQP_URI, "DATABASE_URL": database_url}
+        command = [sys.executable, "-W", "ignore", "-m", "ops.probes", *args]
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, timeout=120).returncode
+
+    assert probe("migrated") == 0
+    assert probe("migrated", database_url="postgresql://postgres@127.0.0.1:5432/no_such_database") != 0
+    assert probe("ping", "routing", "--database") == 0
+    assert probe("ping", "no_such_service", "--timeout", "2") != 0
