@@ -9,7 +9,7 @@ confirmed by the broker, so nothing is dropped; a duplicate is possible and the 
 With `AMQP_QUORUM_QUEUES=1` (a broker of several nodes) every durable queue a service declares is a
 quorum queue (`durable_queue_arguments`): its event handlers' queues, their retry queues, the
 dead-letter queue and its RPC queue. RPC reply queues are exclusive and transient, always
-(`install_quorum_rpc_queues`).
+(`install_rpc_queue_declarations`).
 
 Losing the broker connection mid-message (the broker restarts) must not kill the service: see
 `install_broker_loss_guards`, which every service installs by importing this module.
@@ -123,9 +123,10 @@ def durable_queue_arguments(arguments: dict[str, Any] | None = None, *, delivery
     return {**arguments, "x-queue-type": "quorum"}
 
 
-def install_quorum_rpc_queues() -> None:
-    """A service's RPC queue (`rpc-<service>`, durable) is declared by nameko's RpcConsumer, shared by
-    every @rpc method: give it the same arguments as the other durable queues."""
+def install_rpc_queue_declarations() -> None:
+    """How nameko declares a service's RPC queues. Its RPC queue (`rpc-<service>`, durable, declared
+    by the RpcConsumer every @rpc method shares) gets the same arguments as the other durable queues;
+    its reply queue becomes exclusive and transient (below)."""
     if getattr(RpcConsumer, "_quorum_aware", False):
         return
     setup = RpcConsumer.setup
@@ -154,7 +155,7 @@ def install_quorum_rpc_queues() -> None:
     ReplyListener.setup = transient_reply_queue
 
 
-install_quorum_rpc_queues()
+install_rpc_queue_declarations()
 
 
 def dead_letter_queue() -> Queue:
