@@ -30,6 +30,8 @@ class Settings:
     forwarded_allow_ips: str = field(default_factory=lambda: _env("FORWARDED_ALLOW_IPS", ""))
     demo_mode: bool = field(default_factory=lambda: _env("DEMO_MODE", "0") == "1")
     demo_password: str = field(default_factory=lambda: _env("DEMO_PASSWORD", "demo-password"))
+    # durable queues as quorum queues (replicated over the broker's nodes): common/messaging.py
+    amqp_quorum_queues: bool = field(default_factory=lambda: _env("AMQP_QUORUM_QUEUES", "0") == "1")
     rpc_timeout_seconds: float = field(default_factory=lambda: float(_env("RPC_TIMEOUT_SECONDS", "10")))
     max_submissions_in_flight: int = field(default_factory=lambda: int(_env("MAX_SUBMISSIONS_IN_FLIGHT", "16")))
     max_body_bytes: int = field(default_factory=lambda: int(_env("MAX_BODY_BYTES", str(64 * 1024))))

@@ -6,6 +6,11 @@ after the last attempt, or at once for a PoisonMessage, it goes to the `dead-let
 the reason in its headers. The message is acked only after its retry or dead-letter copy was
 confirmed by the broker, so nothing is dropped; a duplicate is possible and the inbox absorbs it.
 
+With `AMQP_QUORUM_QUEUES=1` (a broker of several nodes) every durable queue a service declares is a
+quorum queue (`durable_queue_arguments`): its event handlers' queues, their retry queues, the
+dead-letter queue and its RPC queue. RPC reply queues are exclusive and transient, always
+(`install_rpc_queue_declarations`).
+
 Losing the broker connection mid-message (the broker restarts) must not kill the service: see
 `install_broker_loss_guards`, which every service installs by importing this module.
 """
@@ -25,8 +30,9 @@ from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
-from nameko.rpc import Responder
+from nameko.rpc import ReplyListener, Responder, RpcConsumer
 
+from common.config import settings
 from common.contracts import Contract, PoisonMessage
 from common.metrics import dead_lettered
 
@@ -35,6 +41,10 @@ log = logging.getLogger(__name__)
 DEAD_LETTER_QUEUE = "dead-letters"
 RETRY_DELAYS_SECONDS = (1, 5, 30)
 ATTEMPT_HEADER = "x-attempt"
+# quorum queues only: deliveries of one message before the broker dead-letters it. Failures that raise
+# go through the retry queues and are acked; only a message that never gets acked (its worker's
+# process dies on it every time) comes back this often.
+DELIVERY_LIMIT = 10
 _default_exchange = Exchange("", type="direct")
 
 # what talking to a broker that went away raises: socket errors (ConnectionResetError, BrokenPipeError
@@ -91,8 +101,71 @@ def install_broker_loss_guards() -> None:
 install_broker_loss_guards()
 
 
+def durable_queue_arguments(arguments: dict[str, Any] | None = None, *, delivery_limit: bool = False) -> dict[str, Any]:
+    """`arguments` of a durable queue, made a quorum queue's when `AMQP_QUORUM_QUEUES` is on.
+
+    A quorum queue dead-letters at least once (the copy is confirmed before the original goes), which
+    needs `reject-publish` overflow; with `delivery_limit` a message delivered `DELIVERY_LIMIT` times
+    without an ack goes to the dead-letter queue. A queue's type is fixed when it is first declared:
+    switching the setting on a broker that has the classic queues needs them drained and deleted
+    first (docs/deploy.md)."""
+    arguments = dict(arguments or {})
+    if not settings().amqp_quorum_queues:
+        return arguments
+    if delivery_limit:
+        arguments |= {
+            "x-delivery-limit": DELIVERY_LIMIT,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": DEAD_LETTER_QUEUE,
+        }
+    if "x-dead-letter-exchange" in arguments:
+        arguments |= {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+    return {**arguments, "x-queue-type": "quorum"}
+
+
+def install_rpc_queue_declarations() -> None:
+    """How nameko declares a service's RPC queues. Its RPC queue (`rpc-<service>`, durable, declared
+    by the RpcConsumer every @rpc method shares) gets the same arguments as the other durable queues;
+    its reply queue becomes exclusive and transient (below)."""
+    if getattr(RpcConsumer, "_quorum_aware", False):
+        return
+    setup = RpcConsumer.setup
+
+    @functools.wraps(setup)
+    def setup_with_arguments(self) -> None:
+        setup(self)
+        self.queue.queue_arguments = durable_queue_arguments(self.queue.queue_arguments)
+
+    RpcConsumer.setup = setup_with_arguments
+    RpcConsumer._quorum_aware = True
+
+    # nameko declares a service's own reply queue (its RPC proxies') durable, so on a cluster it
+    # lives on one node: when that node dies, redeclaring it elsewhere fails (NOT_FOUND, its home
+    # node is down) and the service's consumer, which declares every queue together, stops consuming
+    # altogether (found by tests/integration/test_broker_cluster.py). Exclusive and transient, it
+    # goes with the connection and is declared afresh on the next one; a reply in flight is lost and
+    # its caller times out, as the gateway's do (gateway/rpc.py declares its reply queues the same way).
+    reply_setup = ReplyListener.setup
+
+    @functools.wraps(reply_setup)
+    def transient_reply_queue(self) -> None:
+        reply_setup(self)
+        self.queue.durable, self.queue.exclusive, self.queue.auto_delete = False, True, True
+
+    ReplyListener.setup = transient_reply_queue
+
+
+install_rpc_queue_declarations()
+
+
 def dead_letter_queue() -> Queue:
-    return Queue(DEAD_LETTER_QUEUE, exchange=_default_exchange, routing_key=DEAD_LETTER_QUEUE, durable=True)
+    return Queue(
+        DEAD_LETTER_QUEUE,
+        exchange=_default_exchange,
+        routing_key=DEAD_LETTER_QUEUE,
+        durable=True,
+        queue_arguments=durable_queue_arguments(),
+    )
 
 
 def retry_queue(queue_name: str, attempt: int) -> Queue:
@@ -103,17 +176,16 @@ def retry_queue(queue_name: str, attempt: int) -> Queue:
         exchange=_default_exchange,
         routing_key=name,
         durable=True,
-        queue_arguments={
-            "x-message-ttl": delay * 1000,
-            "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": queue_name,
-        },
+        queue_arguments=durable_queue_arguments(
+            {"x-message-ttl": delay * 1000, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue_name}
+        ),
     )
 
 
 class ReliableEventHandler(EventHandler):
     def setup(self) -> None:
         super().setup()
+        self.queue.queue_arguments = durable_queue_arguments(self.queue.queue_arguments, delivery_limit=True)
         self.publisher = Publisher(self.container.config["AMQP_URI"], use_confirms=True)
 
     def handle_message_processed(self, message, result=None, exc_info=None) -> None:
@@ -130,7 +202,8 @@ class ReliableEventHandler(EventHandler):
         self.queue_consumer.ack_message(message)
 
     def _retry_or_dead_letter(self, message, exc_info) -> None:
-        headers = dict(message.headers or {})
+        # the copy is a new message: the broker's count of the original's deliveries stays behind
+        headers = {k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"}
         attempt = int(headers.get(ATTEMPT_HEADER, 0)) + 1
         queue_name = self.queue.name
         poison = isinstance(exc_info[1], PoisonMessage)

@@ -2,7 +2,8 @@
 
 Makes sure PostgreSQL and RabbitMQ are up, migrates every schema, loads the demo tenants (the
 sample division table: 诸暨市 and 靖江市, every township and village) and the demo accounts, starts
-the five services and the gateway as separate processes, waits until /healthz is green, prints
+the five services (`SERVICE_PROCESSES=routing=3,intake=2`: several processes of a service) and the
+gateway as separate processes, waits until /healthz is green, prints
 where to go, and stays in the foreground until Ctrl-C or SIGTERM, which stops everything it started.
 Tests use the same `Platform` class against their own database and vhost.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -36,6 +38,17 @@ SERVICES = {
     "notification": "services.notification.service:NotificationService",
     "reporting": "services.reporting.service:ReportingService",
 }
+
+
+def service_processes(setting: str) -> dict[str, int]:
+    """Processes per service from `SERVICE_PROCESSES` ("routing=3,intake=2"; one for a service not named)."""
+    counts = dict.fromkeys(SERVICES, 1)
+    for item in filter(None, (part.strip() for part in setting.split(","))):
+        name, _, count = item.partition("=")
+        if name.strip() not in SERVICES or not count.strip().isdigit() or int(count) < 1:
+            raise ValueError(f"SERVICE_PROCESSES: {item!r} is not <service>=<count>; services: {', '.join(SERVICES)}")
+        counts[name.strip()] = int(count)
+    return counts
 
 
 def load_tenants(database_url: str, *, demo: bool, password: str) -> tuple[int, int]:
@@ -68,8 +81,10 @@ class Platform:
         port: int = 8000,
         log_dir: Path,
         metrics_ports: dict[str, int] | None = None,
+        gateway_env: dict[str, str] | None = None,
     ) -> None:
         self.env = env
+        self.gateway_env = gateway_env or {}  # what the gateway alone runs with (e.g. another broker address)
         # each service serves /metrics on its own port: METRICS_PORT_BASE (9101), +1, ... in SERVICES order
         base = int(env.get("METRICS_PORT_BASE", "9101"))
         self.metrics_ports = metrics_ports or {name: base + i for i, name in enumerate(SERVICES)}
@@ -77,6 +92,7 @@ class Platform:
         self.port = port
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
+        self.service_processes = service_processes(env.get("SERVICE_PROCESSES", ""))
         log_dir.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -90,10 +106,23 @@ class Platform:
             command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
-    def start_service(self, name: str) -> None:
+    @staticmethod
+    def process_name(service: str, index: int) -> str:
+        """`routing` for a service's first process, `routing.2`, `routing.3` ... for the others."""
+        return service if index == 1 else f"{service}.{index}"
+
+    def metrics_dir(self, service: str) -> Path:
+        return self.log_dir / "metrics" / service
+
+    def start_service(self, name: str, index: int = 1) -> None:
+        """Start process `index` of service `name` (again, after a kill)."""
         nameko = str(Path(sys.executable).with_name("nameko"))
         command = [nameko, "run", "--config", str(ROOT / "deploy" / "nameko.yaml"), SERVICES[name]]
-        self._spawn(name, command, {"METRICS_PORT": str(self.metrics_ports[name])})
+        env = {"METRICS_PORT": str(self.metrics_ports[name])}
+        if self.service_processes[name] > 1:
+            # the processes share the port: the first binds it and serves the sum (docs/observability.md)
+            env["PROMETHEUS_MULTIPROC_DIR"] = str(self.metrics_dir(name))
+        self._spawn(self.process_name(name, index), command, env)
 
     def start_gateway(self) -> None:
         self._spawn(
@@ -110,11 +139,16 @@ class Platform:
                 "--no-access-log",
                 "--no-proxy-headers",  # the gateway reads X-Forwarded-For itself (gateway/throttle.py)
             ],
+            self.gateway_env,
         )
 
     def start(self) -> None:
-        for name in SERVICES:
-            self.start_service(name)
+        for name, count in self.service_processes.items():
+            if count > 1:
+                shutil.rmtree(self.metrics_dir(name), ignore_errors=True)
+                self.metrics_dir(name).mkdir(parents=True)
+            for index in range(1, count + 1):
+                self.start_service(name, index)
         self.start_gateway()
 
     def wait_healthy(self, timeout: float = 60) -> dict:

@@ -70,14 +70,18 @@ def missing() -> str | None:
 class PrivateRabbit:
     """One RabbitMQ node of our own, run in the foreground as a child process."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, name: str = "restart", cookie: str | None = None) -> None:
+        """`name` tells nodes of one test apart; nodes that join a cluster share `cookie`."""
         self.base = base
         self.port = free_port()
         self.dist_port = free_port()
-        self.node = f"disputes-restart-{os.getpid()}@localhost"
+        self.node = f"disputes-{name}-{os.getpid()}@localhost"
         self.process: subprocess.Popen | None = None
         home = base / "home"
         home.mkdir(parents=True, exist_ok=True)
+        if cookie is not None:
+            (home / ".erlang.cookie").write_text(cookie)
+            (home / ".erlang.cookie").chmod(0o400)
         (base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
         (base / "enabled_plugins").write_text("[].\n")
         (base / "rabbitmq-env.conf").write_text("")  # not /etc/rabbitmq's (its node name, its port)
@@ -150,6 +154,20 @@ class PrivateRabbit:
         self.stop()
         time.sleep(down_seconds)
         self.start()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crashed machine: nothing is closed cleanly."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def join(self, other: PrivateRabbit) -> None:
+        """Join `other`'s cluster (this node's own data is reset)."""
+        self.ctl("stop_app")
+        self.ctl("reset")
+        self.ctl("join_cluster", other.node, timeout=120)
+        self.ctl("start_app", timeout=120)
 
 
 class PrivatePostgres:

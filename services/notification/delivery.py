@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import requests
 
 from common.masking import mask_recipient
+from common.messaging import durable_queue_arguments
 
 log = logging.getLogger("notification.delivery")
 
@@ -210,7 +211,13 @@ class Docking:
 
         if self._publisher is None:
             self._publisher = Publisher(self.amqp_uri, use_confirms=True, serializer="json")
-        queue = Queue(message.address, exchange=Exchange("", type="direct"), routing_key=message.address, durable=True)
+        queue = Queue(
+            message.address,
+            exchange=Exchange("", type="direct"),
+            routing_key=message.address,
+            durable=True,
+            queue_arguments=durable_queue_arguments(),  # replicated like every durable queue (common/messaging.py)
+        )
         try:
             self._publisher.publish(
                 {"message_id": message.id, **(message.payload or {})},

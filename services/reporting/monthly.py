@@ -12,7 +12,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,8 @@ from services.reporting import queries, rollups
 from services.reporting.models import MonthlyReport, UnitName
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# any constant: the advisory lock one generation (in any process) holds at a time
+GENERATE_LOCK = 7_301_449_216
 
 
 def parse_month(value: str) -> date:
@@ -61,6 +63,9 @@ def generate(session: Session, first: date, units: list[str], generated_by: str)
     """Reports for `units` for the month starting `first`; returns the units it produced one for
     (a unit that already has its report keeps it)."""
     last = month_end(first)
+    # several processes' timers fire together after a month ends: the others wait here for the first
+    # one's commit and then find its reports, instead of reading every unit's figures again
+    session.execute(select(func.pg_advisory_xact_lock(GENERATE_LOCK)))
     existing = set(
         session.scalars(
             select(MonthlyReport.unit_code).where(MonthlyReport.month == first, MonthlyReport.unit_code.in_(units))
