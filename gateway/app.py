@@ -24,10 +24,12 @@ from gateway.routes import (
     calendar,
     clocks,
     complaints,
+    disclosure,
     mediation,
     notifications,
     reports,
     routing,
+    settle_first,
     supervision,
     tenants,
     tracking,
@@ -84,6 +86,8 @@ for module in (
 ):
     app.include_router(module.router)
 app.include_router(supervision.router)
+app.include_router(settle_first.router)  # issue 19
+app.include_router(disclosure.router)
 app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
 
 
