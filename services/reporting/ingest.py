@@ -34,10 +34,10 @@ from common.contracts import (
     EarlyWarningRaised,
     MediationEnded,
     MediationTransitioned,
+    SettleFirstEnded,
     SupervisionAccepted,
     SupervisionAnswered,
     SupervisionOrdered,
-    SettleFirstEnded,
     SupervisionReturned,
     Unit,
 )

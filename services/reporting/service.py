@@ -25,11 +25,11 @@ from common.contracts import (
     MediationEnded,
     MediationTransitioned,
     MessageRecorded,
+    SettleFirstEnded,
     SupervisionAccepted,
     SupervisionAnswered,
     SupervisionOrdered,
     SupervisionReturned,
-    SettleFirstEnded,
 )
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
