@@ -16,7 +16,7 @@ from gateway.errors import problem
 
 router = APIRouter(prefix="/api/v1/disclosure", tags=["public"])
 
-CACHE_SECONDS = 60
+CACHE_SECONDS = 10  # short: figures a little late are fine, a day late are not
 UNIT = Query(pattern=r"^\d{6}(\d{3}(\d{3})?)?$", description="the unit (city, township or village code)")
 _cache: dict[tuple[str, int, str], tuple[float, dict[str, Any]]] = {}
 

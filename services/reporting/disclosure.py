@@ -17,9 +17,9 @@ TOP_CATEGORIES = 3
 # one row per complaint of the subtree that counts: not refused, not withdrawn, with its close time
 _CASES = """
 WITH cases AS (
-    SELECT f.complaint_id, f.unit_code, f.business_key, f.business_name, f.category, f.received_at,
-           f.decision, f.accepted_at, f.settle_first, f.settle_first_on_time, f.acceptance_met,
-           f.status,
+    SELECT f.complaint_id, f.unit_code, split_part(f.business_key, '|', 1) AS credit_code, f.business_name,
+           f.category, f.received_at, f.decision, f.accepted_at, f.settle_first, f.settle_first_on_time,
+           f.acceptance_met, f.status,
            CASE WHEN f.settle_first = 'settled' THEN f.closed_at ELSE e.last_end END AS closed_at,
            (f.settle_first = 'settled' OR e.agreed) AS settled_or_agreed,
            CASE WHEN f.settle_first = 'settled' THEN f.closed_at ELSE f.accepted_at END AS taken_at
@@ -40,7 +40,7 @@ WITH cases AS (
 _BUSINESSES = (
     _CASES
     + """
-SELECT business_key AS credit_code, max(business_name) AS name,
+SELECT credit_code, max(business_name) AS name,
        count(*) FILTER (WHERE taken_at IS NOT NULL) AS accepted,
        count(*) FILTER (WHERE settled_or_agreed) AS settled_or_agreed,
        count(*) FILTER (WHERE settle_first IS NOT NULL) AS settle_first_cases,
@@ -48,8 +48,8 @@ SELECT business_key AS credit_code, max(business_name) AS name,
        avg(extract(epoch FROM closed_at - received_at) / 86400) FILTER (WHERE closed_at IS NOT NULL) AS days,
        array_agg(category) FILTER (WHERE taken_at IS NOT NULL AND category IS NOT NULL) AS categories
 FROM cases
-WHERE business_key IS NOT NULL AND business_key NOT LIKE 'name:%' AND (:credit_code = '' OR business_key = :credit_code)
-GROUP BY business_key
+WHERE credit_code <> '' AND (:credit_code = '' OR credit_code = :credit_code)
+GROUP BY credit_code
 HAVING count(*) FILTER (WHERE taken_at IS NOT NULL) >= :minimum
 ORDER BY accepted DESC, credit_code
 LIMIT 500

@@ -35,8 +35,8 @@ def token(platform, party: Party) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue(party, platform.env['JWT_SECRET'])}"}
 
 
-def file_with_contact(api, db, *, contact: bool = True) -> dict:
-    body = fresh()
+def file_with_contact(api, db, *, contact: bool = True, **overrides) -> dict:
+    body = fresh(**overrides)
     if contact:
         clerk = role_headers(api, db, VILLAGE, "intake_clerk")
         response = api.put(
