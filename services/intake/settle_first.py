@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common import reference
 from common.clocks import ClockKind
 from common.contracts import ClockPolicy, SettleFirstEnded, Unit
 from common.errors import Conflict, InvalidInput, NotFound
@@ -24,8 +25,8 @@ from services.intake import case_clocks, validation
 from services.intake.complaints import ROUTED
 from services.intake.models import BusinessContact, Complaint, HistoryEntry
 
-SETTLE_FIRST = "settle_first"  # the case is with the business (a status)
-SETTLED = "settled"  # closed as 和解 by the parties (a status)
+SETTLE_FIRST = reference.SETTLE_FIRST  # the case is with the business (a status)
+SETTLED = reference.SETTLED  # closed as 和解 by the parties (a status)
 REMEDIES = ("refund", "exchange", "repair", "compensation", "apology")
 MAX_NOTE_LEN = 500
 # the window ends at least this long before the acceptance deadline, so the unit can still decide
@@ -70,7 +71,7 @@ def open_lane(session: Session, complaint: Complaint, policy: ClockPolicy | None
     if deadline <= now:
         return
     deadline = deadline.astimezone(UTC)  # stored as UTC text, compared as text by expire_due
-    complaint.status = SETTLE_FIRST
+    complaint.status, complaint.status_at = SETTLE_FIRST, now
     complaint.details = {
         **complaint.details,
         "settle_first": {"opened_at": now.isoformat(), "window_deadline": deadline.isoformat(), "offer": None},
@@ -231,7 +232,7 @@ def reply(
     detail = {"comment": note} if note else {}
     if accept:
         event = _end(session, complaint, lane, SETTLED, now)
-        complaint.status = SETTLED
+        complaint.status, complaint.status_at = SETTLED, now
         complaint.decision = {"decision": SETTLED, "at": now.isoformat(), "by": "complainant", "terms": event.terms}
         acceptance = case_clocks.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
         if acceptance is not None:
@@ -239,7 +240,7 @@ def reply(
         session.add(HistoryEntry(complaint_id=complaint.id, at=now, step="settled", detail={**detail, **event.terms}))
     else:
         event = _end(session, complaint, lane, "rejected", now)
-        complaint.status = ROUTED
+        complaint.status, complaint.status_at = ROUTED, now
         session.add(HistoryEntry(complaint_id=complaint.id, at=now, step="settle_first_rejected", detail=detail))
     return complaint, event
 
@@ -278,6 +279,6 @@ def expire_due(session: Session, now: datetime, limit: int = 100) -> list[Settle
     for complaint in due:
         lane = _lane(complaint)
         events.append(_end(session, complaint, lane, "expired", now))
-        complaint.status = ROUTED
+        complaint.status, complaint.status_at = ROUTED, now
         session.add(HistoryEntry(complaint_id=complaint.id, at=now, step="settle_first_expired", detail={}))
     return events

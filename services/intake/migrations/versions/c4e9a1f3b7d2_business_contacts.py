@@ -1,14 +1,14 @@
 """issue 19: the business contacts the settle-first lane needs
 
 Revision ID: c4e9a1f3b7d2
-Revises: b8d3f5a7c9e1
+Revises: c16d4e8a2f31
 Create Date: 2026-12-04 16:30:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = 'c4e9a1f3b7d2'
-down_revision = 'b8d3f5a7c9e1'
+down_revision = 'c16d4e8a2f31'
 branch_labels = None
 depends_on = None
 
