@@ -109,6 +109,13 @@ def test_accepted_offer_settles_the_case_without_staff(api, db, login, platform,
     decided = api.post(f"/api/v1/complaints/{filed['id']}/accept", headers=login(VILLAGE))
     assert decided.status_code == 409
 
+    # reporting counts the settlement and the business's answer in time
+    def counted():
+        lane = api.get("/api/v1/reports/summary", headers=login(VILLAGE)).json()["settle_first"]
+        return lane if lane["settled"] >= 1 and lane["answered_on_time"] >= 1 else None
+
+    assert wait_for(counted, timeout=20)["by_outcome"]["settled"] >= 1
+
 
 def test_rejected_offer_goes_to_the_units_acceptance_with_the_offer_in_history(api, db, login, platform, lane):
     filed = file_with_contact(api, db)
