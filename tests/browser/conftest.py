@@ -46,7 +46,11 @@ def browser_tools() -> None:
 
 @pytest.fixture(scope="session")
 def browser(browser_tools: None) -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # assertions wait as long as actions do: on a loaded two-core machine a login (argon2) or a
+    # page's first API answers can take longer than Playwright's 5 s default for `expect`
+    expect.set_options(timeout=15_000)
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM))
