@@ -26,6 +26,7 @@ from gateway.routes import (
     complaints,
     mediation,
     notifications,
+    portal,
     reports,
     routing,
     supervision,
@@ -81,6 +82,7 @@ for module in (
     mediation,
     routing,
     notifications,
+    portal,
 ):
     app.include_router(module.router)
 app.include_router(supervision.router)
