@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from common.bounds import PlausibleDate
+
 
 class PoisonMessage(Exception):
     """A message that can never be handled (malformed, unknown version): dead-letter at once."""
@@ -140,6 +142,26 @@ class MessageRecorded(Contract):
     recipient_role: str
     state: str
     recorded_at: datetime
+
+
+class MessageHandled(Contract):
+    """Staff dealt with a failed message: resent it (`resent`, `new_message_id`) or told the party
+    another way (`told_otherwise`, `how`, `note`). Intake writes it into the case history."""
+
+    source = "notification"
+    type = "message.handled.v1"
+
+    message_id: uuid.UUID
+    complaint_id: uuid.UUID
+    action: Literal["resent", "told_otherwise"]
+    template: str
+    channel: str
+    recipient_role: str
+    actor: str
+    at: datetime
+    new_message_id: uuid.UUID | None = None
+    how: str | None = None
+    note: str | None = None
 
 
 class CaseReassigned(Contract):
@@ -435,6 +457,7 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
     ComplaintReceived,
     ComplaintRouted,
     MessageRecorded,
+    MessageHandled,
     CaseReassigned,
     ComplaintAccepted,
     ComplaintRefused,
@@ -507,7 +530,7 @@ class ComplaintSubmission(_Input):
     )
     # added by intake issue 4 (all optional)
     product: str | None = Field(default=None, min_length=1, max_length=200)  # the goods or service concerned
-    occurred_on: date | None = None  # when it happened (purchase or incident day)
+    occurred_on: PlausibleDate | None = None  # when it happened (purchase or incident day)
     request_details: str | None = Field(default=None, min_length=1, max_length=500)  # what exactly is asked
     also_report: bool = False  # also a report of an offence (Art 9): split into two linked records
     report_text: str | None = Field(default=None, min_length=5, max_length=2000)

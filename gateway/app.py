@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
-from common.config import settings
+from common.config import missing_secrets, refusal, settings
 from common.db import make_engine
 from common.telemetry import instrument_app
-from gateway import errors
+from gateway import errors, throttle
 from gateway.admission import Admission
 from gateway.deps import Rpc
 from gateway.limits import BodySizeLimit
+from gateway.plain_text import PlainText
 from gateway.routes import (
     audit,
     auth,
@@ -36,15 +39,25 @@ from gateway.routes import (
 )
 from gateway.rpc import RpcClient, ServiceUnavailable
 
+log = logging.getLogger("gateway")
+
 SERVICES = ("intake", "routing", "mediation", "notification", "reporting")
 HEALTH_TIMEOUT_SECONDS = 3.0
-CONSOLE_DIR = Path(__file__).resolve().parent / "console"  # the staff web console (docs/console.md)
+# the staff web console, built by `make console` from web/console/ (docs/console.md); it also holds
+# Swagger UI's files (swagger/), so /docs needs nothing from another site
+CONSOLE_DIR = Path(__file__).resolve().parent.parent / "web" / "console" / "dist"
+SWAGGER_DIR = "/console/swagger"
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    missing = missing_secrets()
+    if missing:  # tokens signed with a guessable secret could be forged by anyone
+        log.critical(refusal(missing))
+        raise RuntimeError(refusal(missing))
     config = settings()
     app.state.config = config
+    app.state.proxies = throttle.trusted_proxies(config.forwarded_allow_ips)
     app.state.engine = make_engine(config.database_url, pool_size=5)
     app.state.sessions = sessionmaker(app.state.engine)
     app.state.rpc = RpcClient(config.amqp_uri, timeout=config.rpc_timeout_seconds)
@@ -60,7 +73,10 @@ app = FastAPI(
     version="0.1.0",
     description="Complaints and mediation across city, township and village (消费纠纷调处).",
     lifespan=lifespan,
+    docs_url=None,  # served below from local files
+    redoc_url=None,  # ReDoc would load from a CDN: a government intranet has none
 )
+app.add_middleware(PlainText, binary_paths=complaints.UPLOAD_PATHS)  # inside BodySizeLimit: reads bodies it let in
 app.add_middleware(
     BodySizeLimit,
     max_bytes=settings().max_body_bytes,
@@ -82,11 +98,35 @@ for module in (
     mediation,
     routing,
     notifications,
+    supervision,
     portal,
 ):
     app.include_router(module.router)
-app.include_router(supervision.router)
-app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
+if CONSOLE_DIR.is_dir():
+    app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
+else:  # the API runs without a built console, and says how to build it
+
+    @app.get("/console/{path:path}", include_in_schema=False)
+    async def console_not_built(path: str) -> JSONResponse:
+        return errors.problem(503, "console_not_built", "the staff console is not built: run `make console`")
+
+
+@app.get("/docs", include_in_schema=False)
+async def swagger_ui() -> HTMLResponse:
+    """The API's interactive documentation, every file from this server."""
+    return get_swagger_ui_html(
+        openapi_url=app.openapi_url or "/openapi.json",
+        title=f"{app.title} – API",
+        oauth2_redirect_url="/docs/oauth2-redirect",
+        swagger_js_url=f"{SWAGGER_DIR}/swagger-ui-bundle.js",
+        swagger_css_url=f"{SWAGGER_DIR}/swagger-ui.css",
+        swagger_favicon_url=f"{SWAGGER_DIR}/favicon-32x32.png",
+    )
+
+
+@app.get("/docs/oauth2-redirect", include_in_schema=False)
+async def swagger_ui_redirect() -> HTMLResponse:
+    return get_swagger_ui_oauth2_redirect_html()
 
 
 @app.get("/", include_in_schema=False)

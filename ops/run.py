@@ -20,13 +20,14 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session
 
-from common.config import settings
+from common.config import missing_secrets, refusal, settings
 from common.db import make_engine
 from common.migrations import upgrade
 from ops.infra import ensure_all
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIVISIONS = ROOT / "data" / "divisions"
+CONSOLE_BUILD = ROOT / "web" / "console" / "dist" / "index.html"  # `make console` (make run builds it)
 DEMO_CITIES = ("330681", "321282")
 SERVICES = {
     "intake": "services.intake.service:IntakeService",
@@ -107,6 +108,7 @@ class Platform:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                "--no-proxy-headers",  # the gateway reads X-Forwarded-For itself (gateway/throttle.py)
             ],
         )
 
@@ -153,7 +155,10 @@ class Platform:
 def main() -> None:
     config = settings()
     env = dict(os.environ)
-    env.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
+    if config.demo_mode:
+        env.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
+    if missing_secrets(env):
+        sys.exit(refusal(missing_secrets(env)))
     host, port = env.get("GATEWAY_HOST", "127.0.0.1"), int(env.get("GATEWAY_PORT", "8000"))
     print("checking PostgreSQL and RabbitMQ ...", flush=True)
     ensure_all()
@@ -174,10 +179,12 @@ def main() -> None:
     platform.start()
     try:
         platform.wait_healthy(timeout=90)
-        print(
-            f"\nThe platform is up: {platform.url}  (staff web console {platform.url}/console/, "
-            f"API docs {platform.url}/docs, health {platform.url}/healthz)"
-        )
+        print(f"\nThe platform is up: {platform.url}")
+        if CONSOLE_BUILD.exists():
+            print(f"Staff console (工作台): {platform.url}/console/  (log in with a demo account below)")
+        else:
+            print(f"Staff console: not built ({CONSOLE_BUILD} is missing): run `make console`, then reload")
+        print(f"API docs: {platform.url}/docs   health: {platform.url}/healthz")
         print(f"Logs: {platform.log_dir}/")
         ports = ", ".join(f"{name} {port}" for name, port in platform.metrics_ports.items())
         print(f"Metrics: {platform.url}/metrics and 127.0.0.1:<port>/metrics for {ports}")

@@ -3,13 +3,15 @@ the staff's view of cases in their scope. See docs/intake.md."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
-from typing import Annotated, Any
+import logging
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, File, Header, Query, Request, UploadFile
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from common.contracts import ComplaintSubmission
 from gateway import auth
@@ -17,6 +19,9 @@ from gateway.admission import Admitted
 from gateway.deps import Rpc, Staff, current_staff
 from gateway.errors import problem
 from gateway.routes import clocks
+from gateway.rpc import RemoteError, ServiceUnavailable
+
+log = logging.getLogger("gateway")
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -198,21 +203,138 @@ async def download_evidence(complaint_id: str, file_id: str, staff: Staff, clien
 
 @router.get("")
 async def list_complaints(
-    staff: Staff, client: Rpc, status: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    staff: Staff,
+    client: Rpc,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    sort: Annotated[str | None, Query(description="-received_at (default), received_at or deadline")] = None,
+    q: Annotated[
+        str | None, Query(description="case number, complainant name, phone tail, business name or credit code")
+    ] = None,
+    status: Annotated[list[str] | None, Query(description="case status codes, repeatable")] = None,
+    category: Annotated[list[str] | None, Query()] = None,
+    channel: Annotated[list[str] | None, Query()] = None,
+    unit: Annotated[str | None, Query(description="a unit in the caller's subtree")] = None,
+    light: Annotated[list[str] | None, Query(description="green, yellow, red; repeatable")] = None,
+    received_from: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD, China time")] = None,
+    received_to: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD, inclusive")] = None,
+    escalated: bool | None = None,
+    read_only: bool | None = None,
 ) -> Any:
-    return await client.call("intake", "list_complaints", status=status, limit=limit, context=staff.scope.to_context())
+    """A page of the cases in the caller's scope (masked), as a JSON list; `X-Total-Count` is the
+    number of matching cases. Filters, search and sort are applied by intake; an unknown value is a
+    422 naming the field and the allowed values (docs/intake.md, "The case list")."""
+    asked = {
+        "offset": offset,
+        "limit": limit,
+        "sort": sort,
+        "q": q,
+        "status": status,
+        "category": category,
+        "channel": channel,
+        "unit": unit,
+        "light": light,
+        "received_from": received_from,
+        "received_to": received_to,
+        "escalated": escalated,
+        "read_only": read_only,
+    }
+    found = await client.call(
+        "intake",
+        "list_complaints",
+        {k: v for k, v in asked.items() if v is not None},
+        context=staff.scope.to_context(),
+    )
+    return JSONResponse(found["items"], headers={"X-Total-Count": str(found["total"])})
 
 
 @router.get("/{complaint_id}")
 async def get_complaint(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """The case as the caller may see it, with every clock it carries (intake's, routing's and
-    mediation's), each with its deadline, remaining working time and colour."""
-    return await clocks.case_with_clocks(client, staff.scope.to_context(), complaint_id)
+    mediation's), each with its deadline, remaining working time and colour; routing's record of it
+    (`routing`) with why its unit and tier (`responsibility`); and `allowed_actions`: the intake
+    and routing actions the caller may take now, as those services decide them."""
+    context = staff.scope.to_context()
+    case, routing = await asyncio.gather(
+        clocks.case_with_clocks(client, context, complaint_id),
+        client.call("routing", "case_routing", complaint_id, context=context),
+        return_exceptions=True,
+    )
+    if isinstance(case, BaseException):
+        raise case
+    return with_routing(case, routing)
+
+
+def with_routing(case: dict[str, Any], routing: Any) -> dict[str, Any]:
+    """Intake's view joined with routing's: routing is absent for a case it never decided or does
+    not show the caller (404: no routing actions), or while it is away (`routing_unavailable`)."""
+    case["routing"], case["responsibility"] = None, None
+    if isinstance(routing, ServiceUnavailable):
+        log.warning("case %s shown without routing: %s", case["id"], routing)
+        case["routing_unavailable"] = True
+    elif isinstance(routing, RemoteError) and routing.exc_type == "NotFound":
+        pass
+    elif isinstance(routing, BaseException):
+        raise routing
+    else:
+        case["routing"] = routing
+        case["responsibility"] = {
+            "unit": routing["responsible_unit"],
+            "rule": routing["rule"],
+            "explanation_zh": routing.get("explanation_zh"),
+            "since": routing["decided_at"],
+        }
+        case["allowed_actions"] = case.get("allowed_actions", []) + routing.get("allowed_actions", [])
+    return case
+
+
+@router.get("/{complaint_id}/documents/{kind}.html", response_class=HTMLResponse)
+async def decision_notice(complaint_id: str, kind: Literal["acceptance", "refusal"], staff: Staff, client: Rpc) -> Any:
+    """受理告知书 (`acceptance`) or 不予受理告知书 (`refusal`), printable HTML; 409 when the case was
+    not so decided. Fetch it with the bearer token (the console opens it as a blob)."""
+    html = await client.call("intake", "document", complaint_id, kind, context=staff.scope.to_context())
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/{complaint_id}/messages")
 async def complaint_messages(complaint_id: str, staff: Staff, client: Rpc) -> Any:
+    """The messages about the case with their delivery state (`failed` ones with the reason) and,
+    on a failed one, what the caller may do about it (`allowed_actions`: resend, told_otherwise)."""
     # the case lookup applies the scope: out of scope answers 404 before any message is read; it
     # returns no personal data, so it is no audited access
     complaint = await client.call("intake", "case_ref", complaint_id, context=staff.scope.to_context())
     return await client.call("notification", "messages_for", complaint["id"], context=staff.scope.to_context())
+
+
+class ToldOtherwise(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    how: str = Field(description="phone, in_person, sms_other, letter or other")
+    note: str = Field(description="who was told what, when (1-500 characters)")
+
+
+@router.post("/{complaint_id}/messages/{message_id}/resend")
+async def resend_message(complaint_id: str, message_id: str, staff: Staff, client: Rpc) -> Any:
+    """Resend a failed message to the party's address known now (409 when it did not fail);
+    again on the same message answers the same resent copy."""
+    complaint = await client.call("intake", "case_ref", complaint_id, context=staff.scope.to_context())
+    return await client.call(
+        "notification", "resend_message", complaint["id"], message_id, context=staff.scope.to_context()
+    )
+
+
+@router.post("/{complaint_id}/messages/{message_id}/told-otherwise")
+async def message_told_otherwise(
+    complaint_id: str, message_id: str, body: ToldOtherwise, staff: Staff, client: Rpc
+) -> Any:
+    """Record that the party of a failed message was told another way (409 when it did not fail)."""
+    complaint = await client.call("intake", "case_ref", complaint_id, context=staff.scope.to_context())
+    return await client.call(
+        "notification",
+        "told_otherwise",
+        complaint["id"],
+        message_id,
+        how=body.how,
+        note=body.note,
+        context=staff.scope.to_context(),
+    )

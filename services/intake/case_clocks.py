@@ -15,7 +15,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -83,6 +83,18 @@ def apply_policy(rows: list[ClockRow], policy: ClockPolicy, now: datetime) -> No
         # these two clocks are never paused nor extended: start them again from their start
         rule = ClockRule(default.kind, min(default.amount, limits[ClockKind(row.kind)]), default.unit)
         row.store(clocks.start_clock(rule, row.started_at, row.work_calendar()), now)
+
+
+def refresh_deadline(session: Session, complaint_id: uuid.UUID) -> None:
+    """Keep the case's `next_deadline` (the nearest deadline of its running clocks) for the case
+    list's sort: after any clock of the case started, stopped or changed its limit."""
+    session.flush()
+    nearest = (
+        select(func.min(ClockRow.deadline))
+        .where(ClockRow.complaint_id == complaint_id, ClockRow.status == RUNNING)
+        .scalar_subquery()
+    )
+    session.execute(update(Complaint).where(Complaint.id == complaint_id).values(next_deadline=nearest))
 
 
 def find(rows: list[ClockRow], kind: ClockKind) -> ClockRow | None:

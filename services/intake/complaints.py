@@ -11,21 +11,30 @@ from typing import Any
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
+from common import reference
 from common.clocks import ClockKind
-from common.contracts import ComplaintReceived, ComplaintRouted, ComplaintSubmission, MessageRecorded
+from common.contracts import (
+    ComplaintReceived,
+    ComplaintRouted,
+    ComplaintSubmission,
+    MessageHandled,
+    MessageRecorded,
+)
 from common.masking import mask_complainant, mask_name, mask_recipient
 from common.tenancy import Scope, Viewers, scope_clause
 from services.intake import case_clocks, duplicates
 from services.intake import evidence as evidence_files
 from services.intake.models import CaseViewer, Complaint, HistoryEntry
 
-DRAFT = "draft"  # an e-mail a clerk has not completed yet
-RECEIVED = "received"
-ROUTED = "routed"
-ACCEPTED = "accepted"
-REFUSED = "refused"
-DUPLICATE = "duplicate"  # the same facts filed again (Art 35): linked to the first, not handled twice
-REPORT_RECEIVED = "report_received"  # the report half of an Art 9 split
+# the case status and its labels live in common/reference.py (the gateway and reporting share them)
+DRAFT = reference.DRAFT  # an e-mail a clerk has not completed yet
+RECEIVED = reference.RECEIVED
+ROUTED = reference.ROUTED
+ACCEPTED = reference.ACCEPTED
+REFUSED = reference.REFUSED
+ESCALATED = reference.ESCALATED
+DUPLICATE = reference.DUPLICATE  # the same facts filed again (Art 35): linked to the first, not handled twice
+REPORT_RECEIVED = reference.REPORT_RECEIVED  # the report half of an Art 9 split
 
 COMPLAINT = "complaint"
 REPORT = "report"
@@ -238,6 +247,7 @@ def file_complaint(
             if draft is None or case_clocks.find(list(complaint.clocks), kind) is None:
                 case_clocks.start(session, complaint.id, kind, complaint.received_at)
         filing.events.append(received_event(complaint))
+    case_clocks.refresh_deadline(session, complaint.id)
     if submission.also_report and submission.report_text:
         filing.report = _split_report(session, complaint, submission.report_text, now)
     return filing
@@ -328,6 +338,7 @@ def new_draft(
     )
     for kind in case_clocks.STARTED_AT_RECEIPT:
         case_clocks.start(session, draft.id, kind, now)
+    case_clocks.refresh_deadline(session, draft.id)
     return draft
 
 
@@ -339,10 +350,11 @@ def record_routing(session: Session, event: ComplaintRouted) -> None:
     complaint.responsible_unit_name = event.unit.name
     complaint.responsible_tier = event.unit.tier
     if complaint.status in (RECEIVED, ROUTED):
-        complaint.status = ROUTED
+        complaint.status, complaint.status_at = ROUTED, event.decided_at
     complaint.updated_at = event.decided_at
     if event.clock_policy is not None:
         case_clocks.apply_policy(list(complaint.clocks), event.clock_policy, datetime.now(UTC))
+        case_clocks.refresh_deadline(session, complaint.id)
     # its duplicates and its Art 9 report half follow it, while they have no unit of their own
     followers = [Complaint.duplicate_of == complaint.id]
     if complaint.linked_id is not None:
@@ -380,6 +392,7 @@ def record_message(session: Session, event: MessageRecorded) -> None:
         )
         if row is not None:
             case_clocks.stop(row, event.recorded_at, measured_for=session.get(Complaint, event.complaint_id))
+            case_clocks.refresh_deadline(session, event.complaint_id)
     session.add(
         HistoryEntry(
             complaint_id=event.complaint_id,
@@ -388,6 +401,38 @@ def record_message(session: Session, event: MessageRecorded) -> None:
             detail={"channel": event.channel, "recipient": event.recipient_role, "state": event.state},
         )
     )
+
+
+def record_message_handled(session: Session, event: MessageHandled) -> None:
+    """A failed message resent, or the party told another way: a step of the case's history."""
+    detail: dict[str, Any] = {
+        "message_id": str(event.message_id),
+        "template": event.template,
+        "channel": event.channel,
+        "recipient": event.recipient_role,
+        "by": event.actor,
+    }
+    if event.action == "resent":
+        step, detail["new_message_id"] = "message_resent", str(event.new_message_id)
+    else:
+        step = "message_told_otherwise"
+        detail.update(how=event.how, note=event.note)
+    session.add(HistoryEntry(complaint_id=event.complaint_id, at=event.at, step=step, detail=detail))
+
+
+def history_row(entry: HistoryEntry, *, with_params: bool = True) -> dict[str, Any]:
+    """A history step as the console reads it: a stable `code` (common.reference.HISTORY_STEPS) with
+    structured `params`; `step` and `detail` as stored, for older readers. `notified:<template>`
+    is the code `notified` with the template in its params."""
+    code, _, template = entry.step.partition(":")
+    row: dict[str, Any] = {"at": entry.at.isoformat(), "code": code, "step": entry.step}
+    if with_params:
+        params = dict(entry.detail or {})
+        if template:
+            params["template"] = template
+        row["params"] = params
+        row["detail"] = entry.detail
+    return row
 
 
 def in_scope(scope: Scope | None, *, with_viewers: bool = True) -> ColumnElement[bool]:
@@ -409,13 +454,6 @@ def find_in_scope(session: Session, complaint_id: uuid.UUID, scope: Scope | None
 def tracking_numbers(session: Session, keys: list[uuid.UUID], scope: Scope | None) -> dict[str, str]:
     found = session.execute(select(Complaint.id, Complaint.tracking_no).where(Complaint.id.in_(keys), in_scope(scope)))
     return {str(key): tracking_no for key, tracking_no in found}
-
-
-def list_in_scope(session: Session, scope: Scope | None, *, status: str | None, limit: int) -> list[Complaint]:
-    query = select(Complaint).where(in_scope(scope))
-    if status:
-        query = query.where(Complaint.status == status)
-    return list(session.scalars(query.order_by(Complaint.received_at.desc()).limit(limit)))
 
 
 def receipt(complaint: Complaint) -> dict[str, Any]:
@@ -474,17 +512,21 @@ def details_view(complaint: Complaint, scope: Scope) -> dict[str, Any]:
     return details
 
 
+def view_unit(complaint: Complaint) -> dict[str, Any] | None:
+    if not complaint.responsible_unit_code:
+        return None
+    return {
+        "code": complaint.responsible_unit_code,
+        "name": complaint.responsible_unit_name,
+        "tier": complaint.responsible_tier,
+    }
+
+
 def view(complaint: Complaint, scope: Scope, *, single: bool = True) -> dict[str, Any]:
     """The case as `scope` may see it. `single` is the single-case view (with history); a list
     (`single=False`) is always masked. Personal data in full only per `unmasked_fields`; an agency
     gets a masked name, no contact data, and the history's steps without other units' details."""
-    unit = None
-    if complaint.responsible_unit_code:
-        unit = {
-            "code": complaint.responsible_unit_code,
-            "name": complaint.responsible_unit_name,
-            "tier": complaint.responsible_tier,
-        }
+    unit = view_unit(complaint)
     data: dict[str, Any] = {
         **receipt(complaint),
         "channel": complaint.channel,
@@ -502,8 +544,13 @@ def view(complaint: Complaint, scope: Scope, *, single: bool = True) -> dict[str
         "updated_at": complaint.updated_at.isoformat(),
         "read_only": read_only(complaint, scope),
         "kind": complaint.kind,
-        "flags": list(complaint.flags or []),
+        "flags": [
+            {**flag, "label_zh": duplicates.FLAG_LABELS.get(flag.get("code"), "")} for flag in complaint.flags or []
+        ],
         "duplicate_of": str(complaint.duplicate_of) if complaint.duplicate_of else None,
+        "status_label": reference.status_label(complaint.status),
+        "mediation_state": complaint.mediation_state,
+        "escalated": complaint.escalated_at is not None,
     }
     if single:
         data.update(
@@ -518,10 +565,6 @@ def view(complaint: Complaint, scope: Scope, *, single: bool = True) -> dict[str
                 "evidence": [evidence_files.view(row) for row in complaint.evidence],
             }
         )
-        if scope.is_agency:
-            data["history"] = [{"at": entry.at.isoformat(), "step": entry.step} for entry in complaint.history]
-        else:
-            data["history"] = [
-                {"at": entry.at.isoformat(), "step": entry.step, "detail": entry.detail} for entry in complaint.history
-            ]
+        # an agency reads the steps without other units' details
+        data["history"] = [history_row(entry, with_params=not scope.is_agency) for entry in complaint.history]
     return data

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.clocks import ClockKind
@@ -26,6 +26,7 @@ from services.intake.complaints import (
     ACCEPTED,
     DRAFT,
     DUPLICATE,
+    ESCALATED,
     REFUSED,
     REPORT,
     ROUTED,
@@ -33,7 +34,8 @@ from services.intake.complaints import (
 from services.intake.models import Complaint, HistoryEntry
 
 DECIDERS = frozenset({Role.INTAKE_CLERK, Role.SUPERVISOR})
-DECIDABLE = frozenset({ROUTED})
+# a case passed up before anyone accepted it is decided by the unit above
+DECIDABLE = frozenset({ROUTED, ESCALATED})
 MAX_OTHER_ROUTES_LEN = 1000
 
 
@@ -47,8 +49,12 @@ def check_decider(complaint: Complaint, scope: Scope) -> None:
         raise Forbidden("deciding acceptance needs the role intake_clerk or supervisor")
 
 
+def decidable(complaint: Complaint) -> bool:
+    return complaint.status in DECIDABLE and complaint.decision is None and complaint.kind != REPORT
+
+
 def check_state(complaint: Complaint) -> None:
-    if complaint.status in DECIDABLE:
+    if decidable(complaint):
         return
     decided = (complaint.decision or {}).get("at", "")
     reasons = {
@@ -99,10 +105,11 @@ def _stop_acceptance(complaint: Complaint, now: datetime) -> None:
     row = case_clocks.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
     if row is not None:
         case_clocks.stop(row, now, measured_for=complaint)
+        case_clocks.refresh_deadline(object_session(complaint), complaint.id)
 
 
 def accept(session: Session, complaint: Complaint, scope: Scope, now: datetime) -> ComplaintAccepted:
-    complaint.status = ACCEPTED
+    complaint.status, complaint.status_at = ACCEPTED, now
     complaint.decision = {"decision": "accepted", "at": now.isoformat(), "by": scope.user, "unit": scope.unit}
     complaint.updated_at = now
     _stop_acceptance(complaint, now)
@@ -142,7 +149,7 @@ def refuse(
     reason: str,
     other_routes: str,
 ) -> ComplaintRefused:
-    complaint.status = REFUSED
+    complaint.status, complaint.status_at = REFUSED, now
     complaint.decision = {
         "decision": "refused",
         "at": now.isoformat(),

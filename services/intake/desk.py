@@ -25,8 +25,8 @@ from sqlalchemy.exc import IntegrityError
 
 from common.contracts import ComplaintSubmission
 from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound
-from common.tenancy import CASE_ROLES, Role, Scope
-from services.intake import audit, complaints, decisions, email_intake, tracking, validation
+from common.tenancy import Role, Scope
+from services.intake import audit, case_detail, complaints, decisions, email_intake, tracking, validation
 from services.intake import evidence as evidence_files
 from services.intake.categories import CATEGORIES, ConsumerRequest, RefusalGround
 from services.intake.checks import check_submission
@@ -292,11 +292,7 @@ class IntakeDesk:
         complaint = complaints.find_in_scope(session, key, scope)
         if complaint is None:
             raise NotFound(f"no complaint {complaint_id}")
-        if complaints.read_only(complaint, scope):
-            raise Forbidden("a read-only view (a case passed up) does not include evidence files")
-        allowed = {Role.AGENCY_LIAISON} if scope.is_agency else set(CASE_ROLES)
-        if not scope.roles & allowed:
-            raise Forbidden("evidence files are for staff handling cases (intake_clerk, mediator, supervisor)")
+        case_detail.check_evidence_handler(complaint, scope)
         return complaint
 
     @rpc(expected_exceptions=EXPECTED)

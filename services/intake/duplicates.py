@@ -66,6 +66,16 @@ _NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 _NUMBER = re.compile(r"\d{2,}")
 
 
+# the signs of abuse (Art 17, abuse_flags) as a person reads them
+FLAG_LABELS = {
+    "shared_phone": "多人共用一个电话号码",
+    "shared_address": "多人共用一个地址",
+    "frequent_against_business": "同一投诉人频繁投诉同一经营者",
+    "frequent_complainant": "同一投诉人频繁投诉",
+    "mass_near_identical": "多人提交内容近似的投诉",
+}
+
+
 def normalize(text: str | None) -> str:
     """For comparing: full-width folded, lower case, no spaces or punctuation."""
     return _NOISE.sub("", unicodedata.normalize("NFKC", text or "")).lower()

@@ -42,6 +42,15 @@ class Complaint(Base):
         Index(
             "ix_complaints_unit", "responsible_unit_code", postgresql_ops={"responsible_unit_code": "text_pattern_ops"}
         ),
+        # the case list (docs/intake.md, "The case list"): its two sort orders and its searches
+        Index("ix_complaints_received_at", "received_at"),
+        Index("ix_complaints_next_deadline", "next_deadline"),
+        Index("ix_complaints_tracking_prefix", "tracking_no", postgresql_ops={"tracking_no": "text_pattern_ops"}),
+        Index("ix_complaints_phone_tail", func.right(text("complainant_phone"), 4)),
+        Index(
+            "ix_complaints_credit_code",
+            text("(business ->> 'credit_code') text_pattern_ops"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -78,6 +87,14 @@ class Complaint(Base):
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     decision: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # issue 16: the case status follows the case (common/reference.py); the event time that set it,
+    # so a late event never overwrites a newer status
+    status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    mediation_state: Mapped[str | None] = mapped_column(String(30))  # mediation's own state, as last told
+    mediation_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # first passed up
+    # the nearest deadline of intake's running clocks (case_clocks.refresh_deadline), for sorting
+    next_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     history: Mapped[list[HistoryEntry]] = relationship(order_by="HistoryEntry.id", lazy="selectin")
     clocks: Mapped[list[ClockRow]] = relationship(order_by="ClockRow.started_at", lazy="selectin")
@@ -155,6 +172,19 @@ class Evidence(Base):
     source: Mapped[str] = mapped_column(String(20))  # upload | email
     uploaded_by: Mapped[str | None] = mapped_column(String(64))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CaseLight(Base):
+    """A yellow or red light of a clock another service runs (routing's, mediation's), as told by
+    `clock.colour_changed.v1`, until `clock.stopped.v1` says it stopped: the case list filters on it."""
+
+    __tablename__ = "case_lights"
+    __table_args__ = (Index("ix_case_lights_colour", "colour", "complaint_id"),)
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    clock: Mapped[str] = mapped_column(String(30), primary_key=True)
+    colour: Mapped[str] = mapped_column(String(10))
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class TrackingAttempt(Base):

@@ -11,6 +11,8 @@
   so it can read it before accepting (removed when a decision gives the case to someone else); an
   agency handover that lapsed (`agency_handover_lapsed`: not acknowledged in time) takes the agency's
   view away again.
+- The case status (services/intake/case_status.py): an escalation makes it `escalated`; `ended_at_top`
+  closes a case nobody accepted.
 - Reclassification (`reclassified` steps, escalations with trigger `reclassified`): the case record
   shows the new category and claim amount (routing's `inputs.changed`); the history step keeps the
   values they replace (`detail.replaced`).
@@ -31,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from common.contracts import CaseEscalated, CaseRoutingStep, Unit
+from services.intake import case_status
 from services.intake.models import CaseViewer, Complaint, HistoryEntry
 
 HANDOVER_VIEW = "handover_pending"
@@ -106,6 +109,7 @@ def record_escalation(session: Session, event: CaseEscalated) -> bool:
     if fresh:
         _responsible(complaint, event.to_unit, event.at)
         _view(session, complaint, event.from_unit.code, event.at, f"escalated:{event.trigger}")
+        case_status.record_escalated(session, complaint, event.at)
         if event.trigger == "reclassified":
             replaced = _reclassify(complaint, event.inputs)
     detail = {
@@ -138,6 +142,8 @@ def record_step(session: Session, event: CaseRoutingStep) -> bool:
     if event.step == "agency_handover_lapsed":
         complaint.agency_tenant = None  # the agency never took it: it no longer sees the case
     replaced = _reclassify(complaint, event.inputs) if event.step == "reclassified" else None
+    if event.step == "ended_at_top":
+        case_status.record_ended_at_top(session, complaint, event.at)
     if replaced:
         complaint.updated_at = max(complaint.updated_at, event.at)
     if event.step == "handover_requested" and event.target:

@@ -12,14 +12,22 @@ from nameko.timer import timer
 
 from common import clock_watch
 from common.audit import parse_instant
-from common.contracts import ComplaintRouted, MessageRecorded, OfficialCalendarChanged
+from common.contracts import (
+    ClockColourChanged,
+    ClockStopped,
+    ComplaintRouted,
+    MediationTransitioned,
+    MessageHandled,
+    MessageRecorded,
+    OfficialCalendarChanged,
+)
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, NotFound
 from common.messaging import on_event
 from common.official_calendar import OfficialCalendarCopy
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
-from services.intake import audit, case_clocks, complaints
+from services.intake import audit, case_clocks, case_detail, case_list, case_status, complaints, notices
 from services.intake.desk import IntakeDesk
 from services.intake.models import ClockRow, Inbox, OfficialCalendar, Outbox
 from services.intake.reassignment import CaseReassigned, record_reassignment
@@ -61,11 +69,32 @@ class IntakeService(IntakeDesk):
             if complaint is None:
                 raise NotFound(f"no complaint {complaint_id}")
             data = complaints.view(complaint, self.scope, single=True)
+            data.update(case_detail.linked(session, complaint, self.scope))
+            data["documents"] = case_detail.documents(complaint)
+            data["allowed_actions"] = case_detail.allowed_actions(complaint, self.scope)
             shown = complaints.unmasked_fields(complaint, self.scope, single=True)
         if shown:
             with self.db.transaction() as session:
                 audit.record_access(session, self.scope, key, shown, endpoint=f"{self.name}.get_complaint")
         return data
+
+    @rpc(expected_exceptions=EXPECTED)
+    def document(self, complaint_id: str, kind: str) -> str:
+        """The acceptance or refusal notice as printable HTML (services/intake/notices.py), for staff
+        who see the case (an agency: no); personal data as in the single-case view, audited alike."""
+        key = self._complaint_key(complaint_id)
+        if self.scope is None or self.scope.is_agency:
+            raise Forbidden("the acceptance notices are for the units' staff")
+        with self.db.scoped(self.scope) as session:
+            complaint = complaints.find_in_scope(session, key, self.scope)
+            if complaint is None:
+                raise NotFound(f"no complaint {complaint_id}")
+            html = notices.render(complaint, self.scope, kind)
+            shown = complaints.unmasked_fields(complaint, self.scope, single=True)
+        if shown:
+            with self.db.transaction() as session:
+                audit.record_access(session, self.scope, key, shown, endpoint=f"{self.name}.document.{kind}")
+        return html
 
     @rpc(expected_exceptions=EXPECTED)
     def case_ref(self, complaint_id: str) -> dict[str, Any]:
@@ -79,11 +108,15 @@ class IntakeService(IntakeDesk):
             return {"id": str(complaint.id), "read_only": complaints.read_only(complaint, self.scope)}
 
     @rpc(expected_exceptions=EXPECTED)
-    def list_complaints(self, status: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Cases in scope, newest first; a list is always masked (it never needs the phone)."""
+    def list_complaints(self, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A page of the cases in scope, filtered, searched and sorted (services/intake/case_list.py):
+        {"total", "items"}; a list is always masked (it never needs the phone)."""
+        if self.scope is None:
+            raise Forbidden("the case list is for signed-in staff")
+        asked = case_list.parse(query or {}, self.scope)
         with self.db.scoped(self.scope) as session:
-            found = complaints.list_in_scope(session, self.scope, status=status, limit=min(limit, 200))
-            return [complaints.view(c, self.scope, single=False) for c in found]
+            total, items = case_list.page(session, self.scope, asked, datetime.now(UTC))
+        return {"total": total, "items": items}
 
     @rpc(expected_exceptions=EXPECTED)
     def held_clocks(
@@ -152,6 +185,32 @@ class IntakeService(IntakeDesk):
         self.official_calendar.apply_change(
             self.db, event_id, "intake.on_official_calendar_changed", event, (ClockRow,)
         )
+
+    # the case status follows mediation; other services' clock lights (services/intake/case_status.py)
+    @on_event(MediationTransitioned)
+    def on_mediation_transitioned(self, event_id: uuid.UUID, event: MediationTransitioned) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, "intake.on_mediation_transitioned"):
+                case_status.record_mediation(session, event)
+
+    @on_event(ClockColourChanged)
+    def on_clock_colour_changed(self, event_id: uuid.UUID, event: ClockColourChanged) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, "intake.on_clock_colour_changed"):
+                case_status.record_light(session, event)
+
+    @on_event(ClockStopped)
+    def on_clock_stopped(self, event_id: uuid.UUID, event: ClockStopped) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, "intake.on_clock_stopped"):
+                case_status.record_clock_stopped(session, event)
+
+    # notification: a failed message resent or the party told another way, in the case history
+    @on_event(MessageHandled)
+    def on_message_handled(self, event_id: uuid.UUID, event: MessageHandled) -> None:
+        with self.db.transaction() as session:
+            if self.db.first_delivery(session, event_id, "intake.on_message_handled"):
+                complaints.record_message_handled(session, event)
 
     # --- clocks (common/clock_watch.py) ---------------------------------------------------------------
 

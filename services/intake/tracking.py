@@ -19,6 +19,7 @@ from typing import Any, Final
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
+from common import reference
 from services.intake.categories import RefusalGround
 from services.intake.models import Complaint, TrackingAttempt
 
@@ -41,6 +42,15 @@ PUBLIC_STEPS: Final = {
     "split": "举报内容已另行登记",
     "new_facts": "已关联此前投诉",
 }
+
+
+STATUS_CHANGED: Final = "status_changed"  # the case status changed (services/intake/case_status.py)
+
+
+def _public_label(entry) -> str:
+    if entry.step == STATUS_CHANGED:
+        return f"案件状态：{reference.status_label(str((entry.detail or {}).get('to', '')))}"
+    return PUBLIC_STEPS[entry.step]
 
 
 class Throttled(Exception):
@@ -118,14 +128,15 @@ def public_view(session: Session, complaint: Complaint) -> dict[str, Any]:
     if complaint.responsible_unit_name:
         unit = {"name": complaint.responsible_unit_name, "tier": complaint.responsible_tier}
     steps = [
-        {"at": entry.at.isoformat(), "step": entry.step, "label": PUBLIC_STEPS[entry.step]}
+        {"at": entry.at.isoformat(), "step": entry.step, "label": _public_label(entry)}
         for entry in complaint.history
-        if entry.step in PUBLIC_STEPS
+        if entry.step in PUBLIC_STEPS or entry.step == STATUS_CHANGED
     ]
     data: dict[str, Any] = {
         "tracking_no": complaint.tracking_no,
         "kind": complaint.kind,
         "status": complaint.status,
+        "status_label": reference.status_label(complaint.status),
         "channel": complaint.channel,
         "received_at": complaint.received_at.isoformat(),
         "responsible_unit": unit,

@@ -75,6 +75,39 @@ def agreement_html(case: Case, scope: Scope) -> str:
     )
 
 
+# remedy routes (inputs.Remedy) and the ends that call for a termination notice, as a party reads them
+REMEDIES = {
+    "arbitration": "依法向仲裁机构申请仲裁",
+    "court": "依法向人民法院提起诉讼",
+    "litigation_support": "可申请消费者协会等组织支持起诉",
+    "judicial_confirmation": "已达成的协议可向人民法院申请司法确认",
+}
+TERMINATIONS = {
+    "failed": ("经两次调解，双方当事人未能达成调解协议", "调解不成"),
+    "consent_refused": ("当事人不同意调解", "当事人不同意调解"),
+    "expired": ("自受理之日起六十日内未能达成调解协议", "调解期限届满"),
+    "withdrawn": ("当事人撤回调解申请", "当事人撤回"),
+}
+
+
+def termination_html(case: Case, scope: Scope) -> str:
+    """终止调解告知书: for a mediation that ended without an agreement, with the remedy routes."""
+    ending = TERMINATIONS.get(case.outcome or "")
+    if case.ended_at is None or ending is None:
+        raise Conflict("the mediation has not ended without an agreement: there is no termination notice")
+    reason_text, outcome_label = ending
+    return _env.get_template("termination.html").render(
+        **_common(case, scope),
+        reason_text=reason_text,
+        outcome_label=outcome_label,
+        end_reason=case.end_reason,
+        ended_on=_local(case.ended_at),
+        sessions_held=sum(1 for s in case.sessions if s.held_at is not None),
+        remedies=[REMEDIES.get(r, r) for r in case.remedies or []],
+        mediator=case.mediator,
+    )
+
+
 def minutes_html(case: Case, scope: Scope, n: int) -> str:
     s = next((s for s in case.sessions if s.number == n), None)
     if s is None:

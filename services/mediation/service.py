@@ -127,7 +127,16 @@ class MediationService:
             case = cases.find(session, key, scope, lock=True)
             for out in cases.perform(session, case, action, scope, payload, path={"n": n}):
                 self.db.emit(session, out)
-        return self.get_case(complaint_id)
+            # the answer is read back from what this transaction wrote, before it commits: a value
+            # PostgreSQL stores but cannot give back fails the action, and nothing is stored
+            session.flush()
+            session.expire_all()
+            case = cases.find(session, key, scope)
+            answer = cases.view(case, scope)
+            shown = cases.shows_personal_data(case, scope, single=True)
+            if shown:
+                cases.record_access(session, scope, key, shown, "mediation.get_case")
+        return answer
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -172,7 +181,7 @@ class MediationService:
 
     @rpc(expected_exceptions=EXPECTED)
     def document(self, complaint_id: str, kind: str, n: int | None = None) -> str:
-        """The agreement or a session's minutes as printable HTML."""
+        """The agreement, a session's minutes or the termination notice as printable HTML."""
         scope = self._staff()
         key = cases.case_key(complaint_id)
         with self.db.scoped(scope) as session:
@@ -181,6 +190,8 @@ class MediationService:
                 html = documents.agreement_html(case, scope)
             elif kind == "minutes" and n is not None:
                 html = documents.minutes_html(case, scope, n)
+            elif kind == "termination":
+                html = documents.termination_html(case, scope)
             else:
                 raise NotFound(f"no document {kind!r}")
             shown = cases.shows_personal_data(case, scope, single=True)

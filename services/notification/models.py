@@ -67,6 +67,11 @@ class Message(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # a failed message followed up by staff (services/notification/follow_up.py): resent as another
+    # message, or the party told another way ({"how", "note", "by", "at"})
+    resent_from: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    resent_as: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    told_otherwise: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class InboxRead(Base):

@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from common import metrics
+from common import metrics, reference
 from common.contracts import (
     CaseEscalated,
     CaseReassigned,
@@ -55,7 +55,7 @@ from common.masking import mask_phone
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role, Scope, parse_tenant
-from services.notification import codes, planner, receipts
+from services.notification import codes, follow_up, planner, receipts
 from services.notification import rules as R
 from services.notification import settings as tenant_settings
 from services.notification.delivery import (
@@ -522,14 +522,42 @@ class NotificationService:
 
     @rpc(expected_exceptions=EXPECTED)
     def messages_for(self, complaint_id: str) -> list[dict[str, Any]]:
-        """Messages about one case and their states, without addresses (the caller checked the scope)."""
+        """Messages about one case and their states, without addresses (the caller checked the scope),
+        each failed one with what the caller may do about it (follow_up.py)."""
+        key = _uuid(complaint_id, "complaint_id")
         with self.db.read() as session:
+            allowed = follow_up.may_follow_up(self.scope, session.get(CaseContact, key))
             rows = session.scalars(
-                select(Message)
-                .where(Message.complaint_id == _uuid(complaint_id, "complaint_id"))
-                .order_by(Message.created_at, Message.template)
+                select(Message).where(Message.complaint_id == key).order_by(Message.created_at, Message.template)
             )
-            return [_message_view(m) for m in rows]
+            return [{**_message_view(m), "allowed_actions": follow_up.actions(m, allowed)} for m in rows]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def resend_message(self, complaint_id: str, message_id: str) -> dict[str, Any]:
+        """Resend a failed message (idempotent: again answers the same copy); the copy is tried at once."""
+        key = _uuid(complaint_id, "complaint_id", NotFound)
+        with self.db.transaction() as session:
+            m = follow_up.find(session, self.scope, key, message_id)
+            copy, event = follow_up.resend(session, m, self.scope, _now())
+            if event is not None:
+                self.db.emit(session, event)
+                session.flush()
+                self._recorded(session, copy, copy.created_at)
+            copy_id = copy.id
+        self._deliver([copy_id])
+        with self.db.read() as session:
+            return _message_view(session.get(Message, copy_id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def told_otherwise(self, complaint_id: str, message_id: str, how: Any = None, note: Any = None) -> dict[str, Any]:
+        """Record that the party of a failed message was told another way (idempotent)."""
+        key = _uuid(complaint_id, "complaint_id", NotFound)
+        with self.db.transaction() as session:
+            m = follow_up.find(session, self.scope, key, message_id)
+            event = follow_up.told_otherwise(session, m, self.scope, how, note, _now())
+            if event is not None:
+                self.db.emit(session, event)
+            return _message_view(m)
 
     @rpc(expected_exceptions=EXPECTED)
     def inbox(self, unread_only: bool = False, limit: int = 50) -> dict[str, Any]:
@@ -809,6 +837,12 @@ def _message_view(m: Message) -> dict[str, Any]:
         "sent_at": m.sent_at.isoformat() if m.sent_at else None,
         "delivered_at": m.delivered_at.isoformat() if m.delivered_at else None,
         "failed_at": m.failed_at.isoformat() if m.failed_at else None,
+        # issue 16: failed deliveries marked, and how staff followed them up (follow_up.py)
+        "state_label": reference.MESSAGE_STATES.get(m.state, m.state),
+        "failed": m.state == "failed",
+        "resent_from": str(m.resent_from) if m.resent_from else None,
+        "resent_as": str(m.resent_as) if m.resent_as else None,
+        "told_otherwise": m.told_otherwise,
     }
 
 

@@ -35,10 +35,10 @@ from common.errors import EXPECTED
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
-from services.routing import cases, lights, supervision
+from services.routing import cases, lights, offers, supervision
 from services.routing import official_calendar as calendar_ops
 from services.routing import tenants as tenant_ops
-from services.routing.models import CaseClock, Inbox, OfficialCalendar, Outbox, SupervisionOrder, TierClock
+from services.routing.models import Assignment, CaseClock, Inbox, OfficialCalendar, Outbox, SupervisionOrder, TierClock
 from services.routing.tree import DivisionTree, registry_fingerprint
 
 log = logging.getLogger(__name__)
@@ -99,8 +99,15 @@ class RoutingService:
         return []
 
     def _view(self, complaint_id: uuid.UUID) -> dict[str, Any]:
+        """The routing record with what the caller may do now and why the case is where it is
+        (services/routing/offers.py)."""
+        tree = self.tree()
         with self.db.read() as session:
-            return cases.view(session, self.tree(), self.scope, complaint_id)
+            data = cases.view(session, tree, self.scope, complaint_id)
+            a = session.get(Assignment, complaint_id)
+            data["allowed_actions"] = offers.allowed_actions(session, tree, a, self.scope)
+            data["explanation_zh"] = offers.explain(a, tree)
+            return data
 
     # --- events ---
 

@@ -1,4 +1,5 @@
-"""Playwright fixtures for the web console's browser tests, on the system chromium.
+"""Playwright fixtures for the web console's browser tests, on the system chromium, against the
+console built into web/console/dist (`make console`; `make test` builds it first).
 
 Chromium comes with Debian's chromium package (.ci/run installs it) and Playwright with
 requirements-dev.txt; Playwright's own browser downloads are not used. Without either the tests are
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
+CONSOLE_BUILD = Path(__file__).resolve().parents[2] / "web" / "console" / "dist" / "index.html"
 
 
 def missing_tools() -> str | None:
@@ -26,6 +28,8 @@ def missing_tools() -> str | None:
         return "playwright is not installed (pip install -r requirements-dev.txt)"
     if not CHROMIUM.exists():
         return f"{CHROMIUM} is missing (apt-get install chromium)"
+    if not CONSOLE_BUILD.exists():
+        return f"the console is not built ({CONSOLE_BUILD} is missing): run make console"
     return None
 
 
@@ -52,8 +56,23 @@ def browser(browser_tools: None) -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser context per test: its own sessionStorage, so nobody is logged in."""
-    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+    """A fresh browser context per test, desk-sized: its own sessionStorage, so nobody is logged in."""
+    context = browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1366, "height": 768})
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    """A fresh context on a 390x844 phone screen, touch and all."""
+    context = browser.new_context(
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+    )
     context.set_default_timeout(15_000)
     yield context.new_page()
     context.close()

@@ -1,0 +1,195 @@
+"""Reference data every service and the gateway share: the case status and how mediation's states
+map onto it, the codes of a case's history steps, the actions a console may offer, delivery states
+of messages, each with its Chinese label. Data and pure functions only (docs/intake.md, "Case
+status"; the console maps codes to labels from these lists, served at /api/v1/reference/...)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- the case status -------------------------------------------------------------------------------
+
+DRAFT: Final = "draft"
+RECEIVED: Final = "received"
+ROUTED: Final = "routed"
+ESCALATED: Final = "escalated"
+ACCEPTED: Final = "accepted"
+REFUSED: Final = "refused"
+MEDIATING: Final = "mediating"
+AGREED: Final = "agreed"
+FAILED: Final = "failed"
+TERMINATED: Final = "terminated"
+CLOSED: Final = "closed"
+DUPLICATE: Final = "duplicate"
+REPORT_RECEIVED: Final = "report_received"
+
+CASE_STATUSES: Final[dict[str, str]] = {
+    DRAFT: "待补全",
+    RECEIVED: "已收到",
+    ROUTED: "已分派",
+    ESCALATED: "已上交",
+    ACCEPTED: "已受理",
+    REFUSED: "不予受理",
+    MEDIATING: "调解中",
+    AGREED: "已达成协议",
+    FAILED: "调解不成",
+    TERMINATED: "已终止调解",
+    CLOSED: "已办结",
+    DUPLICATE: "重复投诉",
+    REPORT_RECEIVED: "举报已登记",
+}
+
+# mediation's state (services/mediation/states.py) -> the case status; waiting for the parties'
+# consent is still "accepted", a failed first round still "mediating" (a second session is due)
+MEDIATION_STATUS: Final[dict[str, str]] = {
+    "awaiting_consent": ACCEPTED,
+    "awaiting_assignment": MEDIATING,
+    "assigned": MEDIATING,
+    "session_scheduled": MEDIATING,
+    "session_held": MEDIATING,
+    "failed_once": MEDIATING,
+    "second_session_scheduled": MEDIATING,
+    "second_session_held": MEDIATING,
+    "agreement_drafted": MEDIATING,
+    "re_review": MEDIATING,
+    "agreed": AGREED,
+    "performed": CLOSED,
+    "withdrawn": CLOSED,
+    "consent_refused": FAILED,
+    "expired": FAILED,
+    "breached": FAILED,
+    "terminated": TERMINATED,
+    "escalated": ESCALATED,
+}
+
+# statuses with no clock left to watch: the case's light is off
+SETTLED_STATUSES: Final = frozenset({REFUSED, CLOSED, DUPLICATE, REPORT_RECEIVED})
+
+
+def status_for_mediation(state: str) -> str | None:
+    """The case status a mediation state stands for; None for a state this table does not know
+    (a newer mediation), which leaves the status as it was."""
+    return MEDIATION_STATUS.get(state)
+
+
+def status_label(status: str) -> str:
+    return CASE_STATUSES.get(status, status)
+
+
+# --- the case history ------------------------------------------------------------------------------
+
+# code -> (label, shown in public tracking)
+HISTORY_STEPS: Final[dict[str, tuple[str, bool]]] = {
+    "received": ("收到投诉", True),
+    "completed": ("补全登记", True),
+    "split": ("举报内容另行登记", True),
+    "duplicate": ("与已有投诉重复，并入原投诉办理", True),
+    "duplicate_filed": ("收到重复投诉", False),
+    "new_facts": ("关联此前投诉（有新事实）", True),
+    "new_facts_filed": ("以新事实另行投诉", False),
+    "flagged": ("异常投诉提示", False),
+    "routed": ("分派责任单位", True),
+    "accepted": ("受理", True),
+    "refused": ("不予受理", True),
+    "evidence_added": ("补充证据", False),
+    "reassigned": ("移交", True),
+    "escalated": ("上交上级单位", True),
+    "notified": ("已通知", False),
+    "status_changed": ("案件状态变更", True),
+    "message_resent": ("重发失败消息", False),
+    "message_told_otherwise": ("已以其他方式告知", False),
+    "handover_requested": ("请求移交", False),
+    "handover_accepted": ("接收移交", True),
+    "returned": ("退回重新分派", False),
+    "contested": ("提出管辖异议", False),
+    "contest_expired": ("管辖异议期满", False),
+    "authority_decided": ("指定管辖", True),
+    "agency_handover_requested": ("移送对接部门", True),
+    "agency_acknowledged": ("对接部门已签收", True),
+    "agency_handover_lapsed": ("对接部门逾期未签收", False),
+    "takeover_requested": ("提请上级提级办理", False),
+    "takeover_declined": ("上级不予提级", False),
+    "reclassified": ("重新定性", False),
+    "ended_at_top": ("办结并告知救济途径", True),
+}
+
+ESCALATION_TRIGGERS: Final[dict[str, str]] = {
+    "tier_target_expired": "本级办理时限届满",
+    "mediation_failed": "调解不成",
+    "party_request": "当事人请求",
+    "staff_request": "工作人员提请",
+    "reclassified": "重新定性后需上级办理",
+    "take_over": "上级提级办理",
+}
+
+# --- what staff may do on a case (intake's and routing's moves; mediation keeps its own list) --------
+
+CASE_ACTIONS: Final[dict[str, str]] = {
+    "complete_draft": "补全登记",
+    "add_evidence": "上传证据",
+    "accept": "受理",
+    "refuse": "不予受理",
+    "return": "退回重新分派",
+    "contest": "提出管辖异议",
+    "decide_authority": "指定管辖",
+    "escalate": "上交上级",
+    "request_takeover": "提请上级提级",
+    "take_over": "提级办理",
+    "decline_takeover": "不予提级",
+    "handover_accept": "接收移交",
+    "handover_acknowledge": "签收移送",
+    "reclassify": "重新定性",
+}
+
+# --- messages ------------------------------------------------------------------------------------
+
+MESSAGE_STATES: Final[dict[str, str]] = {
+    "queued": "待发送",
+    "sent": "已发送",
+    "delivered": "已送达",
+    "failed": "发送失败",
+}
+
+MESSAGE_ACTIONS: Final[dict[str, str]] = {"resend": "重新发送", "told_otherwise": "已以其他方式告知"}
+
+# how staff told a party when a message failed
+TOLD_OTHERWISE: Final[dict[str, str]] = {
+    "phone": "电话告知",
+    "in_person": "当面告知",
+    "sms_other": "其他号码短信告知",
+    "letter": "书面送达",
+    "other": "其他方式",
+}
+
+CHANNELS: Final[dict[str, str]] = {
+    "web": "网上投诉",
+    "hotline": "电话投诉",
+    "walk_in": "现场投诉",
+    "email": "电子邮件",
+    "agency": "部门移送",
+}
+
+TIERS: Final[dict[str, str]] = {"village": "村（社区）级", "township": "镇（街道）级", "city": "市级"}
+
+LIGHTS: Final[dict[str, str]] = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+
+
+def code_list(table: dict[str, str]) -> list[dict[str, str]]:
+    return [{"code": code, "label_zh": label} for code, label in table.items()]
+
+
+def history_step_list() -> list[dict[str, object]]:
+    return [{"code": code, "label_zh": label, "public": public} for code, (label, public) in HISTORY_STEPS.items()]
+
+
+REFERENCE_LISTS: Final[dict[str, dict[str, str]]] = {
+    "case-statuses": CASE_STATUSES,
+    "actions": CASE_ACTIONS,
+    "message-states": MESSAGE_STATES,
+    "message-actions": MESSAGE_ACTIONS,
+    "told-otherwise": TOLD_OTHERWISE,
+    "escalation-triggers": ESCALATION_TRIGGERS,
+    "lights": LIGHTS,
+    "channels": CHANNELS,
+    "tiers": TIERS,
+}

@@ -1,0 +1,34 @@
+// Clocks (time limits) and their lights.
+
+export const CLOCK_KINDS = {
+  acknowledgement: "告知时限",
+  acceptance: "受理时限",
+  mediation: "调解时限",
+  mediation_end_notice: "调解终止告知",
+  tier_target: "层级办理时限",
+  agency_handover_ack: "部门接收确认",
+  authority_dispute: "管辖争议",
+  lead_verification: "线索核查",
+} as const;
+
+export const COLOURS = { green: "绿灯", yellow: "黄灯", red: "红灯" } as const;
+
+/** Time left as 2天3小时 / 4小时5分; overdue, paused and stopped clocks say so. */
+export function duration(seconds: number): string {
+  const left = Math.abs(seconds);
+  const days = Math.floor(left / 86400);
+  const hours = Math.floor((left % 86400) / 3600);
+  const minutes = Math.floor((left % 3600) / 60);
+  return days ? `${days}天${hours}小时` : `${hours}小时${minutes}分`;
+}
+
+export function timeLeft(clock: {
+  remaining_seconds: number;
+  paused?: boolean;
+  stopped_at?: string | null;
+  met?: boolean | null;
+}): string {
+  if (clock.stopped_at) return clock.met ? "已停止（按时）" : "已停止（超时）";
+  const text = clock.remaining_seconds < 0 ? `已超时 ${duration(clock.remaining_seconds)}` : duration(clock.remaining_seconds);
+  return clock.paused ? `${text}（暂停）` : text;
+}
