@@ -8,12 +8,14 @@ import time
 from typing import Annotated, Any, Literal
 
 import jwt
-from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, Path, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.deps import Rpc
-from gateway.routes.tracking import _client_ip
+from gateway.rpc import RemoteError
+from gateway.throttle import client_address
+from services.mediation.inputs import PARTY_ACTIONS
 
 router = APIRouter(prefix="/api/v1/portal", tags=["portal"])
 
@@ -46,7 +48,9 @@ def party_problem(status: int, error: str, message_zh: str, field: str | None = 
 async def send_code(body: CodeRequest, request: Request, client: Rpc) -> Any:
     """Send a sign-in code to the phone filed on the case. The answer is the same whether or not the
     number is known, so nothing is probed."""
-    answer = await client.call("notification", "send_code", body.party, SIGN_IN, body.tracking_no, _client_ip(request))
+    answer = await client.call(
+        "notification", "send_code", body.party, SIGN_IN, body.tracking_no, client_address(request)
+    )
     if "retry_after" in answer:
         response = party_problem(429, "too_many_codes", "获取验证码过于频繁，请稍后再试")
         response.headers["Retry-After"] = str(answer["retry_after"])
@@ -88,10 +92,136 @@ def read_party_token(token: str, secret: str) -> dict[str, Any] | None:
     return claims if claims["typ"] == "party" else None
 
 
-@router.get("/me", responses={401: {}})
-async def me(request: Request, authorization: Annotated[str, Header()] = "") -> Any:
-    """Who the party token stands for: the party and its cases."""
+SIGNED_OUT = (401, "invalid_token", "登录已失效，请重新获取验证码登录")
+NOT_YOURS = (404, "not_found", "没有找到这件投诉")
+Authorization = Annotated[str, Header()]
+
+
+def signed_in(request: Request, authorization: str, complaint_id: str | None = None) -> dict[str, Any] | JSONResponse:
+    """The party token's claims, or the answer to give: 401 without a valid token, 404 for a case
+    outside it (another business's case answers like one that does not exist)."""
     claims = read_party_token(authorization.removeprefix("Bearer "), request.app.state.config.jwt_secret)
     if claims is None:
-        return party_problem(401, "invalid_token", "登录已失效，请重新获取验证码登录")
+        return party_problem(*SIGNED_OUT)
+    if complaint_id is not None and complaint_id not in claims.get("cases", []):
+        return party_problem(*NOT_YOURS)
+    return claims
+
+
+@router.get("/me", responses={401: {}})
+async def me(request: Request, authorization: Authorization = "") -> Any:
+    """Who the party token stands for: the party and its cases."""
+    claims = signed_in(request, authorization)
+    if isinstance(claims, JSONResponse):
+        return claims
     return {"party": claims["party"], "cases": claims["cases"], "expires_at": claims["exp"]}
+
+
+async def _view(client: Any, complaint_id: str, party: str) -> dict[str, Any]:
+    view = await client.call("intake", "party_case", complaint_id)
+    try:
+        view["mediation"] = await client.call("mediation", "party_case", complaint_id, party)
+    except RemoteError as exc:
+        if exc.exc_type != "NotFound":
+            raise
+        view["mediation"] = None  # not accepted (yet): no mediation
+    view["party"] = party
+    view["allowed_actions"] = (view["mediation"] or {}).get("allowed_actions", [])
+    return view
+
+
+@router.get("/cases/{complaint_id}", responses={401: {}, 404: {}})
+async def party_case(complaint_id: str, request: Request, client: Rpc, authorization: Authorization = "") -> Any:
+    """Every step of the case as the party follows it (docs/parties.md)."""
+    claims = signed_in(request, authorization, complaint_id)
+    if isinstance(claims, JSONResponse):
+        return claims
+    return await _view(client, complaint_id, claims["party"])
+
+
+class ConfirmCode(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal[PARTY_ACTIONS]  # type: ignore[valid-type]
+
+
+@router.post("/cases/{complaint_id}/codes", status_code=202, responses={401: {}, 404: {}, 429: {}})
+async def confirm_code(
+    complaint_id: str, body: ConfirmCode, request: Request, client: Rpc, authorization: Authorization = ""
+) -> Any:
+    """A fresh code to the party's phone to confirm one action on the case."""
+    claims = signed_in(request, authorization, complaint_id)
+    if isinstance(claims, JSONResponse):
+        return claims
+    answer = await client.call(
+        "notification", "send_code", claims["party"], f"confirm:{body.action}", complaint_id, client_address(request)
+    )
+    if "retry_after" in answer:
+        response = party_problem(429, "too_many_codes", "获取验证码过于频繁，请稍后再试")
+        response.headers["Retry-After"] = str(answer["retry_after"])
+        return response
+    if not answer.get("sent"):
+        return party_problem(409, "no_phone", "平台尚未登记您的手机号码，请联系调解员", "action")
+    return {**SENT, "phone": answer["phone"]}
+
+
+class PartyAction(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(pattern=r"^\d{6}$", description="the 6-digit code from the SMS")
+    n: int | None = Field(default=None, ge=1, le=99, description="confirm_minutes: the session")
+    reason: str | None = Field(default=None, min_length=2, max_length=2000)
+    score: int | None = Field(default=None, ge=1, le=5)
+    comments: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/cases/{complaint_id}/actions/{action}", responses={401: {}, 404: {}, 409: {}, 422: {}})
+async def party_action(
+    complaint_id: str,
+    action: Annotated[str, Path(pattern="^(" + "|".join(PARTY_ACTIONS) + ")$")],
+    body: PartyAction,
+    request: Request,
+    client: Rpc,
+    authorization: Authorization = "",
+) -> Any:
+    """The party's own action, confirmed by the code sent for exactly this action and case."""
+    claims = signed_in(request, authorization, complaint_id)
+    if isinstance(claims, JSONResponse):
+        return claims
+    party = claims["party"]
+    answer = await client.call("notification", "verify_code", party, f"confirm:{action}", complaint_id, body.code)
+    if "error" in answer:
+        return party_problem(422, answer["error"], answer["message_zh"], "code")
+    proof = {"phone": answer["phone"], "client": client_address(request), "verification_id": answer["verification_id"]}
+    fields = body.model_dump(exclude={"code"}, exclude_none=True)
+    try:
+        done = await client.call("mediation", "party_act", complaint_id, party, action, fields, proof)
+    except RemoteError as exc:
+        if exc.exc_type == "Conflict":
+            return party_problem(409, "not_allowed", "当前阶段不能进行此操作")
+        raise
+    view = await _view(client, complaint_id, party)
+    return {**view, "confirmation": done["confirmation"]}
+
+
+async def _party_document(
+    request: Request, authorization: str, client: Any, complaint_id: str, kind: str, n: int | None
+) -> Any:
+    claims = signed_in(request, authorization, complaint_id)
+    if isinstance(claims, JSONResponse):
+        return claims
+    return HTMLResponse(await client.call("mediation", "party_document", complaint_id, kind, n))
+
+
+@router.get("/cases/{complaint_id}/documents/agreement.html", response_class=HTMLResponse)
+async def agreement_html(complaint_id: str, request: Request, client: Rpc, authorization: Authorization = "") -> Any:
+    return await _party_document(request, authorization, client, complaint_id, "agreement", None)
+
+
+@router.get("/cases/{complaint_id}/documents/minutes/{n}.html", response_class=HTMLResponse)
+async def minutes_html(
+    complaint_id: str,
+    n: Annotated[int, Path(ge=1, le=99)],
+    request: Request,
+    client: Rpc,
+    authorization: Authorization = "",
+) -> Any:
+    return await _party_document(request, authorization, client, complaint_id, "minutes", n)

@@ -24,8 +24,8 @@ from services.notification.models import OneTimeCode
 
 CODE_TTL_SECONDS = 300
 CODE_TRIES = 5
-RESEND_SECONDS = 60  # one code per phone per minute
-PER_PHONE_PER_HOUR = 5
+RESEND_SECONDS = 60  # one code per minute for the same thing (sign-in, or one action on one case)
+PER_PHONE_PER_HOUR = 10  # a mediation session may need a few confirmations in a row
 PER_CLIENT_PER_HOUR = 20
 
 # what a person reads when a code does not verify (the API keeps the `error` code)
@@ -54,10 +54,15 @@ def sms_text(code: str, purpose: str) -> str:
     return f"【消费纠纷调解】验证码 {code}，用于{what}，5分钟内有效。请勿告诉他人。"
 
 
-def throttled(session: Session, phone: str, client: str, now: datetime) -> int | None:
-    """Seconds to wait before another code may go to this phone or from this client, or None."""
+def throttled(session: Session, purpose: str, subject: str, phone: str, client: str, now: datetime) -> int | None:
+    """Seconds to wait before another code for the same thing, to this phone or from this client,
+    may be sent; None when it may."""
     pd = phone_digest(phone)
-    last = session.scalar(select(func.max(OneTimeCode.created_at)).where(OneTimeCode.phone_digest == pd))
+    last = session.scalar(
+        select(func.max(OneTimeCode.created_at)).where(
+            OneTimeCode.phone_digest == pd, OneTimeCode.purpose == purpose, OneTimeCode.subject == subject
+        )
+    )
     if last is not None and now - last < timedelta(seconds=RESEND_SECONDS):
         return RESEND_SECONDS - int((now - last).total_seconds())
     hour = now - timedelta(hours=1)

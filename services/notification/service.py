@@ -699,7 +699,7 @@ class NotificationService:
             if known is None:
                 return {"sent": False}
             phone, complaint_id = known
-            wait = codes.throttled(session, phone, client, now)
+            wait = codes.throttled(session, purpose, subject, phone, client, now)
             if wait is not None:
                 return {"retry_after": wait}
             code = codes.issue(

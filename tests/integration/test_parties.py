@@ -137,3 +137,107 @@ def test_an_unknown_number_answers_like_a_known_one(api):
         "/api/v1/portal/codes", json={"party": "complainant", "tracking_no": "TS20990101ZZZZZZ"}, headers=client()
     )
     assert response.status_code == 202 and response.json()["sent"] is True
+
+
+# --- acting online --------------------------------------------------------------------------------
+
+
+def party_headers(api, sinks, tracking_no: str, phone: str) -> dict[str, str]:
+    signed = sign_in(api, tracking_no, ask_code(api, sinks, tracking_no, phone))
+    assert signed.status_code == 200, signed.text
+    return {"Authorization": f"Bearer {signed.json()['access_token']}"}
+
+
+def confirm_code(api, sinks, cid: str, action: str, phone: str, headers: dict[str, str]) -> str:
+    before = len(codes_to(sinks, phone))
+    sent = api.post(f"/api/v1/portal/cases/{cid}/codes", json={"action": action}, headers={**headers, **client()})
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["phone"] == phone[:3] + "****" + phone[-4:]
+    assert len(codes_to(sinks, phone)) == before + 1
+    return codes_to(sinks, phone)[-1]
+
+
+def act(api, cid: str, action: str, body: dict[str, Any], headers: dict[str, str]):
+    return api.post(f"/api/v1/portal/cases/{cid}/actions/{action}", json=body, headers={**headers, **client()})
+
+
+def test_the_consumer_tracks_and_e_confirms_minutes_and_the_agreement(api, login, notification_sinks, db):
+    from tests.integration.test_intake_channels import fresh_phone
+    from tests.integration.test_mediation_flow import AGREEMENT, desk
+
+    phone = fresh_phone()
+    d = desk(api, login, "321282102202")
+    cid = d.accepted_case(complainant={"name": "李四", "phone": phone})
+    tracking_no = api.get(f"/api/v1/complaints/{cid}", headers=d.demo).json()["tracking_no"]
+    me = party_headers(api, notification_sinks, tracking_no, phone)
+
+    view = api.get(f"/api/v1/portal/cases/{cid}", headers=me)
+    assert view.status_code == 200, view.text
+    body = view.json()
+    assert body["status"] == "accepted" and body["status_label"] == "已受理"
+    assert "已受理" in [s["label"] for s in body["steps"]]
+    assert body["complainant"]["phone"] == phone[:3] + "****" + phone[-4:] and body["complainant"]["name"] == "李*"
+    assert body["mediation"]["state"] == "awaiting_consent"
+    assert "consent" not in body["allowed_actions"] and "decline" in body["allowed_actions"]
+    assert body["mediation"]["clocks"]["mediation"]["deadline"]
+
+    # the business's consent, session and minutes recorded by staff
+    d.do(cid, "consent", {"consent": True, "contacted_via": "visit"})
+    d.do(cid, "assign", {})
+    d.session(cid, channel="video", place=None)
+    d.do(cid, "sessions/1/minutes", {"minutes": "联合调解：双方达成一致。", "agreed": True})
+    body = api.get(f"/api/v1/portal/cases/{cid}", headers=me).json()
+    assert body["mediation"]["sessions"][0]["channel_label"] == "视频调解"
+    assert "confirm_minutes" in body["allowed_actions"]
+
+    # a wrong code confirms nothing
+    code = confirm_code(api, notification_sinks, cid, "confirm_minutes", phone, me)
+    wrong = act(api, cid, "confirm_minutes", {"code": f"{(int(code) + 1) % 10**6:06d}", "n": 1}, me)
+    assert wrong.status_code == 422 and wrong.json()["message_zh"].startswith("验证码错误")
+    assert d.get(cid)["sessions"][0]["confirmed_by"]["complainant"] is None
+    # a code for one action does not confirm another
+    replay = act(api, cid, "confirm_agreement", {"code": code}, me)
+    assert replay.status_code == 422 and replay.json()["error"] == "invalid_code"
+
+    done = act(api, cid, "confirm_minutes", {"code": code, "n": 1}, me)
+    assert done.status_code == 200, done.text
+    proof = done.json()["confirmation"]
+    assert proof["party"] == "complainant" and proof["phone"] == phone[:3] + "****" + phone[-4:]
+    assert re.fullmatch(r"[0-9a-f]{64}", proof["document_sha256"]) and proof["client"].startswith("10.77.")
+    assert done.json()["mediation"]["sessions"][0]["confirmations"]["complainant"]["label"] == "已电子确认"
+
+    d.do(cid, "sessions/1/minutes/confirm", {"party": "business"})
+    d.do(cid, "agreement", AGREEMENT)
+    code = confirm_code(api, notification_sinks, cid, "confirm_agreement", phone, me)
+    signed = act(api, cid, "confirm_agreement", {"code": code}, me)
+    assert signed.status_code == 200, signed.text
+    d.do(cid, "agreement/confirm", {"party": "business"})
+
+    body = api.get(f"/api/v1/portal/cases/{cid}", headers=me).json()
+    assert body["status"] == "agreed" and body["mediation"]["agreement"]["terms"][0]["kind_label"] == "退货退款"
+    confirmations = body["mediation"]["agreement"]["confirmations"]
+    assert confirmations["complainant"]["by"] == "party" and confirmations["business"]["by"] == "staff"
+    html = api.get(f"/api/v1/complaints/{cid}/mediation/documents/agreement.html", headers=d.demo).text
+    assert "已电子确认" in html and "工作人员代为记录" in html
+    mine = api.get(f"/api/v1/portal/cases/{cid}/documents/agreement.html", headers=me)
+    assert mine.status_code == 200 and "已电子确认" in mine.text and "李四" not in mine.text
+    # the journal keeps who, what, when, where and the code's verification
+    with db.connect() as conn:
+        step = conn.execute(
+            text(
+                "SELECT actor, detail FROM mediation.steps WHERE complaint_id = :c AND action = 'confirm_agreement' "
+                "ORDER BY id LIMIT 1"
+            ),
+            {"c": cid},
+        ).one()
+    assert step.actor == "party:complainant"
+    assert step.detail["e_confirmation"]["verification_id"] and step.detail["e_confirmation"]["document_sha256"]
+
+
+def test_a_party_sees_only_its_own_case(api, login, notification_sinks, filed):
+    me = party_headers(api, notification_sinks, filed["tracking_no"], filed["phone"])
+    other = file_routed(api, login, fresh())
+    assert api.get(f"/api/v1/portal/cases/{other['id']}", headers=me).status_code == 404
+    refused = api.post(f"/api/v1/portal/cases/{other['id']}/codes", json={"action": "withdraw"}, headers=me)
+    assert refused.status_code == 404 and refused.json()["message_zh"] == "没有找到这件投诉"
+    assert api.get(f"/api/v1/portal/cases/{filed['id']}", headers={"Authorization": "Bearer nope"}).status_code == 401
