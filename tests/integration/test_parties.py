@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import wait_for
 from tests.integration.test_intake_channels import file_routed, fresh
 
 pytestmark = pytest.mark.integration
@@ -214,7 +215,10 @@ def test_the_consumer_tracks_and_e_confirms_minutes_and_the_agreement(api, login
     d.do(cid, "agreement/confirm", {"party": "business"})
 
     body = api.get(f"/api/v1/portal/cases/{cid}", headers=me).json()
-    assert body["status"] == "agreed" and body["mediation"]["agreement"]["terms"][0]["kind_label"] == "退货退款"
+    assert body["mediation"]["status"] == "agreed" and body["mediation"]["status_label"] == "已达成协议"
+    assert body["mediation"]["agreement"]["terms"][0]["kind_label"] == "退货退款"
+    # intake's status follows by event
+    wait_for(lambda: api.get(f"/api/v1/portal/cases/{cid}", headers=me).json()["status"] == "agreed")
     confirmations = body["mediation"]["agreement"]["confirmations"]
     assert confirmations["complainant"]["by"] == "party" and confirmations["business"]["by"] == "staff"
     html = api.get(f"/api/v1/complaints/{cid}/mediation/documents/agreement.html", headers=d.demo).text
