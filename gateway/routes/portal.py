@@ -10,7 +10,8 @@ from typing import Annotated, Any, Literal
 import jwt
 from fastapi import APIRouter, Header, Path, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from gateway.deps import Rpc
 from gateway.rpc import RemoteError
@@ -23,12 +24,29 @@ PARTY_TOKEN_TTL_SECONDS = 1800
 SIGN_IN = "sign_in"
 SENT = {"sent": True, "expires_in": 300, "resend_after": 60}
 TRACKING_NO = r"^[A-Z0-9]{4,40}$"
+CREDIT_CODE = r"^[0-9A-HJ-NPQRTUWXY]{18}$"  # 统一社会信用代码 (GB 32100-2015 alphabet)
 
 
 class CodeRequest(BaseModel):
+    """The complainant names the case (tracking number), the business itself (credit code)."""
+
     model_config = ConfigDict(extra="forbid")
-    party: Literal["complainant"]
-    tracking_no: str = Field(pattern=TRACKING_NO)
+    party: Literal["complainant", "business"]
+    tracking_no: str | None = Field(default=None, pattern=TRACKING_NO)
+    credit_code: str | None = Field(default=None, pattern=CREDIT_CODE)
+
+    @model_validator(mode="after")
+    def _names_its_subject(self) -> CodeRequest:
+        field = "tracking_no" if self.party == "complainant" else "credit_code"
+        if getattr(self, field) is None:
+            raise PydanticCustomError(
+                "missing", "请填写" + ("投诉编号" if field == "tracking_no" else "统一社会信用代码")
+            )
+        return self
+
+    @property
+    def subject(self) -> str:
+        return (self.tracking_no if self.party == "complainant" else self.credit_code) or ""
 
 
 class SignIn(CodeRequest):
@@ -48,9 +66,7 @@ def party_problem(status: int, error: str, message_zh: str, field: str | None = 
 async def send_code(body: CodeRequest, request: Request, client: Rpc) -> Any:
     """Send a sign-in code to the phone filed on the case. The answer is the same whether or not the
     number is known, so nothing is probed."""
-    answer = await client.call(
-        "notification", "send_code", body.party, SIGN_IN, body.tracking_no, client_address(request)
-    )
+    answer = await client.call("notification", "send_code", body.party, SIGN_IN, body.subject, client_address(request))
     if "retry_after" in answer:
         response = party_problem(429, "too_many_codes", "获取验证码过于频繁，请稍后再试")
         response.headers["Retry-After"] = str(answer["retry_after"])
@@ -60,16 +76,21 @@ async def send_code(body: CodeRequest, request: Request, client: Rpc) -> Any:
 
 @router.post("/sign-in", responses={422: {}})
 async def sign_in(body: SignIn, request: Request, client: Rpc) -> Any:
-    """A complainant proves control of the phone filed on the case: a party token for that case."""
-    answer = await client.call("notification", "verify_code", body.party, SIGN_IN, body.tracking_no, body.code)
+    """A complainant proves control of the phone filed on the case: a party token for that case; a
+    business, of the phone known for it: a party token for the cases against it."""
+    answer = await client.call("notification", "verify_code", body.party, SIGN_IN, body.subject, body.code)
     if "error" in answer:
         return party_problem(422, answer["error"], answer["message_zh"], "code")
     now = int(time.time())
+    if body.party == "business":
+        cases = answer["cases"]
+    else:
+        cases = [{"complaint_id": answer["complaint_id"], "tracking_no": body.tracking_no}]
     claims = {
         "sub": f"{body.party}:{answer['verification_id']}",
         "typ": "party",
         "party": body.party,
-        "cases": [answer["complaint_id"]],
+        "cases": [c["complaint_id"] for c in cases],
         "iat": now,
         "exp": now + PARTY_TOKEN_TTL_SECONDS,
     }
@@ -79,7 +100,7 @@ async def sign_in(body: SignIn, request: Request, client: Rpc) -> Any:
         "token_type": "bearer",
         "expires_in": PARTY_TOKEN_TTL_SECONDS,
         "party": body.party,
-        "cases": [{"complaint_id": answer["complaint_id"], "tracking_no": body.tracking_no}],
+        "cases": cases,
     }
 
 
