@@ -8,7 +8,7 @@ import time
 from typing import Annotated, Any, Literal
 
 import jwt
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -246,3 +246,22 @@ async def minutes_html(
     authorization: Authorization = "",
 ) -> Any:
     return await _party_document(request, authorization, client, complaint_id, "minutes", n)
+
+
+# --- public helpers of the filing form (no token) ---------------------------------------------------
+
+
+@router.get("/units")
+async def units(
+    client: Rpc,
+    parent: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$", description="a city or township")] = None,
+) -> Any:
+    """The served places for the cascading choice: cities, then a city's townships, then a
+    township's villages; only those an onboarded unit serves."""
+    return await client.call("routing", "served_units", parent)
+
+
+@router.get("/businesses")
+async def businesses(client: Rpc, q: Annotated[str, Query(min_length=2, max_length=50)]) -> Any:
+    """Businesses complained about before, by name or credit code: name and credit code only."""
+    return await client.call("intake", "known_businesses", q)

@@ -21,6 +21,7 @@ from typing import Any
 
 from nameko.rpc import rpc
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from common.contracts import ComplaintSubmission
@@ -418,6 +419,27 @@ class IntakeDesk:
                 "business": {k: complaint.business.get(k) for k in ("name", "credit_code")},
                 "clocks": case_clocks.views(list(complaint.clocks), datetime.now(UTC), None),
             }
+
+    @rpc(expected_exceptions=EXPECTED)
+    def known_businesses(self, query: str, limit: int = 20) -> list[dict[str, str]]:
+        """Public: businesses complained about before, by credit-code prefix or a part of the name,
+        for the portal's filing form. Only businesses with a credit code (a registered business,
+        not a person's name typed as one); name and credit code only."""
+        q = str(query or "").strip()
+        credit = Complaint.business["credit_code"].astext
+        name = Complaint.business["name"].astext
+        if q.isalnum() and q.upper() == q and len(q) >= 2 and any(ch.isdigit() for ch in q):
+            match = credit.startswith(q)  # ix_complaints_business_credit_prefix
+        else:
+            match = name.contains(q, autoescape=True)
+        with self.db.read() as session:
+            rows = session.execute(
+                select(name, credit).where(credit.is_not(None), match).distinct().order_by(credit).limit(limit)
+            ).all()
+        seen: dict[str, str] = {}
+        for business_name, code in rows:
+            seen.setdefault(code, business_name)
+        return [{"name": n, "credit_code": c} for c, n in seen.items()]
 
     @rpc(expected_exceptions=EXPECTED)
     def reference(self, name: str) -> list[dict[str, Any]]:

@@ -317,3 +317,31 @@ def test_the_invited_business_signs_in_consents_and_both_parties_e_confirm(api, 
     assert html.count("已电子确认") == 2 and "工作人员代为记录" not in html
     minutes = api.get(f"/api/v1/portal/cases/{cid}/documents/minutes/1.html", headers=biz).text
     assert minutes.count("已电子确认") == 2
+
+
+# --- the filing form's public helpers ---------------------------------------------------------------
+
+
+def test_the_cascading_choice_lists_served_places_only(api):
+    from tests.integration.test_intake_channels import VILLAGE
+
+    cities = api.get("/api/v1/portal/units").json()
+    assert VILLAGE[:6] in [c["code"] for c in cities]
+    townships = api.get("/api/v1/portal/units", params={"parent": VILLAGE[:6]}).json()
+    assert VILLAGE[:9] in [t["code"] for t in townships] and all(t["code"].startswith(VILLAGE[:6]) for t in townships)
+    villages = api.get("/api/v1/portal/units", params={"parent": VILLAGE[:9]}).json()
+    assert VILLAGE in [v["code"] for v in villages] and all(v["has_children"] is False for v in villages)
+    assert "110000" not in [c["code"] for c in cities]  # a place nobody serves
+    bad = api.get("/api/v1/portal/units", params={"parent": "12"})
+    assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "parent"
+
+
+def test_the_business_search_finds_known_businesses_without_personal_data(api, login):
+    body = fresh()
+    file_routed(api, login, body)
+    business = body["business"]
+    by_code = api.get("/api/v1/portal/businesses", params={"q": business["credit_code"][:12]}).json()
+    assert {"name": business["name"], "credit_code": business["credit_code"]} in by_code
+    by_name = api.get("/api/v1/portal/businesses", params={"q": business["name"][-6:]}).json()
+    assert by_name == [{"name": business["name"], "credit_code": business["credit_code"]}]
+    assert body["complainant"]["phone"] not in str(by_name) and body["complainant"]["name"] not in str(by_name)
