@@ -4,11 +4,13 @@ gateway issues the party token, a JWT of its own type that staff paths refuse.""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from typing import Annotated, Any, Literal
 
 import jwt
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import APIRouter, File, Header, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -21,6 +23,8 @@ from services.mediation.inputs import PARTY_ACTIONS
 router = APIRouter(prefix="/api/v1/portal", tags=["portal"])
 
 PARTY_TOKEN_TTL_SECONDS = 1800
+UPLOAD_TOKEN_TTL_SECONDS = 1800
+MAX_PUBLIC_FILE_BYTES = 10 * 1024 * 1024
 SIGN_IN = "sign_in"
 SENT = {"sent": True, "expires_in": 300, "resend_after": 60}
 TRACKING_NO = r"^[A-Z0-9]{4,40}$"
@@ -265,3 +269,50 @@ async def units(
 async def businesses(client: Rpc, q: Annotated[str, Query(min_length=2, max_length=50)]) -> Any:
     """Businesses complained about before, by name or credit code: name and credit code only."""
     return await client.call("intake", "known_businesses", q)
+
+
+def upload_token(complaint_id: str, secret: str) -> str:
+    """The public filing's capability to add its evidence for a while (no personal data in it)."""
+    now = int(time.time())
+    claims = {"sub": complaint_id, "typ": "upload", "iat": now, "exp": now + UPLOAD_TOKEN_TTL_SECONDS}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+@router.post("/evidence", status_code=201, responses={401: {}, 422: {}})
+async def public_evidence(
+    request: Request, client: Rpc, files: Annotated[list[UploadFile], File()], authorization: Authorization = ""
+) -> Any:
+    """The complainant's photos and PDFs for the case just filed on the portal, with the filing's
+    `upload_token` as bearer; judged by content, at most 10 files of 10 MiB."""
+    try:
+        claims = jwt.decode(
+            authorization.removeprefix("Bearer "),
+            request.app.state.config.jwt_secret,
+            algorithms=["HS256"],
+            options={"require": ["sub", "typ", "exp"]},
+        )
+    except jwt.PyJWTError:
+        claims = {}
+    if claims.get("typ") != "upload":
+        return party_problem(401, "invalid_token", "上传凭证已失效，请联系受理单位补充证据")
+    sent = []
+    for index, upload in enumerate(files):
+        content = await upload.read(MAX_PUBLIC_FILE_BYTES + 1)
+        if len(content) > MAX_PUBLIC_FILE_BYTES:
+            return party_problem(422, "invalid_input", "单个文件不能超过 10 MB", f"files[{index}]")
+        sent.append({"filename": upload.filename or "", "content": base64.b64encode(content).decode()})
+    try:
+        return await client.call("intake", "add_public_evidence", claims["sub"], sent, timeout=30)
+    except RemoteError as exc:
+        if exc.exc_type != "InvalidInput":
+            raise
+        fields = json.loads(exc.value)
+        return JSONResponse(
+            {
+                "error": "invalid_input",
+                "message": fields[0]["message"],
+                "message_zh": fields[0]["message"],
+                "fields": fields,
+            },
+            status_code=422,
+        )

@@ -345,3 +345,38 @@ def test_the_business_search_finds_known_businesses_without_personal_data(api, l
     by_name = api.get("/api/v1/portal/businesses", params={"q": business["name"][-6:]}).json()
     assert by_name == [{"name": business["name"], "credit_code": business["credit_code"]}]
     assert body["complainant"]["phone"] not in str(by_name) and body["complainant"]["name"] not in str(by_name)
+
+
+def test_the_portal_filing_uploads_photos_and_pdfs_only(api, login):
+    from tests.integration.test_intake_channels import EXE, PDF, PNG
+
+    filed = api.post("/api/v1/complaints", json=fresh())
+    assert filed.status_code == 201, filed.text
+    token = filed.json()["upload_token"]
+    headers = {"Authorization": f"Bearer {token}", **client()}
+    stored = api.post(
+        "/api/v1/portal/evidence", files=[("files", ("收据.png", PNG)), ("files", ("合同.pdf", PDF))], headers=headers
+    )
+    assert stored.status_code == 201, stored.text
+    assert [f["mime_type"] for f in stored.json()] == ["image/png", "application/pdf"]
+
+    # a recording (allowed to staff), a program or a text named like a photo: refused in Chinese, nothing stored
+    mp3 = b"ID3\x03\x00\x00\x00\x00\x00\x0f" + b"\xff\xfb\x90\x00" * 8
+    for name, content in (("录音.mp3", mp3), ("照片.jpg", EXE), ("照片2.jpg", b"not really a photo")):
+        refused = api.post("/api/v1/portal/evidence", files=[("files", (name, content))], headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["fields"][0] == {
+            "field": "files[0]",
+            "message": "只能上传图片（JPG、PNG、GIF、WebP）或 PDF 文件",
+        }
+    found = file_routed_view(api, login, filed.json()["id"])
+    assert len(found["evidence"]) == 2
+
+    nobody = api.post("/api/v1/portal/evidence", files=[("files", ("a.png", PNG))], headers=client())
+    assert nobody.status_code == 401 and nobody.json()["message_zh"].startswith("上传凭证已失效")
+
+
+def file_routed_view(api, login, complaint_id: str) -> dict[str, Any]:
+    from tests.integration.test_intake_channels import routed
+
+    return routed(api, login, complaint_id)
