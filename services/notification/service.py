@@ -714,7 +714,11 @@ class NotificationService:
             )
         # straight to the provider: the code is in no table and no service log line
         text = codes.sms_text(code, purpose)
-        self.channels.sms.send(Outgoing(str(uuid.uuid4()), "sms", phone, "", text, confidential=True))
+        try:
+            self.channels.sms.send(Outgoing(str(uuid.uuid4()), "sms", phone, "", text, confidential=True))
+        except (TemporaryFailure, PermanentFailure) as exc:
+            log.warning("a one-time code could not be sent: %s", exc)
+            raise Conflict("短信发送失败，请一分钟后重新获取验证码") from None
         return {"sent": True, "phone": mask_phone(phone)}
 
     @rpc(expected_exceptions=EXPECTED)
