@@ -30,6 +30,7 @@ from gateway.routes import (
     disclosure,
     mediation,
     notifications,
+    portal,
     reports,
     routing,
     settle_first,
@@ -100,6 +101,7 @@ for module in (
     routing,
     notifications,
     supervision,
+    portal,
 ):
     app.include_router(module.router)
 app.include_router(settle_first.router)  # issue 19

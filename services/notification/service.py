@@ -51,10 +51,11 @@ from common.contracts import (
 )
 from common.db import Database
 from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from common.masking import mask_phone
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role, Scope, parse_tenant
-from services.notification import follow_up, planner, receipts
+from services.notification import codes, follow_up, planner, receipts
 from services.notification import rules as R
 from services.notification import settings as tenant_settings
 from services.notification.delivery import (
@@ -684,6 +685,85 @@ class NotificationService:
             row.settings, row.updated_by, row.updated_at = merged, self.scope.user, _now()
         return self.tenant_settings(tenant)
 
+    # --- one-time codes (codes.py, docs/parties.md) ---------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def send_code(self, party: str, purpose: str, subject: str, client: str) -> dict[str, Any]:
+        """Send a one-time code by SMS to the phone known for `party` on the case `subject` names
+        (sign-in: the tracking number; confirm:<action>: the complaint id). Answers `{"sent": false}`
+        when there is no such case or phone (the gateway answers alike), `{"retry_after": s}` when
+        throttled, else `{"sent": true, "phone": <masked>}`."""
+        now = _now()
+        with self.db.transaction() as session:
+            known = _party_phone(session, party, purpose, subject)
+            if known is None:
+                return {"sent": False}
+            phone, complaint_id = known
+            wait = codes.throttled(session, purpose, subject, phone, client, now)
+            if wait is not None:
+                return {"retry_after": wait}
+            code = codes.issue(
+                session,
+                party=party,
+                purpose=purpose,
+                subject=subject,
+                complaint_id=complaint_id,
+                phone=phone,
+                client=client,
+                now=now,
+            )
+        # straight to the provider: the code is in no table and no service log line
+        text = codes.sms_text(code, purpose)
+        try:
+            self.channels.sms.send(Outgoing(str(uuid.uuid4()), "sms", phone, "", text, confidential=True))
+        except (TemporaryFailure, PermanentFailure) as exc:
+            log.warning("a one-time code could not be sent: %s", exc)
+            raise Conflict("短信发送失败，请一分钟后重新获取验证码") from None
+        return {"sent": True, "phone": mask_phone(phone)}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def invite_business(self, complaint_id: str) -> dict[str, Any]:
+        """The responsible unit's case staff invite the business by SMS to sign in at the portal
+        (its credit code and a code to the phone known for it)."""
+        key = _uuid(complaint_id, "complaint_id", NotFound)
+        with self.db.read() as session:
+            row = session.get(CaseContact, key)
+            if row is None or row.unit_code is None:
+                raise Conflict("the case is not routed to a unit yet; try again in a moment")
+            if self.scope is None or not self.scope.handles(row.unit_code):
+                raise Forbidden("only the responsible unit's case staff invite the business")
+            known = _party_phone(session, "business", "confirm", str(key))
+            if known is None or not row.business_credit_code:
+                raise Conflict(
+                    "no phone is known for the business: record it first (PUT /api/v1/complaints/{id}/contacts)"
+                )
+            text = (
+                f"【消费纠纷调解】{row.business_name or '贵单位'}：有消费者就一件消费纠纷（编号 {row.tracking_no}）"
+                f"向{row.unit_name or '调解组织'}投诉贵单位。请凭统一社会信用代码和短信验证码登录 "
+                f"{os.environ.get('PORTAL_URL', '/business/')} 查看并回应。"
+            )
+        self.channels.sms.send(Outgoing(str(uuid.uuid4()), "sms", known[0], "", text))
+        return {"sent": True, "phone": mask_phone(known[0])}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def verify_code(self, party: str, purpose: str, subject: str, code: str) -> dict[str, Any]:
+        """`{"verification_id", "complaint_id", "phone": <masked>}` when `code` is the live code
+        sent for exactly this party, purpose and subject (now used up), else `{"error",
+        "message_zh", "tries_left"}`; the try is counted either way."""
+        with self.db.transaction() as session:
+            verdict = codes.verify(session, party=party, purpose=purpose, subject=subject, code=code, now=_now())
+            if verdict.row is None:
+                return verdict.problem()
+            known = _party_phone(session, party, purpose, subject)
+            answer = {
+                "verification_id": str(verdict.row.id),
+                "complaint_id": str(verdict.row.complaint_id) if verdict.row.complaint_id else None,
+                "phone": mask_phone(known[0]) if known else None,
+            }
+            if party == "business" and purpose == "sign_in":
+                answer["cases"] = _business_cases(session, subject)
+            return answer
+
     @rpc
     def ping(self) -> dict[str, Any]:
         return {"service": self.name, "database": self.db.ping()}
@@ -724,6 +804,47 @@ def _render(session: Session, name: str, tenant: str | None, ctx: dict[str, Any]
         except Exception:  # checked when saved; a context change must not stop the message
             log.warning("override of %s by %s failed to render; using the default", name, override.tenant_code)
     return render(template, ctx)
+
+
+def _party_phone(session: Session, party: str, purpose: str, subject: str) -> tuple[str, uuid.UUID | None] | None:
+    """The phone the platform knows for `party` on what `subject` names (sign-in: the tracking
+    number, or the business's credit code; confirm: the complaint id), and the case if one."""
+    if purpose == "sign_in" and party == "business":
+        return _business_phone(session, subject)
+    if purpose == "sign_in":
+        row = session.scalars(select(CaseContact).where(CaseContact.tracking_no == subject)).first()
+    else:
+        try:
+            row = session.get(CaseContact, uuid.UUID(subject))
+        except ValueError:
+            return None
+    if row is None:
+        return None
+    if party == "business" and not row.business_phone and row.business_credit_code:
+        # a phone staff recorded on an earlier case of the same business
+        known = _business_phone(session, row.business_credit_code)
+        return (known[0], row.complaint_id) if known else None
+    phone = row.complainant_phone if party == "complainant" else row.business_phone
+    return (phone, row.complaint_id) if phone else None
+
+
+def _business_phone(session: Session, credit_code: str) -> tuple[str, None] | None:
+    """The business phone staff recorded most recently on any case of this business."""
+    phone = session.scalar(
+        select(CaseContact.business_phone)
+        .where(CaseContact.business_credit_code == credit_code, CaseContact.business_phone.is_not(None))
+        .order_by(CaseContact.updated_at.desc().nulls_last())
+        .limit(1)
+    )
+    return (phone, None) if phone else None
+
+
+def _business_cases(session: Session, credit_code: str) -> list[dict[str, str]]:
+    """The cases against this business that notification knows of (accepted or filed)."""
+    rows = session.execute(
+        select(CaseContact.complaint_id, CaseContact.tracking_no).where(CaseContact.business_credit_code == credit_code)
+    ).all()
+    return [{"complaint_id": str(key), "tracking_no": number} for key, number in rows]
 
 
 def _uuid(value: str, field: str, error: type[Exception] = InvalidInput) -> uuid.UUID:
