@@ -1,7 +1,7 @@
 """SMS one-time codes for the parties' sign-in and e-confirmation (hashed); the business's credit code
 
 Revision ID: b3c5d7e9f1a2
-Revises: f16a3c5e7b92, b3d5f7a9c1e2 (also joins the two heads main has)
+Revises: b3d5f7a9c1e2
 Create Date: 2026-12-04 16:30:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b3c5d7e9f1a2"
-down_revision = ("f16a3c5e7b92", "b3d5f7a9c1e2")  # main has two heads here: joined
+down_revision = "b3d5f7a9c1e2"
 branch_labels = None
 depends_on = None
 
