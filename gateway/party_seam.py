@@ -1,7 +1,9 @@
 """The party a settle-first request acts for: a complainant (tracking number and phone) or a business
 (credit code), as a party token says. Parties (branch `parties`, one-time SMS codes) issues these
-tokens after verifying the code; until it is merged this module reads the claims it will carry
-(`typ: "party"`, signed with JWT_SECRET). Replace `current_party` with parties' verifier at merge."""
+tokens after verifying the code (gateway/routes/portal.py `sign_in`, `typ: "party"`, signed with
+JWT_SECRET, naming the complainant's case or the business's credit code). A complainant's token from
+the sign-in carries no phone: the code sent to the case's phone already proved it; a token that
+carries one (tests, older tokens) is checked against the case's phone too."""
 
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ def business(party: Annotated[Party, Depends(current_party)]) -> Party:
 
 
 def complainant(party: Annotated[Party, Depends(current_party)]) -> Party:
-    if party.kind != "complainant" or not party.tracking_no or not party.phone:
+    if party.kind != "complainant" or not party.tracking_no:
         raise HTTPException(403, "this is for the complainant signed in for the case")
     return party
 

@@ -95,6 +95,8 @@ async def sign_in(body: SignIn, request: Request, client: Rpc) -> Any:
         "typ": "party",
         "party": body.party,
         "cases": [c["complaint_id"] for c in cases],
+        # what the settle-first lane's routes read (gateway/party_seam.py)
+        **({"credit_code": body.credit_code} if body.party == "business" else {"tracking_no": body.tracking_no}),
         "iat": now,
         "exp": now + PARTY_TOKEN_TTL_SECONDS,
     }

@@ -246,14 +246,16 @@ class IntakeService(IntakeDesk):
             return settle_first.business_view(complaint)
 
     @rpc(expected_exceptions=EXPECTED)
-    def settle_first_reply(self, tracking_no: str, phone: str, accept: Any, comment: Any = None) -> dict[str, Any]:
+    def settle_first_reply(
+        self, tracking_no: str, phone: str | None, accept: Any, comment: Any = None
+    ) -> dict[str, Any]:
         with self.db.transaction() as session:
             complaint, event = settle_first.reply(session, tracking_no, phone, accept, comment, datetime.now(UTC))
             self.db.emit(session, event)
             return {**complaints.receipt(complaint), "settle_first": complaint.details["settle_first"]}
 
     @rpc(expected_exceptions=EXPECTED)
-    def settle_first_performance(self, tracking_no: str, phone: str, performed: Any) -> dict[str, Any]:
+    def settle_first_performance(self, tracking_no: str, phone: str | None, performed: Any) -> dict[str, Any]:
         with self.db.transaction() as session:
             complaint = settle_first.confirm_performance(session, tracking_no, phone, performed, datetime.now(UTC))
             return {**complaints.receipt(complaint), "settle_first": complaint.details["settle_first"]}

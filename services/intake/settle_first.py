@@ -211,7 +211,7 @@ def _end(session: Session, complaint: Complaint, lane: dict[str, Any], outcome: 
 
 
 def reply(
-    session: Session, tracking_no: str, phone: str, accept: Any, comment: Any, now: datetime
+    session: Session, tracking_no: str, phone: str | None, accept: Any, comment: Any, now: datetime
 ) -> tuple[Complaint, SettleFirstEnded]:
     """The consumer accepts the offer (the case is settled, its acceptance clock stopped) or rejects
     it (the case goes on to the unit's acceptance decision)."""
@@ -224,7 +224,7 @@ def reply(
         except validation.InvalidField as exc:
             raise InvalidInput.one(exc.field, exc.message) from None
     complaint = _open_case(session, tracking_no)
-    if complaint.complainant_phone != phone:
+    if phone is not None and complaint.complainant_phone != phone:
         raise NotFound(f"no settle-first case {tracking_no}")
     lane = _check_open(complaint, now)
     if lane.get("offer") is None:
@@ -245,12 +245,14 @@ def reply(
     return complaint, event
 
 
-def confirm_performance(session: Session, tracking_no: str, phone: str, performed: Any, now: datetime) -> Complaint:
+def confirm_performance(
+    session: Session, tracking_no: str, phone: str | None, performed: Any, now: datetime
+) -> Complaint:
     """The consumer says whether the business did what the settlement says (履行)."""
     if not isinstance(performed, bool):
         raise InvalidInput.one("performed", "true when the business did what it offered, else false")
     complaint = _open_case(session, tracking_no)
-    if complaint.complainant_phone != phone:
+    if phone is not None and complaint.complainant_phone != phone:
         raise NotFound(f"no settle-first case {tracking_no}")
     if complaint.status != SETTLED:
         raise Conflict("only a settled case's performance is confirmed")
