@@ -25,6 +25,7 @@ class Settings:
     demo_mode: bool = field(default_factory=lambda: _env("DEMO_MODE", "0") == "1")
     demo_password: str = field(default_factory=lambda: _env("DEMO_PASSWORD", "demo-password"))
     rpc_timeout_seconds: float = field(default_factory=lambda: float(_env("RPC_TIMEOUT_SECONDS", "10")))
+    max_submissions_in_flight: int = field(default_factory=lambda: int(_env("MAX_SUBMISSIONS_IN_FLIGHT", "16")))
     max_body_bytes: int = field(default_factory=lambda: int(_env("MAX_BODY_BYTES", str(64 * 1024))))
     max_upload_bytes: int = field(default_factory=lambda: int(_env("MAX_UPLOAD_BYTES", str(32 * 1024 * 1024))))
 

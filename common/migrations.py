@@ -199,6 +199,27 @@ def drop_held_index(op: Any, schema: str, table: str) -> None:
     op.drop_index(f"ix_{table}_held", table_name=table, schema=schema)
 
 
+def add_official_calendar(op: Any, schema: str) -> None:
+    """A service's copy of the official calendar (common.official_calendar.OfficialCalendarRow)."""
+    days = sa.ARRAY(sa.Date())
+    op.create_table(
+        "official_calendar",
+        sa.Column("year", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("entered", sa.Boolean(), nullable=False),
+        sa.Column("statutory_holidays", days, nullable=False),
+        sa.Column("bridging_days", days, nullable=False),
+        sa.Column("makeup_workdays", days, nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("changed_by", sa.String(64), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        schema=schema,
+    )
+
+
+def drop_official_calendar(op: Any, schema: str) -> None:
+    op.drop_table("official_calendar", schema=schema)
+
+
 def _tables(schema: str, tables: Iterable[str]) -> str:
     return ", ".join(f"{schema}.{table}" for table in tables)
 

@@ -16,17 +16,20 @@ from common.config import settings
 from common.db import make_engine
 from common.telemetry import instrument_app
 from gateway import errors
+from gateway.admission import Admission
 from gateway.deps import Rpc
 from gateway.limits import BodySizeLimit
 from gateway.routes import (
     audit,
     auth,
+    calendar,
     clocks,
     complaints,
     mediation,
     notifications,
     reports,
     routing,
+    supervision,
     tenants,
     tracking,
     users,
@@ -48,6 +51,7 @@ async def lifespan(app: FastAPI):
     app.state.engine = make_engine(config.database_url, pool_size=5)
     app.state.sessions = sessionmaker(app.state.engine)
     app.state.rpc = RpcClient(config.amqp_uri, timeout=config.rpc_timeout_seconds)
+    app.state.admission = Admission(config.max_submissions_in_flight)
     await app.state.rpc.start()
     yield
     await app.state.rpc.close()
@@ -70,8 +74,22 @@ app.add_middleware(
 )
 errors.install(app)
 instrument_app(app)  # request spans and latency histogram, GET /metrics (common/telemetry.py)
-for module in (auth, complaints, clocks, tracking, reports, audit, users, tenants, mediation, routing, notifications):
+for module in (
+    auth,
+    complaints,
+    clocks,
+    calendar,
+    tracking,
+    reports,
+    audit,
+    users,
+    tenants,
+    mediation,
+    routing,
+    notifications,
+):
     app.include_router(module.router)
+app.include_router(supervision.router)
 if CONSOLE_DIR.is_dir():
     app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
 else:  # the API runs without a built console, and says how to build it
@@ -119,4 +137,5 @@ async def healthz(client: Rpc) -> JSONResponse:
     states = dict(zip(SERVICES, await asyncio.gather(*(ping(s) for s in SERVICES)), strict=True))
     healthy = all(state == "ok" for state in states.values())
     body = {"status": "ok" if healthy else "degraded", "services": states}
-    return JSONResponse(body, status_code=200 if healthy else 503)
+    headers = None if healthy else {"Retry-After": str(errors.RETRY_AFTER_SECONDS)}
+    return JSONResponse(body, status_code=200 if healthy else 503, headers=headers)

@@ -147,6 +147,20 @@ def login(api) -> Callable[[str], dict[str, str]]:
     return headers
 
 
+def onboard_agency(db: Engine, agency_id: str) -> str:
+    """Attach an agency to its onboarded unit (as `POST /api/v1/tenants` does), if not there yet."""
+    unit_code, _, agency_type = agency_id.partition("-")
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO routing.agencies (id, unit_code, agency_type, name, settings) "
+                "VALUES (:id, :unit, :type, :name, '{}') ON CONFLICT DO NOTHING"
+            ),
+            {"id": agency_id, "unit": unit_code, "type": agency_type, "name": f"{unit_code} {agency_type}"},
+        )
+    return agency_id
+
+
 def credit_code(seed: int = 0) -> str:
     from stdnum.cn import uscc
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from common.contracts import (
     CaseEscalated,
     CaseReassigned,
     CaseRoutingStep,
+    ClockColourChanged,
     ClockStopped,
     ComplaintAccepted,
     ComplaintReceived,
@@ -33,6 +34,10 @@ from common.contracts import (
     EarlyWarningRaised,
     MediationEnded,
     MediationTransitioned,
+    SupervisionAccepted,
+    SupervisionAnswered,
+    SupervisionOrdered,
+    SupervisionReturned,
     Unit,
 )
 from common.workdays import local_date
@@ -63,6 +68,7 @@ PERSONAL_FIELDS: dict[str, Any] = {
     "reason": "",
     "other_routes": "",
     "inputs": {},
+    "instruction": "",  # a supervision order's text
 }
 # mediation's `detail` is already free of personal data; staff names are dropped all the same
 DETAIL_DROPPED = frozenset({"mediator", "previous_mediator", "replacement"})
@@ -491,7 +497,8 @@ def on_transitioned(session: Session, event_id: uuid.UUID, event: MediationTrans
         status = "mediating" if event.to_state in MEDIATING_STATES else event.to_state
         _set_status(fact, status, event.at)
     know_units(session, (), [event.unit])
-    day, unit = local_date(event.at), event.unit.code
+    # a call-back by the unit whose mediation ended before the case moved on counts for that unit
+    day, unit = local_date(event.at), event.detail.get("unit") or event.unit.code
     if event.action == "perform_term" and event.detail.get("recovered_amount") is not None:
         amount = Decimal(str(event.detail["recovered_amount"]))
         add(session, [Contribution(unit, day, "recovered", "performed", 1, amount)])
@@ -540,6 +547,38 @@ def on_warning(session: Session, event_id: uuid.UUID, event: EarlyWarningRaised)
         add(session, [Contribution(unit, local_date(event.raised_at), "warning", event.kind)])
 
 
+# supervision orders (督办), metric `supervision`: what each event counts, at which of its units
+SUPERVISION_COUNTS: dict[type[Contract], tuple[tuple[str, str], ...]] = {
+    SupervisionOrdered: (("from_unit", "sent"), ("to_unit", "received")),
+    SupervisionAnswered: (("to_unit", "answered"),),
+    SupervisionAccepted: (("to_unit", "accepted"),),
+    SupervisionReturned: (("to_unit", "returned"),),
+}
+SUPERVISION_CLOCK = "supervision"
+
+
+def on_supervision(session: Session, event_id: uuid.UUID, event: Any) -> None:
+    """Orders sent (at the sender) and received, answered (late ones too), accepted and sent back
+    (at the unit ordered), on the day of the event; they never move."""
+    day = local_date(event.at)
+    rows = [
+        Contribution(getattr(event, side).code, day, "supervision", key)
+        for side, key in SUPERVISION_COUNTS[type(event)]
+    ]
+    if isinstance(event, SupervisionAnswered) and not event.in_time:
+        rows.append(Contribution(event.to_unit.code, day, "supervision", "answered_late"))
+    know_units(session, (), [event.from_unit, event.to_unit])
+    add(session, rows)
+
+
+def on_clock_colour(session: Session, event_id: uuid.UUID, event: ClockColourChanged) -> None:
+    """A supervision order passed its deadline unanswered (its red light): overdue, at the unit ordered."""
+    if event.clock != SUPERVISION_CLOCK or event.colour != "red":
+        return
+    know_units(session, (), [event.unit])
+    add(session, [Contribution(event.unit.code, local_date(event.at or datetime.now(UTC)), "supervision", "overdue")])
+
+
 APPLY: dict[type[Contract], Callable[[Session, uuid.UUID, Any], None]] = {
     ComplaintReceived: on_received,
     ComplaintRouted: on_routed,
@@ -552,6 +591,11 @@ APPLY: dict[type[Contract], Callable[[Session, uuid.UUID, Any], None]] = {
     MediationTransitioned: on_transitioned,
     MediationEnded: on_ended,
     EarlyWarningRaised: on_warning,
+    SupervisionOrdered: on_supervision,
+    SupervisionAnswered: on_supervision,
+    SupervisionAccepted: on_supervision,
+    SupervisionReturned: on_supervision,
+    ClockColourChanged: on_clock_colour,
 }
 BY_TYPE: dict[str, type[Contract]] = {c.type: c for c in APPLY}
 

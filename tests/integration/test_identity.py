@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, onboard_agency
 
 pytestmark = pytest.mark.integration
 
@@ -470,7 +470,8 @@ def with_key(key: str) -> dict[str, str]:
 
 def test_api_key_lifecycle(api, db, login):
     city_admin = login(CITY)
-    created = api.post("/api/v1/api-keys", json={"tenant": f"{CITY}-police", "name": "警务平台"}, headers=city_admin)
+    agency = onboard_agency(db, f"{CITY}-consumer_association")
+    created = api.post("/api/v1/api-keys", json={"tenant": agency, "name": "消协平台"}, headers=city_admin)
     assert created.status_code == 201, created.text
     issued = created.json()
     key, key_id = issued["key"], issued["id"]
@@ -480,7 +481,7 @@ def test_api_key_lifecycle(api, db, login):
     assert me.status_code == 200
     assert me.json() == {
         "username": f"api-key:{key_id}",
-        "tenant": f"{CITY}-police",
+        "tenant": agency,
         "roles": ["agency_liaison"],
         "kind": "api_key",
     }
@@ -520,13 +521,18 @@ def test_api_key_lifecycle(api, db, login):
     assert [k["revoked_at"] for k in revoked if k["id"] == key_id] != [None]
 
 
-def test_api_keys_are_for_agencies_of_the_subtree(api, login):
+def test_api_keys_are_for_agencies_of_the_subtree(api, db, login):
     township_admin = login(TOWNSHIP)
     unit_key = api.post("/api/v1/api-keys", json={"tenant": VILLAGE, "name": "x"}, headers=township_admin)
     assert unit_key.status_code == 422 and unit_key.json()["fields"][0]["field"] == "tenant"
     parent_agency = api.post("/api/v1/api-keys", json={"tenant": f"{CITY}-court", "name": "x"}, headers=township_admin)
     assert parent_agency.status_code == 403
-    own = api.post("/api/v1/api-keys", json={"tenant": f"{TOWNSHIP}-police", "name": "派出所"}, headers=township_admin)
+    # only for an agency that exists: onboarded, attached to its unit
+    missing = api.post("/api/v1/api-keys", json={"tenant": f"{TOWNSHIP}-court", "name": "法庭"}, headers=township_admin)
+    assert missing.status_code == 422 and missing.json()["fields"][0]["field"] == "tenant"
+    assert "not an onboarded agency" in missing.json()["fields"][0]["message"]
+    onboard_agency(db, f"{TOWNSHIP}-court")
+    own = api.post("/api/v1/api-keys", json={"tenant": f"{TOWNSHIP}-court", "name": "法庭"}, headers=township_admin)
     assert own.status_code == 201
     key_id = own.json()["id"]
     # a sibling township's admin cannot see, rotate or revoke it
@@ -538,7 +544,8 @@ def test_api_keys_are_for_agencies_of_the_subtree(api, login):
     assert api.get("/api/v1/auth/me", headers=with_key(own.json()["key"])).status_code == 200
 
 
-def test_an_api_key_manages_nothing(api, login):
+def test_an_api_key_manages_nothing(api, db, login):
+    onboard_agency(db, f"{CITY}-procuratorate")
     key = api.post(
         "/api/v1/api-keys", json={"tenant": f"{CITY}-procuratorate", "name": "检察"}, headers=login(CITY)
     ).json()["key"]
