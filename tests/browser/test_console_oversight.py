@@ -207,7 +207,7 @@ def test_the_city_downloads_this_months_provisional_report_and_last_months_xlsx(
     with page.expect_download() as provisional:
         page.locator('[data-download="csv"]').click()
     assert "临时" in provisional.value.suggested_filename
-    assert "投诉总量" in open(provisional.value.path(), encoding="utf-8-sig").read()
+    assert "投诉总量" in provisional.value.path().read_text(encoding="utf-8-sig")
     screenshot(page, "reports")
 
     today = date.today()
