@@ -23,6 +23,7 @@ from tests.browser.helpers import (
     VILLAGE,
     Login,
     assert_fits_the_phone,
+    choose,
     file_routed,
     log_in,
     screenshot,
@@ -163,9 +164,8 @@ def test_the_township_dashboard_agrees_with_the_api_and_the_monthly_xlsx(
     wait_for(lambda: any(w["key"] == credit for w in api.get("/api/v1/warnings", headers=township).json()), timeout=30)
     summary = api.get("/api/v1/reports/summary", headers=township).json()
     [own] = [u for u in summary["escalation"]["units"] if u["unit"] == TOWNSHIP]
-    [listed] = [
-        u for u in api.get("/api/v1/reports/escalations", headers=township).json() if u["unit"] == TOWNSHIP
-    ] or [own]
+    escalations = api.get("/api/v1/reports/escalations", headers=township).json()["units"]
+    listed = next((u for u in escalations if u["unit"] == TOWNSHIP), own)  # listed once it passed a case up
     assert listed["rate"] == own["rate"]  # one definition: the summary and the escalation list agree
 
     log_in(page, console_url, TOWNSHIP, to="/dashboard")
@@ -212,8 +212,7 @@ def test_the_city_downloads_this_months_provisional_report_and_last_months_xlsx(
 
     today = date.today()
     last = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1).strftime("%Y-%m")
-    page.locator("#report-month").click()
-    page.locator(".el-select-dropdown__item:visible", has_text=last).first.click()
+    choose(page, page.locator("#report-month"), last)
     if page.locator("#generate").count():
         page.locator("#generate").click()
     with page.expect_download() as report:
