@@ -213,7 +213,10 @@ def test_the_city_downloads_this_months_provisional_report_and_last_months_xlsx(
     today = date.today()
     last = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1).strftime("%Y-%m")
     choose(page, page.locator("#report-month"), last)
-    if page.locator("#generate").count():
+    expect(page.locator("#provisional")).to_have_count(0)
+    ready = page.locator('#generate, [data-download="xlsx"]')
+    expect(ready.first).to_be_visible()
+    if page.locator("#generate").count():  # not produced yet: on demand
         page.locator("#generate").click()
     with page.expect_download() as report:
         page.locator('[data-download="xlsx"]').click()
