@@ -222,7 +222,8 @@ def test_the_city_downloads_this_months_provisional_report_and_last_months_xlsx(
         page.locator('[data-download="xlsx"]').click()
     from openpyxl import load_workbook
 
-    sheet = load_workbook(report.value.path()).active
+    assert report.value.suggested_filename.endswith(f"{last}.xlsx")
+    sheet = load_workbook(io.BytesIO(report.value.path().read_bytes())).active
     assert sheet.cell(1, 2).value.startswith(CITY)
 
     log_in(phone, console_url, CITY, to="/reports")
