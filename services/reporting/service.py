@@ -168,7 +168,9 @@ class ReportingService:
         first = monthly.parse_month(month)
         monthly.require_past(first)
         with self.db.transaction() as session:
-            created = monthly.generate(session, first, monthly.known_units(session, under=unit), "on_demand")
+            # the caller's own report too when nothing happened under it yet: asked for, it exists
+            units = sorted({unit, *monthly.known_units(session, under=unit)})
+            created = monthly.generate(session, first, units, "on_demand")
         return {"month": f"{first:%Y-%m}", "unit": unit, "created": created}
 
     @rpc(expected_exceptions=EXPECTED)
