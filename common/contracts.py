@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from common.bounds import PlausibleDate
+
 
 class PoisonMessage(Exception):
     """A message that can never be handled (malformed, unknown version): dead-letter at once."""
@@ -528,7 +530,7 @@ class ComplaintSubmission(_Input):
     )
     # added by intake issue 4 (all optional)
     product: str | None = Field(default=None, min_length=1, max_length=200)  # the goods or service concerned
-    occurred_on: date | None = None  # when it happened (purchase or incident day)
+    occurred_on: PlausibleDate | None = None  # when it happened (purchase or incident day)
     request_details: str | None = Field(default=None, min_length=1, max_length=500)  # what exactly is asked
     also_report: bool = False  # also a report of an offence (Art 9): split into two linked records
     report_text: str | None = Field(default=None, min_length=5, max_length=2000)

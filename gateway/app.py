@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,13 +13,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
-from common.config import settings
+from common.config import missing_secrets, refusal, settings
 from common.db import make_engine
 from common.telemetry import instrument_app
-from gateway import errors
+from gateway import errors, throttle
 from gateway.admission import Admission
 from gateway.deps import Rpc
 from gateway.limits import BodySizeLimit
+from gateway.plain_text import PlainText
 from gateway.routes import (
     audit,
     auth,
@@ -36,6 +38,8 @@ from gateway.routes import (
 )
 from gateway.rpc import RpcClient, ServiceUnavailable
 
+log = logging.getLogger("gateway")
+
 SERVICES = ("intake", "routing", "mediation", "notification", "reporting")
 HEALTH_TIMEOUT_SECONDS = 3.0
 # the staff web console, built by `make console` from web/console/ (docs/console.md); it also holds
@@ -46,8 +50,13 @@ SWAGGER_DIR = "/console/swagger"
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    missing = missing_secrets()
+    if missing:  # tokens signed with a guessable secret could be forged by anyone
+        log.critical(refusal(missing))
+        raise RuntimeError(refusal(missing))
     config = settings()
     app.state.config = config
+    app.state.proxies = throttle.trusted_proxies(config.forwarded_allow_ips)
     app.state.engine = make_engine(config.database_url, pool_size=5)
     app.state.sessions = sessionmaker(app.state.engine)
     app.state.rpc = RpcClient(config.amqp_uri, timeout=config.rpc_timeout_seconds)
@@ -66,6 +75,7 @@ app = FastAPI(
     docs_url=None,  # served below from local files
     redoc_url=None,  # ReDoc would load from a CDN: a government intranet has none
 )
+app.add_middleware(PlainText, binary_paths=complaints.UPLOAD_PATHS)  # inside BodySizeLimit: reads bodies it let in
 app.add_middleware(
     BodySizeLimit,
     max_bytes=settings().max_body_bytes,
@@ -87,9 +97,9 @@ for module in (
     mediation,
     routing,
     notifications,
+    supervision,
 ):
     app.include_router(module.router)
-app.include_router(supervision.router)
 if CONSOLE_DIR.is_dir():
     app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
 else:  # the API runs without a built console, and says how to build it

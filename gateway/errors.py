@@ -44,12 +44,12 @@ def install(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         fields = []
         for error in exc.errors():
-            message = error["msg"]
-            if error["type"] == "json_invalid":
-                message = "the body is not valid JSON"
+            field, message = _field_name(tuple(error["loc"])), error["msg"]
+            if error["type"] == "json_invalid":  # its loc is the byte offset, no field
+                field, message = "body", "the body is not valid JSON"
             elif error["type"] == "extra_forbidden":
                 message = "unknown field; remove it"
-            fields.append({"field": _field_name(tuple(error["loc"])), "message": message})
+            fields.append({"field": field, "message": message})
         summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         return problem(422, "invalid_input", summary, fields)
 

@@ -93,6 +93,9 @@ def platform(otlp_sink, notification_sinks) -> Iterator[Any]:
         DEMO_MODE="1",
         DEMO_PASSWORD=DEMO_PASSWORD,
         JWT_SECRET=secrets.token_urlsafe(32),
+        # the suite stands for a proxy on 127.0.0.1: its X-Forwarded-For names the client (a test
+        # that wants an untrusted peer connects from another loopback address, 127.0.0.2)
+        FORWARDED_ALLOW_IPS="127.0.0.1",
         RPC_TIMEOUT_SECONDS="10",
         # tracing on, but only requests that arrive with a sampled `traceparent` are recorded (the
         # telemetry test's): the rest of the suite creates no-op spans and exports nothing

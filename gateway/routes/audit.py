@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from common.bounds import PlausibleDatetime
 from common.tenancy import Role
 from gateway.deps import Rpc, Staff
 from gateway.errors import problem
@@ -21,8 +22,8 @@ SERVICES = ("intake", "mediation")  # the services that show a complainant's dat
 async def personal_data_access(
     staff: Staff,
     client: Rpc,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: PlausibleDatetime | None = None,
+    until: PlausibleDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Any:
     """Reads of unmasked personal data on the cases of your subtree, newest first (tenant admins),

@@ -179,6 +179,13 @@ class IntakeService(IntakeDesk):
             if self.db.first_delivery(session, event_id, "intake.on_case_routing_step"):
                 record_step(session, event)
 
+    @on_event(OfficialCalendarChanged)
+    def on_official_calendar_changed(self, event_id: uuid.UUID, event: OfficialCalendarChanged) -> None:
+        """The platform admin entered or withdrew a year: kept, counted on, running clocks recounted."""
+        self.official_calendar.apply_change(
+            self.db, event_id, "intake.on_official_calendar_changed", event, (ClockRow,)
+        )
+
     # the case status follows mediation; other services' clock lights (services/intake/case_status.py)
     @on_event(MediationTransitioned)
     def on_mediation_transitioned(self, event_id: uuid.UUID, event: MediationTransitioned) -> None:
@@ -204,13 +211,6 @@ class IntakeService(IntakeDesk):
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_message_handled"):
                 complaints.record_message_handled(session, event)
-
-    @on_event(OfficialCalendarChanged)
-    def on_official_calendar_changed(self, event_id: uuid.UUID, event: OfficialCalendarChanged) -> None:
-        """The platform admin entered or withdrew a year: kept, counted on, running clocks recounted."""
-        self.official_calendar.apply_change(
-            self.db, event_id, "intake.on_official_calendar_changed", event, (ClockRow,)
-        )
 
     # --- clocks (common/clock_watch.py) ---------------------------------------------------------------
 

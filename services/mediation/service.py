@@ -127,7 +127,16 @@ class MediationService:
             case = cases.find(session, key, scope, lock=True)
             for out in cases.perform(session, case, action, scope, payload, path={"n": n}):
                 self.db.emit(session, out)
-        return self.get_case(complaint_id)
+            # the answer is read back from what this transaction wrote, before it commits: a value
+            # PostgreSQL stores but cannot give back fails the action, and nothing is stored
+            session.flush()
+            session.expire_all()
+            case = cases.find(session, key, scope)
+            answer = cases.view(case, scope)
+            shown = cases.shows_personal_data(case, scope, single=True)
+            if shown:
+                cases.record_access(session, scope, key, shown, "mediation.get_case")
+        return answer
 
     # --- reads ----------------------------------------------------------------------------------
 

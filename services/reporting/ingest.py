@@ -20,6 +20,7 @@ from sqlalchemy import event as orm_event
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from common import reference
 from common.contracts import (
     CaseEscalated,
     CaseReassigned,
@@ -333,7 +334,10 @@ class _Change:
 
 
 def _set_status(fact: ComplaintFact, status: str, at: datetime) -> None:
-    """The latest status by event time wins, whatever order the events arrive in."""
+    """The latest status by event time wins, whatever order the events arrive in; a refusal stays
+    (as intake's case status, services/intake/case_status.py)."""
+    if fact.status == reference.REFUSED and status != reference.REFUSED:
+        return
     if fact.status_at is None or at >= fact.status_at:
         fact.status, fact.status_at = status, at
 
@@ -409,6 +413,7 @@ def on_escalated(session: Session, event_id: uuid.UUID, event: CaseEscalated) ->
     )
     with _Change(session, fact):
         _move(fact, event.from_unit.code, event.to_unit)
+        _set_status(fact, reference.ESCALATED, event.at)
     know_units(session, (), [event.from_unit, event.to_unit])
     day = local_date(event.at)
     # the tier in the metric: within a township's subtree only the township itself is a township
@@ -416,7 +421,13 @@ def on_escalated(session: Session, event_id: uuid.UUID, event: CaseEscalated) ->
 
 
 def on_routing_step(session: Session, event_id: uuid.UUID, event: CaseRoutingStep) -> None:
-    """A handover accepted or an authority decision moves the case; an agency handover marks it."""
+    """A handover accepted or an authority decision moves the case; an agency handover marks it; a
+    case nobody accepted that ends at the top tier is closed."""
+    if event.step == "ended_at_top":
+        fact = _routed_fact(session, event.complaint_id)
+        if fact.accepted_at is None:
+            with _Change(session, fact):
+                _set_status(fact, reference.CLOSED, event.at)
     if event.previous_unit is None and event.agency_tenant is None:
         return
     fact = _routed_fact(session, event.complaint_id)
@@ -474,28 +485,13 @@ def on_clock_stopped(session: Session, event_id: uuid.UUID, event: ClockStopped)
     add(session, [Contribution(event.unit_code, day, f"clock:{figure}", rollups.on_time(event.met))])
 
 
-# mediation states as statuses: under way is `mediating`; the others are their own state's name
-MEDIATING_STATES = frozenset(
-    {
-        "awaiting_consent",
-        "awaiting_assignment",
-        "assigned",
-        "session_scheduled",
-        "session_held",
-        "failed_once",
-        "second_session_scheduled",
-        "second_session_held",
-        "agreement_drafted",
-        "re_review",
-    }
-)
-
-
 def on_transitioned(session: Session, event_id: uuid.UUID, event: MediationTransitioned) -> None:
     fact = _locked_fact(session, event.complaint_id)
     with _Change(session, fact):
-        status = "mediating" if event.to_state in MEDIATING_STATES else event.to_state
-        _set_status(fact, status, event.at)
+        # the case status as intake keeps it (common/reference.py): one mapping for list and figures
+        status = reference.status_for_mediation(event.to_state)
+        if status is not None:
+            _set_status(fact, status, event.at)
     know_units(session, (), [event.unit])
     # a call-back by the unit whose mediation ended before the case moved on counts for that unit
     day, unit = local_date(event.at), event.detail.get("unit") or event.unit.code

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Date, DateTime, and_, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
+from common.bounds import window_problem
 from common.errors import InvalidInput
 from services.reporting import rollups
 from services.reporting.models import DailyRollup, MonthlyRollup, RollupDelta, UnitName, YearlyRollup
@@ -47,9 +48,13 @@ def parse_day(value: str | None, field: str) -> date | None:
     if value in (None, ""):
         return None
     try:
-        return date.fromisoformat(str(value))
+        day = date.fromisoformat(str(value))
     except ValueError:
         raise InvalidInput.one(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    problem = window_problem(day)  # a day past 9999-12-30 has no next day to end the period at
+    if problem:
+        raise InvalidInput.one(field, problem)
+    return day
 
 
 def parse_period(start: str | None, end: str | None) -> tuple[date | None, date | None]:

@@ -38,15 +38,7 @@ from common.tenancy import CurrentScope
 from services.routing import cases, lights, offers, supervision
 from services.routing import official_calendar as calendar_ops
 from services.routing import tenants as tenant_ops
-from services.routing.models import (
-    Assignment,
-    CaseClock,
-    Inbox,
-    OfficialCalendar,
-    Outbox,
-    SupervisionOrder,
-    TierClock,
-)
+from services.routing.models import Assignment, CaseClock, Inbox, OfficialCalendar, Outbox, SupervisionOrder, TierClock
 from services.routing.tree import DivisionTree, registry_fingerprint
 
 log = logging.getLogger(__name__)
