@@ -149,6 +149,7 @@ CASE_ACTIONS: Final[dict[str, str]] = {
     "handover_accept": "接收移交",
     "handover_acknowledge": "签收移送",
     "reclassify": "重新定性",
+    "supervise": "督办",
 }
 
 # --- messages ------------------------------------------------------------------------------------

@@ -73,6 +73,18 @@ async def download_monthly(
     )
 
 
+@router.get("/trend")
+async def trend(
+    staff: Staff,
+    client: Rpc,
+    start: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    end: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> Any:
+    """Complaints received and agreements per month of the caller's subtree (default: the last twelve
+    months): the figures of `charts/trend.svg`, as JSON."""
+    return await client.call("reporting", "trend", start=start, end=end, context=staff.scope.to_context())
+
+
 @router.get("/charts/{name}.svg", response_class=Response)
 async def chart(
     name: Literal["trend", "categories", "sla"],

@@ -113,6 +113,9 @@ class SupervisionOrder(BaseModel):
     return_reason: str | None
     closed_at: datetime | None
     history: list[OrderStep]
+    allowed_actions: list[Literal["answer", "accept", "return"]] = Field(
+        default_factory=list, description="what the caller may do on the order now"
+    )
 
 
 @router.post(CASE_ORDERS, status_code=201, response_model=SupervisionOrder)

@@ -9,7 +9,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 # (label, path in the figures) of the fixed lines of a monthly table; the breakdowns follow
-FIXED_LINES: tuple[tuple[str, tuple[str, ...]], ...] = (
+FIXED_LINES: tuple[tuple[str, tuple[str | int, ...]], ...] = (
     ("投诉总量 complaints", ("total",)),
     ("争议金额 claimed (CNY)", ("claim_amount",)),
     ("受理 accepted", ("acceptance", "accepted")),
@@ -29,6 +29,8 @@ FIXED_LINES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("受理用时 decision, p95 hours", ("durations", "decision", "p95_hours")),
     ("调解用时 mediation, average hours", ("durations", "mediation", "average_hours")),
     ("调解用时 mediation, p95 hours", ("durations", "mediation", "p95_hours")),
+    ("上交 escalated", ("escalation", "units", 0, "escalated")),
+    ("上交率 escalation rate", ("escalation", "units", 0, "rate")),  # the unit's own: units[0]
     ("满意度 satisfaction (1-5)", ("satisfaction", "average")),
     ("回访 call-backs", ("satisfaction", "responses")),
     ("预警 early warnings", ("early_warnings", "raised")),
@@ -43,12 +45,15 @@ FIXED_LINES: tuple[tuple[str, tuple[str, ...]], ...] = (
 BREAKDOWNS = (("渠道 channel", "by_channel"), ("类别 category", "by_category"), ("状态 status", "by_status"))
 
 
-def _get(figures: dict[str, Any], path: Sequence[str]) -> Any:
+def _get(figures: dict[str, Any], path: Sequence[str | int]) -> Any:
     value: Any = figures
     for part in path:
-        if not isinstance(value, dict):
+        if isinstance(part, int):
+            value = value[part] if isinstance(value, list) and len(value) > part else None
+        elif isinstance(value, dict):
+            value = value.get(part)
+        else:
             return None
-        value = value.get(part)
     return value
 
 

@@ -105,8 +105,31 @@ def as_dict(report: MonthlyReport) -> dict[str, Any]:
     }
 
 
+def provisional(session: Session, unit: str, first: date) -> dict[str, Any]:
+    """The month so far, as the report would read if produced now: marked, never stored."""
+    return {
+        "unit": unit,
+        "parent": rollups.parent_of(unit),
+        "month": f"{first:%Y-%m}",
+        "generated_at": datetime.now(UTC).isoformat(),
+        "generated_by": "provisional",
+        "provisional": True,
+        "figures": queries.read_figures(session, unit, first, month_end(first)),
+    }
+
+
 def view(session: Session, unit: str, first: date) -> dict[str, Any]:
-    """The unit's own report and its children's, side by side (what was sent up to it)."""
+    """The unit's own report and its children's, side by side (what was sent up to it); for the
+    month under way, each as it stands today (`provisional`)."""
+    if first == current_month():
+        children_codes = [u for u in known_units(session, under=unit) if u != unit and rollups.parent_of(u) == unit]
+        return {
+            "month": f"{first:%Y-%m}",
+            "unit": unit,
+            "provisional": True,
+            "report": provisional(session, unit, first),
+            "children": [provisional(session, code, first) for code in children_codes],
+        }
     own = session.scalar(select(MonthlyReport).where(MonthlyReport.unit_code == unit, MonthlyReport.month == first))
     children = session.scalars(
         select(MonthlyReport)
@@ -116,6 +139,7 @@ def view(session: Session, unit: str, first: date) -> dict[str, Any]:
     return {
         "month": f"{first:%Y-%m}",
         "unit": unit,
+        "provisional": False,
         "report": as_dict(own) if own else None,
         "children": [as_dict(c) for c in children],
     }

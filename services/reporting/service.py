@@ -173,7 +173,9 @@ class ReportingService:
         first = monthly.parse_month(month)
         monthly.require_past(first)
         with self.db.transaction() as session:
-            created = monthly.generate(session, first, monthly.known_units(session, under=unit), "on_demand")
+            # the caller's own report too when nothing happened under it yet: asked for, it exists
+            units = sorted({unit, *monthly.known_units(session, under=unit)})
+            created = monthly.generate(session, first, units, "on_demand")
         return {"month": f"{first:%Y-%m}", "unit": unit, "created": created}
 
     @rpc(expected_exceptions=EXPECTED)
@@ -191,11 +193,22 @@ class ReportingService:
         if report["report"] is None:
             raise NotFound(f"no monthly report of {report['unit']} for {report['month']} yet")
         rows = exports.table([report["report"], *report["children"]])
-        name = f"report-{report['unit']}-{report['month']}.{fmt}"
+        marked = "-provisional" if report["provisional"] else ""  # the month under way, as of today
+        name = f"report-{report['unit']}-{report['month']}{marked}.{fmt}"
         if fmt == "csv":
             return {"filename": name, "content": exports.to_csv(rows)}
         content = exports.to_xlsx(rows, f"{report['unit']} {report['month']}")
         return {"filename": name, "base64": base64.b64encode(content).decode()}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def trend(self, start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
+        """Complaints received and agreements per month (the trend chart's figures; default the last
+        twelve months), for the console's own charts."""
+        unit = self._unit_scope()
+        first, last = queries.parse_period(start, end)
+        with self.db.scoped(self.scope) as session:
+            rows = queries.monthly_trend(session, unit, first, last)
+        return [{"month": month, "complaints": complaints, "agreements": agreed} for month, complaints, agreed in rows]
 
     @rpc(expected_exceptions=EXPECTED)
     def chart(self, name: str, start: str | None = None, end: str | None = None) -> str:

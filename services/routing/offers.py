@@ -21,6 +21,7 @@ from services.routing.cases import (
     AGENCY_PENDING,
     AGENCY_STAFF,
     CONTESTED,
+    ENDED,
     HANDOVER_PENDING,
     SUPERVISOR,
     visibility,
@@ -71,6 +72,8 @@ def allowed_actions(session: Session, tree: DivisionTree, a: Assignment, scope: 
         takeover = handover.get("takeover")
         if takeover is not None and takeover.to_tenant == scope.unit:
             actions.append("decline_takeover")
+        if a.state != ENDED and scope.unit in tree.units:  # as supervision.send asks
+            actions.append("supervise")
     return actions
 
 

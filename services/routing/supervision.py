@@ -164,6 +164,18 @@ def _load(session: Session, scope: Scope | None, order_id: uuid.UUID) -> tuple[S
     return scope, order
 
 
+def allowed_actions(scope: Scope | None, order: SupervisionOrder) -> list[str]:
+    """What the caller may do on the order now: the questions `answer` and `_decider` ask, unasked
+    of the database, so a button the console shows is one routing accepts."""
+    if scope is None:
+        return []
+    if order.state in AWAITING and scope.unit == order.unit_code and scope.roles & CASE_ROLES:
+        return ["answer"]
+    if order.state == ANSWERED and scope.unit == order.from_unit and scope.roles & SUPERVISOR:
+        return ["accept", "return"]
+    return []
+
+
 def _need_state(order: SupervisionOrder, *states: str) -> None:
     if order.state not in states:
         raise Conflict(f"not possible now: {STATE_REASONS[order.state]}")
@@ -478,7 +490,9 @@ def _case_step(
 # --- reading --------------------------------------------------------------------------------------
 
 
-def view(session: Session, tree: DivisionTree, order: SupervisionOrder, now: datetime) -> dict[str, Any]:
+def view(
+    session: Session, tree: DivisionTree, scope: Scope | None, order: SupervisionOrder, now: datetime
+) -> dict[str, Any]:
     steps = session.scalars(
         select(SupervisionStep).where(SupervisionStep.order_id == order.id).order_by(SupervisionStep.id)
     ).all()
@@ -508,6 +522,7 @@ def view(session: Session, tree: DivisionTree, order: SupervisionOrder, now: dat
             {"step": s.step, "unit": s.unit_code, "detail": s.detail, "actor": s.actor, "at": s.at.isoformat()}
             for s in steps
         ],
+        "allowed_actions": allowed_actions(scope, order),
     }
 
 
@@ -515,7 +530,7 @@ def one(session: Session, tree: DivisionTree, scope: Scope | None, order_id: uui
     order = session.get(SupervisionOrder, order_id)
     if order is None or not _visible(scope, order):
         raise NotFound(f"no supervision order {order_id}")
-    return view(session, tree, order, datetime.now(UTC))
+    return view(session, tree, scope, order, datetime.now(UTC))
 
 
 def listing(
@@ -557,7 +572,7 @@ def listing(
     if complaint_id is not None:
         query = query.where(SupervisionOrder.complaint_id == complaint_id)
     rows = session.scalars(query.order_by(SupervisionOrder.sent_at.desc()).limit(limit)).all()
-    return [view(session, tree, row, now) for row in rows]
+    return [view(session, tree, scope, row, now) for row in rows]
 
 
 def of_case(session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID) -> list[dict[str, Any]]:

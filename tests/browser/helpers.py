@@ -34,8 +34,12 @@ ENGLISH_CODES = re.compile(
 )
 
 
-def log_in(page: Page, console_url: str, username: str, password: str = DEMO_PASSWORD) -> None:
-    page.goto(console_url)
+def log_in(page: Page, console_url: str, username: str, password: str = DEMO_PASSWORD, to: str = "/cases") -> None:
+    """Log in on the way to `to` (the console lands on the dashboard when no view was asked for)."""
+    page.goto(f"{console_url}#{to}")
+    if page.evaluate("sessionStorage.length"):  # someone else is logged in on this page: a fresh start
+        page.evaluate("sessionStorage.clear()")
+        page.reload()
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录", exact=True).click()

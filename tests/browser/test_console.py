@@ -153,7 +153,8 @@ def test_village_staff_see_what_the_decision_needs(
     expect(page.locator("#history")).to_contain_text("分派责任单位")
     expect(page.locator("#message-table")).to_contain_text("收件回执")
     # the buttons are exactly the actions the server allows this caller
-    offered = [a for a in case["allowed_actions"] if a != "add_evidence"]  # that one is on the evidence card
+    # add_evidence is on the evidence card, supervise (督办) on the supervision card
+    offered = [a for a in case["allowed_actions"] if a not in ("add_evidence", "supervise")]
     expect(page.locator("#case-actions [data-action]")).to_have_count(len(offered))
     expect(page.locator('#case-actions [data-action="accept"]')).to_have_text("受理")
 

@@ -105,6 +105,7 @@ def test_the_city_orders_the_village_answers_with_evidence_and_the_city_accepts(
     assert o["follows_case"] and o["working_days"] == 3 and o["instruction"].startswith("三个工作日")
     assert o["clock"]["kind"] == "supervision" and o["clock"]["colour"] == "green" and o["clock"]["met"] is None
     assert o["deadline"] > o["sent_at"] and not o["overdue"]
+    assert o["allowed_actions"] == []  # the sender waits for the answer
 
     # the township and the village see it; the city in what it sent, the village in what it received
     assert oid in listed(api, login, TOWNSHIP)
@@ -116,6 +117,9 @@ def test_the_city_orders_the_village_answers_with_evidence_and_the_city_accepts(
         assert clock["order_id"] == oid and clock["unit"]["code"] == VILLAGE and clock["sent_by_unit"]["code"] == CITY
         on_case = api.get(f"/api/v1/complaints/{cid}/supervision-orders", headers=login(unit)).json()
         assert [x["id"] for x in on_case] == [oid]
+        assert on_case[0]["allowed_actions"] == (["answer"] if unit == VILLAGE else [])
+        assert ("supervise" in case["allowed_actions"]) == (unit == TOWNSHIP)  # a unit above orders
+    assert "supervise" in api.get(f"/api/v1/complaints/{cid}", headers=login(CITY)).json()["allowed_actions"]
     held = api.get("/api/v1/clocks", params={"colour": "green", "kind": "supervision"}, headers=login(VILLAGE))
     assert oid in [c.get("order_id") for c in held.json()]
     [told] = wait_for(lambda: inbox(api, login, VILLAGE, cid, "supervision_ordered"), timeout=20)
@@ -144,6 +148,8 @@ def test_the_city_orders_the_village_answers_with_evidence_and_the_city_accepts(
     assert answered.status_code == 200, answered.text
     o = answered.json()
     assert o["state"] == "answered" and o["attachments"] == [file_id] and o["answered_by"] == VILLAGE
+    assert o["allowed_actions"] == []
+    assert api.get(f"{ORDERS}/{oid}", headers=login(CITY)).json()["allowed_actions"] == ["accept", "return"]
     assert o["clock"]["met"] is True and o["clock"]["stopped_at"] is not None
     assert act(api, login, VILLAGE, oid, "answer", {"answer": "再答一次"}).status_code == 409
     wait_for(lambda: inbox(api, login, CITY, cid, "supervision_answered"), timeout=20)

@@ -249,3 +249,10 @@ def test_whole_months_read_whole_years_from_the_yearly_rollups():
     assert queries.split_months(d(2025, 3, 1), d(2026, 10, 1)) == ([(d(2025, 3, 1), d(2026, 10, 1))], None)
     assert queries.split_months(None, d(2026, 3, 1)) == ([(d(2026, 1, 1), d(2026, 3, 1))], (None, d(2025, 1, 1)))
     assert queries.split_months(d(2025, 3, 1), None) == ([(d(2025, 3, 1), d(2025, 12, 1))], (d(2026, 1, 1), None))
+
+
+def test_the_table_carries_each_units_own_escalation_rate():
+    township = report(TOWNSHIP, 5, {})
+    township["figures"]["escalation"] = {"units": [{"unit": TOWNSHIP, "escalated": 1, "rate": 0.125}]}
+    table = exports.table([township, report(VILLAGE, 2, {})])  # the village's report has no escalation
+    assert ["上交 escalated", 1, None] in table and ["上交率 escalation rate", 0.125, None] in table

@@ -442,3 +442,34 @@ export interface RequestKind {
   code: string;
   label_zh: string;
 }
+
+export interface UnitRef {
+  code: string;
+  name: string;
+  tier: string;
+}
+
+/** A supervision order (督办) as routing answers it, with what the caller may do on it now. */
+export interface SupervisionOrder {
+  id: string;
+  complaint_id: string;
+  from_unit: UnitRef;
+  sent_by: string;
+  to_unit: UnitRef;
+  instruction: string;
+  state: string;
+  sent_at: string;
+  working_days: number;
+  deadline: string;
+  clock: Clock;
+  overdue: boolean;
+  overdue_at: string | null;
+  answer: string | null;
+  attachments: string[];
+  answered_at: string | null;
+  answered_by: string | null;
+  return_reason: string | null;
+  closed_at: string | null;
+  history: { step: string; unit: string; detail: Record<string, unknown>; actor: string; at: string }[];
+  allowed_actions: string[];
+}

@@ -6,7 +6,10 @@ import { loggedIn, onSessionExpired } from "./api";
 export const router = createRouter({
   history: createWebHashHistory(),
   routes: [
-    { path: "/", redirect: "/cases" },
+    { path: "/", redirect: "/dashboard" },
+    { path: "/dashboard", name: "dashboard", component: () => import("./views/DashboardView.vue") },
+    { path: "/supervision", name: "supervision", component: () => import("./views/SupervisionView.vue") },
+    { path: "/reports", name: "reports", component: () => import("./views/ReportsView.vue") },
     { path: "/login", name: "login", component: () => import("./views/LoginView.vue"), meta: { public: true } },
     { path: "/cases", name: "cases", component: () => import("./views/CaseList.vue") },
     { path: "/cases/new", name: "new-case", component: () => import("./views/ComplaintForm.vue") },

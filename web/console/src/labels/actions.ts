@@ -15,6 +15,7 @@ export const ACTIONS = {
   reclassify: "重新定性",
   complete_draft: "补全登记",
   add_evidence: "上传证据",
+  supervise: "督办",
 } as const;
 
 export const MESSAGE_ACTIONS = {

@@ -9,6 +9,7 @@ export const CLOCK_KINDS = {
   agency_handover_ack: "部门接收确认",
   authority_dispute: "管辖争议",
   lead_verification: "线索核查",
+  supervision: "督办时限",
 } as const;
 
 export const COLOURS = { green: "绿灯", yellow: "黄灯", red: "红灯" } as const;
