@@ -28,9 +28,9 @@ export const partyToken = {
   clear: () => sessionStorage.removeItem(TOKEN_KEY),
 };
 
-async function call<T = Json>(method: string, path: string, body?: unknown): Promise<T> {
+async function call<T = Json>(method: string, path: string, body?: unknown, bearer?: string): Promise<T> {
   const headers: Record<string, string> = {};
-  const token = partyToken.get();
+  const token = bearer ?? partyToken.get();
   if (token) headers.Authorization = `Bearer ${token}`;
   let payload: BodyInit | undefined;
   if (body instanceof FormData) payload = body;
@@ -43,49 +43,60 @@ async function call<T = Json>(method: string, path: string, body?: unknown): Pro
   const data = text ? JSON.parse(text) : {};
   if (!response.ok) {
     const fields = Array.isArray(data.fields) ? data.fields : [];
-    throw new ApiError(response.status, data.error ?? String(response.status), data.message ?? "", fields);
+    // people read message_zh (parties' routes) or the field's message; the code names the case
+    const message = data.message_zh ?? data.message ?? "";
+    throw new ApiError(response.status, data.error ?? String(response.status), message, fields);
   }
   return data as T;
 }
 
 const q = encodeURIComponent;
 
-// reference and public look-ups
+// reference and public look-ups (parties' contract: /work/wt/PORTAL_API.md, docs/portal.md)
 export const categories = () => call<{ code: string; label: string }[] | Json>("GET", "/reference/categories");
 export const servedUnits = (parent?: string) =>
-  call<{ code: string; name: string; kind?: string }[]>("GET", `/public/units${parent ? `?parent=${q(parent)}` : ""}`);
+  call<{ code: string; name: string; tier?: string; has_children?: boolean }[]>(
+    "GET",
+    `/portal/units${parent ? `?parent=${q(parent)}` : ""}`,
+  );
 export const searchBusinesses = (text: string) =>
-  call<{ name: string; credit_code: string | null }[]>("GET", `/public/businesses?q=${q(text)}`);
+  call<{ name: string; credit_code: string | null }[]>("GET", `/portal/businesses?q=${q(text)}`);
 
-// filing: evidence goes up first, the complaint names the uploads
-export function uploadEvidence(file: File): Promise<{ id: string }> {
-  const form = new FormData();
-  form.append("file", file);
-  return call("POST", "/public/uploads", form);
-}
+// filing; the receipt's upload token then carries the evidence files (images and PDF)
 export const fileComplaint = (submission: Json) => call<Json>("POST", "/complaints", submission);
+export function uploadEvidence(uploadToken: string, files: File[]): Promise<Json[]> {
+  const form = new FormData();
+  for (const file of files) form.append("files", file);
+  return call("POST", "/portal/evidence", form, uploadToken);
+}
 
-// SMS one-time codes and party sign-in
-export type Purpose = "track" | "business" | string;
-export const sendCode = (who: { tracking_no?: string; credit_code?: string }, purpose: Purpose) =>
-  call<{ sent_to?: string; expires_in?: number }>("POST", "/party/codes", { ...who, purpose });
-export const signIn = (who: { tracking_no?: string; credit_code?: string }, code: string) =>
-  call<{ token: string }>("POST", "/party/sessions", { ...who, code });
+// SMS one-time codes: to sign in (no token) and to confirm each action (with the party token)
+export type Who = { party: "complainant"; tracking_no: string } | { party: "business"; credit_code: string };
+export const sendSignInCode = (who: Who) => call<{ expires_in?: number }>("POST", "/portal/codes", who);
+export const sendActionCode = (complaintId: string, action: string) =>
+  call<{ phone?: string }>("POST", "/portal/codes", { purpose: "confirm", complaint_id: complaintId, action });
+export async function signIn(who: Who, code: string): Promise<{ complaint_id: string; tracking_no: string }[]> {
+  const answer = await call<{ access_token: string; cases: { complaint_id: string; tracking_no: string }[] }>(
+    "POST",
+    "/portal/sign-in",
+    { ...who, code },
+  );
+  partyToken.set(answer.access_token);
+  return answer.cases ?? [];
+}
 
-// the complainant's own case, signed in
-export const myCase = (trackingNo: string) => call<Json>("GET", `/track/${q(trackingNo)}/detail`);
-export const act = (trackingNo: string, action: string, code: string, fields: Json = {}) =>
-  call<Json>("POST", `/track/${q(trackingNo)}/actions/${action}`, { code, ...fields });
+// the party's cases and its steps on them
+export const myCases = () => call<Json[]>("GET", "/portal/cases");
+export const caseView = (complaintId: string) => call<Json>("GET", `/portal/cases/${q(complaintId)}`);
+export const act = (complaintId: string, action: string, code: string, fields: Json = {}) =>
+  call<Json>("POST", `/portal/cases/${q(complaintId)}/actions/${action}`, { code, ...fields });
+
+// the settle-first lane (bizlane's routes)
 export const replyOffer = (trackingNo: string, accept: boolean, comment?: string) =>
-  call<Json>("POST", `/track/${q(trackingNo)}/settle-first/reply`, { accept, comment });
+  call<Json>("POST", `/track/${q(trackingNo)}/settle-first/reply`, { accept, ...(comment ? { comment } : {}) });
 export const confirmSettlement = (trackingNo: string, performed: boolean) =>
   call<Json>("POST", `/track/${q(trackingNo)}/settle-first/performance`, { performed });
-
-// the business, signed in
-export const businessCases = () => call<Json[]>("GET", "/business/cases");
 export const settleFirstCases = () => call<Json[]>("GET", "/business/settle-first");
-export const businessAct = (trackingNo: string, action: string, code: string, fields: Json = {}) =>
-  call<Json>("POST", `/business/cases/${q(trackingNo)}/actions/${action}`, { code, ...fields });
 export const makeOffer = (trackingNo: string, offer: Json) =>
   call<Json>("POST", `/business/settle-first/${q(trackingNo)}/offer`, offer);
 

@@ -39,6 +39,10 @@ const ERRORS: Record<string, string> = {
   validation_failed: "填写有误，请按提示修改",
   invalid_code: "验证码不正确",
   code_expired: "验证码已过期，请重新获取",
+  code_exhausted: "验证码错误次数过多，请重新获取",
+  code_used: "验证码已使用，请重新获取",
+  too_many_codes: "获取验证码过于频繁，请稍后再试",
+  not_allowed: "当前阶段不能进行此操作",
   too_many_attempts: "尝试次数过多，请稍后再试",
   throttled: "操作过于频繁，请稍后再试",
   not_found: "未找到该投诉，请核对编号",
@@ -53,8 +57,9 @@ const ERRORS: Record<string, string> = {
 export function errorText(error: unknown): string {
   if (error instanceof ApiError) {
     if (error.status === 401) return "请先获取短信验证码并登录";
-    if (error.status === 429) return ERRORS.too_many_attempts;
-    return ERRORS[error.code] ?? (error.message || `请求失败（${error.status}）`);
+    if (/[\u4e00-\u9fff]/.test(error.message)) return error.message; // the API's own Chinese (message_zh)
+    if (error.status === 429) return ERRORS[error.code] ?? ERRORS.too_many_attempts;
+    return ERRORS[error.code] ?? `请求失败（${error.status}）`;
   }
   return "网络异常，请稍后再试";
 }
@@ -64,7 +69,7 @@ export function fieldErrors(error: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!(error instanceof ApiError)) return out;
   for (const item of error.fields as FieldError[]) {
-    const key = item.field.replace(/^body\./, "");
+    const key = item.field.replace(/^body\./, "").replace(/^files(\[\d+\])?$/, "evidence");
     const name = FIELDS[key] ?? FIELDS[key.split(".")[0]] ?? "该项";
     out[key] = /[\u4e00-\u9fff]/.test(item.message) ? item.message : `「${name}」填写有误`;
   }
@@ -75,12 +80,12 @@ export function fieldErrors(error: unknown): Record<string, string> {
 export const PARTY_ACTIONS: Record<string, string> = {
   consent: "同意调解",
   decline: "不同意调解",
-  "confirm-minutes": "确认调解笔录",
-  "confirm-agreement": "确认（签署）调解协议",
+  confirm_minutes: "确认调解笔录",
+  confirm_agreement: "确认（签署）调解协议",
   withdraw: "撤回投诉",
   callback: "回访评价",
-  "re-review": "申请复核",
-  "report-performance": "报告履行情况",
+  re_review: "申请复核",
+  report_performance: "报告履行情况",
 };
 
 export const REMEDIES: Record<string, string> = {
