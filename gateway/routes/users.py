@@ -321,7 +321,9 @@ async def create_api_key(body: ApiKeyCreate, staff: Manager, client: Rpc, reques
     if not identity.parse_tenant(body.tenant).is_agency:
         raise _invalid("tenant", "API keys belong to agency tenants: `<unit code>-<agency type>`")
     _require_manageable(staff, body.tenant)
-    await _require_known_unit(client, body.tenant)
+    served = await client.call("routing", "served_divisions", [body.tenant])
+    if not served.get(body.tenant):
+        raise _invalid("tenant", f"{body.tenant} is not an onboarded agency; onboard it first (POST /api/v1/tenants)")
 
     def create() -> ApiKeyIssued:
         with Session(_engine(request)) as session, session.begin():

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.conftest import complaint, credit_code, wait_for
+from tests.conftest import complaint, credit_code, onboard_agency, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ SIBLING_VILLAGE = "330681109291"
 TOWNSHIP = "330681109"  # 枫桥镇
 CITY = "330681"  # 诸暨市
 OTHER_CITY = "321282"
-AGENCY = "330681-police"
+AGENCY = "330681-court"  # no category is handed to a court: routing stays as it was
 PASSWORD = "intake-test-password-1"
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
@@ -104,8 +104,9 @@ def user_headers(api, db):
 
 
 @pytest.fixture(scope="session")
-def agency_key(api, login) -> dict[str, str]:
-    created = api.post("/api/v1/api-keys", json={"tenant": AGENCY, "name": "警务平台(intake)"}, headers=login(CITY))
+def agency_key(api, db, login) -> dict[str, str]:
+    onboard_agency(db, AGENCY)
+    created = api.post("/api/v1/api-keys", json={"tenant": AGENCY, "name": "法院系统(intake)"}, headers=login(CITY))
     assert created.status_code == 201, created.text
     return {"X-API-Key": created.json()["key"]}
 
@@ -196,7 +197,7 @@ def test_agency_hands_a_case_over_with_its_api_key(api, login, agency_key):
     assert response.status_code == 201, response.text
     found = routed(api, login, response.json()["id"], unit=CITY)
     assert found["channel"] == "agency"
-    assert found["first_receiver"] == CITY  # the unit the police bureau is attached to
+    assert found["first_receiver"] == CITY  # the unit the agency is attached to
     assert found["source_tenant"] == AGENCY
     assert found["received_by"].startswith("api-key:")
 
