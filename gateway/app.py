@@ -29,6 +29,7 @@ from gateway.routes import (
     complaints,
     mediation,
     notifications,
+    portal,
     reports,
     routing,
     supervision,
@@ -102,6 +103,7 @@ for module in (
     routing,
     notifications,
     supervision,
+    portal,
 ):
     app.include_router(module.router)
 if CONSOLE_DIR.is_dir():

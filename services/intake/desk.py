@@ -25,8 +25,9 @@ from sqlalchemy.exc import IntegrityError
 
 from common.contracts import ComplaintSubmission
 from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound
+from common.masking import mask_complainant
 from common.tenancy import Role, Scope
-from services.intake import audit, case_detail, complaints, decisions, email_intake, tracking, validation
+from services.intake import audit, case_clocks, case_detail, complaints, decisions, email_intake, tracking, validation
 from services.intake import evidence as evidence_files
 from services.intake.categories import CATEGORIES, ConsumerRequest, RefusalGround
 from services.intake.checks import check_submission
@@ -401,6 +402,22 @@ class IntakeDesk:
             view = tracking.public_view(session, complaint)
         tracking.succeeded(self.db.transaction, attempt)
         return {"found": view}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def party_case(self, complaint_id: str) -> dict[str, Any]:
+        """The public tracking view for a party the gateway signed in by SMS code (docs/parties.md),
+        with the business, the complainant masked and intake's clocks (the acceptance deadline)."""
+        with self.db.read() as session:
+            complaint = session.get(Complaint, self._complaint_key(complaint_id))
+            if complaint is None:
+                raise NotFound(f"no complaint {complaint_id}")
+            return {
+                **tracking.public_view(session, complaint),
+                "complaint_id": str(complaint.id),
+                "complainant": mask_complainant({k: complaint.complainant.get(k, "") for k in ("name", "phone")}),
+                "business": {k: complaint.business.get(k) for k in ("name", "credit_code")},
+                "clocks": case_clocks.views(list(complaint.clocks), datetime.now(UTC), None),
+            }
 
     @rpc(expected_exceptions=EXPECTED)
     def reference(self, name: str) -> list[dict[str, Any]]:

@@ -37,6 +37,33 @@ PARTY_NAMES = {"complainant": "申请人", "business": "被申请人"}
 CHANNELS = {"in_person": "现场调解", "phone": "电话调解", "video": "视频调解"}
 
 
+E_CONFIRMED, BY_STAFF = "已电子确认", "工作人员代为记录"
+
+
+def actor(party: str) -> str:
+    """The journal's actor of a party acting online (party.py)."""
+    return f"party:{party}"
+
+
+def e_confirmed_at(case: Case, action: str, party: str, since: datetime | None, n: int | None = None) -> bool:
+    """Whether the party's confirmation (after `since`) was given online."""
+    for step in case.steps:
+        if step.action != action or step.actor != actor(party) or "e_confirmation" not in (step.detail or {}):
+            continue
+        if since is not None and step.at < since:
+            continue
+        if n is None or step.detail.get("session") == n:
+            return True
+    return False
+
+
+def confirmation_label(when: str | None, online: bool) -> str | None:
+    """What a document shows for a confirmation: the time and how it was given."""
+    if when is None:
+        return None
+    return f"{when}　{E_CONFIRMED if online else BY_STAFF}"
+
+
 def _local(value: datetime | None) -> str | None:
     return value.astimezone(SHANGHAI).strftime("%Y年%m月%d日 %H:%M") if value is not None else None
 
@@ -62,8 +89,13 @@ def agreement_html(case: Case, scope: Scope) -> str:
         "version": agreement.version,
         "summary": agreement.summary,
         "judicial_confirmation": agreement.judicial_confirmation,
-        "complainant_confirmed_at": _local(agreement.complainant_confirmed_at),
-        "business_confirmed_at": _local(agreement.business_confirmed_at),
+        **{
+            f"{p}_confirmed_at": confirmation_label(
+                _local(getattr(agreement, f"{p}_confirmed_at")),
+                e_confirmed_at(case, "confirm_agreement", p, agreement.drafted_at),
+            )
+            for p in PARTY_NAMES
+        },
         "confirmed_at": _local(agreement.confirmed_at),
     }
     terms = [
@@ -120,5 +152,10 @@ def minutes_html(case: Case, scope: Scope, n: int) -> str:
         s=s,
         held_at=_local(s.held_at),
         needed=needed,
-        confirmations={p: _local(getattr(s, f"{p}_confirmed_at")) for p in needed},
+        confirmations={
+            p: confirmation_label(
+                _local(getattr(s, f"{p}_confirmed_at")), e_confirmed_at(case, "confirm_minutes", p, None, n)
+            )
+            for p in needed
+        },
     )

@@ -27,6 +27,7 @@ from common.official_calendar import OfficialCalendarCopy
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role, Scope, scope_clause
 from services.mediation import cases, documents, inputs, lights, states
+from services.mediation import party as online
 from services.mediation.models import Case, ClockRow, Inbox, Mediator, OfficialCalendar, Outbox
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,45 @@ class MediationService:
             if shown:
                 cases.record_access(session, scope, key, shown, "mediation.get_case")
         return answer
+
+    # --- the parties online (party.py); the gateway has verified the party and its SMS code -------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def party_act(
+        self, complaint_id: str, party: str, action: str, body: dict[str, Any], proof: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A party's own action, e-confirmed (`proof`: masked phone, client, verification id):
+        answers the party's view and the e-confirmation recorded in the journal."""
+        with self.db.transaction() as session:
+            case = session.get(Case, cases.case_key(complaint_id), with_for_update=True)
+            if case is None:
+                raise NotFound(f"no mediation case for complaint {complaint_id}")
+            events, confirmation = online.act(case, session, party, action, body, proof)
+            for out in events:
+                self.db.emit(session, out)
+        return {**self.party_case(complaint_id, party), "confirmation": confirmation}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def party_case(self, complaint_id: str, party: str) -> dict[str, Any]:
+        """The mediation as the party follows it, or NotFound before the case is accepted."""
+        with self.db.read() as session:
+            case = session.get(Case, cases.case_key(complaint_id))
+            if case is None:
+                raise NotFound(f"no mediation case for complaint {complaint_id}")
+            return online.view(case, party, datetime.now(UTC))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def party_document(self, complaint_id: str, kind: str, n: int | None = None) -> str:
+        """The agreement or a session's minutes as a party sees them (the parties masked)."""
+        with self.db.read() as session:
+            case = session.get(Case, cases.case_key(complaint_id))
+            if case is None:
+                raise NotFound(f"no mediation case for complaint {complaint_id}")
+            if kind == "agreement":
+                return documents.agreement_html(case, online.PARTY_SCOPE)
+            if kind == "minutes" and n is not None:
+                return documents.minutes_html(case, online.PARTY_SCOPE, n)
+            raise NotFound(f"no document {kind!r}")
 
     # --- reads ----------------------------------------------------------------------------------
 

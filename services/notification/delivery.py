@@ -27,8 +27,10 @@ import os
 import smtplib
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+from pathlib import Path
 from typing import Any, Protocol
 
 import requests
@@ -63,6 +65,7 @@ class Outgoing:
     body: str
     payload: dict[str, Any] | None = None
     secret: str | None = None  # the webhook secret of this agency, when it has its own
+    confidential: bool = False  # a one-time code: never in the service log
 
 
 class Provider(Protocol):
@@ -115,13 +118,25 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
 
 
 class Logged:
-    """Demo mode: writes the message to the service log (the address masked) instead of sending it."""
+    """Demo mode: writes the message to the service log (the address masked) instead of sending it,
+    and, with a `demo_file`, appends it as a JSON line `{"at", "to", "text"}` (address masked) there:
+    the demo SMS log people and demo scripts read one-time codes from (docs/parties.md). A
+    confidential message (a code) goes to the demo file only."""
 
-    def __init__(self, channel: str) -> None:
-        self.channel = channel
+    def __init__(self, channel: str, demo_file: str = "") -> None:
+        self.channel, self.demo_file = channel, demo_file
 
     def send(self, message: Outgoing) -> str:
-        log.info("%s to %s: %s %s", self.channel, mask_recipient(message.address), message.subject, message.body)
+        to = mask_recipient(message.address)
+        if self.demo_file:
+            line = {"at": datetime.now(UTC).isoformat(), "to": to, "text": message.body}
+            Path(self.demo_file).parent.mkdir(parents=True, exist_ok=True)
+            with open(self.demo_file, "a", encoding="utf-8") as f:
+                f.write(json.dumps(line, ensure_ascii=False) + "\n")
+        if message.confidential:
+            log.info("%s to %s: a one-time code (in the demo SMS log only)", self.channel, to)
+        else:
+            log.info("%s to %s: %s %s", self.channel, to, message.subject, message.body)
         return "sent"
 
 
@@ -239,7 +254,7 @@ class Channels:
                 raise RuntimeError("SMS_PROVIDER=http needs SMS_ENDPOINT")
             self.sms: Provider = HttpSms(endpoint, self.sms_secret)
         elif sms == "log":
-            self.sms = Logged("SMS")
+            self.sms = Logged("SMS", env.get("SMS_LOG_FILE", "var/sms.log"))
         else:
             raise RuntimeError(f"SMS_PROVIDER must be http or log, not {sms!r}")
         email = env.get("EMAIL_PROVIDER", "log")

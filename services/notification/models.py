@@ -158,3 +158,29 @@ class Outbox(OutboxMixin, Base):
 
 class Inbox(InboxMixin, Base):
     __tablename__ = "inbox"
+
+
+class OneTimeCode(Base):
+    """An SMS one-time code a party proves control of a phone with (docs/parties.md): only a
+    salted sha256 of the code and of the phone are kept, never either in clear."""
+
+    __tablename__ = "one_time_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    party: Mapped[str] = mapped_column(String(20))  # complainant | business
+    purpose: Mapped[str] = mapped_column(String(40))  # sign_in | confirm:<action>
+    subject: Mapped[str] = mapped_column(String(80))  # what the code is for: a tracking number, a case
+    complaint_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    phone_digest: Mapped[str] = mapped_column(String(64))
+    code_digest: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_one_time_codes_subject", "party", "purpose", "subject", "created_at"),
+        Index("ix_one_time_codes_phone", "phone_digest", "created_at"),
+        Index("ix_one_time_codes_client", "client", "created_at"),
+    )

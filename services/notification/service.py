@@ -51,10 +51,11 @@ from common.contracts import (
 )
 from common.db import Database
 from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from common.masking import mask_phone
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role, Scope, parse_tenant
-from services.notification import follow_up, planner, receipts
+from services.notification import codes, follow_up, planner, receipts
 from services.notification import rules as R
 from services.notification import settings as tenant_settings
 from services.notification.delivery import (
@@ -684,6 +685,54 @@ class NotificationService:
             row.settings, row.updated_by, row.updated_at = merged, self.scope.user, _now()
         return self.tenant_settings(tenant)
 
+    # --- one-time codes (codes.py, docs/parties.md) ---------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def send_code(self, party: str, purpose: str, subject: str, client: str) -> dict[str, Any]:
+        """Send a one-time code by SMS to the phone known for `party` on the case `subject` names
+        (sign-in: the tracking number; confirm:<action>: the complaint id). Answers `{"sent": false}`
+        when there is no such case or phone (the gateway answers alike), `{"retry_after": s}` when
+        throttled, else `{"sent": true, "phone": <masked>}`."""
+        now = _now()
+        with self.db.transaction() as session:
+            known = _party_phone(session, party, purpose, subject)
+            if known is None:
+                return {"sent": False}
+            phone, complaint_id = known
+            wait = codes.throttled(session, purpose, subject, phone, client, now)
+            if wait is not None:
+                return {"retry_after": wait}
+            code = codes.issue(
+                session,
+                party=party,
+                purpose=purpose,
+                subject=subject,
+                complaint_id=complaint_id,
+                phone=phone,
+                client=client,
+                now=now,
+            )
+        # straight to the provider: the code is in no table and no service log line
+        text = codes.sms_text(code, purpose)
+        self.channels.sms.send(Outgoing(str(uuid.uuid4()), "sms", phone, "", text, confidential=True))
+        return {"sent": True, "phone": mask_phone(phone)}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def verify_code(self, party: str, purpose: str, subject: str, code: str) -> dict[str, Any]:
+        """`{"verification_id", "complaint_id", "phone": <masked>}` when `code` is the live code
+        sent for exactly this party, purpose and subject (now used up), else `{"error",
+        "message_zh", "tries_left"}`; the try is counted either way."""
+        with self.db.transaction() as session:
+            verdict = codes.verify(session, party=party, purpose=purpose, subject=subject, code=code, now=_now())
+            if verdict.row is None:
+                return verdict.problem()
+            known = _party_phone(session, party, purpose, subject)
+            return {
+                "verification_id": str(verdict.row.id),
+                "complaint_id": str(verdict.row.complaint_id) if verdict.row.complaint_id else None,
+                "phone": mask_phone(known[0]) if known else None,
+            }
+
     @rpc
     def ping(self) -> dict[str, Any]:
         return {"service": self.name, "database": self.db.ping()}
@@ -724,6 +773,21 @@ def _render(session: Session, name: str, tenant: str | None, ctx: dict[str, Any]
         except Exception:  # checked when saved; a context change must not stop the message
             log.warning("override of %s by %s failed to render; using the default", name, override.tenant_code)
     return render(template, ctx)
+
+
+def _party_phone(session: Session, party: str, purpose: str, subject: str) -> tuple[str, uuid.UUID] | None:
+    """The phone the platform knows for `party` on the case `subject` names, and the case."""
+    if purpose == "sign_in":
+        row = session.scalars(select(CaseContact).where(CaseContact.tracking_no == subject)).first()
+    else:
+        try:
+            row = session.get(CaseContact, uuid.UUID(subject))
+        except ValueError:
+            return None
+    if row is None:
+        return None
+    phone = row.complainant_phone if party == "complainant" else row.business_phone
+    return (phone, row.complaint_id) if phone else None
 
 
 def _uuid(value: str, field: str, error: type[Exception] = InvalidInput) -> uuid.UUID:

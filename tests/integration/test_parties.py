@@ -1,0 +1,243 @@
+"""The parties' sign-in by SMS one-time code (docs/parties.md): the complainant proves control of
+the phone filed on the case and gets a party token for that case; wrong, expired, exhausted and
+replayed codes are refused in Chinese and sign in to nothing."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from tests.integration.test_intake_channels import file_routed, fresh
+
+pytestmark = pytest.mark.integration
+
+_clients = itertools.count(1)
+
+
+def client() -> dict[str, str]:
+    """A client address of its own (uvicorn trusts X-Forwarded-For from 127.0.0.1)."""
+    n = next(_clients)
+    return {"X-Forwarded-For": f"10.77.{n // 250}.{n % 250 + 1}"}
+
+
+def codes_to(sinks, phone: str) -> list[str]:
+    """The one-time codes the SMS provider received for `phone`, oldest first."""
+    texts = [r.body["text"] for r in sinks.http.requests("/sms", to=phone)]
+    return [m.group(1) for t in texts if (m := re.search(r"验证码 (\d{6})", t))]
+
+
+def ask_code(api, sinks, tracking_no: str, phone: str) -> str:
+    """Ask a sign-in code until notification has learned the case (it hears of it by event)."""
+    before = len(codes_to(sinks, phone))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        response = api.post(
+            "/api/v1/portal/codes", json={"party": "complainant", "tracking_no": tracking_no}, headers=client()
+        )
+        assert response.status_code == 202, response.text
+        if len(codes_to(sinks, phone)) > before:
+            return codes_to(sinks, phone)[-1]
+        time.sleep(0.3)
+    raise AssertionError("no code arrived")
+
+
+def sign_in(api, tracking_no: str, code: str):
+    body = {"party": "complainant", "tracking_no": tracking_no, "code": code}
+    return api.post("/api/v1/portal/sign-in", json=body, headers=client())
+
+
+@pytest.fixture()
+def filed(api, login) -> dict[str, Any]:
+    body = fresh()
+    found = file_routed(api, login, body)
+    return {"id": found["id"], "tracking_no": found["tracking_no"], "phone": body["complainant"]["phone"]}
+
+
+def test_the_complainant_signs_in_with_the_code_sent_to_the_filed_phone(api, notification_sinks, filed, db):
+    code = ask_code(api, notification_sinks, filed["tracking_no"], filed["phone"])
+    signed = sign_in(api, filed["tracking_no"], code)
+    assert signed.status_code == 200, signed.text
+    token = signed.json()["access_token"]
+    assert signed.json()["cases"] == [{"complaint_id": filed["id"], "tracking_no": filed["tracking_no"]}]
+    me = api.get("/api/v1/portal/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.json()["cases"] == [filed["id"]]
+    # a party token is no staff token
+    assert api.get(f"/api/v1/complaints/{filed['id']}", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    # one use
+    again = sign_in(api, filed["tracking_no"], code)
+    assert again.status_code == 422 and again.json()["error"] == "code_used"
+    # stored hashed: neither the code nor the phone is in the table
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT * FROM notification.one_time_codes")).mappings().all()
+    stored = " ".join(str(v) for row in rows for v in row.values())
+    assert code not in stored and filed["phone"] not in stored
+
+
+def test_a_wrong_code_says_so_in_chinese_and_the_sixth_try_is_refused_even_when_right(api, notification_sinks, filed):
+    code = ask_code(api, notification_sinks, filed["tracking_no"], filed["phone"])
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    first = sign_in(api, filed["tracking_no"], wrong)
+    assert first.status_code == 422
+    assert first.json()["error"] == "invalid_code" and first.json()["message_zh"] == "验证码错误，还可尝试 4 次"
+    assert first.json()["fields"][0]["field"] == "code"
+    for _ in range(4):
+        assert sign_in(api, filed["tracking_no"], wrong).status_code == 422
+    sixth = sign_in(api, filed["tracking_no"], code)
+    assert sixth.status_code == 422 and sixth.json()["error"] == "code_exhausted", sixth.text
+    assert "请重新获取" in sixth.json()["message_zh"]
+
+
+def test_a_code_for_one_case_does_not_sign_in_to_another(api, login, notification_sinks, filed):
+    other_body = fresh()
+    other = file_routed(api, login, other_body)
+    code = ask_code(api, notification_sinks, filed["tracking_no"], filed["phone"])
+    replayed = sign_in(api, other["tracking_no"], code)
+    assert replayed.status_code == 422 and replayed.json()["error"] == "invalid_code", replayed.text
+    # the code still serves the case it was sent for
+    assert sign_in(api, filed["tracking_no"], code).status_code == 200
+
+
+def test_an_expired_code_is_refused(api, notification_sinks, filed, platform):
+    from common.db import make_engine
+    from tests.conftest import TEST_DATABASE_URL
+
+    code = ask_code(api, notification_sinks, filed["tracking_no"], filed["phone"])
+    # five minutes pass (the clock of the row, not of the test)
+    engine = make_engine(TEST_DATABASE_URL, pool_size=1)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE notification.one_time_codes SET expires_at = now() - interval '1 second' "
+                "WHERE subject = :s AND used_at IS NULL"
+            ),
+            {"s": filed["tracking_no"]},
+        )
+    engine.dispose()
+    expired = sign_in(api, filed["tracking_no"], code)
+    assert expired.status_code == 422 and expired.json()["error"] == "code_expired"
+    assert expired.json()["message_zh"] == "验证码已过期，请重新获取"
+
+
+def test_codes_are_throttled_per_phone(api, notification_sinks, filed):
+    ask_code(api, notification_sinks, filed["tracking_no"], filed["phone"])
+    again = api.post(
+        "/api/v1/portal/codes", json={"party": "complainant", "tracking_no": filed["tracking_no"]}, headers=client()
+    )
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) > 0
+    assert again.json()["message_zh"] == "获取验证码过于频繁，请稍后再试"
+
+
+def test_an_unknown_number_answers_like_a_known_one(api):
+    response = api.post(
+        "/api/v1/portal/codes", json={"party": "complainant", "tracking_no": "TS20990101ZZZZZZ"}, headers=client()
+    )
+    assert response.status_code == 202 and response.json()["sent"] is True
+
+
+# --- acting online --------------------------------------------------------------------------------
+
+
+def party_headers(api, sinks, tracking_no: str, phone: str) -> dict[str, str]:
+    signed = sign_in(api, tracking_no, ask_code(api, sinks, tracking_no, phone))
+    assert signed.status_code == 200, signed.text
+    return {"Authorization": f"Bearer {signed.json()['access_token']}"}
+
+
+def confirm_code(api, sinks, cid: str, action: str, phone: str, headers: dict[str, str]) -> str:
+    before = len(codes_to(sinks, phone))
+    sent = api.post(f"/api/v1/portal/cases/{cid}/codes", json={"action": action}, headers={**headers, **client()})
+    assert sent.status_code == 202, sent.text
+    assert sent.json()["phone"] == phone[:3] + "****" + phone[-4:]
+    assert len(codes_to(sinks, phone)) == before + 1
+    return codes_to(sinks, phone)[-1]
+
+
+def act(api, cid: str, action: str, body: dict[str, Any], headers: dict[str, str]):
+    return api.post(f"/api/v1/portal/cases/{cid}/actions/{action}", json=body, headers={**headers, **client()})
+
+
+def test_the_consumer_tracks_and_e_confirms_minutes_and_the_agreement(api, login, notification_sinks, db):
+    from tests.integration.test_intake_channels import fresh_phone
+    from tests.integration.test_mediation_flow import AGREEMENT, desk
+
+    phone = fresh_phone()
+    d = desk(api, login, "321282102202")
+    cid = d.accepted_case(complainant={"name": "李四", "phone": phone})
+    tracking_no = api.get(f"/api/v1/complaints/{cid}", headers=d.demo).json()["tracking_no"]
+    me = party_headers(api, notification_sinks, tracking_no, phone)
+
+    view = api.get(f"/api/v1/portal/cases/{cid}", headers=me)
+    assert view.status_code == 200, view.text
+    body = view.json()
+    assert body["status"] == "accepted" and body["status_label"] == "已受理"
+    assert "已受理" in [s["label"] for s in body["steps"]]
+    assert body["complainant"]["phone"] == phone[:3] + "****" + phone[-4:] and body["complainant"]["name"] == "李*"
+    assert body["mediation"]["state"] == "awaiting_consent"
+    assert "consent" not in body["allowed_actions"] and "decline" in body["allowed_actions"]
+    assert body["mediation"]["clocks"]["mediation"]["deadline"]
+
+    # the business's consent, session and minutes recorded by staff
+    d.do(cid, "consent", {"consent": True, "contacted_via": "visit"})
+    d.do(cid, "assign", {})
+    d.session(cid, channel="video", place=None)
+    d.do(cid, "sessions/1/minutes", {"minutes": "联合调解：双方达成一致。", "agreed": True})
+    body = api.get(f"/api/v1/portal/cases/{cid}", headers=me).json()
+    assert body["mediation"]["sessions"][0]["channel_label"] == "视频调解"
+    assert "confirm_minutes" in body["allowed_actions"]
+
+    # a wrong code confirms nothing
+    code = confirm_code(api, notification_sinks, cid, "confirm_minutes", phone, me)
+    wrong = act(api, cid, "confirm_minutes", {"code": f"{(int(code) + 1) % 10**6:06d}", "n": 1}, me)
+    assert wrong.status_code == 422 and wrong.json()["message_zh"].startswith("验证码错误")
+    assert d.get(cid)["sessions"][0]["confirmed_by"]["complainant"] is None
+    # a code for one action does not confirm another
+    replay = act(api, cid, "confirm_agreement", {"code": code}, me)
+    assert replay.status_code == 422 and replay.json()["error"] == "invalid_code"
+
+    done = act(api, cid, "confirm_minutes", {"code": code, "n": 1}, me)
+    assert done.status_code == 200, done.text
+    proof = done.json()["confirmation"]
+    assert proof["party"] == "complainant" and proof["phone"] == phone[:3] + "****" + phone[-4:]
+    assert re.fullmatch(r"[0-9a-f]{64}", proof["document_sha256"]) and proof["client"].startswith("10.77.")
+    assert done.json()["mediation"]["sessions"][0]["confirmations"]["complainant"]["label"] == "已电子确认"
+
+    d.do(cid, "sessions/1/minutes/confirm", {"party": "business"})
+    d.do(cid, "agreement", AGREEMENT)
+    code = confirm_code(api, notification_sinks, cid, "confirm_agreement", phone, me)
+    signed = act(api, cid, "confirm_agreement", {"code": code}, me)
+    assert signed.status_code == 200, signed.text
+    d.do(cid, "agreement/confirm", {"party": "business"})
+
+    body = api.get(f"/api/v1/portal/cases/{cid}", headers=me).json()
+    assert body["status"] == "agreed" and body["mediation"]["agreement"]["terms"][0]["kind_label"] == "退货退款"
+    confirmations = body["mediation"]["agreement"]["confirmations"]
+    assert confirmations["complainant"]["by"] == "party" and confirmations["business"]["by"] == "staff"
+    html = api.get(f"/api/v1/complaints/{cid}/mediation/documents/agreement.html", headers=d.demo).text
+    assert "已电子确认" in html and "工作人员代为记录" in html
+    mine = api.get(f"/api/v1/portal/cases/{cid}/documents/agreement.html", headers=me)
+    assert mine.status_code == 200 and "已电子确认" in mine.text and "李四" not in mine.text
+    # the journal keeps who, what, when, where and the code's verification
+    with db.connect() as conn:
+        step = conn.execute(
+            text(
+                "SELECT actor, detail FROM mediation.steps WHERE complaint_id = :c AND action = 'confirm_agreement' "
+                "ORDER BY id LIMIT 1"
+            ),
+            {"c": cid},
+        ).one()
+    assert step.actor == "party:complainant"
+    assert step.detail["e_confirmation"]["verification_id"] and step.detail["e_confirmation"]["document_sha256"]
+
+
+def test_a_party_sees_only_its_own_case(api, login, notification_sinks, filed):
+    me = party_headers(api, notification_sinks, filed["tracking_no"], filed["phone"])
+    other = file_routed(api, login, fresh())
+    assert api.get(f"/api/v1/portal/cases/{other['id']}", headers=me).status_code == 404
+    refused = api.post(f"/api/v1/portal/cases/{other['id']}/codes", json={"action": "withdraw"}, headers=me)
+    assert refused.status_code == 404 and refused.json()["message_zh"] == "没有找到这件投诉"
+    assert api.get(f"/api/v1/portal/cases/{filed['id']}", headers={"Authorization": "Bearer nope"}).status_code == 401
