@@ -11,7 +11,18 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.helpers import assert_fits_the_phone, screenshot
+from tests.browser.helpers import (
+    VILLAGE,
+    Login,
+    act,
+    assert_fits_the_phone,
+    confirm,
+    file_routed,
+    open_case,
+    screenshot,
+    status,
+)
+from tests.conftest import wait_for
 
 with suppress(ImportError):
     from playwright.sync_api import Page, expect
@@ -104,3 +115,39 @@ def test_tracking_and_the_business_sign_in_check_their_input_in_chinese(phone: P
     phone.get_by_label("信用代码").fill("123")
     phone.get_by_role("button", name="获取验证码").click()
     expect(phone.get_by_role("alert")).to_have_text("统一社会信用代码为 18 位数字或大写字母")
+
+
+def sms_codes(sinks: Any, phone: str) -> list[str]:
+    """The one-time codes the SMS provider received for `phone`, oldest first."""
+    texts = [r.body["text"] for r in sinks.http.requests("/sms", to=phone)]
+    return [m.group(1) for t in texts if (m := re.search(r"验证码 (\d{6})", t))]
+
+
+def test_the_consumer_tracks_by_sms_code_and_sees_the_acceptance(
+    phone: Page, page: Page, platform: Any, api: httpx.Client, login: Login, notification_sinks: Any
+) -> None:
+    """Done-when 1 from the tracking on: the complaint is filed through the API here (the form's place
+    cascade waits for parties' served units, PORTAL_API.md section 6)."""
+    mobile = "13900139077"
+    receipt = file_routed(api, login, VILLAGE, complainant={"name": "王五", "phone": mobile})
+    open_case(page, f"{platform.url}/console/", VILLAGE, receipt)
+    phone.goto(f"{platform.url}/track")
+    phone.get_by_label("投诉编号").fill(receipt["tracking_no"])
+    phone.get_by_role("button", name="获取验证码").click()
+    expect(phone.locator(".hint", has_text="验证码已发送")).to_be_visible()
+    wait_for(lambda: bool(sms_codes(notification_sinks, mobile)), timeout=20)
+    phone.get_by_label("验证码").fill(sms_codes(notification_sinks, mobile)[-1])
+    phone.get_by_role("button", name="查询", exact=True).click()
+    expect(phone.locator("[data-test=status]")).to_contain_text("已分派")
+    expect(phone.locator("[data-test=clock]", has_text="受理时限")).to_contain_text("还剩")
+
+    # the village accepts in the console; the consumer's page shows it
+    act(page, "accept")
+    confirm(page)
+    expect(status(page)).to_have_text("已受理")
+    phone.get_by_role("button", name="刷新").click()
+    expect(phone.locator("[data-test=status]")).to_contain_text("已受理")
+    expect(phone.locator(".van-step", has_text="受理")).not_to_have_count(0)
+    assert_fits_the_phone(phone)
+    assert_tap_targets(phone)
+    screenshot(phone, "portal-track")

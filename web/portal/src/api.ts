@@ -74,7 +74,7 @@ export function uploadEvidence(uploadToken: string, files: File[]): Promise<Json
 export type Who = { party: "complainant"; tracking_no: string } | { party: "business"; credit_code: string };
 export const sendSignInCode = (who: Who) => call<{ expires_in?: number }>("POST", "/portal/codes", who);
 export const sendActionCode = (complaintId: string, action: string) =>
-  call<{ phone?: string }>("POST", "/portal/codes", { purpose: "confirm", complaint_id: complaintId, action });
+  call<{ phone?: string }>("POST", `/portal/cases/${q(complaintId)}/codes`, { action });
 export async function signIn(who: Who, code: string): Promise<{ complaint_id: string; tracking_no: string }[]> {
   const answer = await call<{ access_token: string; cases: { complaint_id: string; tracking_no: string }[] }>(
     "POST",
@@ -86,7 +86,8 @@ export async function signIn(who: Who, code: string): Promise<{ complaint_id: st
 }
 
 // the party's cases and its steps on them
-export const myCases = () => call<Json[]>("GET", "/portal/cases");
+export const myCases = async () =>
+  (await call<{ cases: string[] }>("GET", "/portal/me")).cases.map((id) => ({ complaint_id: id }));
 export const caseView = (complaintId: string) => call<Json>("GET", `/portal/cases/${q(complaintId)}`);
 export const act = (complaintId: string, action: string, code: string, fields: Json = {}) =>
   call<Json>("POST", `/portal/cases/${q(complaintId)}/actions/${action}`, { code, ...fields });
