@@ -112,6 +112,8 @@ class ClockPolicy(BaseModel):
     acceptance_working_days: int = Field(7, ge=1)
     yellow_share: float = Field(2 / 3, gt=0, le=1)
     working_days: WorkingDays = WorkingDays()
+    # the settle-first lane's window in working days (issue 19); None: the lane is off
+    settle_first_working_days: int | None = Field(None, ge=1)
 
 
 class ComplaintRouted(Contract):
@@ -198,6 +200,29 @@ class ComplaintAccepted(Contract):
     # the responsible tenant's yellow share and calendar for the clocks mediation runs (issue 7)
     yellow_share: float = Field(2 / 3, gt=0, le=1)
     working_days: WorkingDays = WorkingDays()
+
+
+class SettleFirstEnded(Contract):
+    """The settle-first lane (先行和解, issue 19) of a complaint ended: `settled` (the consumer
+    accepted the business's offer; the case is closed as 和解), `rejected` or `expired` (the case goes
+    on to the unit's acceptance decision). No personal data."""
+
+    source = "intake"
+    type = "settle_first.ended.v1"
+
+    complaint_id: uuid.UUID
+    tracking_no: str
+    unit: Unit
+    outcome: str  # settled | rejected | expired
+    opened_at: datetime
+    window_deadline: datetime
+    ended_at: datetime
+    answered_at: datetime | None = None  # when the business made its offer, if it did
+    answered_on_time: bool = False
+    terms: dict[str, Any] | None = None  # the offer: remedies, amount, note
+    category: str | None = None
+    business_name: str | None = None
+    business_credit_code: str | None = None
 
 
 class ComplaintRefused(Contract):
@@ -461,6 +486,7 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
     CaseReassigned,
     ComplaintAccepted,
     ComplaintRefused,
+    SettleFirstEnded,
     CaseEscalated,
     MediationEnded,
     MediationTransitioned,

@@ -22,6 +22,8 @@ TERMINATED: Final = "terminated"
 CLOSED: Final = "closed"
 DUPLICATE: Final = "duplicate"
 REPORT_RECEIVED: Final = "report_received"
+SETTLE_FIRST: Final = "settle_first"  # with the business first (先行和解, issue 19)
+SETTLED: Final = "settled"  # closed by the parties' settlement in the settle-first lane
 
 CASE_STATUSES: Final[dict[str, str]] = {
     DRAFT: "待补全",
@@ -37,6 +39,8 @@ CASE_STATUSES: Final[dict[str, str]] = {
     CLOSED: "已办结",
     DUPLICATE: "重复投诉",
     REPORT_RECEIVED: "举报已登记",
+    SETTLE_FIRST: "先行和解中",
+    SETTLED: "已和解",
 }
 
 # mediation's state (services/mediation/states.py) -> the case status; waiting for the parties'
@@ -63,7 +67,7 @@ MEDIATION_STATUS: Final[dict[str, str]] = {
 }
 
 # statuses with no clock left to watch: the case's light is off
-SETTLED_STATUSES: Final = frozenset({REFUSED, CLOSED, DUPLICATE, REPORT_RECEIVED})
+SETTLED_STATUSES: Final = frozenset({REFUSED, CLOSED, DUPLICATE, REPORT_RECEIVED, SETTLED})
 
 
 def status_for_mediation(state: str) -> str | None:
@@ -111,6 +115,12 @@ HISTORY_STEPS: Final[dict[str, tuple[str, bool]]] = {
     "takeover_declined": ("上级不予提级", False),
     "reclassified": ("重新定性", False),
     "ended_at_top": ("办结并告知救济途径", True),
+    "settle_first_opened": ("转经营者先行和解", True),
+    "settle_first_offer": ("经营者提出和解方案", True),
+    "settle_first_rejected": ("消费者未接受和解方案，转入受理审查", True),
+    "settle_first_expired": ("先行和解期限届满，转入受理审查", True),
+    "settled": ("已和解", True),
+    "settlement_performance": ("消费者确认和解履行情况", True),
 }
 
 ESCALATION_TRIGGERS: Final[dict[str, str]] = {

@@ -27,11 +27,13 @@ from gateway.routes import (
     calendar,
     clocks,
     complaints,
+    disclosure,
     mediation,
     notifications,
     portal,
     reports,
     routing,
+    settle_first,
     supervision,
     tenants,
     tracking,
@@ -106,6 +108,8 @@ for module in (
     portal,
 ):
     app.include_router(module.router)
+app.include_router(settle_first.router)  # issue 19
+app.include_router(disclosure.router)
 if CONSOLE_DIR.is_dir():
     app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
 else:  # the API runs without a built console, and says how to build it

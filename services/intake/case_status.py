@@ -30,7 +30,9 @@ from services.intake.case_clocks import STARTED_AT_RECEIPT
 from services.intake.models import CaseLight, Complaint, HistoryEntry
 
 # a later event never changes these: the case was not (or not as such) handled further
-FINAL = frozenset({reference.REFUSED, reference.DUPLICATE, reference.REPORT_RECEIVED, reference.DRAFT})
+FINAL = frozenset(
+    {reference.REFUSED, reference.DUPLICATE, reference.REPORT_RECEIVED, reference.DRAFT, reference.SETTLED}
+)
 # intake's own clocks: their lights are read from intake.clocks, not mirrored
 OWN_CLOCKS = frozenset(kind.value for kind in STARTED_AT_RECEIPT)
 

@@ -349,6 +349,7 @@ def record_routing(session: Session, event: ComplaintRouted) -> None:
     complaint.responsible_unit_code = event.unit.code
     complaint.responsible_unit_name = event.unit.name
     complaint.responsible_tier = event.unit.tier
+    first_routing = complaint.status == RECEIVED
     if complaint.status in (RECEIVED, ROUTED):
         complaint.status, complaint.status_at = ROUTED, event.decided_at
     complaint.updated_at = event.decided_at
@@ -377,6 +378,10 @@ def record_routing(session: Session, event: ComplaintRouted) -> None:
             detail={"unit": event.unit.model_dump(), "rule": event.rule, "inputs": event.inputs},
         )
     )
+    if first_routing:
+        from services.intake import settle_first  # it builds on this module's statuses
+
+        settle_first.open_lane(session, complaint, event.clock_policy, event.decided_at)
 
 
 # the delivery states of a message that has left the platform (notification's `message.recorded.v1`)

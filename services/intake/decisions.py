@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, object_session
 
+from common import reference
 from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.clocks import ClockKind
 from common.contracts import ComplaintAccepted, ComplaintRefused, Unit
@@ -62,6 +63,9 @@ def check_state(complaint: Complaint) -> None:
         REFUSED: f"the complaint was already refused ({decided})",
         DUPLICATE: "the complaint is a duplicate (Art 35): decide on the first filing instead",
         DRAFT: "the complaint is an e-mail draft: complete it first",
+        reference.SETTLE_FIRST: "the business has the case first (settle-first lane) until the consumer rejects "
+        "its offer or the window passes",
+        reference.SETTLED: "the parties settled the case in the settle-first lane",
     }
     if complaint.kind == REPORT:
         raise Conflict("a report (Art 9) is not accepted or refused as a complaint")

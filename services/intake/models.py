@@ -202,6 +202,18 @@ class TrackingAttempt(Base):
     tracking_no: Mapped[str] = mapped_column(String(40))
 
 
+class BusinessContact(Base):
+    """A business's contact phone the platform knows (from staff, or the business's own sign-in):
+    a complaint against it may go to it first (settle-first lane, services/intake/settle_first.py)."""
+
+    __tablename__ = "business_contacts"
+
+    credit_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    verified_by: Mapped[str] = mapped_column(String(64))
+
+
 class OfficialCalendar(OfficialCalendarRow, Base):
     """This service's copy of the platform's official calendar (from routing's official_calendar.changed.v1)."""
 

@@ -27,7 +27,17 @@ from common.messaging import on_event
 from common.official_calendar import OfficialCalendarCopy
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
-from services.intake import audit, case_clocks, case_detail, case_list, case_status, complaints, notices
+from services.intake import (
+    audit,
+    case_clocks,
+    case_detail,
+    case_list,
+    case_status,
+    complaints,
+    decisions,
+    notices,
+    settle_first,
+)
 from services.intake.desk import IntakeDesk
 from services.intake.models import ClockRow, Inbox, OfficialCalendar, Outbox
 from services.intake.reassignment import CaseReassigned, record_reassignment
@@ -213,6 +223,46 @@ class IntakeService(IntakeDesk):
                 complaints.record_message_handled(session, event)
 
     # --- clocks (common/clock_watch.py) ---------------------------------------------------------------
+
+    # --- the settle-first lane (issue 19); the gateway passes the party it verified -------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def record_business_contact(self, credit_code: Any, phone: Any) -> dict[str, Any]:
+        """Staff (intake_clerk, supervisor) record a business's contact phone."""
+        if self.scope is None or self.scope.is_agency or not self.scope.roles & decisions.DECIDERS:
+            raise Forbidden("recording a business's contact needs the role intake_clerk or supervisor")
+        with self.db.transaction() as session:
+            return settle_first.record_contact(session, credit_code, phone, self.scope.user)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def settle_first_cases(self, credit_code: str) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return settle_first.business_cases(session, credit_code)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def settle_first_offer(self, tracking_no: str, credit_code: str, offer: Any) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            complaint = settle_first.make_offer(session, tracking_no, credit_code, offer, datetime.now(UTC))
+            return settle_first.business_view(complaint)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def settle_first_reply(self, tracking_no: str, phone: str, accept: Any, comment: Any = None) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            complaint, event = settle_first.reply(session, tracking_no, phone, accept, comment, datetime.now(UTC))
+            self.db.emit(session, event)
+            return {**complaints.receipt(complaint), "settle_first": complaint.details["settle_first"]}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def settle_first_performance(self, tracking_no: str, phone: str, performed: Any) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            complaint = settle_first.confirm_performance(session, tracking_no, phone, performed, datetime.now(UTC))
+            return {**complaints.receipt(complaint), "settle_first": complaint.details["settle_first"]}
+
+    @timer(interval=settle_first.CHECK_SECONDS)
+    def expire_settle_first(self) -> None:
+        with self.db.transaction() as session:
+            for event in settle_first.expire_due(session, datetime.now(UTC)):
+                self.db.emit(session, event)
 
     @timer(interval=clock_watch.WATCH_INTERVAL_SECONDS)
     def watch_clocks(self) -> None:

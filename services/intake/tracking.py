@@ -41,6 +41,13 @@ PUBLIC_STEPS: Final = {
     "duplicate": "与已有投诉重复，并入原投诉办理",
     "split": "举报内容已另行登记",
     "new_facts": "已关联此前投诉",
+    # the settle-first lane (issue 19)
+    "settle_first_opened": "已转经营者先行和解",
+    "settle_first_offer": "经营者已提出和解方案",
+    "settle_first_rejected": "消费者未接受和解方案，转入受理审查",
+    "settle_first_expired": "先行和解期限届满，转入受理审查",
+    "settled": "已和解",
+    "settlement_performance": "消费者已确认和解履行情况",
 }
 
 
@@ -142,6 +149,8 @@ def public_view(session: Session, complaint: Complaint) -> dict[str, Any]:
         "responsible_unit": unit,
         "steps": steps,
     }
+    if complaint.details.get("settle_first"):
+        data["settle_first"] = complaint.details["settle_first"]  # window, offer, outcome: no personal data
     decision = complaint.decision or {}
     if decision.get("decision") == "refused":
         ground = RefusalGround(decision["ground"])

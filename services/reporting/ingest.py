@@ -35,6 +35,7 @@ from common.contracts import (
     EarlyWarningRaised,
     MediationEnded,
     MediationTransitioned,
+    SettleFirstEnded,
     SupervisionAccepted,
     SupervisionAnswered,
     SupervisionOrdered,
@@ -70,6 +71,7 @@ PERSONAL_FIELDS: dict[str, Any] = {
     "other_routes": "",
     "inputs": {},
     "instruction": "",  # a supervision order's text
+    "terms": None,  # a settle-first offer's note is free text
 }
 # mediation's `detail` is already free of personal data; staff names are dropped all the same
 DETAIL_DROPPED = frozenset({"mediator", "previous_mediator", "replacement"})
@@ -483,6 +485,8 @@ def on_clock_stopped(session: Session, event_id: uuid.UUID, event: ClockStopped)
     know_units(session, [event.unit_code])
     day = local_date(event.stopped_at)
     add(session, [Contribution(event.unit_code, day, f"clock:{figure}", rollups.on_time(event.met))])
+    if event.clock == "acceptance":  # the public disclosure's on-time rate (issue 19)
+        _locked_fact(session, event.complaint_id).acceptance_met = event.met
 
 
 def on_transitioned(session: Session, event_id: uuid.UUID, event: MediationTransitioned) -> None:
@@ -522,6 +526,29 @@ def on_ended(session: Session, event_id: uuid.UUID, event: MediationEnded) -> No
     if event.outcome == "agreement" and event.recovered_amount:
         rows.append(Contribution(unit, day, "recovered", "agreed", 1, event.recovered_amount))
     add(session, rows)
+
+
+def on_settle_first(session: Session, event_id: uuid.UUID, event: SettleFirstEnded) -> None:
+    """The settle-first lane ended (issue 19): settled cases close as `settled`; whether the business
+    answered within its window is counted either way."""
+    fact = _locked_fact(session, event.complaint_id)
+    with _Change(session, fact):
+        fact.settle_first, fact.settle_first_on_time = event.outcome, event.answered_on_time
+        if event.outcome == "settled":
+            fact.closed_at = event.ended_at
+            _set_status(fact, "settled", event.ended_at)
+        if fact.business_key is None:
+            fact.business_key = business_key(event.business_credit_code, event.business_name)
+            fact.business_name = (event.business_name or "")[:100] or None
+    know_units(session, (), [event.unit])
+    day, answer = local_date(event.ended_at), "on_time" if event.answered_on_time else "not_on_time"
+    add(
+        session,
+        [
+            Contribution(event.unit.code, day, "settle_first", event.outcome),
+            Contribution(event.unit.code, day, "settle_first_answer", answer),
+        ],
+    )
 
 
 def on_warning(session: Session, event_id: uuid.UUID, event: EarlyWarningRaised) -> None:
@@ -583,6 +610,7 @@ APPLY: dict[type[Contract], Callable[[Session, uuid.UUID, Any], None]] = {
     CaseRoutingStep: on_routing_step,
     ComplaintAccepted: on_accepted,
     ComplaintRefused: on_refused,
+    SettleFirstEnded: on_settle_first,
     ClockStopped: on_clock_stopped,
     MediationTransitioned: on_transitioned,
     MediationEnded: on_ended,

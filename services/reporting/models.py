@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     Identity,
@@ -59,6 +60,12 @@ class ComplaintFact(Base):
     decided_unit: Mapped[str | None] = mapped_column(String(12))
     decision: Mapped[str | None] = mapped_column(String(10))
     refusal_ground: Mapped[str | None] = mapped_column(String(40))
+    # issue 19: the settle-first lane's outcome (settled | rejected | expired), whether the business
+    # answered within its window, and when a case closed by settlement
+    settle_first: Mapped[str | None] = mapped_column(String(10))
+    settle_first_on_time: Mapped[bool | None] = mapped_column(Boolean)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acceptance_met: Mapped[bool | None] = mapped_column(Boolean)  # the acceptance clock's verdict
 
 
 class Escalation(Base):

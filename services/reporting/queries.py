@@ -236,6 +236,20 @@ def read_figures(session: Session, unit: str, first: date | None, last: date | N
 # --- from rows to figures (pure) -----------------------------------------------------------------
 
 
+def settle_first(rows: Rows) -> dict[str, Any]:
+    """The settle-first lane (issue 19): how its cases ended, and whether the business answered in time."""
+    outcomes = _keys(rows, "settle_first")
+    ended = sum(outcomes.values())
+    answered = _n(rows, "settle_first_answer", "on_time")
+    return {
+        "ended": ended,
+        "by_outcome": outcomes,
+        "settled": outcomes.get("settled", 0),
+        "answered_on_time": answered,
+        "on_time_rate": _rate(answered, ended),
+    }
+
+
 def _keys(rows: Rows, metric: str) -> dict[str, int]:
     return {key: n for (m, key), (n, _) in sorted(rows.items()) if m == metric and n}
 
@@ -342,6 +356,7 @@ def assemble(
             "agreed": _money(_amount(own, "recovered", "agreed")),
             "performed": _money(_amount(own, "recovered", "performed")),
         },
+        "settle_first": settle_first(own),
         "on_time": on_time(own),
         "on_time_by_unit": {c: on_time(children[c]) for c in kids},
         "durations": durations,

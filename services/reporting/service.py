@@ -25,6 +25,7 @@ from common.contracts import (
     MediationEnded,
     MediationTransitioned,
     MessageRecorded,
+    SettleFirstEnded,
     SupervisionAccepted,
     SupervisionAnswered,
     SupervisionOrdered,
@@ -35,7 +36,7 @@ from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
 from common.messaging import RetiredHandlers, on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
-from services.reporting import exports, figures, ingest, monthly, queries
+from services.reporting import disclosure, exports, figures, ingest, monthly, queries
 from services.reporting.models import Inbox
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,10 @@ class ReportingService:
     @on_event(ComplaintRefused)
     def on_complaint_refused(self, event_id: uuid.UUID, event: ComplaintRefused) -> None:
         self._consume("reporting.on_complaint_refused", event_id, event)
+
+    @on_event(SettleFirstEnded)
+    def on_settle_first_ended(self, event_id: uuid.UUID, event: SettleFirstEnded) -> None:
+        self._consume("reporting.on_settle_first_ended", event_id, event)
 
     # each clock's own verdict, from the service that runs it (intake, routing, mediation)
     @on_event(ClockStopped)
@@ -225,6 +230,12 @@ class ReportingService:
             if self.scope is None or not self.scope.valid or self.scope.is_agency:
                 return figures.summary(session, self.scope, first, last)
             return queries.read_figures(session, self.scope.unit, first, last)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def disclosure(self, unit_code: str, min_accepted: int, credit_code: str | None = None) -> dict[str, Any]:
+        """Public figures (消费投诉信息公示) of a unit's subtree; the gateway checks the unit publishes."""
+        with self.db.read() as session:
+            return disclosure.figures(session, unit_code, min_accepted, credit_code)
 
     @rpc
     def ping(self) -> dict[str, Any]:

@@ -65,6 +65,9 @@ def clock_policy(tree: DivisionTree, code: str) -> ClockPolicy:
         working_days=WorkingDays(
             extra_workdays=settings.working_days.extra_workdays, extra_holidays=settings.working_days.extra_holidays
         ),
+        settle_first_working_days=(
+            settings.settle_first.window_working_days if settings.settle_first.enabled else None
+        ),
     )
 
 

@@ -375,6 +375,11 @@ class RoutingService:
             return tenant_ops.effective_settings(session, self.scope, code)
 
     @rpc(expected_exceptions=EXPECTED)
+    def disclosure_policy(self, code: str) -> dict[str, Any]:
+        with self.db.read() as session:
+            return tenant_ops.disclosure_policy(session, code)
+
+    @rpc(expected_exceptions=EXPECTED)
     def tenants(self, parent: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
         with self.db.read() as session:
             return tenant_ops.tenants(session, self.scope, parent, kind)

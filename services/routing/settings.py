@@ -104,6 +104,22 @@ class WorkingDays(_Settings):
         return self
 
 
+class SettleFirst(_Settings):
+    """先行和解: a new complaint against a business with a known contact goes to the business first,
+    for this many working days (ending before the acceptance deadline); intake runs the lane."""
+
+    enabled: Annotated[bool, Field(strict=True)] = False
+    window_working_days: WorkingDayCount = 7
+
+
+class Disclosure(_Settings):
+    """消费投诉信息公示: the public figures of the tenant's subtree, and the fewest accepted complaints
+    in 12 months for a business to be listed."""
+
+    enabled: Annotated[bool, Field(strict=True)] = False
+    min_accepted: Annotated[int, Field(strict=True, ge=1, le=10_000)] = 3
+
+
 def _all_or_codes(value: Any) -> Any:
     if value == "all":
         return value
@@ -141,6 +157,8 @@ class TenantSettings(_Settings):
     early_warning: EarlyWarning = EarlyWarning()
     enabled_categories: Categories = "all"
     working_days: WorkingDays = WorkingDays()
+    settle_first: SettleFirst = SettleFirst()
+    disclosure: Disclosure = Disclosure()
 
 
 DEFAULTS = TenantSettings()

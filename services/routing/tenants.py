@@ -170,6 +170,21 @@ def effective_settings(session: Session, scope: Scope | None, code: str) -> dict
     return _effective(session, unit, agency)[0].model_dump(mode="json")
 
 
+def disclosure_policy(session: Session, code: str) -> dict[str, Any]:
+    """Public, without a scope: whether the unit publishes its complaint figures (消费投诉信息公示),
+    from which number of accepted complaints a business is listed, and the unit's name."""
+    unit, _ = _find(session, code)
+    if not is_unit_code(code):
+        raise NotFound(f"no unit {code}")
+    disclosure = _effective(session, unit, None)[0].disclosure
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "enabled": disclosure.enabled,
+        "min_accepted": disclosure.min_accepted,
+    }
+
+
 def tenants(session: Session, scope: Scope | None, parent: str | None = None, kind: str | None = None) -> list[dict]:
     """The tenants directly below `parent` (default: the caller's own unit): the onboarded units one
     tier down by division code, and the agencies attached to `parent`."""

@@ -1,7 +1,7 @@
 """issue 17: dates stored out of any plausible range are moved back into it
 
 Revision ID: b3d5f7a9c1e2
-Revises: e7b9d1f3a5c2
+Revises: f16a3c5e7b92
 Create Date: 2026-12-04 15:00:00
 
 A signed delivery report could carry a time before year 1 in UTC (`0001-01-01T00:00:00+14:00`),
@@ -13,7 +13,7 @@ from alembic import op
 from common.migrations import clamp_dates
 
 revision = 'b3d5f7a9c1e2'
-down_revision = 'e7b9d1f3a5c2'
+down_revision = 'f16a3c5e7b92'
 branch_labels = None
 depends_on = None
 
