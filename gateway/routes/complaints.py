@@ -18,7 +18,7 @@ from gateway import auth
 from gateway.admission import Admitted
 from gateway.deps import Rpc, Staff, current_staff
 from gateway.errors import problem
-from gateway.routes import clocks
+from gateway.routes import clocks, portal
 from gateway.rpc import RemoteError, ServiceUnavailable
 
 log = logging.getLogger("gateway")
@@ -26,7 +26,7 @@ log = logging.getLogger("gateway")
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
 # the paths whose bodies may be larger than MAX_BODY_BYTES (up to MAX_UPLOAD_BYTES)
-UPLOAD_PATHS = r"/api/v1/complaints/(email|[^/]+/evidence)"
+UPLOAD_PATHS = r"/api/v1/(complaints/(email|[^/]+/evidence)|portal/evidence)"
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024  # services/intake/validation.py checks it again, by content
 EMAIL_TYPES = ("message/rfc822", "text/plain", "application/octet-stream")
 
@@ -58,6 +58,7 @@ class Receipt(BaseModel):
     duplicate_of: str | None = None  # the first case's tracking number, for a duplicate (Art 35)
     already_filed: bool | None = None  # a retry without a key: the case filed minutes ago (200, not 201)
     report: ReportRef | None = None  # the report half of an Art 9 split
+    upload_token: str | None = None  # the public web form: add evidence at POST /api/v1/portal/evidence
 
 
 class Refusal(BaseModel):
@@ -81,6 +82,7 @@ class Refusal(BaseModel):
 async def submit_complaint(
     _: Admitted,  # first: a bounded number wait on intake, one more is refused at once
     submission: ComplaintSubmission,
+    request: Request,
     response: Response,
     client: Rpc,
     caller: Annotated[auth.Staff | None, Depends(optional_staff)],
@@ -103,6 +105,8 @@ async def submit_complaint(
     )
     if receipt.get("already_filed"):
         response.status_code = 200
+    if caller is None and not receipt.get("duplicate_of"):
+        receipt["upload_token"] = portal.upload_token(receipt["id"], request.app.state.config.jwt_secret)
     return receipt
 
 

@@ -73,6 +73,15 @@ async def set_contacts(complaint_id: str, body: Contacts, staff: Staff, client: 
     )
 
 
+@router.post("/complaints/{complaint_id}/invite-business", status_code=202)
+async def invite_business(complaint_id: str, staff: Staff, client: Rpc) -> Any:
+    """Invite the business by SMS to sign in at the portal with its credit code (docs/parties.md)."""
+    ref = await client.call("intake", "case_ref", complaint_id, context=staff.scope.to_context())
+    if ref.get("read_only"):
+        return problem(403, "forbidden", "a read-only view cannot invite the business")
+    return await client.call("notification", "invite_business", ref["id"], context=staff.scope.to_context())
+
+
 @router.get("/notification/templates")
 async def templates(staff: Staff, client: Rpc, tenant: Annotated[str | None, Query(max_length=40)] = None) -> Any:
     """Every message template with the text that applies to `tenant` (default: yours) and its source."""

@@ -4,13 +4,16 @@ gateway issues the party token, a JWT of its own type that staff paths refuse.""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from typing import Annotated, Any, Literal
 
 import jwt
-from fastapi import APIRouter, Header, Path, Request
+from fastapi import APIRouter, File, Header, Path, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from gateway.deps import Rpc
 from gateway.rpc import RemoteError
@@ -20,15 +23,34 @@ from services.mediation.inputs import PARTY_ACTIONS
 router = APIRouter(prefix="/api/v1/portal", tags=["portal"])
 
 PARTY_TOKEN_TTL_SECONDS = 1800
+UPLOAD_TOKEN_TTL_SECONDS = 1800
+MAX_PUBLIC_FILE_BYTES = 10 * 1024 * 1024
 SIGN_IN = "sign_in"
 SENT = {"sent": True, "expires_in": 300, "resend_after": 60}
 TRACKING_NO = r"^[A-Z0-9]{4,40}$"
+CREDIT_CODE = r"^[0-9A-HJ-NPQRTUWXY]{18}$"  # 统一社会信用代码 (GB 32100-2015 alphabet)
 
 
 class CodeRequest(BaseModel):
+    """The complainant names the case (tracking number), the business itself (credit code)."""
+
     model_config = ConfigDict(extra="forbid")
-    party: Literal["complainant"]
-    tracking_no: str = Field(pattern=TRACKING_NO)
+    party: Literal["complainant", "business"]
+    tracking_no: str | None = Field(default=None, pattern=TRACKING_NO)
+    credit_code: str | None = Field(default=None, pattern=CREDIT_CODE)
+
+    @model_validator(mode="after")
+    def _names_its_subject(self) -> CodeRequest:
+        field = "tracking_no" if self.party == "complainant" else "credit_code"
+        if getattr(self, field) is None:
+            raise PydanticCustomError(
+                "missing", "请填写" + ("投诉编号" if field == "tracking_no" else "统一社会信用代码")
+            )
+        return self
+
+    @property
+    def subject(self) -> str:
+        return (self.tracking_no if self.party == "complainant" else self.credit_code) or ""
 
 
 class SignIn(CodeRequest):
@@ -48,9 +70,7 @@ def party_problem(status: int, error: str, message_zh: str, field: str | None = 
 async def send_code(body: CodeRequest, request: Request, client: Rpc) -> Any:
     """Send a sign-in code to the phone filed on the case. The answer is the same whether or not the
     number is known, so nothing is probed."""
-    answer = await client.call(
-        "notification", "send_code", body.party, SIGN_IN, body.tracking_no, client_address(request)
-    )
+    answer = await client.call("notification", "send_code", body.party, SIGN_IN, body.subject, client_address(request))
     if "retry_after" in answer:
         response = party_problem(429, "too_many_codes", "获取验证码过于频繁，请稍后再试")
         response.headers["Retry-After"] = str(answer["retry_after"])
@@ -60,16 +80,21 @@ async def send_code(body: CodeRequest, request: Request, client: Rpc) -> Any:
 
 @router.post("/sign-in", responses={422: {}})
 async def sign_in(body: SignIn, request: Request, client: Rpc) -> Any:
-    """A complainant proves control of the phone filed on the case: a party token for that case."""
-    answer = await client.call("notification", "verify_code", body.party, SIGN_IN, body.tracking_no, body.code)
+    """A complainant proves control of the phone filed on the case: a party token for that case; a
+    business, of the phone known for it: a party token for the cases against it."""
+    answer = await client.call("notification", "verify_code", body.party, SIGN_IN, body.subject, body.code)
     if "error" in answer:
         return party_problem(422, answer["error"], answer["message_zh"], "code")
     now = int(time.time())
+    if body.party == "business":
+        cases = answer["cases"]
+    else:
+        cases = [{"complaint_id": answer["complaint_id"], "tracking_no": body.tracking_no}]
     claims = {
         "sub": f"{body.party}:{answer['verification_id']}",
         "typ": "party",
         "party": body.party,
-        "cases": [answer["complaint_id"]],
+        "cases": [c["complaint_id"] for c in cases],
         "iat": now,
         "exp": now + PARTY_TOKEN_TTL_SECONDS,
     }
@@ -79,7 +104,7 @@ async def sign_in(body: SignIn, request: Request, client: Rpc) -> Any:
         "token_type": "bearer",
         "expires_in": PARTY_TOKEN_TTL_SECONDS,
         "party": body.party,
-        "cases": [{"complaint_id": answer["complaint_id"], "tracking_no": body.tracking_no}],
+        "cases": cases,
     }
 
 
@@ -225,3 +250,69 @@ async def minutes_html(
     authorization: Authorization = "",
 ) -> Any:
     return await _party_document(request, authorization, client, complaint_id, "minutes", n)
+
+
+# --- public helpers of the filing form (no token) ---------------------------------------------------
+
+
+@router.get("/units")
+async def units(
+    client: Rpc,
+    parent: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$", description="a city or township")] = None,
+) -> Any:
+    """The served places for the cascading choice: cities, then a city's townships, then a
+    township's villages; only those an onboarded unit serves."""
+    return await client.call("routing", "served_units", parent)
+
+
+@router.get("/businesses")
+async def businesses(client: Rpc, q: Annotated[str, Query(min_length=2, max_length=50)]) -> Any:
+    """Businesses complained about before, by name or credit code: name and credit code only."""
+    return await client.call("intake", "known_businesses", q)
+
+
+def upload_token(complaint_id: str, secret: str) -> str:
+    """The public filing's capability to add its evidence for a while (no personal data in it)."""
+    now = int(time.time())
+    claims = {"sub": complaint_id, "typ": "upload", "iat": now, "exp": now + UPLOAD_TOKEN_TTL_SECONDS}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+@router.post("/evidence", status_code=201, responses={401: {}, 422: {}})
+async def public_evidence(
+    request: Request, client: Rpc, files: Annotated[list[UploadFile], File()], authorization: Authorization = ""
+) -> Any:
+    """The complainant's photos and PDFs for the case just filed on the portal, with the filing's
+    `upload_token` as bearer; judged by content, at most 10 files of 10 MiB."""
+    try:
+        claims = jwt.decode(
+            authorization.removeprefix("Bearer "),
+            request.app.state.config.jwt_secret,
+            algorithms=["HS256"],
+            options={"require": ["sub", "typ", "exp"]},
+        )
+    except jwt.PyJWTError:
+        claims = {}
+    if claims.get("typ") != "upload":
+        return party_problem(401, "invalid_token", "上传凭证已失效，请联系受理单位补充证据")
+    sent = []
+    for index, upload in enumerate(files):
+        content = await upload.read(MAX_PUBLIC_FILE_BYTES + 1)
+        if len(content) > MAX_PUBLIC_FILE_BYTES:
+            return party_problem(422, "invalid_input", "单个文件不能超过 10 MB", f"files[{index}]")
+        sent.append({"filename": upload.filename or "", "content": base64.b64encode(content).decode()})
+    try:
+        return await client.call("intake", "add_public_evidence", claims["sub"], sent, timeout=30)
+    except RemoteError as exc:
+        if exc.exc_type != "InvalidInput":
+            raise
+        fields = json.loads(exc.value)
+        return JSONResponse(
+            {
+                "error": "invalid_input",
+                "message": fields[0]["message"],
+                "message_zh": fields[0]["message"],
+                "fields": fields,
+            },
+            status_code=422,
+        )

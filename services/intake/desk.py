@@ -21,6 +21,7 @@ from typing import Any
 
 from nameko.rpc import rpc
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from common.contracts import ComplaintSubmission
@@ -86,6 +87,19 @@ def _decode(content: Any, field: str) -> bytes:
         return base64.b64decode(content, validate=True)
     except (binascii.Error, TypeError, ValueError):
         raise InvalidInput.one(field, "not base64 content") from None
+
+
+PUBLIC_FILES = 10  # files the complainant adds from the portal's filing
+PUBLIC_TYPES_ZH = "只能上传图片（JPG、PNG、GIF、WebP）或 PDF 文件"
+
+
+def _public_message(message: str) -> str:
+    """The complainant's upload problem in Chinese (staff read validation's English)."""
+    if "is empty" in message:
+        return "文件是空的"
+    if "bytes (10 MiB)" in message:
+        return "单个文件不能超过 10 MB"
+    return PUBLIC_TYPES_ZH
 
 
 class IntakeDesk:
@@ -303,6 +317,25 @@ class IntakeDesk:
         with self.db.scoped(self.scope) as session:
             complaint = self._evidence_case(session, key, complaint_id)
             existing = len(complaint.evidence)
+        return self._store_evidence(key, existing, files, by=self.scope.user, source="upload")
+
+    @rpc(expected_exceptions=EXPECTED)
+    def add_public_evidence(self, complaint_id: str, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The complainant's own files from the portal's filing (the gateway checked the filing's
+        upload token): images and PDF only, at most PUBLIC_FILES per case (docs/parties.md)."""
+        key = self._complaint_key(complaint_id)
+        with self.db.read() as session:
+            complaint = session.get(Complaint, key)
+            if complaint is None:
+                raise NotFound(f"no complaint {complaint_id}")
+            public = sum(1 for row in complaint.evidence if row.source == "web")
+        if isinstance(files, list) and public + len(files) > PUBLIC_FILES:
+            raise InvalidInput.one("files", f"网上投诉最多上传 {PUBLIC_FILES} 个文件")
+        return self._store_evidence(key, len(complaint.evidence), files, by="complainant", source="web", public=True)
+
+    def _store_evidence(
+        self, key: uuid.UUID, existing: int, files: Any, *, by: str, source: str, public: bool = False
+    ) -> list[dict[str, Any]]:
         if not isinstance(files, list) or not files:
             raise InvalidInput.one("files", "at least one file (multipart field 'files')")
         if existing + len(files) > evidence_files.MAX_FILES_PER_CASE:
@@ -313,9 +346,14 @@ class IntakeDesk:
             name = str(item.get("filename") or "") if isinstance(item, dict) else ""
             try:
                 content = _decode(item.get("content") if isinstance(item, dict) else None, field)
-                checked.append((name, content, validation.evidence_file(name, content, field=field)))
+                kind = validation.evidence_file(name, content, field=field)
+                if public and kind.media not in ("image", "document"):
+                    raise validation.InvalidField(field, PUBLIC_TYPES_ZH)
+                checked.append((name, content, kind))
             except validation.InvalidField as exc:
-                problems.append({"field": exc.field, "message": exc.message})
+                problems.append(
+                    {"field": exc.field, "message": _public_message(exc.message) if public else exc.message}
+                )
             except InvalidInput as exc:
                 problems += exc.fields
         if problems:
@@ -334,8 +372,8 @@ class IntakeDesk:
                             name,
                             content,
                             kind=kind,
-                            source="upload",
-                            uploaded_by=self.scope.user,
+                            source=source,
+                            uploaded_by=by,
                             now=now,
                         )
                     )
@@ -344,7 +382,7 @@ class IntakeDesk:
                         complaint_id=key,
                         at=now,
                         step="evidence_added",
-                        detail={"files": [row.filename for row in stored], "by": self.scope.user},
+                        detail={"files": [row.filename for row in stored], "by": by},
                     )
                 )
         except BaseException:
@@ -418,6 +456,27 @@ class IntakeDesk:
                 "business": {k: complaint.business.get(k) for k in ("name", "credit_code")},
                 "clocks": case_clocks.views(list(complaint.clocks), datetime.now(UTC), None),
             }
+
+    @rpc(expected_exceptions=EXPECTED)
+    def known_businesses(self, query: str, limit: int = 20) -> list[dict[str, str]]:
+        """Public: businesses complained about before, by credit-code prefix or a part of the name,
+        for the portal's filing form. Only businesses with a credit code (a registered business,
+        not a person's name typed as one); name and credit code only."""
+        q = str(query or "").strip()
+        credit = Complaint.business["credit_code"].astext
+        name = Complaint.business["name"].astext
+        if q.isalnum() and q.upper() == q and len(q) >= 2 and any(ch.isdigit() for ch in q):
+            match = credit.startswith(q)  # ix_complaints_business_credit_prefix
+        else:
+            match = name.contains(q, autoescape=True)
+        with self.db.read() as session:
+            rows = session.execute(
+                select(name, credit).where(credit.is_not(None), match).distinct().order_by(credit).limit(limit)
+            ).all()
+        seen: dict[str, str] = {}
+        for business_name, code in rows:
+            seen.setdefault(code, business_name)
+        return [{"name": n, "credit_code": c} for c, n in seen.items()]
 
     @rpc(expected_exceptions=EXPECTED)
     def reference(self, name: str) -> list[dict[str, Any]]:

@@ -101,6 +101,7 @@ class CaseContact(Base):
     complainant_phone: Mapped[str | None] = mapped_column(String(20))
     complainant_email: Mapped[str | None] = mapped_column(String(254))
     business_name: Mapped[str | None] = mapped_column(String(100))
+    business_credit_code: Mapped[str | None] = mapped_column(String(18), index=True)  # the business's sign-in
     business_phone: Mapped[str | None] = mapped_column(String(20))
     business_email: Mapped[str | None] = mapped_column(String(254))
     unit_code: Mapped[str | None] = mapped_column(String(12))

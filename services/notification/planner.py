@@ -36,6 +36,7 @@ class CaseFacts:
     complainant_phone: str | None = None
     complainant_email: str | None = None
     business_name: str | None = None
+    business_credit_code: str | None = None
     business_phone: str | None = None
     business_email: str | None = None
     unit_code: str | None = None
@@ -52,6 +53,7 @@ class CaseFacts:
         "complainant_phone",
         "complainant_email",
         "business_name",
+        "business_credit_code",
         "business_phone",
         "business_email",
         "unit_code",
@@ -73,12 +75,14 @@ def learned(event_type: str, event: Any) -> dict[str, Any]:
             complainant_name=event.complainant_name,
             complainant_phone=event.complainant_phone,
             business_name=event.business_name,
+            business_credit_code=event.business_credit_code,
         )
     elif event_type == R.ACCEPTED:
         facts.update(
             tracking_no=event.tracking_no,
             category=event.category,
             business_name=event.business_name,
+            business_credit_code=event.business_credit_code,
             complainant_name=event.complainant_name,
             complainant_phone=event.complainant_phone,
             **_unit(event.unit),

@@ -718,6 +718,30 @@ class NotificationService:
         return {"sent": True, "phone": mask_phone(phone)}
 
     @rpc(expected_exceptions=EXPECTED)
+    def invite_business(self, complaint_id: str) -> dict[str, Any]:
+        """The responsible unit's case staff invite the business by SMS to sign in at the portal
+        (its credit code and a code to the phone known for it)."""
+        key = _uuid(complaint_id, "complaint_id", NotFound)
+        with self.db.read() as session:
+            row = session.get(CaseContact, key)
+            if row is None or row.unit_code is None:
+                raise Conflict("the case is not routed to a unit yet; try again in a moment")
+            if self.scope is None or not self.scope.handles(row.unit_code):
+                raise Forbidden("only the responsible unit's case staff invite the business")
+            known = _party_phone(session, "business", "confirm", str(key))
+            if known is None or not row.business_credit_code:
+                raise Conflict(
+                    "no phone is known for the business: record it first (PUT /api/v1/complaints/{id}/contacts)"
+                )
+            text = (
+                f"【消费纠纷调解】{row.business_name or '贵单位'}：有消费者就一件消费纠纷（编号 {row.tracking_no}）"
+                f"向{row.unit_name or '调解组织'}投诉贵单位。请凭统一社会信用代码和短信验证码登录 "
+                f"{os.environ.get('PORTAL_URL', '/business/')} 查看并回应。"
+            )
+        self.channels.sms.send(Outgoing(str(uuid.uuid4()), "sms", known[0], "", text))
+        return {"sent": True, "phone": mask_phone(known[0])}
+
+    @rpc(expected_exceptions=EXPECTED)
     def verify_code(self, party: str, purpose: str, subject: str, code: str) -> dict[str, Any]:
         """`{"verification_id", "complaint_id", "phone": <masked>}` when `code` is the live code
         sent for exactly this party, purpose and subject (now used up), else `{"error",
@@ -727,11 +751,14 @@ class NotificationService:
             if verdict.row is None:
                 return verdict.problem()
             known = _party_phone(session, party, purpose, subject)
-            return {
+            answer = {
                 "verification_id": str(verdict.row.id),
                 "complaint_id": str(verdict.row.complaint_id) if verdict.row.complaint_id else None,
                 "phone": mask_phone(known[0]) if known else None,
             }
+            if party == "business" and purpose == "sign_in":
+                answer["cases"] = _business_cases(session, subject)
+            return answer
 
     @rpc
     def ping(self) -> dict[str, Any]:
@@ -775,8 +802,11 @@ def _render(session: Session, name: str, tenant: str | None, ctx: dict[str, Any]
     return render(template, ctx)
 
 
-def _party_phone(session: Session, party: str, purpose: str, subject: str) -> tuple[str, uuid.UUID] | None:
-    """The phone the platform knows for `party` on the case `subject` names, and the case."""
+def _party_phone(session: Session, party: str, purpose: str, subject: str) -> tuple[str, uuid.UUID | None] | None:
+    """The phone the platform knows for `party` on what `subject` names (sign-in: the tracking
+    number, or the business's credit code; confirm: the complaint id), and the case if one."""
+    if purpose == "sign_in" and party == "business":
+        return _business_phone(session, subject)
     if purpose == "sign_in":
         row = session.scalars(select(CaseContact).where(CaseContact.tracking_no == subject)).first()
     else:
@@ -786,8 +816,31 @@ def _party_phone(session: Session, party: str, purpose: str, subject: str) -> tu
             return None
     if row is None:
         return None
+    if party == "business" and not row.business_phone and row.business_credit_code:
+        # a phone staff recorded on an earlier case of the same business
+        known = _business_phone(session, row.business_credit_code)
+        return (known[0], row.complaint_id) if known else None
     phone = row.complainant_phone if party == "complainant" else row.business_phone
     return (phone, row.complaint_id) if phone else None
+
+
+def _business_phone(session: Session, credit_code: str) -> tuple[str, None] | None:
+    """The business phone staff recorded most recently on any case of this business."""
+    phone = session.scalar(
+        select(CaseContact.business_phone)
+        .where(CaseContact.business_credit_code == credit_code, CaseContact.business_phone.is_not(None))
+        .order_by(CaseContact.updated_at.desc().nulls_last())
+        .limit(1)
+    )
+    return (phone, None) if phone else None
+
+
+def _business_cases(session: Session, credit_code: str) -> list[dict[str, str]]:
+    """The cases against this business that notification knows of (accepted or filed)."""
+    rows = session.execute(
+        select(CaseContact.complaint_id, CaseContact.tracking_no).where(CaseContact.business_credit_code == credit_code)
+    ).all()
+    return [{"complaint_id": str(key), "tracking_no": number} for key, number in rows]
 
 
 def _uuid(value: str, field: str, error: type[Exception] = InvalidInput) -> uuid.UUID:

@@ -158,6 +158,24 @@ def served(session: Session, codes: list[str]) -> dict[str, bool]:
     }
 
 
+def served_children(session: Session, parent: str | None) -> list[dict[str, object]]:
+    """The divisions under `parent` (None: the cities) a complainant may choose from: those an
+    onboarded unit covers, and those above an onboarded unit (to reach it in a cascading choice)."""
+    onboarded = list(session.scalars(select(Unit.code)))  # the tenants: a small table
+    if parent is None:
+        codes = sorted({u[:6] for u in onboarded})
+        rows = session.execute(select(Division.code, Division.name).where(Division.code.in_(codes))).tuples().all()
+    else:
+        rows = (
+            session.execute(select(Division.code, Division.name).where(Division.parent_code == parent)).tuples().all()
+        )
+    return [
+        {"code": code, "name": name, "tier": tier_of(code), "has_children": len(code) < 12}
+        for code, name in sorted(rows)
+        if any(u in lineage(code) or u.startswith(code) for u in onboarded)
+    ]
+
+
 def unit_names(session: Session, codes: list[str]) -> dict[str, str]:
     return dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).tuples().all())
 

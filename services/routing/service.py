@@ -365,6 +365,14 @@ class RoutingService:
             return registry.served(session, codes)
 
     @rpc(expected_exceptions=EXPECTED)
+    def served_units(self, parent: str | None = None) -> list[dict[str, Any]]:
+        """Public: the served places under `parent` for the portal's cascading choice (docs/parties.md)."""
+        from services.routing import registry
+
+        with self.db.read() as session:
+            return registry.served_children(session, parent)
+
+    @rpc(expected_exceptions=EXPECTED)
     def tenant(self, code: str) -> dict[str, Any]:
         with self.db.read() as session:
             return tenant_ops.tenant(session, self.scope, code)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from tests.conftest import wait_for
 from tests.integration.test_intake_channels import file_routed, fresh
 
 pytestmark = pytest.mark.integration
@@ -214,7 +215,10 @@ def test_the_consumer_tracks_and_e_confirms_minutes_and_the_agreement(api, login
     d.do(cid, "agreement/confirm", {"party": "business"})
 
     body = api.get(f"/api/v1/portal/cases/{cid}", headers=me).json()
-    assert body["status"] == "agreed" and body["mediation"]["agreement"]["terms"][0]["kind_label"] == "退货退款"
+    assert body["mediation"]["status"] == "agreed" and body["mediation"]["status_label"] == "已达成协议"
+    assert body["mediation"]["agreement"]["terms"][0]["kind_label"] == "退货退款"
+    # intake's status follows by event
+    wait_for(lambda: api.get(f"/api/v1/portal/cases/{cid}", headers=me).json()["status"] == "agreed")
     confirmations = body["mediation"]["agreement"]["confirmations"]
     assert confirmations["complainant"]["by"] == "party" and confirmations["business"]["by"] == "staff"
     html = api.get(f"/api/v1/complaints/{cid}/mediation/documents/agreement.html", headers=d.demo).text
@@ -241,3 +245,138 @@ def test_a_party_sees_only_its_own_case(api, login, notification_sinks, filed):
     refused = api.post(f"/api/v1/portal/cases/{other['id']}/codes", json={"action": "withdraw"}, headers=me)
     assert refused.status_code == 404 and refused.json()["message_zh"] == "没有找到这件投诉"
     assert api.get(f"/api/v1/portal/cases/{filed['id']}", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def business_headers(api, sinks, credit: str, phone: str) -> tuple[dict[str, str], list[dict[str, str]]]:
+    before = len(codes_to(sinks, phone))
+    sent = api.post("/api/v1/portal/codes", json={"party": "business", "credit_code": credit}, headers=client())
+    assert sent.status_code == 202, sent.text
+    assert len(codes_to(sinks, phone)) == before + 1
+    signed = api.post(
+        "/api/v1/portal/sign-in",
+        json={"party": "business", "credit_code": credit, "code": codes_to(sinks, phone)[-1]},
+        headers=client(),
+    )
+    assert signed.status_code == 200, signed.text
+    return {"Authorization": f"Bearer {signed.json()['access_token']}"}, signed.json()["cases"]
+
+
+def test_the_invited_business_signs_in_consents_and_both_parties_e_confirm(api, login, notification_sinks):
+    from tests.conftest import credit_code
+    from tests.integration.test_intake_channels import fresh_phone
+    from tests.integration.test_mediation_flow import AGREEMENT, desk
+
+    phone, business_phone = fresh_phone(), "138" + fresh_phone()[3:]
+    credit = credit_code(int(business_phone[-5:]) % 90000 + 10000)
+    d = desk(api, login, "321282102202")
+    business = {"name": "枫桥电器商行", "credit_code": credit, "division_code": d.unit}
+    cid = d.accepted_case(complainant={"name": "王五", "phone": phone}, business=business)
+    other = d.accepted_case()  # another business's case
+    tracking_no = api.get(f"/api/v1/complaints/{cid}", headers=d.demo).json()["tracking_no"]
+
+    # no phone known for the business yet: staff cannot invite it, and its sign-in code goes nowhere
+    assert api.post(f"/api/v1/complaints/{cid}/invite-business", headers=d.demo).status_code == 409
+    put = api.put(f"/api/v1/complaints/{cid}/contacts", json={"business_phone": business_phone}, headers=d.demo)
+    assert put.status_code == 200, put.text
+    invited = api.post(f"/api/v1/complaints/{cid}/invite-business", headers=d.demo)
+    assert invited.status_code == 202, invited.text
+    texts = [r.body["text"] for r in notification_sinks.http.requests("/sms", to=business_phone)]
+    assert any(tracking_no in t and "统一社会信用代码" in t for t in texts)
+
+    biz, cases = business_headers(api, notification_sinks, credit, business_phone)
+    assert [c["complaint_id"] for c in cases] == [cid]
+    assert api.get(f"/api/v1/portal/cases/{other}", headers=biz).status_code == 404
+    seen = api.get(f"/api/v1/portal/cases/{cid}", headers=biz).json()
+    assert seen["complainant"]["name"] == "王*" and phone not in str(seen)
+    assert seen["allowed_actions"] == ["consent", "decline"]
+    code = confirm_code(api, notification_sinks, cid, "consent", business_phone, biz)
+    consented = act(api, cid, "consent", {"code": code}, biz)
+    assert consented.status_code == 200, consented.text
+    assert consented.json()["mediation"]["state"] == "awaiting_assignment"
+
+    me = party_headers(api, notification_sinks, tracking_no, phone)
+    d.do(cid, "assign", {})
+    d.session(cid)
+    d.do(cid, "sessions/1/minutes", {"minutes": "联合调解：双方达成一致。", "agreed": True})
+    for headers, number in ((me, phone), (biz, business_phone)):
+        code = confirm_code(api, notification_sinks, cid, "confirm_minutes", number, headers)
+        assert act(api, cid, "confirm_minutes", {"code": code, "n": 1}, headers).status_code == 200
+    d.do(cid, "agreement", AGREEMENT)
+    for headers, number in ((me, phone), (biz, business_phone)):
+        code = confirm_code(api, notification_sinks, cid, "confirm_agreement", number, headers)
+        done = act(api, cid, "confirm_agreement", {"code": code}, headers)
+        assert done.status_code == 200, done.text
+    assert done.json()["mediation"]["state"] == "agreed"
+    # an agreed case cannot be withdrawn: refused in Chinese
+    code = confirm_code(api, notification_sinks, cid, "withdraw", phone, me)
+    refused = act(api, cid, "withdraw", {"code": code, "reason": "不想调解了"}, me)
+    assert refused.status_code == 409 and refused.json()["message_zh"] == "当前阶段不能进行此操作"
+    assert d.get(cid)["state"] == "agreed"
+
+    html = api.get(f"/api/v1/complaints/{cid}/mediation/documents/agreement.html", headers=d.demo).text
+    assert html.count("已电子确认") == 2 and "工作人员代为记录" not in html
+    minutes = api.get(f"/api/v1/portal/cases/{cid}/documents/minutes/1.html", headers=biz).text
+    assert minutes.count("已电子确认") == 2
+
+
+# --- the filing form's public helpers ---------------------------------------------------------------
+
+
+def test_the_cascading_choice_lists_served_places_only(api):
+    from tests.integration.test_intake_channels import VILLAGE
+
+    cities = api.get("/api/v1/portal/units").json()
+    assert VILLAGE[:6] in [c["code"] for c in cities]
+    townships = api.get("/api/v1/portal/units", params={"parent": VILLAGE[:6]}).json()
+    assert VILLAGE[:9] in [t["code"] for t in townships] and all(t["code"].startswith(VILLAGE[:6]) for t in townships)
+    villages = api.get("/api/v1/portal/units", params={"parent": VILLAGE[:9]}).json()
+    assert VILLAGE in [v["code"] for v in villages] and all(v["has_children"] is False for v in villages)
+    assert "110000" not in [c["code"] for c in cities]  # a place nobody serves
+    bad = api.get("/api/v1/portal/units", params={"parent": "12"})
+    assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "parent"
+
+
+def test_the_business_search_finds_known_businesses_without_personal_data(api, login):
+    body = fresh()
+    file_routed(api, login, body)
+    business = body["business"]
+    by_code = api.get("/api/v1/portal/businesses", params={"q": business["credit_code"][:12]}).json()
+    assert {"name": business["name"], "credit_code": business["credit_code"]} in by_code
+    by_name = api.get("/api/v1/portal/businesses", params={"q": business["name"][-6:]}).json()
+    assert by_name == [{"name": business["name"], "credit_code": business["credit_code"]}]
+    assert body["complainant"]["phone"] not in str(by_name) and body["complainant"]["name"] not in str(by_name)
+
+
+def test_the_portal_filing_uploads_photos_and_pdfs_only(api, login):
+    from tests.integration.test_intake_channels import EXE, PDF, PNG
+
+    filed = api.post("/api/v1/complaints", json=fresh())
+    assert filed.status_code == 201, filed.text
+    token = filed.json()["upload_token"]
+    headers = {"Authorization": f"Bearer {token}", **client()}
+    stored = api.post(
+        "/api/v1/portal/evidence", files=[("files", ("收据.png", PNG)), ("files", ("合同.pdf", PDF))], headers=headers
+    )
+    assert stored.status_code == 201, stored.text
+    assert [f["mime_type"] for f in stored.json()] == ["image/png", "application/pdf"]
+
+    # a recording (allowed to staff), a program or a text named like a photo: refused in Chinese, nothing stored
+    mp3 = b"ID3\x03\x00\x00\x00\x00\x00\x0f" + b"\xff\xfb\x90\x00" * 8
+    for name, content in (("录音.mp3", mp3), ("照片.jpg", EXE), ("照片2.jpg", b"not really a photo")):
+        refused = api.post("/api/v1/portal/evidence", files=[("files", (name, content))], headers=headers)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["fields"][0] == {
+            "field": "files[0]",
+            "message": "只能上传图片（JPG、PNG、GIF、WebP）或 PDF 文件",
+        }
+    found = file_routed_view(api, login, filed.json()["id"])
+    assert len(found["evidence"]) == 2
+
+    nobody = api.post("/api/v1/portal/evidence", files=[("files", ("a.png", PNG))], headers=client())
+    assert nobody.status_code == 401 and nobody.json()["message_zh"].startswith("上传凭证已失效")
+
+
+def file_routed_view(api, login, complaint_id: str) -> dict[str, Any]:
+    from tests.integration.test_intake_channels import routed
+
+    return routed(api, login, complaint_id)

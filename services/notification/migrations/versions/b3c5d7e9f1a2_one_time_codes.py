@@ -1,4 +1,4 @@
-"""SMS one-time codes for the parties' sign-in and e-confirmation (hashed)
+"""SMS one-time codes for the parties' sign-in and e-confirmation (hashed); the business's credit code
 
 Revision ID: b3c5d7e9f1a2
 Revises: f16a3c5e7b92, b3d5f7a9c1e2 (also joins the two heads main has)
@@ -17,6 +17,9 @@ S = "notification"
 
 
 def upgrade() -> None:
+    # the business signs in with its credit code: learned from complaint.accepted.v1
+    op.add_column("cases", sa.Column("business_credit_code", sa.String(18)), schema=S)
+    op.create_index("ix_cases_business_credit_code", "cases", ["business_credit_code"], schema=S)
     op.create_table(
         "one_time_codes",
         sa.Column("id", sa.Uuid(), primary_key=True),
@@ -40,3 +43,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("one_time_codes", schema=S)
+    op.drop_index("ix_cases_business_credit_code", "cases", schema=S)
+    op.drop_column("cases", "business_credit_code", schema=S)
