@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,11 +18,11 @@ from tests.browser.helpers import (
     act,
     assert_fits_the_phone,
     confirm,
-    file_routed,
     open_case,
     screenshot,
     status,
 )
+from tests.browser.test_console import PNG
 from tests.conftest import wait_for
 
 with suppress(ImportError):
@@ -123,16 +124,53 @@ def sms_codes(sinks: Any, phone: str) -> list[str]:
     return [m.group(1) for t in texts if (m := re.search(r"验证码 (\d{6})", t))]
 
 
-def test_the_consumer_tracks_by_sms_code_and_sees_the_acceptance(
-    phone: Page, page: Page, platform: Any, api: httpx.Client, login: Login, notification_sinks: Any
+def file_on_the_portal(phone: Page, platform: Any, mobile: str, photo: Path) -> str:
+    """Fill 我要投诉 like a consumer, with a photo; the receipt's case number."""
+    phone.goto(f"{platform.url}/")
+    phone.get_by_label("姓名").fill("王五")
+    phone.get_by_label("手机号码").fill(mobile)
+    phone.get_by_label("发生地点").click()
+    for place in ("诸暨市", "枫桥镇", "枫源村"):
+        phone.locator(".van-cascader__option", has_text=place).first.click()
+    expect(phone.get_by_label("发生地点")).to_have_value(re.compile("枫源村"))
+    phone.get_by_label("经营者").fill("枫桥家电商行")
+    phone.get_by_label("投诉类别").click()
+    phone.locator(".van-picker-column__item", has_text="商品质量").first.click()
+    phone.get_by_role("button", name="确定").click()
+    phone.locator(".van-checkbox", has_text="退款").first.click()
+    phone.get_by_label("涉及金额").fill("399")
+    phone.get_by_label("投诉内容").fill("新买的电饭煲三天后无法加热，商家拒绝退货（门户投诉）")
+    phone.locator(".van-uploader input[type=file]").set_input_files(str(photo))
+    expect(phone.locator(".van-uploader__preview")).to_have_count(1)
+    phone.locator(".van-checkbox", has_text="我已阅读并同意隐私告知").click()
+    phone.get_by_role("button", name="提交投诉").click()
+    phone.locator(".van-dialog").get_by_role("button", name="提交").click()
+    expect(phone.locator("[data-test=tracking-no]")).to_be_visible(timeout=20_000)
+    expect(phone.locator(".van-cell", has_text="证据材料")).to_contain_text("已上传 1 个文件")
+    assert_fits_the_phone(phone)
+    screenshot(phone, "portal-receipt")
+    return phone.locator("[data-test=tracking-no]").inner_text().strip()
+
+
+def test_the_consumer_files_tracks_by_sms_code_and_sees_the_acceptance(
+    phone: Page, page: Page, platform: Any, api: httpx.Client, login: Login, notification_sinks: Any, tmp_path: Path
 ) -> None:
-    """Done-when 1 from the tracking on: the complaint is filed through the API here (the form's place
-    cascade waits for parties' served units, PORTAL_API.md section 6)."""
+    """Done-when 1: filed on / with a photo, tracked with the SMS code, 已受理 after the village accepts."""
     mobile = "13900139077"
-    receipt = file_routed(api, login, VILLAGE, complainant={"name": "王五", "phone": mobile})
-    open_case(page, f"{platform.url}/console/", VILLAGE, receipt)
+    photo = tmp_path / "broken-cooker.png"
+    photo.write_bytes(PNG)
+    tracking_no = file_on_the_portal(phone, platform, mobile, photo)
+
+    def routed() -> bool:
+        found = api.get("/api/v1/complaints", params={"q": tracking_no}, headers=login(VILLAGE)).json()
+        return bool(found) and found[0]["status"] == "routed"
+
+    wait_for(routed, timeout=20)
+    open_case(page, f"{platform.url}/console/", VILLAGE, {"tracking_no": tracking_no})
+    expect(page.locator("#evidence-card .evidence-file")).to_contain_text("broken-cooker.png")
+
     phone.goto(f"{platform.url}/track")
-    phone.get_by_label("投诉编号").fill(receipt["tracking_no"])
+    phone.get_by_label("投诉编号").fill(tracking_no)
     phone.get_by_role("button", name="获取验证码").click()
     expect(phone.locator(".hint", has_text="验证码已发送")).to_be_visible()
     wait_for(lambda: bool(sms_codes(notification_sinks, mobile)), timeout=20)
