@@ -2,13 +2,17 @@
 #   nameko run --config deploy/nameko.yaml services.<name>.service:<Name>Service
 # and the gateway is the default command (uvicorn). docker-compose.yml runs them all.
 
-# the staff console (web/console/), built once; only its dist/ goes into the image
-FROM node:20-slim AS console
-WORKDIR /console
-COPY web/console/package.json web/console/package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY web/console/ ./
-RUN npm run build
+# the web apps (web/console/, web/portal/; the portal builds with the console's labels), built once
+# with the Makefile's rules; only their dist/ goes into the image
+FROM node:20-slim AS web
+RUN apt-get update && apt-get install -y --no-install-recommends make && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY web/console/package.json web/console/package-lock.json web/console/
+COPY web/portal/package.json web/portal/package-lock.json web/portal/
+RUN cd web/console && npm ci --no-audit --no-fund && cd ../portal && npm ci --no-audit --no-fund
+COPY Makefile ./
+COPY web/ web/
+RUN touch web/*/node_modules/.installed && make web
 
 FROM python:3.11-slim
 
@@ -29,7 +33,8 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY . .
-COPY --from=console /console/dist web/console/dist
+COPY --from=web /src/web/console/dist web/console/dist
+COPY --from=web /src/web/portal/dist web/portal/dist
 
 # nothing here writes to the image at run time: run unprivileged
 RUN useradd --system --no-create-home --uid 10001 app

@@ -4,11 +4,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-CONSOLE := web/console
-CONSOLE_BUILT := $(CONSOLE)/dist/.built
-CONSOLE_SOURCES := $(shell find $(CONSOLE)/src -type f) $(addprefix $(CONSOLE)/,index.html vite.config.ts tsconfig.json package.json)
+# the web apps, each a Vite app in web/<app>/: the staff console (docs/console.md) and the public
+# portal (docs/portal.md); the portal also builds from the console's labels
+WEB_APPS := console portal
+WEB_BUILT := $(foreach app,$(WEB_APPS),web/$(app)/dist/.built)
+web_sources = $(shell find web/$(1)/src -type f) $(addprefix web/$(1)/,index.html vite.config.ts tsconfig.json package.json)
 
-.PHONY: run test lint bench clean console
+.PHONY: run test lint bench clean web $(WEB_APPS)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -17,24 +19,29 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-# the staff console (docs/console.md): npm ci when the lock changed, a build when a source did
-$(CONSOLE)/node_modules/.installed: $(CONSOLE)/package-lock.json
-	@command -v npm >/dev/null || { echo "the console needs Node 20 and npm"; exit 1; }
-	cd $(CONSOLE) && npm ci --no-audit --no-fund
+# each web app: npm ci when its lock changed, a build when a source did
+web/%/node_modules/.installed: web/%/package-lock.json
+	@command -v npm >/dev/null || { echo "the web apps need Node 20 and npm"; exit 1; }
+	cd web/$* && npm ci --no-audit --no-fund
 	touch $@
 
-$(CONSOLE_BUILT): $(CONSOLE)/node_modules/.installed $(CONSOLE_SOURCES)
-	cd $(CONSOLE) && npm run build
-	touch $@
+define web_app
+web/$(1)/dist/.built: web/$(1)/node_modules/.installed $(call web_sources,$(1)) $(if $(filter portal,$(1)),$(shell find web/console/src/labels -type f))
+	cd web/$(1) && npm run build
+	touch $$@
 
-console: $(CONSOLE_BUILT)
+$(1): web/$(1)/dist/.built
+endef
+$(foreach app,$(WEB_APPS),$(eval $(call web_app,$(app))))
+
+web: $(WEB_BUILT)
 
 ## run the platform in demo mode in the foreground (Ctrl-C stops it)
-run: $(STAMP) console
+run: $(STAMP) web
 	DEMO_MODE=$${DEMO_MODE:-1} $(PY) -m ops.run
 
 ## run the whole test suite against the real PostgreSQL and RabbitMQ
-test: $(STAMP) console
+test: $(STAMP) web
 	$(PY) -m ops.infra
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
@@ -47,4 +54,4 @@ bench: $(STAMP)
 	$(PY) -m bench.submit
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache $(CONSOLE)/node_modules $(CONSOLE)/dist
+	rm -rf $(VENV) var .pytest_cache .ruff_cache $(foreach app,$(WEB_APPS),web/$(app)/node_modules web/$(app)/dist)

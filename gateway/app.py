@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
@@ -49,6 +49,10 @@ HEALTH_TIMEOUT_SECONDS = 3.0
 # Swagger UI's files (swagger/), so /docs needs nothing from another site
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "web" / "console" / "dist"
 SWAGGER_DIR = "/console/swagger"
+# the public portal at /, built by `make portal` from web/portal/ (docs/portal.md): one index.html
+# for each of its pages (the page routes by path), its files under /static/
+PORTAL_DIR = Path(__file__).resolve().parent.parent / "web" / "portal" / "dist"
+PORTAL_PAGES = ("/", "/receipt", "/track", "/business", "/business/", "/disclosure")
 
 
 @asynccontextmanager
@@ -133,10 +137,17 @@ async def swagger_ui_redirect() -> HTMLResponse:
     return get_swagger_ui_oauth2_redirect_html()
 
 
-@app.get("/", include_in_schema=False)
-async def root() -> RedirectResponse:
-    """The staff web console."""
-    return RedirectResponse("/console/", status_code=307)
+async def portal_page() -> Response:
+    """A page of the public portal (the consumer's, the business's, the public's)."""
+    if not PORTAL_DIR.is_dir():
+        return errors.problem(503, "portal_not_built", "the public portal is not built: run `make portal`")
+    return FileResponse(PORTAL_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+
+for page in PORTAL_PAGES:
+    app.add_api_route(page, portal_page, methods=["GET"], include_in_schema=False)
+if PORTAL_DIR.is_dir():
+    app.mount("/static", StaticFiles(directory=PORTAL_DIR / "static"), name="portal")
 
 
 @app.get("/healthz", tags=["ops"])

@@ -101,16 +101,6 @@ def file_walk_in(page: Page, tmp_path: Path, business: str, summary: str, phone:
     return tracking.inner_text() if tracking.is_visible() else None
 
 
-def test_root_redirects_to_the_console(api: httpx.Client, page: Page, platform: Any) -> None:
-    response = api.get("/", follow_redirects=False)
-    assert response.status_code == 307
-    assert response.headers["location"] == "/console/"
-    page.goto(f"{platform.url}/")
-    expect(page).to_have_url(re.compile(r"/console/#/login"))
-    expect(page.locator("#login-view")).to_be_visible()
-    expect(page.locator("#nav")).to_have_count(0)
-
-
 def test_wrong_password_says_so_in_chinese(page: Page, console_url: str) -> None:
     page.goto(console_url)
     page.get_by_label("用户名").fill(VILLAGE)
