@@ -350,6 +350,9 @@ def to_dict(
     seconds, rest = divmod(left, timedelta(seconds=1))
     if rest and left > timedelta(0):
         seconds += 1
+    if seconds == 0 and _as_of(clock, now) > clock.deadline:
+        # past the deadline with no working time since (a night or a weekend): still overdue
+        seconds = -1
     return {
         "kind": clock.kind.value,
         "started_at": clock.started_at.isoformat(),

@@ -44,7 +44,10 @@ def browser_tools() -> None:
     pytest.skip(missing)
 
 
-@pytest.fixture(scope="session")
+# per module, not per session: Playwright's sync API keeps an asyncio loop running in this thread
+# while it is open, and later tests that call asyncio.run() (the gateway's RPC client, the overload
+# test) cannot while it does
+@pytest.fixture(scope="module")
 def browser(browser_tools: None) -> Iterator[Browser]:
     from playwright.sync_api import expect, sync_playwright
 

@@ -369,7 +369,9 @@ def test_village_fails_twice_and_terminates_with_the_remedy_routes(
     # routing passes the terminated case up: the village keeps a read-only view that says why
     until_shown(page, panel(page).locator("#mediation-history", has_text="案件转至其他单位"))
     expect(panel(page)).to_contain_text("本单位只能查看")
-    expect(panel(page).locator("#mediation-actions")).to_have_count(0)
+    # the unit that mediated still calls the consumer back (回访), nothing else
+    expect(panel(page).locator("#mediation-actions button")).to_have_count(1)
+    expect(panel(page).locator('#mediation-actions [data-action="callback"]')).to_be_visible()
     expect(panel(page).locator("#mediation-history")).to_contain_text(f"由 {VILLAGE} 转至 {TOWNSHIP}；原因：调解不成")
     assert not ENGLISH_CODES.findall(panel(page).inner_text())
     case = api.get(f"/api/v1/complaints/{receipt['id']}/mediation", headers=login(VILLAGE)).json()

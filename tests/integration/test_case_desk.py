@@ -256,7 +256,8 @@ def test_the_detail_carries_what_a_decision_needs(api, login):
         claim_amount=1288.5,
         requests=["refund", "compensation"],
     )
-    again = api.post("/api/v1/complaints", json=body)
+    # a new filing (its own key), not a retry of the first: keyless repeats minutes apart answer the first
+    again = api.post("/api/v1/complaints", json=body, headers={"Idempotency-Key": str(uuid.uuid4())})
     assert again.status_code == 201 and again.json()["status"] == "duplicate", again.text
     case = detail(api, headers, receipt["id"])
     assert [d["id"] for d in case["duplicates"]] == [again.json()["id"]]

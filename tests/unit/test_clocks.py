@@ -400,6 +400,14 @@ def test_remaining_uses_the_tenant_calendar() -> None:
 # --- to_dict ------------------------------------------------------------------------------------
 
 
+def test_to_dict_overdue_on_a_rest_day_is_negative() -> None:
+    # the deadline ended Saturday 2024-10-12 (a make-up workday); on Sunday night no working time has
+    # passed since, yet the clock is overdue and its sign must say so
+    clock = start_clock(rule(ClockKind.ACCEPTANCE), cst(2024, 9, 27, 16))
+    data = to_dict(clock, cst(2024, 10, 13, 1))
+    assert data["colour"] == "red" and data["remaining_seconds"] < 0
+
+
 def test_to_dict_running() -> None:
     clock = start_clock(rule(ClockKind.ACCEPTANCE), cst(2024, 9, 27, 16))
     data = to_dict(clock, cst(2024, 10, 11))
