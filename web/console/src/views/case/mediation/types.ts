@@ -112,8 +112,6 @@ export interface MediationCase {
   end_notice: { at: string; channel?: string; note?: string | null } | null;
   allowed_actions: string[];
   history: MediationStep[];
-  /** the documents the API offers, when it lists them ({code, label_zh, path}) */
-  documents?: { code: string; label_zh?: string; path: string }[];
 }
 
 export interface RosterEntry {
