@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import jwt
@@ -468,7 +469,24 @@ def with_key(key: str) -> dict[str, str]:
     return {"X-API-Key": key}
 
 
-def test_api_key_lifecycle(api, db, login):
+@pytest.fixture(scope="module")
+def agencies(api, login) -> Iterator[None]:
+    """The agencies these tests issue keys for, onboarded by the city's admin (keys exist for
+    onboarded agencies only) and retired afterwards."""
+    codes = [(CITY, "police"), (TOWNSHIP, "police"), (CITY, "procuratorate")]
+    added = []
+    for unit, agency_type in codes:
+        body = {"code": unit, "kind": "agency", "agency_type": agency_type}
+        response = api.post("/api/v1/tenants", json=body, headers=login(CITY))
+        assert response.status_code in (201, 409), response.text
+        if response.status_code == 201:
+            added.append(f"{unit}-{agency_type}")
+    yield
+    for code in added:
+        api.delete(f"/api/v1/tenants/{code}", headers=login(CITY))
+
+
+def test_api_key_lifecycle(api, db, login, agencies):
     city_admin = login(CITY)
     created = api.post("/api/v1/api-keys", json={"tenant": f"{CITY}-police", "name": "警务平台"}, headers=city_admin)
     assert created.status_code == 201, created.text
@@ -520,7 +538,7 @@ def test_api_key_lifecycle(api, db, login):
     assert [k["revoked_at"] for k in revoked if k["id"] == key_id] != [None]
 
 
-def test_api_keys_are_for_agencies_of_the_subtree(api, login):
+def test_api_keys_are_for_agencies_of_the_subtree(api, login, agencies):
     township_admin = login(TOWNSHIP)
     unit_key = api.post("/api/v1/api-keys", json={"tenant": VILLAGE, "name": "x"}, headers=township_admin)
     assert unit_key.status_code == 422 and unit_key.json()["fields"][0]["field"] == "tenant"
@@ -538,7 +556,7 @@ def test_api_keys_are_for_agencies_of_the_subtree(api, login):
     assert api.get("/api/v1/auth/me", headers=with_key(own.json()["key"])).status_code == 200
 
 
-def test_an_api_key_manages_nothing(api, login):
+def test_an_api_key_manages_nothing(api, login, agencies):
     key = api.post(
         "/api/v1/api-keys", json={"tenant": f"{CITY}-procuratorate", "name": "检察"}, headers=login(CITY)
     ).json()["key"]

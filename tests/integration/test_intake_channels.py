@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
@@ -104,10 +105,18 @@ def user_headers(api, db):
 
 
 @pytest.fixture(scope="session")
-def agency_key(api, login) -> dict[str, str]:
+def agency_key(api, login) -> Iterator[dict[str, str]]:
+    """A key of the city's police bureau, onboarded for it (keys exist for onboarded agencies only)."""
+    unit, agency_type = AGENCY.split("-")
+    onboarded = api.post(
+        "/api/v1/tenants", json={"code": unit, "kind": "agency", "agency_type": agency_type}, headers=login(CITY)
+    )
+    assert onboarded.status_code in (201, 409), onboarded.text
     created = api.post("/api/v1/api-keys", json={"tenant": AGENCY, "name": "警务平台(intake)"}, headers=login(CITY))
     assert created.status_code == 201, created.text
-    return {"X-API-Key": created.json()["key"]}
+    yield {"X-API-Key": created.json()["key"]}
+    if onboarded.status_code == 201:
+        api.delete(f"/api/v1/tenants/{AGENCY}", headers=login(CITY))
 
 
 def email_message(phone: str | None = None, attachments: list[tuple[str, bytes, str]] | None = None) -> bytes:
@@ -199,6 +208,12 @@ def test_agency_hands_a_case_over_with_its_api_key(api, login, agency_key):
     assert found["first_receiver"] == CITY  # the unit the police bureau is attached to
     assert found["source_tenant"] == AGENCY
     assert found["received_by"].startswith("api-key:")
+    # the agency follows the case it handed over: in its list and the single-case view (masked)
+    listed = api.get("/api/v1/complaints", params={"limit": 100}, headers=agency_key)
+    assert response.json()["id"] in [c["id"] for c in listed.json()]
+    seen = api.get(f"/api/v1/complaints/{response.json()['id']}", headers=agency_key)
+    assert seen.status_code == 200 and seen.json()["responsible_unit"]["code"] == CITY
+    assert "phone" not in seen.json()["complainant"]
 
 
 def test_agency_liaison_token_hands_over_too(api, login, user_headers):
