@@ -26,3 +26,4 @@ export * from "./actions";
 export * from "./units";
 export * from "./requests";
 export * from "./cases";
+export * from "./admin";
