@@ -35,6 +35,12 @@ STATION = f"{TOWNSHIP}-police"
 PASSWORD = "station-console-pass-1"
 
 
+@pytest.fixture(autouse=True)
+def patient_expect() -> None:
+    # creating an account hashes its password (argon2) on a machine the platform shares
+    expect.set_options(timeout=20_000)
+
+
 def admin_tab(page: Page, console_url: str, tab: str) -> None:
     page.goto(f"{console_url}#/admin")
     page.locator("#admin-tabs .el-tabs__item", has_text=tab).click()
