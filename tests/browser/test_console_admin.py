@@ -73,7 +73,8 @@ def test_city_admin_onboards_a_station_that_follows_its_handover(page: Page, pho
         expect(page.locator("#user-table .el-table__row", has_text=station_user)).to_be_visible()
         screenshot(page, "desk-admin-users")
         admin_tab(page, console_url, "操作记录")
-        expect(page.locator("#audit-table")).to_contain_text("枫桥派出所")
+        expect(page.locator("#audit-table")).to_contain_text("枫桥派出所")  # routing's trail: onboarded
+        expect(page.locator("#audit-table .el-table__row", has_text=station_user)).to_contain_text("新建账号")
         screenshot(page, "desk-admin-audit")
 
         # the station's system hands a case over with its key (first receiver: its township)
