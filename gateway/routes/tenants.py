@@ -69,6 +69,18 @@ async def get_tenant(code: TenantCode, staff: Staff, client: Rpc) -> Any:
     return await client.call("routing", "tenant", code, context=staff.scope.to_context())
 
 
+class AgencyEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+
+
+@router.patch("/{code}")
+async def edit_agency(code: TenantCode, body: AgencyEdit, staff: Staff, client: Rpc) -> Any:
+    """Rename an agency (platform_admin, or tenant_admin of its city); audited as `rename`."""
+    return await client.call("routing", "rename_agency", code, body.name, context=staff.scope.to_context())
+
+
 @router.patch("/{code}/settings")
 async def update_settings(
     code: TenantCode,

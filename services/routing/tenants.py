@@ -10,7 +10,7 @@ Who may do what (the caller's `Scope`, from the token, travels as nameko context
 | change a tenant's settings | tenant_admin of the tenant or a unit above it; platform_admin |
 | read a tenant's audit trail | tenant_admin or platform_admin, scope covering the tenant |
 | onboard, offboard a unit | platform_admin, scope covering the tenant |
-| onboard, offboard an agency | platform_admin, or tenant_admin of a city, scope covering the agency |
+| onboard, rename, offboard an agency | platform_admin, or tenant_admin of a city, scope covering it |
 
 A code outside the caller's scope answers NotFound exactly like one that does not exist; inside
 the scope, a caller without the role gets Forbidden before anything is looked up. Platform admins
@@ -250,6 +250,24 @@ def update_settings(session: Session, scope: Scope | None, code: str, patch: Any
     _effective(session, unit, agency)  # the result must give valid effective settings too
     if after != before:
         audit(session, caller.user, "settings", code, before=before, after=after, patch=patch)
+    return tenant(session, scope, code)
+
+
+def rename_agency(session: Session, scope: Scope | None, code: str, name: Any) -> dict[str, Any]:
+    """Give an agency another name (a unit is named by the division table): its city's admins."""
+    caller = authorize_agency_admin(scope, code)
+    _, agency_type = split_id(code)
+    if agency_type is None:
+        raise InvalidInput.one("name", "a unit is named as in the division table")
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
+        raise InvalidInput.one("name", "1 to 100 characters")
+    agency = session.get(Agency, code, with_for_update=True)
+    if agency is None:
+        raise NotFound(f"no tenant {code}")
+    if agency.name != name.strip():
+        audit(session, caller.user, "rename", code, before=agency.name, after=name.strip())
+        agency.name = name.strip()
+        session.flush()
     return tenant(session, scope, code)
 
 

@@ -58,6 +58,7 @@ def test_city_admin_onboards_a_station_that_follows_its_handover(page: Page, pho
     try:
         row.locator(".issue-key").click()
         expect(page.locator("#issued-key")).to_contain_text("dpk_")
+        expect(page.locator("#key-table")).to_contain_text(STATION)
         key = page.locator("#issued-key").inner_text().strip()
         screenshot(page, "desk-admin-agencies")
 

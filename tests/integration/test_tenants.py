@@ -384,11 +384,19 @@ def test_a_city_admin_onboards_and_retires_the_agencies_of_its_city(api, login, 
         assert key.status_code == 201, key.text
         assert api.get("/api/v1/auth/me", headers={"X-API-Key": key.json()["key"]}).json()["tenant"] == agency
         assert api.delete(f"/api/v1/tenants/{agency}", headers=login(TOWNSHIP)).status_code == 403
+        rename = {"name": "诸暨市人民法院店口法庭"}
+        assert api.patch(f"/api/v1/tenants/{agency}", json=rename, headers=login(TOWNSHIP)).status_code == 403
+        assert api.patch(f"/api/v1/tenants/{TOWNSHIP}", json=rename, headers=login(CITY)).status_code == 422
+        blank = api.patch(f"/api/v1/tenants/{agency}", json={"name": ""}, headers=login(CITY))
+        assert blank.status_code == 422 and blank.json()["fields"][0]["field"] == "name"
+        renamed = api.patch(f"/api/v1/tenants/{agency}", json=rename, headers=login(CITY))
+        assert renamed.status_code == 200 and renamed.json()["name"] == rename["name"]
     finally:
         removed = api.delete(f"/api/v1/tenants/{agency}", headers=login(CITY))
     assert removed.status_code == 200, removed.text
     trail = api.get(f"/api/v1/tenants/{agency}/audit", headers=admin).json()
-    assert [(r["action"], r["actor"]) for r in trail][:2] == [("offboard", CITY), ("onboard", CITY)]
+    assert [(r["action"], r["actor"]) for r in trail][:3] == [("offboard", CITY), ("rename", CITY), ("onboard", CITY)]
+    assert trail[1]["detail"] == {"before": "店口人民法庭", "after": "诸暨市人民法院店口法庭"}
     assert (
         api.post("/api/v1/tenants", json={"code": VILLAGE}, headers=login(CITY)).status_code == 403
     )  # units: platform

@@ -27,6 +27,7 @@ export const AGENCY_TYPES = {
 export const AUDIT_ACTIONS = {
   onboard: "接入",
   offboard: "撤销",
+  rename: "更名",
   reassign: "案件移交上级单位",
   settings: "修改设置",
   notification_settings: "修改通知设置",
