@@ -36,4 +36,4 @@ RUN useradd --system --no-create-home --uid 10001 app
 USER app
 
 EXPOSE 8000
-CMD ["uvicorn", "gateway.app:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log"]
+CMD ["uvicorn", "gateway.app:app", "--host", "0.0.0.0", "--port", "8000", "--no-access-log", "--no-proxy-headers"]

@@ -150,10 +150,12 @@ def schedule(row: Any, clock: Clock, now: datetime, calendar: WorkCalendar | Non
 
 @dataclass(frozen=True, slots=True)
 class Holder:
-    """Who answers for a clock: the responsible unit (None before there is one) and the handler."""
+    """Who answers for a clock: the responsible unit (None before there is one) and the handler;
+    for a supervision order's clock, the unit that sent it too (told of its red light)."""
 
     unit: Unit | None
     handler: str | None = None
+    supervisor: Unit | None = None
 
 
 def watch(
@@ -164,6 +166,7 @@ def watch(
     *,
     calendar: Callable[[Any], WorkCalendar | None] = lambda row: None,
     act: Callable[[Session, ClockColourChanged], Iterable[Contract]] | None = None,
+    ref: Callable[[Any], str] | None = None,
     now: datetime | None = None,
     batch: int = BATCH,
 ) -> list[ClockColourChanged]:
@@ -173,7 +176,8 @@ def watch(
     what the service does about a change (routing escalates on a red tier target): the events it
     returns go out in the transaction that records the change, so a change is acted on once. Rows are
     locked with SKIP LOCKED, so several processes of a service can watch side by side; a breach is
-    counted once its transaction has committed."""
+    counted once its transaction has committed. `ref(row)` names a clock of a table holding several
+    per case (supervision orders): `holder` then keys its answer by it, and each change carries it."""
     now = now or datetime.now(UTC)
     published: list[ClockColourChanged] = []
     while True:
@@ -189,7 +193,7 @@ def watch(
                 )
             )
             holders = holder(session, rows) if rows else {}
-            for change in _advance(rows, to_clock, calendar, now, holders):
+            for change in _advance(rows, to_clock, calendar, now, holders, ref):
                 uow.emit(session, change)
                 for caused in act(session, change) if act is not None else ():
                     uow.emit(session, caused)
@@ -207,14 +211,16 @@ def _advance(
     to_clock: Callable[[Any], Clock],
     calendar: Callable[[Any], WorkCalendar | None],
     now: datetime,
-    holders: dict[uuid.UUID, Holder],
+    holders: dict[Any, Holder],
+    ref: Callable[[Any], str] | None = None,
 ) -> Iterable[ClockColourChanged]:
     for row in rows:
         clock, cal = to_clock(row), calendar(row)
         share = row.yellow_share if row.yellow_share is not None else DEFAULT_YELLOW_SHARE
         previous, row.colour = row.colour or "green", clocks.colour(clock, now, share, cal)
         row.next_check_at = clocks.next_change(clock, now, share, cal)
-        held = holders.get(row.complaint_id)
+        key = ref(row) if ref is not None else None
+        held = holders.get(row.complaint_id if key is None else key)
         if row.colour == previous or held is None or held.unit is None:
             continue  # nobody to tell yet: the colour is kept, the next change will be told
         yield ClockColourChanged(
@@ -224,6 +230,9 @@ def _advance(
             unit=held.unit,
             handler=held.handler,
             tier=held.unit.tier,
+            ref=key,
+            supervisor=held.supervisor,
+            at=now,
         )
 
 
@@ -236,6 +245,7 @@ def stopped(
     unit_code: str,
     tier: str,
     breach_counted: bool,
+    ref: str | None = None,
 ) -> None:
     """A clock of the case was stopped: measured in Prometheus (met, or late: its breach counted now
     unless the red light counted it) and published as `clock.stopped.v1` through the service's
@@ -255,6 +265,7 @@ def stopped(
         deadline=clock.deadline,
         stopped_at=clock.stopped_at,
         met=met,
+        ref=ref,
     )
     emit(session, outbox, event, trace_headers())
 

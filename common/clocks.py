@@ -48,6 +48,7 @@ __all__ = [
     "extend",
     "next_change",
     "pause",
+    "recount",
     "remaining",
     "resume",
     "start_clock",
@@ -69,6 +70,7 @@ class ClockKind(StrEnum):
     AGENCY_HANDOVER_ACK = "agency_handover_ack"
     AUTHORITY_DISPUTE = "authority_dispute"  # Art 33: then the lowest common higher unit decides
     LEAD_VERIFICATION = "lead_verification"  # Art 27
+    SUPERVISION = "supervision"  # 督办: the working days a higher unit gives a lower one to act
 
 
 class ClockUnit(StrEnum):
@@ -103,6 +105,8 @@ DEFAULT_RULES: dict[ClockKind, ClockRule] = {
         ClockRule(ClockKind.AGENCY_HANDOVER_ACK, 3, ClockUnit.WORKING_DAYS),
         ClockRule(ClockKind.AUTHORITY_DISPUTE, 7, ClockUnit.WORKING_DAYS),
         ClockRule(ClockKind.LEAD_VERIFICATION, 15, ClockUnit.WORKING_DAYS),
+        # the sender of a supervision order sets its working days; this many when it does not
+        ClockRule(ClockKind.SUPERVISION, 5, ClockUnit.WORKING_DAYS),
     )
 }
 
@@ -257,6 +261,16 @@ def extend(clock: Clock, by: int, calendar: WorkCalendar | None = None) -> Clock
     else:
         deadline = _deadline(clock.unit, clock.started_at, clock.amount + added, _calendar(calendar))
     return replace(clock, deadline=deadline, added=added)
+
+
+def recount(clock: Clock, calendar: WorkCalendar | None = None) -> Clock:
+    """The day clock's deadline computed again from its start on ``calendar`` (the official calendar
+    changed under it); the days pauses added stay as they were counted. An hours clock is unchanged."""
+    if clock.unit is ClockUnit.HOURS:
+        return clock
+    return replace(
+        clock, deadline=_deadline(clock.unit, clock.started_at, clock.amount + clock.added, _calendar(calendar))
+    )
 
 
 def remaining(clock: Clock, now: datetime, calendar: WorkCalendar | None = None) -> timedelta:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 
@@ -16,18 +18,47 @@ class Settings:
     database_url: str = field(
         default_factory=lambda: _env("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/disputes")
     )
-    jwt_secret: str = field(default_factory=lambda: _env("JWT_SECRET", "change-me-outside-demo"))
+    # unset: a random one of this process (demo mode only: elsewhere the gateway refuses to start)
+    jwt_secret: str = field(default_factory=lambda: os.environ.get("JWT_SECRET") or secrets.token_urlsafe(32))
     token_ttl_seconds: int = field(default_factory=lambda: int(_env("TOKEN_TTL_SECONDS", "900")))
     refresh_ttl_seconds: int = field(default_factory=lambda: int(_env("REFRESH_TTL_SECONDS", str(7 * 24 * 3600))))
     login_window_seconds: int = field(default_factory=lambda: int(_env("LOGIN_WINDOW_SECONDS", "900")))
     login_failures_per_username: int = field(default_factory=lambda: int(_env("LOGIN_FAILURES_PER_USERNAME", "5")))
     login_failures_per_ip: int = field(default_factory=lambda: int(_env("LOGIN_FAILURES_PER_IP", "20")))
+    login_delay_seconds: int = field(default_factory=lambda: int(_env("LOGIN_DELAY_SECONDS", "30")))
+    # proxies whose X-Forwarded-For names the client (gateway/throttle.py); none by default
+    forwarded_allow_ips: str = field(default_factory=lambda: _env("FORWARDED_ALLOW_IPS", ""))
     demo_mode: bool = field(default_factory=lambda: _env("DEMO_MODE", "0") == "1")
     demo_password: str = field(default_factory=lambda: _env("DEMO_PASSWORD", "demo-password"))
     rpc_timeout_seconds: float = field(default_factory=lambda: float(_env("RPC_TIMEOUT_SECONDS", "10")))
+    max_submissions_in_flight: int = field(default_factory=lambda: int(_env("MAX_SUBMISSIONS_IN_FLIGHT", "16")))
     max_body_bytes: int = field(default_factory=lambda: int(_env("MAX_BODY_BYTES", str(64 * 1024))))
     max_upload_bytes: int = field(default_factory=lambda: int(_env("MAX_UPLOAD_BYTES", str(32 * 1024 * 1024))))
 
 
 def settings() -> Settings:
     return Settings()
+
+
+def missing_secrets(env: Mapping[str, str] | None = None) -> list[str]:
+    """The secrets a platform outside demo mode must be given and is not, each with what it is for."""
+    env = os.environ if env is None else env
+    if env.get("DEMO_MODE", "0") == "1":
+        return []
+    missing = []
+    if not env.get("JWT_SECRET"):
+        missing.append("JWT_SECRET (signs staff tokens: a long random string, the same in every gateway process)")
+    if env.get("SMS_PROVIDER", "log") != "log" and not env.get("SMS_SECRET"):
+        missing.append("SMS_SECRET (signs the SMS sent to SMS_ENDPOINT and verifies the provider's delivery reports)")
+    if env.get("WEBHOOK_URL") and not env.get("WEBHOOK_SECRET"):
+        missing.append("WEBHOOK_SECRET (signs what agencies' systems get at WEBHOOK_URL)")
+    return missing
+
+
+def refusal(missing: list[str]) -> str:
+    """Why the platform does not start, and what to set."""
+    return (
+        "refusing to start outside demo mode (DEMO_MODE=0) without these settings: "
+        + "; ".join(missing)
+        + ". Set them in the environment (e.g. JWT_SECRET=$(openssl rand -base64 32)), or DEMO_MODE=1 for a demo."
+    )

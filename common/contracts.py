@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from common.bounds import PlausibleDate
+
 
 class PoisonMessage(Exception):
     """A message that can never be handled (malformed, unknown version): dead-letter at once."""
@@ -287,6 +289,8 @@ class MediationEnded(Contract):
     recovered_amount: Decimal | None = None
     ended_at: datetime
     escalate: bool = False
+    # the remedy routes the parties were told of (救济途径, the mediator's choice; issue 17)
+    remedies: list[str] = Field(default_factory=list)
 
 
 class MediationTransitioned(Contract):
@@ -322,6 +326,11 @@ class ClockColourChanged(Contract):
     unit: Unit
     handler: str | None = None  # the username holding the case (a mediator), when there is one
     tier: str
+    # added by issue 18, optional: a clock a case may hold several of (a supervision order) names
+    # itself, and a supervision order's clock names the unit that sent it, told of its red light too
+    ref: str | None = None
+    supervisor: Unit | None = None
+    at: datetime | None = None  # when the watcher saw it change (issue 18: reporting dates overdue orders)
 
 
 class ClockStopped(Contract):
@@ -342,6 +351,106 @@ class ClockStopped(Contract):
     deadline: datetime
     stopped_at: datetime
     met: bool
+    ref: str | None = None  # issue 18: which of the case's clocks of this kind (a supervision order)
+
+
+class _Supervision(Contract):
+    """A supervision order (督办, services/routing/supervision.py): `from_unit` sent it, `to_unit` is
+    the unit ordered to act (now), `order_id` names it among the case's orders."""
+
+    source = "routing"
+
+    order_id: uuid.UUID
+    complaint_id: uuid.UUID
+    from_unit: Unit
+    to_unit: Unit
+    actor: str
+    at: datetime
+
+
+class SupervisionOrdered(_Supervision):
+    """A higher unit ordered a lower one to act on a case by a deadline (working days)."""
+
+    type = "supervision.ordered.v1"
+
+    instruction: str
+    working_days: int
+    deadline: datetime
+
+
+class SupervisionAnswered(_Supervision):
+    """The unit ordered answered (what was done, with `attachments` evidence files); `in_time`
+    when before the deadline."""
+
+    type = "supervision.answered.v1"
+
+    in_time: bool
+    attachments: int = 0
+
+
+class SupervisionAccepted(_Supervision):
+    """The sender accepted the answer: the order is done."""
+
+    type = "supervision.accepted.v1"
+
+
+class SupervisionReturned(_Supervision):
+    """The sender sent the answer back with its reason; the unit ordered answers again by `deadline`."""
+
+    type = "supervision.returned.v1"
+
+    reason: str
+    deadline: datetime
+
+
+class SupervisionMoved(_Supervision):
+    """The case moved (escalation, take-over, handover, decision on authority, offboarding) and the
+    order follows it: `to_unit` holds it now, `previous_unit` held it; `step` names the move."""
+
+    type = "supervision.moved.v1"
+
+    previous_unit: Unit
+    step: str
+    deadline: datetime
+
+
+class OfficialSchedule(BaseModel):
+    """A year of the State Council's holiday notice as the platform admin entered it (checked by
+    `common.official_calendar.parse`): statutory holidays, bridging weekdays taken off, make-up
+    Saturdays and Sundays worked; `source` cites the notice."""
+
+    model_config = ConfigDict(frozen=True)
+
+    statutory_holidays: tuple[date, ...]
+    bridging_days: tuple[date, ...] = ()
+    makeup_workdays: tuple[date, ...] = ()
+    source: str = ""
+
+
+class OfficialCalendarChanged(Contract):
+    """The platform admin entered a year's official calendar, or withdrew it (`schedule` None: the
+    year counts on the `chinesecalendar` package, else the fallback, again). Every service that
+    counts working days applies it to its own copy; a change older than the one kept is ignored."""
+
+    source = "routing"
+    type = "official_calendar.changed.v1"
+
+    year: int
+    schedule: OfficialSchedule | None
+    changed_by: str
+    changed_at: datetime
+
+
+class OfficialCalendarMissing(Contract):
+    """On 1 December (or later) next year's official schedule is neither entered nor in the package:
+    the clocks count that year on the fallback. Said once per year; notification tells the platform
+    admins."""
+
+    source = "routing"
+    type = "official_calendar.missing.v1"
+
+    year: int
+    noticed_at: datetime
 
 
 ALL_CONTRACTS: tuple[type[Contract], ...] = (
@@ -359,6 +468,13 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
     EarlyWarningRaised,
     ClockColourChanged,
     ClockStopped,
+    OfficialCalendarChanged,
+    OfficialCalendarMissing,
+    SupervisionOrdered,
+    SupervisionAnswered,
+    SupervisionAccepted,
+    SupervisionReturned,
+    SupervisionMoved,
 )
 
 
@@ -367,6 +483,10 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
 CHANNELS = ("web", "hotline", "walk_in", "email", "agency")
 REQUESTS = ("refund", "exchange", "repair", "compensation", "apology")
 DIVISION_CODE = r"^\d{6}(\d{3}(\d{3})?)?$"
+# a supervision order's limits (the gateway's request models and services/routing/supervision.py)
+SUPERVISION_MAX_WORKING_DAYS = 60
+SUPERVISION_MAX_TEXT = 2000
+SUPERVISION_MAX_ATTACHMENTS = 20
 
 
 class _Input(BaseModel):
@@ -410,7 +530,7 @@ class ComplaintSubmission(_Input):
     )
     # added by intake issue 4 (all optional)
     product: str | None = Field(default=None, min_length=1, max_length=200)  # the goods or service concerned
-    occurred_on: date | None = None  # when it happened (purchase or incident day)
+    occurred_on: PlausibleDate | None = None  # when it happened (purchase or incident day)
     request_details: str | None = Field(default=None, min_length=1, max_length=500)  # what exactly is asked
     also_report: bool = False  # also a report of an offence (Art 9): split into two linked records
     report_text: str | None = Field(default=None, min_length=5, max_length=2000)

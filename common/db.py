@@ -12,10 +12,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from nameko.extensions import DependencyProvider
+from nameko.rpc import Rpc
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from common import deadlines
 from common.config import settings
 from common.contracts import Contract
 from common.outbox import InboxMixin, OutboxMixin, OutboxRelay, emit, first_delivery
@@ -52,15 +54,19 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
 class UnitOfWork:
     """What a worker gets: `with uow.transaction() as session:` commits or rolls back as a whole;
-    events emitted inside go out through the outbox once the transaction has committed."""
+    events emitted inside go out through the outbox once the transaction has committed. An RPC
+    worker's transaction does not commit once its caller's deadline is (nearly) past: it raises
+    DeadlinePassed and rolls back (common/deadlines.py)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, deadline: float | None = None) -> None:
         self._db = db
+        self.deadline = deadline
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self._db.sessions() as session, session.begin():
             yield session
+            deadlines.check(self.deadline)  # the last thing before the commit
         if self._db.relay is not None:
             self._db.relay.wake()
 
@@ -131,6 +137,9 @@ class Database(DependencyProvider):
         self.engine.dispose()
 
     def get_dependency(self, worker_ctx) -> UnitOfWork:
+        # only an RPC has a caller waiting; events and timers carry no deadline
+        if isinstance(worker_ctx.entrypoint, Rpc):
+            return UnitOfWork(self, deadlines.deadline_from_context(worker_ctx.context_data))
         return UnitOfWork(self)
 
     def ping(self) -> bool:

@@ -49,5 +49,12 @@ class Unauthorized(DomainError):
     status = 401
 
 
-EXPECTED = (InvalidInput, NotFound, Conflict, Forbidden, Unauthorized)
+class DeadlinePassed(DomainError):
+    """The caller's deadline passed before the work could be committed: nothing was stored (the
+    caller, the gateway, has answered 503 or is about to; common/deadlines.py)."""
+
+    status = 503
+
+
+EXPECTED = (InvalidInput, NotFound, Conflict, Forbidden, Unauthorized, DeadlinePassed)
 HTTP_STATUS = {cls.__name__: cls.status for cls in EXPECTED}

@@ -130,6 +130,13 @@ QUEUE_CONSUMERS = Gauge(
     ["service", "queue"],
     multiprocess_mode="livemax",
 )
+OFFICIAL_CALENDAR_MISSING = Gauge(
+    "disputes_official_calendar_missing",
+    "1 while a year that should have its official schedule (this year; next year from 1 December) "
+    "counts on the fallback: neither entered by the platform admin nor in the chinesecalendar package.",
+    ["year"],
+    multiprocess_mode="livemax",
+)
 
 
 # --- feeding ----------------------------------------------------------------------------------------------
@@ -177,6 +184,10 @@ def set_open_cases(counts: dict[tuple[str, str, str, str], int]) -> None:
     OPEN_CASES.clear()
     for (clock, colour, tier, city), count in counts.items():
         OPEN_CASES.labels(clock, colour, tier, city).set(count)
+
+
+def set_official_calendar_missing(year: int, missing: bool) -> None:
+    OFFICIAL_CALENDAR_MISSING.labels(str(year)).set(1 if missing else 0)
 
 
 def dead_lettered(service: str, queue: str, reason: str) -> None:

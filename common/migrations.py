@@ -199,6 +199,69 @@ def drop_held_index(op: Any, schema: str, table: str) -> None:
     op.drop_index(f"ix_{table}_held", table_name=table, schema=schema)
 
 
+def add_official_calendar(op: Any, schema: str) -> None:
+    """A service's copy of the official calendar (common.official_calendar.OfficialCalendarRow)."""
+    days = sa.ARRAY(sa.Date())
+    op.create_table(
+        "official_calendar",
+        sa.Column("year", sa.Integer(), primary_key=True, autoincrement=False),
+        sa.Column("entered", sa.Boolean(), nullable=False),
+        sa.Column("statutory_holidays", days, nullable=False),
+        sa.Column("bridging_days", days, nullable=False),
+        sa.Column("makeup_workdays", days, nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("changed_by", sa.String(64), nullable=False),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        schema=schema,
+    )
+
+
+def drop_official_calendar(op: Any, schema: str) -> None:
+    op.drop_table("official_calendar", schema=schema)
+
+
+def clamp_dates(op: Any, schema: str) -> list[dict[str, Any]]:
+    """Move every date and time of the schema that lies outside the window of plausible dates
+    (`common.bounds`: from 2000-01-01 to ten years ahead) to the window's nearer edge, so the rows
+    read again (PostgreSQL stores `9999-12-31T23:59:59-12:00`, which Python cannot read back).
+    Answers what was moved: table, column, the value it had, and the row's `complaint_id` when the
+    table has one, for the schema's migration to journal."""
+    from common.bounds import EARLIEST, YEARS_AHEAD
+
+    bind = op.get_bind()
+    columns = bind.execute(
+        text(
+            "SELECT c.table_name, c.column_name, c.data_type, "
+            "EXISTS (SELECT 1 FROM information_schema.columns k WHERE k.table_schema = c.table_schema "
+            "AND k.table_name = c.table_name AND k.column_name = 'complaint_id') "
+            "FROM information_schema.columns c JOIN information_schema.tables t "
+            "ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE' "
+            "WHERE c.table_schema = :schema AND c.data_type IN ('date', 'timestamp with time zone') "
+            "ORDER BY 1, 2"
+        ),
+        {"schema": schema},
+    ).all()
+    moved: list[dict[str, Any]] = []
+    for table, column, data_type, has_case in columns:
+        cast = "date" if data_type == "date" else "timestamptz"
+        low = f"CAST(:earliest AS {cast})"
+        high = f"CAST(now() + make_interval(years => :years) AS {cast})"
+        case = "t.complaint_id" if has_case else "NULL"
+        rows = bind.execute(
+            text(
+                f'WITH bad AS (SELECT ctid, "{column}"::text AS was FROM "{schema}"."{table}" '
+                f'WHERE "{column}" < {low} OR "{column}" > {high} FOR UPDATE) '
+                f'UPDATE "{schema}"."{table}" t SET "{column}" = LEAST(GREATEST(t."{column}", {low}), {high}) '
+                f'FROM bad WHERE t.ctid = bad.ctid RETURNING {case}, bad.was, t."{column}"::text'
+            ),
+            {"earliest": EARLIEST, "years": YEARS_AHEAD},
+        ).all()
+        moved += [
+            {"table": table, "column": column, "complaint_id": key, "was": was, "now": now} for key, was, now in rows
+        ]
+    return moved
+
+
 def _tables(schema: str, tables: Iterable[str]) -> str:
     return ", ".join(f"{schema}.{table}" for table in tables)
 

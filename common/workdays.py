@@ -3,15 +3,19 @@
 Which days are working days, in this order:
 
 1. Tenant overrides (``extra_workdays`` / ``extra_holidays``) always win.
-2. Years the ``chinesecalendar`` package publishes (the State Council's yearly notices,
+2. Years the platform admin entered from the State Council's yearly notice (``OfficialYear``:
+   statutory holidays, bridging days, make-up workdays; docs/tenants.md, "The official calendar").
+   Each service keeps them in its own table and loads them into this process with
+   ``set_official_years`` / ``enter_official_year``.
+3. Years the ``chinesecalendar`` package publishes (the State Council's yearly notices,
    including the weekend make-up workdays, 调休) are taken from it.
-3. Any other year uses a fallback that is only an APPROXIMATION: Saturdays and Sundays off,
+4. Any other year uses a fallback that is only an APPROXIMATION: Saturdays and Sundays off,
    plus the statutory holidays of the 2024 revision of 《全国年节及纪念日放假办法》 (in force
    from 2025): 元旦 Jan 1; 春节 lunar New Year's Eve and lunar 1/1-1/3; 清明 (Apr 4 or 5, by the
    standard solar-term formula); 劳动节 May 1-2; 端午 lunar 5/5; 中秋 lunar 8/15; 国庆 Oct 1-3.
    It knows nothing of the bridging days and make-up workdays the State Council announces
-   each year, so it under-counts holidays; a tenant corrects it with overrides as soon as the
-   year's notice is out (or the package is upgraded).
+   each year, so it under-counts holidays and misses the make-up Saturdays and Sundays; the
+   platform admin enters the year's notice as soon as it is out (or the package is upgraded).
 
 Counting (SAMR Order 121, Art 45): the start day does not count, and a limit whose last day
 is a statutory holiday or rest day ends on the next working day instead. A limit ends at the
@@ -21,6 +25,7 @@ end of its last day (23:59:59.999999) in Asia/Shanghai, whatever the time zone o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -31,15 +36,21 @@ from lunardate import LunarDate
 __all__ = [
     "DEFAULT_CALENDAR",
     "SHANGHAI",
+    "OfficialYear",
     "WorkCalendar",
     "add_calendar_days",
     "add_working_days",
     "end_of_day",
+    "enter_official_year",
     "fallback_holidays",
     "fallback_is_workday",
     "is_workday",
     "local_date",
+    "official_years",
+    "package_covers",
     "qingming",
+    "schedule_known",
+    "set_official_years",
     "working_time_between",
 ]
 
@@ -107,8 +118,80 @@ def fallback_is_workday(day: date) -> bool:
     return day.weekday() < 5 and day not in fallback_holidays(day.year)
 
 
+@dataclass(frozen=True, slots=True)
+class OfficialYear:
+    """The State Council's schedule of one year (国务院办公厅关于某年部分节假日安排的通知): the
+    statutory holidays (法定节假日), the weekdays taken off to bridge them (调休放假), and the
+    Saturdays and Sundays worked instead (调休上班). Days not listed follow the week. A notice may
+    begin in the December before its year (元旦 2023 began on 31 December 2022)."""
+
+    year: int
+    statutory_holidays: frozenset[date]
+    bridging_days: frozenset[date] = frozenset()
+    makeup_workdays: frozenset[date] = frozenset()
+
+    def is_workday(self, day: date) -> bool | None:
+        """What the notice says of ``day``: None when it does not list it."""
+        if day in self.makeup_workdays:
+            return True
+        if day in self.statutory_holidays or day in self.bridging_days:
+            return False
+        return None
+
+
+# the years entered in this process (each service loads its own copy at start and applies changes)
+_official: dict[int, OfficialYear] = {}
+
+
+def set_official_years(years: Iterable[OfficialYear]) -> None:
+    """Replace every official year this process counts on (a service loading its copy)."""
+    global _official
+    _official = {entry.year: entry for entry in years}
+
+
+def enter_official_year(year: int, entry: OfficialYear | None) -> None:
+    """Count on ``entry`` for ``year`` from now on; None withdraws the year (back to the package or
+    the fallback)."""
+    global _official
+    changed = {y: e for y, e in _official.items() if y != year}
+    if entry is not None:
+        changed[year] = entry
+    _official = changed  # one assignment: a reader sees the old mapping or the new one
+
+
+def official_years() -> dict[int, OfficialYear]:
+    return dict(_official)
+
+
+def _official_is_workday(day: date) -> bool | None:
+    entered = _official
+    for notice in (entered.get(day.year), entered.get(day.year + 1)):  # the next notice's December days
+        said = notice.is_workday(day) if notice is not None else None
+        if said is not None:
+            return said
+    if day.year in entered:
+        return day.weekday() < 5
+    return None
+
+
+@lru_cache(maxsize=256)
+def package_covers(year: int) -> bool:
+    """Whether the installed ``chinesecalendar`` publishes ``year``."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def schedule_known(year: int) -> bool:
+    """Whether ``year`` counts on a published schedule (entered, or in the package), not the fallback."""
+    return year in _official or package_covers(year)
+
+
 class WorkCalendar:
-    """Working days for one tenant: official calendar, fallback, and the tenant's overrides."""
+    """Working days for one tenant: the tenant's overrides on top of the official calendar
+    (entered years, else the package, else the fallback)."""
 
     __slots__ = ("extra_holidays", "extra_workdays")
 
@@ -158,6 +241,9 @@ class WorkCalendar:
             return True
         if day in self.extra_holidays:
             return False
+        official = _official_is_workday(day)
+        if official is not None:
+            return official
         try:
             return bool(chinese_calendar.is_workday(day))
         except NotImplementedError:

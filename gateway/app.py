@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -12,26 +13,32 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
-from common.config import settings
+from common.config import missing_secrets, refusal, settings
 from common.db import make_engine
 from common.telemetry import instrument_app
-from gateway import errors
+from gateway import errors, throttle
+from gateway.admission import Admission
 from gateway.deps import Rpc
 from gateway.limits import BodySizeLimit
+from gateway.plain_text import PlainText
 from gateway.routes import (
     audit,
     auth,
+    calendar,
     clocks,
     complaints,
     mediation,
     notifications,
     reports,
     routing,
+    supervision,
     tenants,
     tracking,
     users,
 )
 from gateway.rpc import RpcClient, ServiceUnavailable
+
+log = logging.getLogger("gateway")
 
 SERVICES = ("intake", "routing", "mediation", "notification", "reporting")
 HEALTH_TIMEOUT_SECONDS = 3.0
@@ -43,11 +50,17 @@ SWAGGER_DIR = "/console/swagger"
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    missing = missing_secrets()
+    if missing:  # tokens signed with a guessable secret could be forged by anyone
+        log.critical(refusal(missing))
+        raise RuntimeError(refusal(missing))
     config = settings()
     app.state.config = config
+    app.state.proxies = throttle.trusted_proxies(config.forwarded_allow_ips)
     app.state.engine = make_engine(config.database_url, pool_size=5)
     app.state.sessions = sessionmaker(app.state.engine)
     app.state.rpc = RpcClient(config.amqp_uri, timeout=config.rpc_timeout_seconds)
+    app.state.admission = Admission(config.max_submissions_in_flight)
     await app.state.rpc.start()
     yield
     await app.state.rpc.close()
@@ -62,6 +75,7 @@ app = FastAPI(
     docs_url=None,  # served below from local files
     redoc_url=None,  # ReDoc would load from a CDN: a government intranet has none
 )
+app.add_middleware(PlainText, binary_paths=complaints.UPLOAD_PATHS)  # inside BodySizeLimit: reads bodies it let in
 app.add_middleware(
     BodySizeLimit,
     max_bytes=settings().max_body_bytes,
@@ -70,7 +84,21 @@ app.add_middleware(
 )
 errors.install(app)
 instrument_app(app)  # request spans and latency histogram, GET /metrics (common/telemetry.py)
-for module in (auth, complaints, clocks, tracking, reports, audit, users, tenants, mediation, routing, notifications):
+for module in (
+    auth,
+    complaints,
+    clocks,
+    calendar,
+    tracking,
+    reports,
+    audit,
+    users,
+    tenants,
+    mediation,
+    routing,
+    notifications,
+    supervision,
+):
     app.include_router(module.router)
 if CONSOLE_DIR.is_dir():
     app.mount("/console", StaticFiles(directory=CONSOLE_DIR, html=True), name="console")
@@ -119,4 +147,5 @@ async def healthz(client: Rpc) -> JSONResponse:
     states = dict(zip(SERVICES, await asyncio.gather(*(ping(s) for s in SERVICES)), strict=True))
     healthy = all(state == "ok" for state in states.values())
     body = {"status": "ok" if healthy else "degraded", "services": states}
-    return JSONResponse(body, status_code=200 if healthy else 503)
+    headers = None if healthy else {"Retry-After": str(errors.RETRY_AFTER_SECONDS)}
+    return JSONResponse(body, status_code=200 if healthy else 503, headers=headers)

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.errors import HTTP_STATUS
+from gateway.admission import Overloaded
 from gateway.rpc import RemoteError, ServiceUnavailable
 from services.notification.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
@@ -20,13 +21,17 @@ log = logging.getLogger("gateway")
 # what a signed callback (an SMS provider's delivery reports) must send: an HMAC-SHA256 signature of
 # timestamp + "." + body, in the headers named
 SIGNATURE_CHALLENGE = f'HMAC-SHA256 realm="disputes", headers="{TIMESTAMP_HEADER} {SIGNATURE_HEADER}"'
+# every 503 and 429 says when to come back (RFC 9110 10.2.3); callers that know better set their own
+RETRY_AFTER_SECONDS = 5
+RETRY_STATUSES = (429, 503)
 
 
 def problem(status: int, error: str, message: str, fields: list[dict[str, str]] | None = None) -> JSONResponse:
     body: dict = {"error": error, "message": message}
     if fields is not None:
         body["fields"] = fields
-    return JSONResponse(body, status_code=status)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status in RETRY_STATUSES else None
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _field_name(loc: tuple) -> str:
@@ -39,12 +44,12 @@ def install(app: FastAPI) -> None:
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         fields = []
         for error in exc.errors():
-            message = error["msg"]
-            if error["type"] == "json_invalid":
-                message = "the body is not valid JSON"
+            field, message = _field_name(tuple(error["loc"])), error["msg"]
+            if error["type"] == "json_invalid":  # its loc is the byte offset, no field
+                field, message = "body", "the body is not valid JSON"
             elif error["type"] == "extra_forbidden":
                 message = "unknown field; remove it"
-            fields.append({"field": _field_name(tuple(error["loc"])), "message": message})
+            fields.append({"field": field, "message": message})
         summary = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
         return problem(422, "invalid_input", summary, fields)
 
@@ -66,6 +71,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:
         return problem(503, "service_unavailable", f"{exc}; try again shortly")
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(request: Request, exc: Overloaded) -> JSONResponse:
+        response = problem(503, "overloaded", f"{exc}; nothing was filed, try again in {exc.retry_after} seconds")
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(DBAPIError)
     async def database_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:

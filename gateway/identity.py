@@ -156,3 +156,18 @@ def retry_after(recent_failures: Sequence[datetime], limit: int, window_seconds:
     # the attempt is allowed again once the limit-th newest failure leaves the window
     oldest_that_counts = sorted(in_window, reverse=True)[limit - 1]
     return max(1, math.ceil(window_seconds - (now - oldest_that_counts).total_seconds()))
+
+
+def growing_delay(
+    recent_failures: Sequence[datetime], free: int, first_delay: int, window_seconds: int, now: datetime
+) -> int | None:
+    """Seconds until one more attempt is allowed after the failures of the last window (any order),
+    or None when it is allowed now. The first `free` failures cost nothing; each one after them
+    must wait `first_delay` seconds after the newest, doubled for every further failure, at most
+    the window: the owner who mistyped waits half a minute, a guesser ever longer."""
+    in_window = [at for at in recent_failures if (now - at).total_seconds() < window_seconds]
+    if free <= 0 or len(in_window) < free:
+        return None
+    delay = min(window_seconds, first_delay * 2 ** (len(in_window) - free))
+    wait = delay - (now - max(in_window)).total_seconds()
+    return max(1, math.ceil(wait)) if wait > 0 else None

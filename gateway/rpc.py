@@ -17,6 +17,10 @@ Likewise when a service's database restarts: the service's call fails with the d
 database system is starting up"), which says nothing about the request and everything about the
 moment. Such errors (`UNAVAILABLE_ERRORS`) become `ServiceUnavailable` too, never a 500. The client
 tries again, with its `Idempotency-Key`: that also covers the rare commit whose answer was lost.
+
+A 503 for a request that took too long is true as well: the request carries the instant the client
+gives up, as its AMQP `expiration` (the broker drops it if it is still queued then) and as the
+`nameko.deadline` context data the service checks before it commits (common/deadlines.py).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ import aiormq.exceptions
 from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import DeliveryError
 
+from common.deadlines import deadline_context
+from common.errors import DeadlinePassed
 from common.telemetry import rpc_client_span
 
 RPC_EXCHANGE = "nameko-rpc"
@@ -91,11 +97,16 @@ class RpcClient:
         timeout: float | None = None,
         **kwargs: Any,
     ) -> Any:
+        wait = timeout or self.timeout
+        loop = asyncio.get_running_loop()
+        gives_up = loop.time() + wait  # publishing and waiting for the reply share the one timeout
         correlation_id = uuid.uuid4().hex
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         self._pending[correlation_id] = future
         headers: dict[str, Any] = {f"nameko.{key}": value for key, value in (context or {}).items()}
         headers["nameko.call_id_stack"] = [f"gateway.{method}.{correlation_id}"]
+        # the instant we give up, for the service to honour (common/deadlines.py)
+        headers.update({f"nameko.{key}": value for key, value in deadline_context(wait).items()})
         try:
             # a CLIENT span whose context travels as `nameko.traceparent` (no-op when tracing is off)
             with rpc_client_span(service, method, headers):
@@ -105,17 +116,19 @@ class RpcClient:
                     correlation_id=correlation_id,
                     reply_to=self._reply_queue.name,
                     headers=headers,
+                    # a request still queued when we give up is dropped by the broker, never worked on
+                    expiration=wait,
                 )
                 try:
                     await self._exchange.publish(
-                        message, routing_key=f"{service}.{method}", mandatory=True, timeout=timeout or self.timeout
+                        message, routing_key=f"{service}.{method}", mandatory=True, timeout=wait
                     )
                 except DeliveryError as exc:
                     raise ServiceUnavailable(f"service {service!r} is not running") from exc
                 except (*BROKER_ERRORS, TimeoutError) as exc:
                     raise ServiceUnavailable("the message broker is not reachable") from exc
                 try:
-                    return await asyncio.wait_for(future, timeout or self.timeout)
+                    return await asyncio.wait_for(future, max(gives_up - loop.time(), 0))
                 except TimeoutError as exc:
                     raise ServiceUnavailable(f"service {service!r} did not answer in time") from exc
         finally:
@@ -134,7 +147,10 @@ class RpcClient:
         error = body.get("error")
         if error:
             exc_type, value = error.get("exc_type", "Exception"), error.get("value", "")
-            if _unavailable(exc_type, value):
+            failed = _failed_class(exc_type, value)
+            if failed == DeadlinePassed.__name__:  # refused before its commit: nothing was stored
+                future.set_exception(ServiceUnavailable(f"the service could not finish in time: {value}"))
+            elif failed in UNAVAILABLE_ERRORS:
                 future.set_exception(ServiceUnavailable(f"a service's database or broker is unreachable: {exc_type}"))
             else:
                 future.set_exception(RemoteError(exc_type, value))
@@ -142,7 +158,8 @@ class RpcClient:
             future.set_result(body.get("result"))
 
 
-def _unavailable(exc_type: str, value: str) -> bool:
+def _failed_class(exc_type: str, value: str) -> str:
+    """The class of the exception that failed the call, also through a service's nested call."""
     if exc_type == "RemoteError":  # nameko's wrapper of a failed nested call: "<inner class> <message>"
-        exc_type = value.split(" ", 1)[0]
-    return exc_type in UNAVAILABLE_ERRORS
+        return value.split(" ", 1)[0]
+    return exc_type

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session
 
-from common.config import settings
+from common.config import missing_secrets, refusal, settings
 from common.db import make_engine
 from common.migrations import upgrade
 from ops.infra import ensure_all
@@ -108,6 +108,7 @@ class Platform:
                 "--port",
                 str(self.port),
                 "--no-access-log",
+                "--no-proxy-headers",  # the gateway reads X-Forwarded-For itself (gateway/throttle.py)
             ],
         )
 
@@ -154,7 +155,10 @@ class Platform:
 def main() -> None:
     config = settings()
     env = dict(os.environ)
-    env.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
+    if config.demo_mode:
+        env.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
+    if missing_secrets(env):
+        sys.exit(refusal(missing_secrets(env)))
     host, port = env.get("GATEWAY_HOST", "127.0.0.1"), int(env.get("GATEWAY_PORT", "8000"))
     print("checking PostgreSQL and RabbitMQ ...", flush=True)
     ensure_all()

@@ -93,6 +93,9 @@ def platform(otlp_sink, notification_sinks) -> Iterator[Any]:
         DEMO_MODE="1",
         DEMO_PASSWORD=DEMO_PASSWORD,
         JWT_SECRET=secrets.token_urlsafe(32),
+        # the suite stands for a proxy on 127.0.0.1: its X-Forwarded-For names the client (a test
+        # that wants an untrusted peer connects from another loopback address, 127.0.0.2)
+        FORWARDED_ALLOW_IPS="127.0.0.1",
         RPC_TIMEOUT_SECONDS="10",
         # tracing on, but only requests that arrive with a sampled `traceparent` are recorded (the
         # telemetry test's): the rest of the suite creates no-op spans and exports nothing
@@ -145,6 +148,20 @@ def login(api) -> Callable[[str], dict[str, str]]:
         return cache[username]
 
     return headers
+
+
+def onboard_agency(db: Engine, agency_id: str) -> str:
+    """Attach an agency to its onboarded unit (as `POST /api/v1/tenants` does), if not there yet."""
+    unit_code, _, agency_type = agency_id.partition("-")
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO routing.agencies (id, unit_code, agency_type, name, settings) "
+                "VALUES (:id, :unit, :type, :name, '{}') ON CONFLICT DO NOTHING"
+            ),
+            {"id": agency_id, "unit": unit_code, "type": agency_type, "name": f"{unit_code} {agency_type}"},
+        )
+    return agency_id
 
 
 def credit_code(seed: int = 0) -> str:

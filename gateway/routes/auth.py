@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from common.bounds import control_character_problem
 from gateway import auth, refresh, throttle
 from gateway.deps import Staff
 from gateway.errors import problem
@@ -59,28 +60,29 @@ def _pair(request: Request, staff: auth.Staff, refresh_token: str) -> Token:
     )
 
 
-def _client_ip(request: Request) -> str:
-    # behind a proxy on this host uvicorn has already put the X-Forwarded-For client here
-    # (FORWARDED_ALLOW_IPS, default 127.0.0.1)
-    return request.client.host if request.client else "unknown"
-
-
 @router.post(
     "/token",
     response_model=Token,
     responses={401: {"description": "wrong username or password"}, 429: {"description": "too many failed logins"}},
 )
 async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Any:
-    """Log in. After 5 failed logins for a username within 15 minutes (or 20 from one address) the
-    answer is 429 with Retry-After, even for the right password; a successful login resets the
-    username's count."""
+    """Log in. After 5 failed logins for a username from one address the next must wait 30 seconds,
+    doubling with each further failure (at most 15 minutes); after 20 from one address within 15
+    minutes the address waits. Meanwhile the answer is 429 with Retry-After, even for the right
+    password. Failures from elsewhere do not delay the owner; a successful login resets the
+    username's count at its address."""
     engine = request.app.state.engine
     config = request.app.state.config
     limits = throttle.Limits.from_settings(config)
     username = form.username.strip().lower()[:MAX_USERNAME]
+    client_ip = throttle.client_address(request)
+    for field, value in (("username", form.username), ("password", form.password)):
+        # a multipart form passes gateway.plain_text unread
+        if found := control_character_problem(value):
+            return problem(422, "invalid_input", f"{field}: {found}", [{"field": field, "message": found}])
 
     def attempt() -> tuple[auth.Staff, str]:
-        throttle.reserve(engine, username, _client_ip(request), limits)
+        throttle.reserve(engine, username, client_ip, limits)
         try:
             with Session(engine) as session, session.begin():
                 staff = auth.authenticate(session, username, form.password)
@@ -88,13 +90,13 @@ async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Dep
         except auth.InvalidCredentials:
             throttle.failed(engine, limits)
             raise
-        throttle.succeeded(engine, username)
+        throttle.succeeded(engine, username, client_ip)
         return staff, refresh_token
 
     try:
         staff, refresh_token = await run_in_threadpool(attempt)
     except throttle.Throttled as exc:
-        what = "for this account" if exc.reason == "username" else "from this address"
+        what = "for this account from this address" if exc.reason == "username" else "from this address"
         response = problem(
             429,
             "too_many_attempts",

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.contracts import ComplaintSubmission
 from gateway import auth
+from gateway.admission import Admitted
 from gateway.deps import Rpc, Staff, current_staff
 from gateway.errors import problem
 from gateway.routes import clocks
@@ -55,6 +56,7 @@ class Receipt(BaseModel):
     tracking_no: str
     status: str
     duplicate_of: str | None = None  # the first case's tracking number, for a duplicate (Art 35)
+    already_filed: bool | None = None  # a retry without a key: the case filed minutes ago (200, not 201)
     report: ReportRef | None = None  # the report half of an Art 9 split
 
 
@@ -66,9 +68,20 @@ class Refusal(BaseModel):
     other_routes: str | None = None
 
 
-@router.post("", status_code=201, response_model=Receipt, response_model_exclude_none=True)
+@router.post(
+    "",
+    status_code=201,
+    response_model=Receipt,
+    response_model_exclude_none=True,
+    responses={
+        200: {"model": Receipt, "description": "a retry of a filing minutes ago: that case (`already_filed`)"},
+        503: {"description": "overloaded or a service unavailable: nothing was filed; see Retry-After"},
+    },
+)
 async def submit_complaint(
+    _: Admitted,  # first: a bounded number wait on intake, one more is refused at once
     submission: ComplaintSubmission,
+    response: Response,
     client: Rpc,
     caller: Annotated[auth.Staff | None, Depends(optional_staff)],
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
@@ -76,15 +89,21 @@ async def submit_complaint(
     """File a complaint. Without credentials: the public web form (channel `web`). An intake clerk
     records `hotline` and `walk_in` complaints (the clerk's unit is the first receiver); an agency
     (API key or `agency_liaison` token) hands a case over with channel `agency`. Answers 201 only
-    once the complaint is durably stored; a duplicate (Art 35) answers 201 with `duplicate_of`."""
+    once the complaint is durably stored; a duplicate (Art 35) answers 201 with `duplicate_of`. The
+    same filing again within minutes without an `Idempotency-Key` (a retry) answers 200 with the case
+    filed first and `already_filed`. A 503 (with `Retry-After`) means nothing was filed, except when
+    the answer was lost after the commit: retry with the same `Idempotency-Key` (docs/intake.md)."""
     context = caller.scope.to_context() if caller is not None else None
-    return await client.call(
+    receipt = await client.call(
         "intake",
         "submit",
         submission.model_dump(mode="json", exclude_none=True),
         idempotency_key=idempotency_key,
         context=context,
     )
+    if receipt.get("already_filed"):
+        response.status_code = 200
+    return receipt
 
 
 @router.post("/email", status_code=201)

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common.contracts import DIVISION_CODE
 from common.tenancy import Role
 from gateway.deps import Rpc, Staff
 from gateway.models import User
@@ -35,7 +36,10 @@ async def _act(client: Any, staff: Any, complaint_id: str, action: str, body: An
 
 @router.get("/mediations")
 async def list_mediations(
-    staff: Staff, client: Rpc, state: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    staff: Staff,
+    client: Rpc,
+    state: inputs.CaseState | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Any:
     """Mediation cases in the caller's scope, most recently changed first; personal data masked."""
     return await client.call("mediation", "list_cases", state=state, limit=limit, context=staff.scope.to_context())
@@ -193,7 +197,11 @@ async def minutes_pdf(complaint_id: str, n: N, staff: Staff, client: Rpc) -> Any
 
 
 @router.get("/mediators")
-async def list_mediators(staff: Staff, client: Rpc, unit: str | None = None) -> Any:
+async def list_mediators(
+    staff: Staff,
+    client: Rpc,
+    unit: Annotated[str | None, Query(pattern=DIVISION_CODE, description="a unit's division code")] = None,
+) -> Any:
     """The mediators' roster of the caller's subtree, with each one's open cases."""
     return await client.call("mediation", "mediators", unit=unit, context=staff.scope.to_context())
 

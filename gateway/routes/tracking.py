@@ -8,17 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from common import reference as reference_data
 from gateway.deps import Rpc
 from gateway.errors import problem
+from gateway.throttle import client_address
 
 router = APIRouter(tags=["public"])
 
 NOT_FOUND = "no case with this tracking number and phone tail"
-
-
-def _client_ip(request: Request) -> str:
-    # behind a proxy on this host uvicorn has already put the X-Forwarded-For client here
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/api/v1/track/{tracking_no}", responses={404: {}, 429: {}})
@@ -31,7 +28,7 @@ async def track(
     """Status, responsible unit and dated steps of a case, without personal data. An unknown number
     and a wrong tail answer the same 404; after 5 failed lookups of one number, or 20 from one
     address, within 15 minutes the answer is 429 with Retry-After."""
-    answer = await client.call("intake", "track", tracking_no, phone_tail, _client_ip(request))
+    answer = await client.call("intake", "track", tracking_no, phone_tail, client_address(request))
     if "retry_after" in answer:
         response = problem(429, "too_many_attempts", "too many failed lookups; try again later")
         response.headers["Retry-After"] = str(answer["retry_after"])
@@ -41,7 +38,20 @@ async def track(
     return JSONResponse(answer["found"])
 
 
+_INTAKE_LISTS = ("categories", "requests", "refusal-grounds")
+_SHARED_LISTS = (*reference_data.REFERENCE_LISTS, "history-steps")
+
+
 @router.get("/api/v1/reference/{name}")
-async def reference(name: Annotated[str, Path(pattern=r"^(categories|requests|refusal-grounds)$")], client: Rpc) -> Any:
-    """The code lists intake accepts: `categories`, `requests`, `refusal-grounds`."""
+async def reference(
+    name: Annotated[str, Path(pattern=rf"^({'|'.join((*_INTAKE_LISTS, *_SHARED_LISTS))})$")], client: Rpc
+) -> Any:
+    """The code lists with their Chinese labels: those intake accepts (`categories`, `requests`,
+    `refusal-grounds`) and the platform's shared ones (common/reference.py: `case-statuses`,
+    `history-steps`, `actions`, `message-states`, `message-actions`, `told-otherwise`,
+    `escalation-triggers`, `lights`, `channels`, `tiers`)."""
+    if name == "history-steps":
+        return reference_data.history_step_list()
+    if name in reference_data.REFERENCE_LISTS:
+        return reference_data.code_list(reference_data.REFERENCE_LISTS[name])
     return await client.call("intake", "reference", name)

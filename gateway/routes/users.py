@@ -23,7 +23,6 @@ from common.tenancy import Role
 from gateway import accounts, apikeys, auth, identity, refresh
 from gateway.deps import Rpc, Staff
 from gateway.models import ApiKey, IdentityAudit, User
-from gateway.rpc import RemoteError
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -173,20 +172,11 @@ def _require_manageable(staff: auth.Staff, tenant: str) -> None:
         raise HTTPException(403, f"you manage tenant {staff.tenant} and the units below it only, not {tenant}")
 
 
-async def _require_known_unit(client: Rpc, tenant: str, staff: auth.Staff | None = None) -> None:
-    """The tenant's unit is served; with `staff`, an agency tenant must also be onboarded (routing's
-    registry, read with the caller's scope): no key or account for an agency that does not exist."""
+async def _require_known_unit(client: Rpc, tenant: str) -> None:
     unit = identity.parse_tenant(tenant).unit
     served = await client.call("routing", "served_divisions", [unit])
     if not served.get(unit):
         raise _invalid("tenant", f"{unit} is not a division code served by an onboarded unit")
-    if staff is not None and identity.parse_tenant(tenant).is_agency:
-        try:
-            await client.call("routing", "tenant", tenant, context=staff.scope.to_context())
-        except RemoteError as exc:
-            if exc.exc_type != "NotFound":
-                raise
-            raise _invalid("tenant", f"agency {tenant} is not onboarded: onboard it first") from exc
 
 
 def _audit(session: Session, staff: auth.Staff, action: str, tenant: str, subject: str, **detail: Any) -> None:
@@ -376,7 +366,9 @@ async def create_api_key(body: ApiKeyCreate, staff: Manager, client: Rpc, reques
     if not identity.parse_tenant(body.tenant).is_agency:
         raise _invalid("tenant", "API keys belong to agency tenants: `<unit code>-<agency type>`")
     _require_manageable(staff, body.tenant)
-    await _require_known_unit(client, body.tenant, staff)
+    served = await client.call("routing", "served_divisions", [body.tenant])
+    if not served.get(body.tenant):
+        raise _invalid("tenant", f"{body.tenant} is not an onboarded agency; onboard it first (POST /api/v1/tenants)")
 
     def create() -> ApiKeyIssued:
         with Session(_engine(request)) as session, session.begin():

@@ -11,12 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common.errors import InvalidInput
+from common.audit import MAX_ROWS, access_row
 from common.tenancy import Scope
 from services.intake.complaints import in_scope
 from services.intake.models import Complaint, PersonalDataAccess
-
-MAX_ROWS = 1000
 
 
 def record_access(
@@ -32,16 +30,6 @@ def record_access(
     )
     session.add(row)
     return row
-
-
-def parse_instant(value: str | None, field: str) -> datetime | None:
-    if value is None or value == "":
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput.one(field, "not an ISO 8601 date or date-time (e.g. 2026-11-01T00:00:00+08:00)") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def accesses(
@@ -62,15 +50,4 @@ def accesses(
     query = query.order_by(PersonalDataAccess.at.desc(), PersonalDataAccess.id.desc()).limit(
         max(1, min(limit, MAX_ROWS))
     )
-    return [
-        {
-            "id": row.id,
-            "at": row.at.isoformat(),
-            "username": row.username,
-            "tenant": row.tenant,
-            "complaint_id": str(row.complaint_id),
-            "fields": list(row.fields),
-            "endpoint": row.endpoint,
-        }
-        for row in session.scalars(query)
-    ]
+    return [access_row(row) for row in session.scalars(query)]

@@ -1,11 +1,11 @@
 """The clocks of a case, stored in `intake.clocks` (one row per kind, a `common.clock_watch.StoredClock`).
 
-Intake starts two at receipt: the acknowledgement (24 hours, met when notification records the
-acknowledgement message) and the acceptance decision (7 working days, Art 15, counted the Art 45
-way on the official calendar; met when the responsible unit accepts or refuses). When routing names
-the responsible unit, its tenant's stricter limits, yellow share and working-day calendar apply
-(`apply_policy`). Rows carry a
-`status` (running | paused | met | late); the watcher (`IntakeService.watch_clocks`) turns them yellow
+Intake starts two at receipt: the acknowledgement (24 hours, stopped when notification records the
+acknowledgement message sent or delivered: met in time, late when quiet hours held it past) and the
+acceptance decision (7 working days, Art 15, counted the Art 45 way on the official calendar; met when
+the responsible unit accepts or refuses). When routing names the responsible unit, its tenant's
+stricter limits, yellow share and working-day calendar apply (`apply_policy`). Rows carry a `status`
+(running | paused | met | late); the watcher (`IntakeService.watch_clocks`) turns them yellow
 and red through `next_check_at`.
 """
 

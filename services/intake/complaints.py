@@ -131,6 +131,17 @@ def received_event(complaint: Complaint) -> ComplaintReceived:
     )
 
 
+def repeated_filing(
+    session: Session, submission: ComplaintSubmission, *, received_by: str | None, source_tenant: str | None
+) -> Complaint | None:
+    """The complaint this submission already filed minutes ago (a retry without an Idempotency-Key,
+    `duplicates.find_retry`), or None. Filings of the phone are serialized from here on."""
+    duplicates.lock_complainant(session, submission.complainant.phone)
+    candidate = Complaint(channel=submission.channel, received_by=received_by, source_tenant=source_tenant)
+    fill(candidate, submission)
+    return duplicates.find_retry(session, candidate, datetime.now(UTC))
+
+
 def file_complaint(
     session: Session,
     submission: ComplaintSubmission,
@@ -368,9 +379,14 @@ def record_routing(session: Session, event: ComplaintRouted) -> None:
     )
 
 
+# the delivery states of a message that has left the platform (notification's `message.recorded.v1`)
+ACKNOWLEDGED = frozenset({"sent", "delivered"})
+
+
 def record_message(session: Session, event: MessageRecorded) -> None:
-    if event.template == "acknowledgement":
-        # the 24-hour acknowledgement commitment is met when the message is recorded
+    if event.template == "acknowledgement" and event.state in ACKNOWLEDGED:
+        # the 24-hour commitment is kept when the message went out, not when it was queued (quiet
+        # hours may hold it past the deadline: then the acknowledgement is late)
         row = session.get(
             case_clocks.ClockRow, (event.complaint_id, ClockKind.ACKNOWLEDGEMENT.value), with_for_update=True
         )

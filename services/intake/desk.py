@@ -102,17 +102,26 @@ class IntakeDesk:
         parsed = check_submission(parsed, self._unserved_divisions)
         key = idempotency_scope_key(scope, idempotency_key)
         first_receiver = scope.home_unit if scope is not None else None
+        received_by = scope.user if scope is not None else None
+        source_tenant = scope.tenant if scope is not None else None
         try:
             with self.db.transaction() as session:
                 if key and (earlier := complaints.by_idempotency_key(session, key)):
                     return complaints.filing_receipt(session, earlier)
+                # without a key, the same filing minutes ago by the same caller is taken for a retry
+                if not key and (
+                    earlier := complaints.repeated_filing(
+                        session, parsed, received_by=received_by, source_tenant=source_tenant
+                    )
+                ):
+                    return {**complaints.filing_receipt(session, earlier), "already_filed": True}
                 filing = complaints.file_complaint(
                     session,
                     parsed,
                     first_receiver=first_receiver,
                     idempotency_key=key,
-                    received_by=scope.user if scope is not None else None,
-                    source_tenant=scope.tenant if scope is not None else None,
+                    received_by=received_by,
+                    source_tenant=source_tenant,
                 )
                 for event in filing.events:
                     self.db.emit(session, event)
@@ -342,6 +351,14 @@ class IntakeDesk:
                 store.delete(row.storage_key)
             raise
         return [evidence_files.view(row) for row in stored]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def evidence_ids(self, complaint_id: str) -> list[str]:
+        """The ids of the case's evidence files, for staff who may handle them: no content and no
+        personal data, so not audited (the gateway checks a supervision order's attachments)."""
+        key = self._complaint_key(complaint_id)
+        with self.db.scoped(self.scope) as session:
+            return [str(row.id) for row in self._evidence_case(session, key, complaint_id).evidence]
 
     @rpc(expected_exceptions=EXPECTED)
     def evidence_file(self, complaint_id: str, file_id: str) -> dict[str, Any]:

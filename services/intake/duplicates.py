@@ -12,6 +12,11 @@ the earlier summary does not; or the new summary repeats the earlier one (`cover
 text at least `DUPLICATE_SIMILARITY`) and goes on at more length. Anything else is simply another
 complaint.
 
+**A retry** (answered with the earlier filing, nothing stored): the same filing again within
+`RETRY_MINUTES` from the same caller (channel, filer and filing tenant; none for the public form)
+without an Idempotency-Key, repeating an earlier one as a duplicate would (phone, business, facts).
+Its caller was most likely told 503 or got no answer (gateway/admission.py, common/deadlines.py).
+
 **Abuse signs** (flag for a clerk's review, never a refusal), each with an explanation:
 
 - `shared_phone` / `shared_address`: at least `SHARED_CONTACT_MIN_COMPLAINANTS` people (different
@@ -51,6 +56,7 @@ SHARED_CONTACT_MIN_COMPLAINANTS: Final = 3
 FREQUENT_AGAINST_BUSINESS: Final = 3
 FREQUENT_COMPLAINANT: Final = 10
 MASS_MIN_COMPLAINANTS: Final = 3
+RETRY_MINUTES: Final = 10  # a client's retries and a person submitting the form again after a 503
 _CANDIDATES: Final = 500  # rows read per check at most
 
 # statuses that are no case of their own
@@ -161,6 +167,38 @@ def find_duplicate(session: Session, complaint: Complaint) -> Match:
         if related is None:
             related = (old, added or "the facts told again at more length")
     return Match(related_to=related[0], new_facts=related[1]) if related else Match()
+
+
+def repeats(new: Complaint, old: Complaint) -> bool:
+    """Art 35's test, the complainant aside: the same business, near-identical facts, nothing new."""
+    return (
+        same_business(new.business, old.business)
+        and similarity(new.summary, old.summary) >= DUPLICATE_SIMILARITY
+        and new_facts(new, old) is None
+    )
+
+
+def find_retry(session: Session, filing: Complaint, now: datetime) -> Complaint | None:
+    """The earlier filing that `filing` (not stored) repeats as a retry: within `RETRY_MINUTES`, by
+    the same channel, filer and filing tenant, from the same phone, and `repeats` it. A duplicate
+    counts too (the retry is answered as it was), a draft does not."""
+    if not filing.complainant_phone:
+        return None
+    earlier = session.scalars(
+        select(Complaint)
+        .where(
+            Complaint.complainant_phone == filing.complainant_phone,
+            Complaint.kind == "complaint",
+            Complaint.status != "draft",
+            Complaint.channel == filing.channel,
+            Complaint.received_by.is_not_distinct_from(filing.received_by),
+            Complaint.source_tenant.is_not_distinct_from(filing.source_tenant),
+            Complaint.received_at >= now - timedelta(minutes=RETRY_MINUTES),
+        )
+        .order_by(Complaint.received_at)
+        .limit(_CANDIDATES)
+    ).all()
+    return next((old for old in earlier if repeats(filing, old)), None)
 
 
 def _recent(session: Session, since: datetime, *conditions: Any) -> list[Complaint]:

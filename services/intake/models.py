@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from common.clock_watch import OwnCalendar, StoredClock, due_index, held_index
+from common.official_calendar import OfficialCalendarRow
 from common.outbox import InboxMixin, OutboxMixin
 
 
@@ -201,6 +202,12 @@ class TrackingAttempt(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     client: Mapped[str] = mapped_column(String(64))
     tracking_no: Mapped[str] = mapped_column(String(40))
+
+
+class OfficialCalendar(OfficialCalendarRow, Base):
+    """This service's copy of the platform's official calendar (from routing's official_calendar.changed.v1)."""
+
+    __tablename__ = "official_calendar"
 
 
 class Outbox(OutboxMixin, Base):

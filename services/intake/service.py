@@ -11,6 +11,7 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from common import clock_watch
+from common.audit import parse_instant
 from common.contracts import (
     ClockColourChanged,
     ClockStopped,
@@ -18,15 +19,17 @@ from common.contracts import (
     MediationTransitioned,
     MessageHandled,
     MessageRecorded,
+    OfficialCalendarChanged,
 )
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, NotFound
 from common.messaging import on_event
+from common.official_calendar import OfficialCalendarCopy
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
 from services.intake import audit, case_clocks, case_detail, case_list, case_status, complaints, notices
 from services.intake.desk import IntakeDesk
-from services.intake.models import ClockRow, Inbox, Outbox
+from services.intake.models import ClockRow, Inbox, OfficialCalendar, Outbox
 from services.intake.reassignment import CaseReassigned, record_reassignment
 from services.intake.routing_events import CaseEscalated, CaseRoutingStep, record_escalation, record_step
 
@@ -40,6 +43,7 @@ class IntakeService(IntakeDesk):
     db = Database(Outbox, Inbox)
     telemetry = Telemetry()  # traces, handler metrics, /metrics (common/telemetry.py)
     scope = CurrentScope()
+    official_calendar = OfficialCalendarCopy(OfficialCalendar)  # counted on in this process
     routing = RpcProxy("routing")
 
     # nameko makes a service instance per worker: the cache lives on the class, one per process
@@ -140,7 +144,7 @@ class IntakeService(IntakeDesk):
         tenant admins only."""
         if self.scope is None or Role.TENANT_ADMIN not in self.scope.roles:
             raise Forbidden("the personal-data audit log is open to tenant admins only (role tenant_admin)")
-        start, end = audit.parse_instant(since, "since"), audit.parse_instant(until, "until")
+        start, end = parse_instant(since, "since"), parse_instant(until, "until")
         with self.db.scoped(self.scope) as session:
             return audit.accesses(session, self.scope, since=start, until=end, limit=limit)
 
@@ -174,6 +178,13 @@ class IntakeService(IntakeDesk):
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_case_routing_step"):
                 record_step(session, event)
+
+    @on_event(OfficialCalendarChanged)
+    def on_official_calendar_changed(self, event_id: uuid.UUID, event: OfficialCalendarChanged) -> None:
+        """The platform admin entered or withdrew a year: kept, counted on, running clocks recounted."""
+        self.official_calendar.apply_change(
+            self.db, event_id, "intake.on_official_calendar_changed", event, (ClockRow,)
+        )
 
     # the case status follows mediation; other services' clock lights (services/intake/case_status.py)
     @on_event(MediationTransitioned)

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.elements import ColumnElement
 
-from common import clock_watch, clocks
+from common import audit, clock_watch, clocks
 from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.contracts import ComplaintAccepted, Contract, MediationEnded, MediationTransitioned, Unit
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -80,6 +80,7 @@ PUBLIC_DETAIL = frozenset(
         "consent",
         "via",
         "all_confirmed",
+        "unit",  # a call-back by the unit whose mediation ended before the case moved on
     }
 )
 ACTOR_ROLES = frozenset({Role.MEDIATOR, Role.SUPERVISOR})
@@ -251,16 +252,35 @@ def find(session: Session, key: uuid.UUID, scope: Scope | None, *, lock: bool = 
     return case
 
 
-def authorize(case: Case, scope: Scope, action: str) -> None:
+def mediated_by(case: Case, unit_code: str) -> bool:
+    """Whether the unit mediated this case and the case moved on after its mediation ended there (a
+    termination passed up): its call-back (回访) on that mediation is still its own."""
+    return any(
+        step.action == states.MOVE_UNIT
+        and (step.detail or {}).get("from_unit") == unit_code
+        and step.from_state in states.CLOSED
+        for step in case.steps
+    )
+
+
+def _require_actor_roles(scope: Scope) -> None:
+    if not scope.roles & ACTOR_ROLES:
+        raise Forbidden("acting on a mediation case needs the mediator or supervisor role")
+
+
+def authorize(case: Case, scope: Scope, action: str) -> str | None:
     """Only staff of the responsible unit with the mediator or supervisor role act; some actions are
-    a supervisor's; a mediator acts on the cases assigned to them."""
+    a supervisor's; a mediator acts on the cases assigned to them. The one exception: the call-back
+    by a unit whose mediation of the case ended before it moved on; that unit's code is returned."""
+    if action == states.CALLBACK and scope.unit != case.unit_code and mediated_by(case, scope.unit):
+        _require_actor_roles(scope)
+        return scope.unit
     if scope.unit != case.unit_code:
         raise Forbidden(
             f"only staff of the responsible unit {case.unit_code} act on this mediation case; "
             f"your unit {scope.unit} may only read it"
         )
-    if not scope.roles & ACTOR_ROLES:
-        raise Forbidden("acting on a mediation case needs the mediator or supervisor role")
+    _require_actor_roles(scope)
     if action in states.SUPERVISOR_ACTIONS and Role.SUPERVISOR not in scope.roles:
         raise Forbidden(f"{action} is a supervisor's decision (role supervisor)")
     if (
@@ -270,6 +290,7 @@ def authorize(case: Case, scope: Scope, action: str) -> None:
         and action not in ANY_MEDIATOR_ACTIONS
     ):
         raise Forbidden(f"the case is assigned to mediator {case.mediator}; ask them or a supervisor")
+    return None
 
 
 # --- performing actions -----------------------------------------------------------------------------
@@ -288,7 +309,7 @@ class _Ctx:
 
 
 def _facts(case: Case) -> dict[str, Any]:
-    return {"round": case.round, "previous": case.previous_state}
+    return {"round": case.round, "previous": case.previous_state, "end_notice_given": case.end_notice_at is not None}
 
 
 def perform(
@@ -303,14 +324,17 @@ def perform(
     handler: Callable[[_Ctx], None] | None = None,
 ) -> list[Contract]:
     """Check, record, journal and publish one action. `scope` None is the system (timer, events)."""
+    earlier = None
     if scope is not None:
         if action in states.SYSTEM_ACTIONS:
             raise Forbidden(f"{action} is done by the platform, not through the API")
-        authorize(case, scope, action)
-    try:
-        states.next_state(case.state, action, _facts(case))
-    except states.Refused as exc:
-        raise Conflict(str(exc)) from None
+        earlier = authorize(case, scope, action)
+    facts = _facts(case)  # as they were when the action was allowed (its handler changes them)
+    if earlier is None:
+        try:
+            states.next_state(case.state, action, facts)
+        except states.Refused as exc:
+            raise Conflict(str(exc)) from None
     model = inputs.INPUTS.get(action)
     data = inputs.parse(model, payload) if model is not None and handler is None else payload
     who = actor or (scope.user if scope is not None else SYSTEM)
@@ -319,7 +343,12 @@ def perform(
         _note_mediator(session, case, scope, ctx.now)
     (handler or HANDLERS[action])(ctx)
     before = case.state
-    target = states.next_state(before, action, {**_facts(case), **ctx.facts})
+    if earlier is not None:
+        # the call-back on the mediation that ended at `earlier`: it leaves today's case as it is,
+        # and is counted for that unit (`detail.unit`)
+        ctx.detail["unit"] = earlier
+        return _apply(session, case, action, before, before, ctx)
+    target = states.next_state(before, action, {**facts, **ctx.facts})
     return _apply(session, case, action, before, target, ctx)
 
 
@@ -337,6 +366,10 @@ def _apply(session: Session, case: Case, action: str, before: str, target: str, 
         _start_clock(session, case, clocks.ClockKind.MEDIATION_END_NOTICE, now)
         case.ended_at, case.outcome = now, states.OUTCOMES[target]
         case.end_notice_at, case.end_notice = None, None
+        if target in states.NOTIFIED_BY_ENDING:
+            note = "结束告知随调解结束一并发出（含所选救济途径）"
+            _give_end_notice(case, {"channel": "sms", "note": note, "by": ctx.actor}, now)
+            ctx.detail["end_notice"] = "with_the_ending"
     session.add(
         Step(
             complaint_id=case.complaint_id,
@@ -359,6 +392,7 @@ def _apply(session: Session, case: Case, action: str, before: str, target: str, 
                 recovered_amount=_agreed_amount(case) if target == states.AGREED else recovered(case) or None,
                 ended_at=now,
                 escalate=bool(ctx.facts.get("escalate")),
+                remedies=list(case.remedies or []),
             )
         )
     return events
@@ -436,7 +470,9 @@ def _choose(ctx: _Ctx, named: str | None, exclude: set[str]) -> tuple[str, str]:
             raise Conflict(f"{named} may not take this case (stepped aside or already held it)")
         return member.username, "named"
     members = ctx.session.scalars(select(Mediator).where(Mediator.unit_code == case.unit_code)).all()
-    candidates = [roster.Candidate(m.username, tuple(m.categories or ()), m.active) for m in members]
+    candidates = [
+        roster.Candidate(m.username, tuple(m.categories or ()), m.active, rostered=m.source != "acted") for m in members
+    ]
     chosen = roster.pick(candidates, case.category, loads(ctx.session, case.unit_code), exclude)
     if chosen is None:
         raise Conflict(
@@ -832,13 +868,14 @@ def _callback(ctx: _Ctx) -> None:
 
 
 def _notify_end(ctx: _Ctx) -> None:
-    case = ctx.case
-    if case.end_notice_at is not None:
-        raise Conflict(f"the parties were already told of the end on {case.end_notice_at.isoformat()}")
-    case.end_notice_at = ctx.now
-    case.end_notice = {"channel": ctx.data.channel, "note": ctx.data.note, "by": ctx.actor}
-    _stop_clock(case, clocks.ClockKind.MEDIATION_END_NOTICE, ctx.now)
+    _give_end_notice(ctx.case, {"channel": ctx.data.channel, "note": ctx.data.note, "by": ctx.actor}, ctx.now)
     ctx.detail.update(channel=ctx.data.channel)
+
+
+def _give_end_notice(case: Case, notice: dict[str, Any], at: datetime) -> None:
+    """The parties were told of the end (Art 23): the 7-working-day clock stops."""
+    case.end_notice_at, case.end_notice = at, notice
+    _stop_clock(case, clocks.ClockKind.MEDIATION_END_NOTICE, at)
 
 
 def _expire(ctx: _Ctx) -> None:
@@ -1089,7 +1126,9 @@ def view(case: Case, scope: Scope, now: datetime | None = None) -> dict[str, Any
         "remedies": list(case.remedies or []),
         "end_reason": case.end_reason,
         "end_notice": None if case.end_notice_at is None else {"at": case.end_notice_at.isoformat(), **case.end_notice},
-        "allowed_actions": [] if read_only else states.allowed_actions(case.state, _facts(case)),
+        "allowed_actions": _readers_actions(case, scope)
+        if read_only
+        else states.allowed_actions(case.state, _facts(case)),
         "history": [
             {
                 "at": s.at.isoformat(),
@@ -1104,9 +1143,32 @@ def view(case: Case, scope: Scope, now: datetime | None = None) -> dict[str, Any
     }
 
 
+def _readers_actions(case: Case, scope: Scope) -> list[str]:
+    """A unit that only reads the case acts on nothing, except the call-back of its own mediation."""
+    return [states.CALLBACK] if scope.roles & ACTOR_ROLES and mediated_by(case, scope.unit) else []
+
+
 def record_access(session: Session, scope: Scope, key: uuid.UUID, fields: list[str], endpoint: str) -> None:
     session.add(
         PersonalDataAccess(
             at=utcnow(), username=scope.user, tenant=scope.unit, complaint_id=key, fields=fields, endpoint=endpoint
         )
     )
+
+
+def accesses(
+    session: Session, scope: Scope, *, since: datetime | None, until: datetime | None, limit: int
+) -> list[dict[str, Any]]:
+    """The unmasked reads of the cases the caller's subtree is responsible for, newest first (as
+    intake's: a unit that passed a case up does not audit the unit that took it)."""
+    query = (
+        select(PersonalDataAccess)
+        .join(Case, Case.complaint_id == PersonalDataAccess.complaint_id)
+        .where(scope_clause(Case.unit_code, scope))
+    )
+    if since is not None:
+        query = query.where(PersonalDataAccess.at >= since)
+    if until is not None:
+        query = query.where(PersonalDataAccess.at < until)
+    query = query.order_by(PersonalDataAccess.at.desc(), PersonalDataAccess.id.desc())
+    return [audit.access_row(row) for row in session.scalars(query.limit(max(1, min(limit, audit.MAX_ROWS))))]

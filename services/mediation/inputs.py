@@ -6,18 +6,22 @@ validates again with the same models (`parse`), so the RPC cannot be fed a wrong
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from common.bounds import PlausibleDate, PlausibleDatetime
 from common.errors import InvalidInput
+from services.mediation import states
 
 Party = Literal["complainant", "business"]
 # 救济途径: where the parties can go when mediation does not settle the dispute
 Remedy = Literal["arbitration", "court", "litigation_support", "judicial_confirmation"]
 DEFAULT_REMEDIES: tuple[str, ...] = ("arbitration", "court", "litigation_support")
+# a case's state, as `GET /api/v1/mediations?state=` filters by it
+CaseState = Literal[states.STATES]  # type: ignore[valid-type]
 TermKind = Literal["refund", "exchange", "repair", "compensation", "apology", "other"]
 
 
@@ -27,7 +31,7 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+AwareDatetime = Annotated[PlausibleDatetime, AfterValidator(_aware)]
 Text = Annotated[str, Field(min_length=2, max_length=2000)]
 Note = Annotated[str | None, Field(default=None, max_length=2000)]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("10000000"), decimal_places=2)]
@@ -96,7 +100,7 @@ class TermInput(_Input):
     kind: TermKind
     description: Annotated[str, Field(min_length=2, max_length=1000)]
     amount: Money | None = None
-    deadline: date
+    deadline: PlausibleDate
 
 
 class AgreementInput(_Input):

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from common.clock_watch import OwnCalendar, StoredClock, due_index, held_index
+from common.official_calendar import OfficialCalendarRow
 from common.outbox import InboxMixin, OutboxMixin
 
 
@@ -297,6 +298,12 @@ class PersonalDataAccess(Base):
     complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.complaint_id"), index=True)
     fields: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
     endpoint: Mapped[str] = mapped_column(String(80))
+
+
+class OfficialCalendar(OfficialCalendarRow, Base):
+    """This service's copy of the platform's official calendar (from routing's official_calendar.changed.v1)."""
+
+    __tablename__ = "official_calendar"
 
 
 class Outbox(OutboxMixin, Base):

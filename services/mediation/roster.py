@@ -1,9 +1,12 @@
 """Choosing a mediator within the unit: pure, so the rule is tested without a database.
 
 Candidates are the unit's active roster entries minus the excluded (the mediator stepping aside, and
-for a re-review everyone who has held the case). Among them, a mediator whose category skills
-include the case's category comes first, then generalists (no skills listed: any category), then
-the others; within a group the one with the fewest open cases, then by username (stable).
+for a re-review everyone who has held the case). Mediators a supervisor put on the roster come
+before staff who joined it only by acting on a case (a supervisor holding the mediator role too
+should not be handed cases while rostered mediators are free). Among them, a mediator whose
+category skills include the case's category comes first, then generalists (no skills listed: any
+category), then the others; within a group the one with the fewest open cases, then by username
+(stable).
 """
 
 from __future__ import annotations
@@ -17,16 +20,17 @@ class Candidate:
     username: str
     categories: tuple[str, ...]
     active: bool = True
+    rostered: bool = True  # put on the roster by a supervisor (False: joined by acting on a case)
 
 
-def rank(candidate: Candidate, category: str, load: int) -> tuple[int, int, str]:
+def rank(candidate: Candidate, category: str, load: int) -> tuple[bool, int, int, str]:
     if category in candidate.categories:
         skill = 0
     elif not candidate.categories:
         skill = 1
     else:
         skill = 2
-    return (skill, load, candidate.username)
+    return (not candidate.rostered, skill, load, candidate.username)
 
 
 def pick(

@@ -18,15 +18,16 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select
 
-from common import clock_watch
-from common.contracts import CaseEscalated, CaseReassigned, ComplaintAccepted
+from common import audit, clock_watch
+from common.contracts import CaseEscalated, CaseReassigned, ComplaintAccepted, OfficialCalendarChanged
 from common.db import Database
-from common.errors import EXPECTED, NotFound
+from common.errors import EXPECTED, Forbidden, NotFound
 from common.messaging import on_event
+from common.official_calendar import OfficialCalendarCopy
 from common.telemetry import Telemetry
-from common.tenancy import CurrentScope, Scope, scope_clause
+from common.tenancy import CurrentScope, Role, Scope, scope_clause
 from services.mediation import cases, documents, inputs, lights, states
-from services.mediation.models import Case, ClockRow, Inbox, Mediator, Outbox
+from services.mediation.models import Case, ClockRow, Inbox, Mediator, OfficialCalendar, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class MediationService:
     db = Database(Outbox, Inbox)
     telemetry = Telemetry()  # traces, handler metrics, /metrics (common/telemetry.py)
     scope = CurrentScope()
+    official_calendar = OfficialCalendarCopy(OfficialCalendar)  # counted on in this process
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -67,6 +69,13 @@ class MediationService:
             event.to_unit,
             event.actor,
             f"reassigned:{event.reason}",
+        )
+
+    @on_event(OfficialCalendarChanged)
+    def on_official_calendar_changed(self, event_id: uuid.UUID, event: OfficialCalendarChanged) -> None:
+        """The platform admin entered or withdrew a year: kept, counted on, running clocks recounted."""
+        self.official_calendar.apply_change(
+            self.db, event_id, "mediation.on_official_calendar_changed", event, (ClockRow,)
         )
 
     def _move(
@@ -118,7 +127,16 @@ class MediationService:
             case = cases.find(session, key, scope, lock=True)
             for out in cases.perform(session, case, action, scope, payload, path={"n": n}):
                 self.db.emit(session, out)
-        return self.get_case(complaint_id)
+            # the answer is read back from what this transaction wrote, before it commits: a value
+            # PostgreSQL stores but cannot give back fails the action, and nothing is stored
+            session.flush()
+            session.expire_all()
+            case = cases.find(session, key, scope)
+            answer = cases.view(case, scope)
+            shown = cases.shows_personal_data(case, scope, single=True)
+            if shown:
+                cases.record_access(session, scope, key, shown, "mediation.get_case")
+        return answer
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -179,6 +197,19 @@ class MediationService:
             shown = cases.shows_personal_data(case, scope, single=True)
         self._audit(scope, key, shown, f"mediation.document.{kind}")
         return html
+
+    @rpc(expected_exceptions=EXPECTED)
+    def personal_data_access(
+        self, since: str | None = None, until: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The unmasked reads of mediation cases (case view, documents) of the caller's subtree, for
+        tenant admins only (the gateway merges them with intake's)."""
+        scope = self._staff()
+        if Role.TENANT_ADMIN not in scope.roles:
+            raise Forbidden("the personal-data audit log is open to tenant admins only (role tenant_admin)")
+        start, end = audit.parse_instant(since, "since"), audit.parse_instant(until, "until")
+        with self.db.scoped(scope) as session:
+            return cases.accesses(session, scope, since=start, until=end, limit=limit)
 
     # --- the roster -----------------------------------------------------------------------------
 

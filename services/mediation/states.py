@@ -90,6 +90,10 @@ WITH_MEDIATOR: frozenset[str] = frozenset(
 ENDED: frozenset[str] = frozenset({CONSENT_REFUSED, WITHDRAWN, EXPIRED, TERMINATED, AGREED, ESCALATED})
 # mediation is over (for good or until a re-review, a reopening or a move to another unit)
 CLOSED: frozenset[str] = ENDED | {PERFORMED, BREACHED}
+# ends that pass the case on (routing escalates on them, docs/routing.md): the platform's message to
+# the parties at the end, with the remedy routes, is the Art 23 end notice, given with the end itself
+# (the unit above, which mediates next, cannot give it, and the unit that ended no longer acts)
+NOTIFIED_BY_ENDING: frozenset[str] = frozenset({TERMINATED, ESCALATED})
 # the outcome each end carries in MediationEnded
 OUTCOMES: dict[str, str] = {
     CONSENT_REFUSED: "consent_refused",
@@ -229,6 +233,14 @@ CONDITIONAL: dict[tuple[str, str], Callable[[Facts], str]] = {
 }
 
 GUARDS: dict[tuple[str, str], tuple[Callable[[Facts], bool], str]] = {
+    # the parties are told of the end once (Art 23); a termination passed up tells them itself
+    **{
+        (state, NOTIFY_END): (
+            lambda f: not f.get("end_notice_given"),
+            "the parties were already told of the end of this mediation",
+        )
+        for state in CLOSED
+    },
     (AGREEMENT_DRAFTED, FAIL): (
         lambda f: f.get("round", 1) == 1,
         "this is the second round of sessions: a failure now ends mediation, use terminate",

@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from common.masking import mask_name
+from common.tenancy import Role
 from services.notification import rules as R
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -133,6 +134,11 @@ def user_key(username: str) -> str:
     return f"user:{username}"
 
 
+def role_key(role: str) -> str:
+    """The inbox every holder of `role` reads (the platform admins': `role:platform_admin`)."""
+    return f"role:{role}"
+
+
 def docking_queue(agency_tenant: str) -> str:
     return f"agency.{agency_tenant}"
 
@@ -178,9 +184,16 @@ def recipients(rule: R.Rule, event_type: str, event: Any, case: CaseFacts, webho
     if role == R.HIGHER_TIER:
         code = event.to_unit.code if event_type == R.ESCALATED else event.target
         return [_staff(role, inbox_key(code), code)] if code else []
+    if role == R.ORDERED_UNIT:
+        return [_staff(role, inbox_key(event.to_unit.code), event.to_unit.code)]
+    if role == R.SUPERVISING_UNIT:  # an order's own events name it; its clock's red light too
+        sender = event.supervisor if event_type == R.CLOCK else event.from_unit
+        return [_staff(role, inbox_key(sender.code), sender.code)] if sender else []
     if role == R.WARNED_UNITS:
         codes = [c for c in (event.township_code, event.city_code) if c]
         return [_staff(role, inbox_key(c), c) for c in dict.fromkeys(codes)]
+    if role == R.PLATFORM_ADMINS:
+        return [_staff(role, role_key(Role.PLATFORM_ADMIN), None)]
     if role == R.AGENCY:
         tenant = getattr(event, "agency_tenant", None) or getattr(event, "target", None) or case.agency_tenant
         if not tenant:
@@ -260,6 +273,7 @@ CLOCK_LABELS = {
     "mediation_end_notice": "调解结束告知",
     "agency_handover_ack": "部门签收",
     "authority_dispute": "管辖争议",
+    "supervision": "督办",
 }
 PARTY_LABELS = {"complainant": "投诉人", "business": "经营者", "mediator": "调解员"}
 WARNING_LABELS = {"business": "同一经营者", "category": "同一类别"}
@@ -323,7 +337,10 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
             requested_by=PARTY_LABELS.get(detail.get("requested_by", ""), detail.get("requested_by", "")),
         )
     elif event_type == R.ENDED:
-        ctx.update(outcome=OUTCOME_LABELS.get(event.outcome, event.outcome), remedies=_remedies(DEFAULT_REMEDIES))
+        ctx.update(
+            outcome=OUTCOME_LABELS.get(event.outcome, event.outcome),
+            remedies=_remedies(event.remedies or DEFAULT_REMEDIES),  # those the mediator chose
+        )
     elif event_type == R.ROUTING_STEP:
         ctx.update(
             remedies=_remedies(event.remedy_routes or DEFAULT_REMEDIES),
@@ -331,13 +348,25 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
             reason=str(event.inputs.get("reason") or ""),  # staff's own words, e.g. why a take-over was declined
         )
     elif event_type == R.ESCALATED:
+        outcome = str(event.inputs.get("outcome") or "")  # passed up after mediation: how it ended there
         ctx.update(
             from_unit=event.from_unit.name,
             to_unit=event.to_unit.name,
             trigger=TRIGGER_LABELS.get(event.trigger, event.trigger),
+            outcome=OUTCOME_LABELS.get(outcome, outcome),
+            remedies=_remedies(event.inputs.get("remedies") or DEFAULT_REMEDIES),
         )
     elif event_type == R.CLOCK:
-        ctx.update(clock=CLOCK_LABELS.get(event.clock, event.clock), colour=event.colour)
+        ctx.update(clock=CLOCK_LABELS.get(event.clock, event.clock), colour=event.colour, to_unit=event.unit.name)
+    elif event_type in R.SUPERVISION_EVENTS:
+        ctx.update(
+            from_unit=event.from_unit.name,
+            to_unit=event.to_unit.name,
+            instruction=getattr(event, "instruction", ""),
+            deadline=_local(getattr(event, "deadline", "")),
+            reason=getattr(event, "reason", ""),
+            previous_unit=event.previous_unit.name if event_type == R.SUPERVISION_MOVED else "",
+        )
     elif event_type == R.EARLY_WARNING:
         ctx.update(
             warning_kind=WARNING_LABELS.get(event.kind, event.kind),
@@ -348,6 +377,8 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
         )
     elif event_type == R.AGENCY_REMINDER:
         ctx.update(reminder=event.reminder)
+    elif event_type == R.CALENDAR_MISSING:
+        ctx.update(year=event.year)
     return ctx
 
 

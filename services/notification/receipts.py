@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from common.bounds import window_problem
 from common.errors import InvalidInput
 
 DELIVERED, FAILED = "delivered", "failed"
@@ -82,6 +83,8 @@ def _receipt(item: Any, now: datetime) -> Receipt | list[tuple[str, str]]:
                 problems.append(("at", "give the offset, e.g. +08:00"))
             elif at > now + CLOCK_SKEW:
                 problems.append(("at", "lies in the future"))
+            elif problem := window_problem(at.date()):  # year 1 is stored, but not read back
+                problems.append(("at", problem))
     error = item.get("error")
     if error is not None and not (isinstance(error, str) and len(error) <= MAX_ERROR_CHARS):
         problems.append(("error", f"expected text of at most {MAX_ERROR_CHARS} characters"))

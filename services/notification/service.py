@@ -42,6 +42,12 @@ from common.contracts import (
     MediationEnded,
     MediationTransitioned,
     MessageRecorded,
+    OfficialCalendarMissing,
+    SupervisionAccepted,
+    SupervisionAnswered,
+    SupervisionMoved,
+    SupervisionOrdered,
+    SupervisionReturned,
 )
 from common.db import Database
 from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -172,6 +178,32 @@ class NotificationService:
     @on_event(ClockColourChanged)
     def on_clock_colour_changed(self, event_id: uuid.UUID, event: ClockColourChanged) -> None:
         self._handle(event_id, R.CLOCK, event, "notification.on_clock_colour_changed")
+
+    @on_event(OfficialCalendarMissing)
+    def on_official_calendar_missing(self, event_id: uuid.UUID, event: OfficialCalendarMissing) -> None:
+        """Tell the platform admins that next year's official schedule is missing (once: routing says it once)."""
+        self._handle(event_id, R.CALENDAR_MISSING, event, "notification.on_official_calendar_missing")
+
+    # supervision orders (督办): the unit ordered and the unit that sent it (rules.py)
+    @on_event(SupervisionOrdered)
+    def on_supervision_ordered(self, event_id: uuid.UUID, event: SupervisionOrdered) -> None:
+        self._handle(event_id, R.SUPERVISION_ORDERED, event, "notification.on_supervision_ordered")
+
+    @on_event(SupervisionAnswered)
+    def on_supervision_answered(self, event_id: uuid.UUID, event: SupervisionAnswered) -> None:
+        self._handle(event_id, R.SUPERVISION_ANSWERED, event, "notification.on_supervision_answered")
+
+    @on_event(SupervisionAccepted)
+    def on_supervision_accepted(self, event_id: uuid.UUID, event: SupervisionAccepted) -> None:
+        self._handle(event_id, R.SUPERVISION_ACCEPTED, event, "notification.on_supervision_accepted")
+
+    @on_event(SupervisionReturned)
+    def on_supervision_returned(self, event_id: uuid.UUID, event: SupervisionReturned) -> None:
+        self._handle(event_id, R.SUPERVISION_RETURNED, event, "notification.on_supervision_returned")
+
+    @on_event(SupervisionMoved)
+    def on_supervision_moved(self, event_id: uuid.UUID, event: SupervisionMoved) -> None:
+        self._handle(event_id, R.SUPERVISION_MOVED, event, "notification.on_supervision_moved")
 
     def _handle(self, event_id: uuid.UUID, event_type: str, event: Any, handler: str) -> bool:
         """Learn, plan and record in one transaction; deliver after it committed. False for a redelivery."""
@@ -709,6 +741,8 @@ def _inbox_keys(scope: Scope | None) -> list[str]:
     keys = [planner.inbox_key(scope.unit)]
     if scope.user:
         keys.append(planner.user_key(scope.user))
+    if Role.PLATFORM_ADMIN in scope.roles:
+        keys.append(planner.role_key(Role.PLATFORM_ADMIN))
     return keys
 
 

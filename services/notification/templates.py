@@ -107,6 +107,13 @@ _TEMPLATES: tuple[Template, ...] = (
         "complainant: where to go next after a failure",
     ),
     Template(
+        "mediation_passed_up",
+        "调解结束及案件移交：{{ tracking_no }}",
+        SIGNATURE + "{{ name }}您好，编号{{ tracking_no }}的纠纷在{{ from_unit }}的调解已结束，结果：{{ outcome }}。"
+        "您可以选择：{{ remedies }}；案件已移交{{ to_unit }}继续调处，调解员确定后另行通知您。",
+        "complainant: mediation ended without settling and the case went up (Art 23 notice, remedies, new unit)",
+    ),
+    Template(
         "callback_survey",
         "回访：{{ tracking_no }}",
         SIGNATURE + "{{ name }}您好，请对编号{{ tracking_no }}的处理情况评价：回复1-5分（5分为非常满意）。",
@@ -203,6 +210,45 @@ _TEMPLATES: tuple[Template, ...] = (
         "township and city: an early warning",
     ),
     Template(
+        "supervision_ordered",
+        "督办：{{ tracking_no }}",
+        "{{ from_unit }}对案件{{ tracking_no }}（{{ category }}）督办：{{ instruction }}。"
+        "请于{{ deadline }}前办理并答复。",
+        "the unit ordered: a supervision order (督办) with its deadline",
+    ),
+    Template(
+        "supervision_moved",
+        "督办随案转来：{{ tracking_no }}",
+        "案件{{ tracking_no }}（{{ category }}）已由{{ previous_unit }}转至本单位，{{ from_unit }}的督办随案转来："
+        "{{ instruction }}。请于{{ deadline }}前办理并答复。",
+        "the unit now responsible: an open supervision order followed the case",
+    ),
+    Template(
+        "supervision_answered",
+        "督办已答复：{{ tracking_no }}",
+        "{{ to_unit }}已答复本单位对案件{{ tracking_no }}（{{ category }}）的督办，请审核：认可或退回。",
+        "the sender: the unit ordered answered",
+    ),
+    Template(
+        "supervision_accepted",
+        "督办答复已认可：{{ tracking_no }}",
+        "{{ from_unit }}已认可本单位对案件{{ tracking_no }}（{{ category }}）督办事项的答复，督办办结。",
+        "the unit ordered: its answer was accepted",
+    ),
+    Template(
+        "supervision_returned",
+        "督办答复被退回：{{ tracking_no }}",
+        "{{ from_unit }}退回了本单位对案件{{ tracking_no }}（{{ category }}）督办事项的答复，原因：{{ reason }}。"
+        "请于{{ deadline }}前重新办理并答复。",
+        "the unit ordered: its answer was sent back",
+    ),
+    Template(
+        "supervision_overdue",
+        "督办逾期（红灯）：{{ tracking_no }}",
+        "本单位对案件{{ tracking_no }}（{{ category }}）的督办，{{ to_unit }}逾期未答复（红灯），请跟进。",
+        "the sender: a supervision order passed its deadline without an answer",
+    ),
+    Template(
         "agency_handover",
         "案件移送：{{ tracking_no }}",
         "{{ unit_name }}向贵单位移送案件{{ tracking_no }}（{{ category }}，投诉人{{ name }}），请及时签收。",
@@ -221,6 +267,13 @@ _TEMPLATES: tuple[Template, ...] = (
         "提醒（第{{ reminder }}次）：{{ unit_name }}移送的案件{{ tracking_no }}（{{ category }}）"
         "尚未签收，请及时签收。",
         "agency: the handover is still unacknowledged",
+    ),
+    Template(
+        "official_calendar_missing",
+        "{{ year }}年节假日安排未录入",
+        "{{ year }}年的国务院节假日安排尚未录入平台，该年的工作日暂按兜底规则计算（只含法定节假日，"
+        "不含调休放假和调休上班），跨入{{ year }}年的期限可能不准。通知发布后请在“官方日历”中录入。",
+        "platform admins: next year's official schedule is missing on 1 December",
     ),
 )
 
@@ -257,6 +310,10 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "threshold": 5,
     "window_days": 30,
     "reminder": 1,
+    "year": 2027,
+    "instruction": "三日内联系经营者核实退款情况",
+    "deadline": "2026-12-10 23:59",
+    "previous_unit": "枫源村委会",
     "complaint_id": "00000000-0000-0000-0000-000000000000",
 }
 

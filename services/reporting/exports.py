@@ -32,6 +32,13 @@ FIXED_LINES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("满意度 satisfaction (1-5)", ("satisfaction", "average")),
     ("回访 call-backs", ("satisfaction", "responses")),
     ("预警 early warnings", ("early_warnings", "raised")),
+    ("督办下发 supervision orders sent", ("supervision", "sent")),
+    ("督办收到 supervision orders received", ("supervision", "received")),
+    ("督办答复 answered", ("supervision", "answered")),
+    ("督办逾期答复 answered late", ("supervision", "answered_late")),
+    ("督办认可 accepted", ("supervision", "accepted")),
+    ("督办退回 returned", ("supervision", "returned")),
+    ("督办逾期 overdue", ("supervision", "overdue")),
 )
 BREAKDOWNS = (("渠道 channel", "by_channel"), ("类别 category", "by_category"), ("状态 status", "by_status"))
 

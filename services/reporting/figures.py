@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from common.contracts import CaseReassigned
 from common.tenancy import Scope, scope_clause
 from common.workdays import SHANGHAI, end_of_day
+from services.reporting import queries
 from services.reporting.models import ComplaintFact, EarlyWarningFact, Escalation
+from services.reporting.queries import ESCALATION_LINE
 
 
 def summary(
@@ -48,31 +50,14 @@ def count_reassigned(session: Session, event: CaseReassigned) -> None:
         fact.unit_code, fact.tier = event.to_unit.code, event.to_unit.tier
 
 
-# townships are rewarded when escalations stay at or under this share of their disputes (seed 004)
-ESCALATION_LINE = 0.10
-
-
 def escalation_rates(session: Session, scope: Scope | None) -> dict[str, Any]:
-    """Per unit of the caller's subtree that passed cases up: escalations, the disputes it had (the
-    cases it holds now plus those it passed up) and the rate; townships against the 10% line."""
+    """Per unit of the caller's subtree that passed cases up, over all time: the escalation rate of
+    the summary's figures (`queries.escalation_entry`), townships against the 10% line."""
     if scope is None or not scope.valid or scope.is_agency:
         return {"unit": scope.unit if scope else None, "line": ESCALATION_LINE, "units": [], "warnings": 0}
     passed = scope_clause(Escalation.from_unit, scope)
-    rows = session.execute(
-        select(Escalation.from_unit, Escalation.from_tier, func.count(func.distinct(Escalation.complaint_id)))
-        .where(passed)
-        .group_by(Escalation.from_unit, Escalation.from_tier)
-    ).all()
-    units = []
-    for unit, tier, escalated in rows:
-        query = select(func.count()).select_from(ComplaintFact).where(ComplaintFact.unit_code == unit)
-        held = session.scalar(query) or 0
-        disputes = held + escalated
-        rate = escalated / disputes if disputes else 0.0
-        entry = {"unit": unit, "tier": tier, "escalated": escalated, "disputes": disputes, "rate": round(rate, 4)}
-        if tier == "township":
-            entry["within_line"] = rate <= ESCALATION_LINE
-        units.append(entry)
+    codes = session.scalars(select(Escalation.from_unit).where(passed).distinct()).all()
+    units = queries.escalation_units(session, scope.unit, list(codes))
     warnings = (
         session.scalar(
             select(func.count())
@@ -88,6 +73,6 @@ def escalation_rates(session: Session, scope: Scope | None) -> dict[str, Any]:
     return {
         "unit": scope.unit,
         "line": ESCALATION_LINE,
-        "units": sorted(units, key=lambda u: u["unit"]),
+        "units": units,
         "warnings": warnings,
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,10 +20,12 @@ from sqlalchemy import event as orm_event
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from common import reference
 from common.contracts import (
     CaseEscalated,
     CaseReassigned,
     CaseRoutingStep,
+    ClockColourChanged,
     ClockStopped,
     ComplaintAccepted,
     ComplaintReceived,
@@ -33,6 +35,10 @@ from common.contracts import (
     EarlyWarningRaised,
     MediationEnded,
     MediationTransitioned,
+    SupervisionAccepted,
+    SupervisionAnswered,
+    SupervisionOrdered,
+    SupervisionReturned,
     Unit,
 )
 from common.workdays import local_date
@@ -63,6 +69,7 @@ PERSONAL_FIELDS: dict[str, Any] = {
     "reason": "",
     "other_routes": "",
     "inputs": {},
+    "instruction": "",  # a supervision order's text
 }
 # mediation's `detail` is already free of personal data; staff names are dropped all the same
 DETAIL_DROPPED = frozenset({"mediator", "previous_mediator", "replacement"})
@@ -327,7 +334,10 @@ class _Change:
 
 
 def _set_status(fact: ComplaintFact, status: str, at: datetime) -> None:
-    """The latest status by event time wins, whatever order the events arrive in."""
+    """The latest status by event time wins, whatever order the events arrive in; a refusal stays
+    (as intake's case status, services/intake/case_status.py)."""
+    if fact.status == reference.REFUSED and status != reference.REFUSED:
+        return
     if fact.status_at is None or at >= fact.status_at:
         fact.status, fact.status_at = status, at
 
@@ -403,6 +413,7 @@ def on_escalated(session: Session, event_id: uuid.UUID, event: CaseEscalated) ->
     )
     with _Change(session, fact):
         _move(fact, event.from_unit.code, event.to_unit)
+        _set_status(fact, reference.ESCALATED, event.at)
     know_units(session, (), [event.from_unit, event.to_unit])
     day = local_date(event.at)
     # the tier in the metric: within a township's subtree only the township itself is a township
@@ -410,7 +421,13 @@ def on_escalated(session: Session, event_id: uuid.UUID, event: CaseEscalated) ->
 
 
 def on_routing_step(session: Session, event_id: uuid.UUID, event: CaseRoutingStep) -> None:
-    """A handover accepted or an authority decision moves the case; an agency handover marks it."""
+    """A handover accepted or an authority decision moves the case; an agency handover marks it; a
+    case nobody accepted that ends at the top tier is closed."""
+    if event.step == "ended_at_top":
+        fact = _routed_fact(session, event.complaint_id)
+        if fact.accepted_at is None:
+            with _Change(session, fact):
+                _set_status(fact, reference.CLOSED, event.at)
     if event.previous_unit is None and event.agency_tenant is None:
         return
     fact = _routed_fact(session, event.complaint_id)
@@ -468,30 +485,16 @@ def on_clock_stopped(session: Session, event_id: uuid.UUID, event: ClockStopped)
     add(session, [Contribution(event.unit_code, day, f"clock:{figure}", rollups.on_time(event.met))])
 
 
-# mediation states as statuses: under way is `mediating`; the others are their own state's name
-MEDIATING_STATES = frozenset(
-    {
-        "awaiting_consent",
-        "awaiting_assignment",
-        "assigned",
-        "session_scheduled",
-        "session_held",
-        "failed_once",
-        "second_session_scheduled",
-        "second_session_held",
-        "agreement_drafted",
-        "re_review",
-    }
-)
-
-
 def on_transitioned(session: Session, event_id: uuid.UUID, event: MediationTransitioned) -> None:
     fact = _locked_fact(session, event.complaint_id)
     with _Change(session, fact):
-        status = "mediating" if event.to_state in MEDIATING_STATES else event.to_state
-        _set_status(fact, status, event.at)
+        # the case status as intake keeps it (common/reference.py): one mapping for list and figures
+        status = reference.status_for_mediation(event.to_state)
+        if status is not None:
+            _set_status(fact, status, event.at)
     know_units(session, (), [event.unit])
-    day, unit = local_date(event.at), event.unit.code
+    # a call-back by the unit whose mediation ended before the case moved on counts for that unit
+    day, unit = local_date(event.at), event.detail.get("unit") or event.unit.code
     if event.action == "perform_term" and event.detail.get("recovered_amount") is not None:
         amount = Decimal(str(event.detail["recovered_amount"]))
         add(session, [Contribution(unit, day, "recovered", "performed", 1, amount)])
@@ -540,6 +543,38 @@ def on_warning(session: Session, event_id: uuid.UUID, event: EarlyWarningRaised)
         add(session, [Contribution(unit, local_date(event.raised_at), "warning", event.kind)])
 
 
+# supervision orders (督办), metric `supervision`: what each event counts, at which of its units
+SUPERVISION_COUNTS: dict[type[Contract], tuple[tuple[str, str], ...]] = {
+    SupervisionOrdered: (("from_unit", "sent"), ("to_unit", "received")),
+    SupervisionAnswered: (("to_unit", "answered"),),
+    SupervisionAccepted: (("to_unit", "accepted"),),
+    SupervisionReturned: (("to_unit", "returned"),),
+}
+SUPERVISION_CLOCK = "supervision"
+
+
+def on_supervision(session: Session, event_id: uuid.UUID, event: Any) -> None:
+    """Orders sent (at the sender) and received, answered (late ones too), accepted and sent back
+    (at the unit ordered), on the day of the event; they never move."""
+    day = local_date(event.at)
+    rows = [
+        Contribution(getattr(event, side).code, day, "supervision", key)
+        for side, key in SUPERVISION_COUNTS[type(event)]
+    ]
+    if isinstance(event, SupervisionAnswered) and not event.in_time:
+        rows.append(Contribution(event.to_unit.code, day, "supervision", "answered_late"))
+    know_units(session, (), [event.from_unit, event.to_unit])
+    add(session, rows)
+
+
+def on_clock_colour(session: Session, event_id: uuid.UUID, event: ClockColourChanged) -> None:
+    """A supervision order passed its deadline unanswered (its red light): overdue, at the unit ordered."""
+    if event.clock != SUPERVISION_CLOCK or event.colour != "red":
+        return
+    know_units(session, (), [event.unit])
+    add(session, [Contribution(event.unit.code, local_date(event.at or datetime.now(UTC)), "supervision", "overdue")])
+
+
 APPLY: dict[type[Contract], Callable[[Session, uuid.UUID, Any], None]] = {
     ComplaintReceived: on_received,
     ComplaintRouted: on_routed,
@@ -552,6 +587,11 @@ APPLY: dict[type[Contract], Callable[[Session, uuid.UUID, Any], None]] = {
     MediationTransitioned: on_transitioned,
     MediationEnded: on_ended,
     EarlyWarningRaised: on_warning,
+    SupervisionOrdered: on_supervision,
+    SupervisionAnswered: on_supervision,
+    SupervisionAccepted: on_supervision,
+    SupervisionReturned: on_supervision,
+    ClockColourChanged: on_clock_colour,
 }
 BY_TYPE: dict[str, type[Contract]] = {c.type: c for c in APPLY}
 

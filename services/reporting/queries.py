@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Date, DateTime, and_, func, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
+from common.bounds import window_problem
 from common.errors import InvalidInput
 from services.reporting import rollups
 from services.reporting.models import DailyRollup, MonthlyRollup, RollupDelta, UnitName, YearlyRollup
@@ -32,9 +33,13 @@ TOP = 10
 CHILD_METRICS = (
     "volume",
     "arrived",
+    "decision",
     *(f"clock:{clock}" for clock in CLOCKS),
     *(f"escalated_from:{tier}" for tier in ("village", "township", "city")),
+    "supervision",
 )
+# supervision orders (督办), counted at the unit that acted (docs/reporting.md)
+SUPERVISION = ("sent", "received", "answered", "answered_late", "accepted", "returned", "overdue")
 
 Rows = dict[tuple[str, str], tuple[int, Decimal]]
 
@@ -43,9 +48,13 @@ def parse_day(value: str | None, field: str) -> date | None:
     if value in (None, ""):
         return None
     try:
-        return date.fromisoformat(str(value))
+        day = date.fromisoformat(str(value))
     except ValueError:
         raise InvalidInput.one(field, f"{value!r} is not a date (YYYY-MM-DD)") from None
+    problem = window_problem(day)  # a day past 9999-12-30 has no next day to end the period at
+    if problem:
+        raise InvalidInput.one(field, problem)
+    return day
 
 
 def parse_period(start: str | None, end: str | None) -> tuple[date | None, date | None]:
@@ -146,22 +155,40 @@ def _own_rows(unit: str, first: date | None, last: date | None):
     return _union(parts)
 
 
-def _child_rows(unit: str, codes: list[str], first: date | None, last: date | None):
-    """(unit_code, metric, key, n, amount) of each child's subtree, the per-unit metrics only."""
+def _unit_rows(subtree: str, codes: list[str], first: date | None, last: date | None):
+    """(unit_code, metric, key, n, amount) of the subtree of each of `codes` (units within `subtree`),
+    the per-unit metrics only."""
     parts = [
         select(t.unit_code, t.metric, t.key, t.n, t.amount).where(
             t.unit_code.in_(codes), t.metric.in_(CHILD_METRICS), period
         )
         for t, period in _pieces(first, last)
     ]
-    d, width = RollupDelta, len(unit) + 3
-    child = func.left(d.unit_code, width)
-    parts.append(
-        select(child.label("unit_code"), d.metric, d.key, d.n, d.amount).where(
-            *_deltas_in(unit, first, last), child.in_(codes), d.metric.in_(CHILD_METRICS)
+    d = RollupDelta
+    for width in sorted({len(code) for code in codes}):
+        head = func.left(d.unit_code, width)
+        parts.append(
+            select(head.label("unit_code"), d.metric, d.key, d.n, d.amount).where(
+                *_deltas_in(subtree, first, last),
+                head.in_([code for code in codes if len(code) == width]),
+                d.metric.in_(CHILD_METRICS),
+            )
         )
-    )
     return _union(parts)
+
+
+def _per_unit(session: Session, subtree: str, codes: list[str], first: date | None, last: date | None) -> dict:
+    """The per-unit rows of each of `codes` over the period."""
+    found: dict[str, Rows] = defaultdict(dict)
+    if codes:
+        theirs = _unit_rows(subtree, codes, first, last)
+        for code, metric, key, n, amount in session.execute(
+            select(
+                theirs.c.unit_code, theirs.c.metric, theirs.c.key, func.sum(theirs.c.n), func.sum(theirs.c.amount)
+            ).group_by(theirs.c.unit_code, theirs.c.metric, theirs.c.key)
+        ):
+            found[code][(metric, key)] = (int(n), Decimal(amount))
+    return dict(found)
 
 
 def _business_rows(unit: str, first: date | None, last: date | None):
@@ -194,15 +221,7 @@ def read_figures(session: Session, unit: str, first: date | None, last: date | N
         )
     }
     kids = children_of(session, unit)
-    children: dict[str, Rows] = defaultdict(dict)
-    if kids:
-        theirs = _child_rows(unit, [code for code, _ in kids], first, last)
-        for code, metric, key, n, amount in session.execute(
-            select(
-                theirs.c.unit_code, theirs.c.metric, theirs.c.key, func.sum(theirs.c.n), func.sum(theirs.c.amount)
-            ).group_by(theirs.c.unit_code, theirs.c.metric, theirs.c.key)
-        ):
-            children[code][(metric, key)] = (int(n), Decimal(amount))
+    children = _per_unit(session, unit, [code for code, _ in kids], first, last)
     # businesses are counted per month of receipt: a period's first and last months count whole
     rows = _business_rows(unit, first, last)
     count = func.sum(rows.c.n)
@@ -211,7 +230,7 @@ def read_figures(session: Session, unit: str, first: date | None, last: date | N
     ).all()
     names = dict(kids)
     names[unit] = unit_name(session, unit)
-    return assemble(unit, first, last, own, dict(children), names, [(k, int(n)) for k, n in businesses])
+    return assemble(unit, first, last, own, children, names, [(k, int(n)) for k, n in businesses])
 
 
 # --- from rows to figures (pure) -----------------------------------------------------------------
@@ -245,10 +264,16 @@ def on_time(rows: Rows) -> dict[str, dict[str, Any]]:
     return result
 
 
+def supervision(rows: Rows) -> dict[str, int]:
+    return {key: _n(rows, "supervision", key) for key in SUPERVISION}
+
+
 def escalation_entry(code: str, rows: Rows) -> dict[str, Any]:
+    """The one escalation rate (docs/reporting.md): the cases the unit itself passed up over the
+    disputes accepted (受理) in its subtree, the unit's own and its villages'."""
     tier = rollups.tier_of(code)
     escalated = sum(n for (m, _), (n, _) in rows.items() if m == f"escalated_from:{tier}")
-    disputes = sum(n for (m, _), (n, _) in rows.items() if m == "arrived")
+    disputes = _n(rows, "decision", "accepted")
     rate = _rate(escalated, disputes)
     entry: dict[str, Any] = {"unit": code, "tier": tier, "escalated": escalated, "disputes": disputes, "rate": rate}
     if tier == "township":
@@ -334,6 +359,8 @@ def assemble(
             for key, n in businesses
         ],
         "early_warnings": {"raised": sum(_keys(own, "warning").values()), "by_kind": _keys(own, "warning")},
+        "supervision": supervision(own),
+        "supervision_by_unit": {c: supervision(children[c]) for c in kids},
         "names": {c: names.get(c) for c in kids},
     }
 
@@ -373,3 +400,9 @@ def monthly_trend(session: Session, unit: str, first: date | None, last: date | 
         slot = counts.setdefault(f"{when:%Y-%m}", [0, 0])
         slot[0 if metric == "volume" else 1] += int(n)
     return [(m, c, a) for m, (c, a) in sorted(counts.items())]
+
+
+def escalation_units(session: Session, subtree: str, codes: list[str]) -> list[dict[str, Any]]:
+    """The escalation entries of `codes` (units within `subtree`) over all time."""
+    rows = _per_unit(session, subtree, codes, None, None)
+    return [escalation_entry(code, rows.get(code, {})) for code in sorted(codes)]

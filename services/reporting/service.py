@@ -15,6 +15,7 @@ from common.contracts import (
     CaseEscalated,
     CaseReassigned,
     CaseRoutingStep,
+    ClockColourChanged,
     ClockStopped,
     ComplaintAccepted,
     ComplaintReceived,
@@ -24,6 +25,10 @@ from common.contracts import (
     MediationEnded,
     MediationTransitioned,
     MessageRecorded,
+    SupervisionAccepted,
+    SupervisionAnswered,
+    SupervisionOrdered,
+    SupervisionReturned,
 )
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
@@ -100,6 +105,29 @@ class ReportingService:
     @on_event(MediationEnded)
     def on_mediation_ended(self, event_id: uuid.UUID, event: MediationEnded) -> None:
         self._consume("reporting.on_mediation_ended", event_id, event)
+
+    # supervision orders (督办): sent, received, answered, accepted, sent back; overdue from the red
+    # light of their clock (the other clocks' colours are not logged: nothing here reads them)
+    @on_event(SupervisionOrdered)
+    def on_supervision_ordered(self, event_id: uuid.UUID, event: SupervisionOrdered) -> None:
+        self._consume("reporting.on_supervision_ordered", event_id, event)
+
+    @on_event(SupervisionAnswered)
+    def on_supervision_answered(self, event_id: uuid.UUID, event: SupervisionAnswered) -> None:
+        self._consume("reporting.on_supervision_answered", event_id, event)
+
+    @on_event(SupervisionAccepted)
+    def on_supervision_accepted(self, event_id: uuid.UUID, event: SupervisionAccepted) -> None:
+        self._consume("reporting.on_supervision_accepted", event_id, event)
+
+    @on_event(SupervisionReturned)
+    def on_supervision_returned(self, event_id: uuid.UUID, event: SupervisionReturned) -> None:
+        self._consume("reporting.on_supervision_returned", event_id, event)
+
+    @on_event(ClockColourChanged)
+    def on_clock_colour_changed(self, event_id: uuid.UUID, event: ClockColourChanged) -> None:
+        if event.clock == ingest.SUPERVISION_CLOCK and event.colour == "red":
+            self._consume("reporting.on_clock_colour_changed", event_id, event)
 
     def _consume(self, handler: str, event_id: uuid.UUID, event: Any) -> bool:
         """Inbox, event log and read model in one transaction (ingest.receive); False for a redelivery."""

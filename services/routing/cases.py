@@ -40,6 +40,7 @@ from common.contracts import (
     ComplaintRouted,
     Contract,
     EarlyWarningRaised,
+    MediationEnded,
 )
 from common.contracts import Unit as UnitData
 from common.divisions import lineage
@@ -58,6 +59,7 @@ from services.routing.models import (
 from services.routing.rules import (
     REMEDY_ROUTES,
     TIER_RANK,
+    Decision,
     Facts,
     common_higher_unit,
     escalation_target,
@@ -276,7 +278,7 @@ def _routing_step(
         agency_tenant=a.agency_tenant,
         rule=rule,
         inputs=inputs,
-        remedy_routes=list(REMEDY_ROUTES) if remedy else [],
+        remedy_routes=list(inputs.get("remedy_routes") or REMEDY_ROUTES) if remedy else [],
         actor=actor,
         at=at,
     )
@@ -383,6 +385,63 @@ def route_new(session: Session, tree: DivisionTree, event: ComplaintReceived, no
             _request(session, tree, a, "unit", decision.unit.code, decision.rule, decision.inputs, SYSTEM, now)
         )
     events += _early_warnings(session, tree, territorial.code, place, credit, event.category, now)
+    events += _collective_moves(
+        session, tree, event.complaint_id, decision, credit, settings.collective.window_days, now
+    )
+    return events
+
+
+def _collective_moves(
+    session: Session,
+    tree: DivisionTree,
+    complaint_id: uuid.UUID,
+    decision: Decision,
+    credit: str | None,
+    window_days: int,
+    now: datetime,
+) -> list[Contract]:
+    """The collective rule fired for this complaint: the whole group is one collective dispute, so
+    the complaints against the same business within the window still worked below the decided unit
+    (in its subtree) go up to it too (trigger `reclassified`, rule `tier.collective`, the reason in
+    each case's history). A complaint in a handover, with an agency or ended stays where it is."""
+    fired = next((f for f in decision.inputs.get("tier_rules", ()) if f["rule"] == "tier.collective"), None)
+    if fired is None or not credit:
+        return []
+    to = decision.unit
+    group = session.scalars(
+        select(Signal.complaint_id)
+        .where(
+            Signal.credit_code == credit,
+            Signal.received_at >= now - timedelta(days=window_days),
+            Signal.complaint_id != complaint_id,
+        )
+        .order_by(Signal.complaint_id)  # one locking order for concurrent deciders
+    ).all()
+    if not group:
+        return []
+    below = session.scalars(
+        select(Assignment)
+        .where(
+            Assignment.complaint_id.in_(group),
+            Assignment.state == ACTIVE,
+            Assignment.unit_code.startswith(to.code, autoescape=True),
+            Assignment.unit_code != to.code,
+        )
+        .order_by(Assignment.complaint_id)
+        .with_for_update()
+    ).all()
+    reason = (
+        f"群体性纠纷：{window_days}日内{fired['complainants']}名投诉人投诉同一经营者"
+        f"（达到{fired['threshold']}人），整组由{to.name}办理"
+    )
+    events: list[Contract] = []
+    for a in below:
+        if TIER_RANK[a.tier] >= TIER_RANK[to.tier]:
+            continue
+        inputs = {"rule": "tier.collective", "tier_rules": [fired], "required_tier": to.tier, "with": str(complaint_id)}
+        events += escalate(
+            session, tree, a, "reclassified", actor=SYSTEM, reason=reason, now=now, to=to.code, inputs=inputs
+        )
     return events
 
 
@@ -903,7 +962,7 @@ def escalate(
         a.state = ENDED
         stop_tier_clock(session, a.complaint_id, now)
         inputs["top"] = a.unit_code
-        inputs["remedy_routes"] = list(REMEDY_ROUTES)
+        inputs["remedy_routes"] = list(inputs.get("remedies") or REMEDY_ROUTES)  # those the mediator chose
         _step(session, a, "ended_at_top", rule=f"top.{trigger}"[:40], inputs=inputs, actor=actor, at=now)
         return [
             _routing_step(
@@ -1150,32 +1209,23 @@ def decline_takeover(
     ]
 
 
-def on_mediation_ended(
-    session: Session,
-    tree: DivisionTree,
-    complaint_id: uuid.UUID,
-    unit_code: str,
-    outcome: str,
-    escalate_flag: bool,
-    at: datetime,
-) -> list[Contract]:
-    """Mediation at the responsible unit failed (or asks to escalate): pass the case up. A mediation
-    of a unit the case has already left, or a case not active, changes nothing."""
-    if not (escalate_flag or outcome == "failed"):
+def on_mediation_ended(session: Session, tree: DivisionTree, ended: MediationEnded) -> list[Contract]:
+    """Mediation at the responsible unit failed (or asks to escalate): pass the case up, with the
+    outcome and the remedy routes the parties were told of (the complainant's one message says both,
+    docs/notification.md). A mediation of a unit the case has already left, or a case not active,
+    changes nothing."""
+    if not (ended.escalate or ended.outcome == "failed"):
         return []
-    a = session.get(Assignment, complaint_id, with_for_update=True)
+    a = session.get(Assignment, ended.complaint_id, with_for_update=True)
     if a is None:
-        raise LookupError(f"mediation ended for unknown complaint {complaint_id}; waits for its routing")
-    if a.unit_code != unit_code or a.state != ACTIVE:
+        raise LookupError(f"mediation ended for unknown complaint {ended.complaint_id}; waits for its routing")
+    if a.unit_code != ended.unit.code or a.state != ACTIVE:
         return []
+    inputs = {"outcome": ended.outcome, "escalate": ended.escalate, "mediation_ended_at": ended.ended_at.isoformat()}
+    if ended.remedies:
+        inputs["remedies"] = list(ended.remedies)
     return escalate(
-        session,
-        tree,
-        a,
-        "mediation_failed",
-        actor="system:mediation",
-        now=datetime.now(UTC),
-        inputs={"outcome": outcome, "escalate": escalate_flag, "mediation_ended_at": at.isoformat()},
+        session, tree, a, "mediation_failed", actor="system:mediation", now=datetime.now(UTC), inputs=inputs
     )
 
 

@@ -9,6 +9,9 @@ who is told of their colours, and the running clocks counted for the open-case g
 - `authority_dispute` (`CaseClock`): runs while authority is contested (Art 33), 7 working days on
   the deciding unit's calendar; its colours go to the deciding unit; red: `contest_expired`, it
   decides now.
+- `supervision` (`SupervisionOrder`, services/routing/supervision.py): a supervision order (督办)
+  until it is answered, the working days its sender gave on the ordered unit's calendar; its colours
+  go to the unit ordered, its red light to the sender too.
 
 Each takes the yellow share of the unit whose calendar counts it (its effective tenant settings).
 What happens on red is in services/routing/cases.py (`on_clock_red`), run by the watcher in the
@@ -19,12 +22,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from common import clocks, metrics
+from common import clocks, metrics, official_calendar
 from common.clock_watch import DEFAULT_YELLOW_SHARE, HeldClocks, Holder, held_clock, schedule, stopped
 from common.clocks import DEFAULT_RULES, ClockKind, ClockRule, start_clock, tier_target_rule
 from common.contracts import ClockPolicy, WorkingDays
@@ -32,7 +35,7 @@ from common.contracts import Unit as UnitData
 from common.divisions import tier_of
 from common.tenancy import Scope, scope_clause
 from common.workdays import WorkCalendar
-from services.routing.models import CaseClock, Outbox, TierClock
+from services.routing.models import CaseClock, Outbox, SupervisionOrder, TierClock
 from services.routing.settings import DEFAULTS, TenantSettings, work_calendar
 from services.routing.tree import DivisionTree
 
@@ -173,7 +176,7 @@ def stop_case_clock(session: Session, complaint_id: uuid.UUID, kind: str, now: d
     return row
 
 
-def view(row: TierClock | CaseClock | None, tree: DivisionTree, now: datetime) -> dict | None:
+def view(row: TierClock | CaseClock | SupervisionOrder | None, tree: DivisionTree, now: datetime) -> dict | None:
     if row is None:
         return None
     clock = row.clock()
@@ -189,8 +192,12 @@ def view(row: TierClock | CaseClock | None, tree: DivisionTree, now: datetime) -
 def held(session: Session, tree: DivisionTree, scope: Scope | None, asked: HeldClocks, now: datetime) -> list[dict]:
     """The running clocks asked for that the caller's units hold (the unit each row names, see the
     table above), the nearest deadline first."""
-    rows: list[TierClock | CaseClock] = []
-    for model, kind in ((TierClock, literal(ClockKind.TIER_TARGET.value)), (CaseClock, CaseClock.kind)):
+    rows: list[TierClock | CaseClock | SupervisionOrder] = []
+    for model, kind in (
+        (TierClock, literal(ClockKind.TIER_TARGET.value)),
+        (CaseClock, CaseClock.kind),
+        (SupervisionOrder, literal(ClockKind.SUPERVISION.value)),
+    ):
         rows += session.scalars(asked.select(model, kind).where(scope_clause(model.unit_code, scope)))
     rows.sort(key=lambda row: row.deadline)
     return [_held(row, tree, now) for row in rows[: asked.limit]]
@@ -199,15 +206,17 @@ def held(session: Session, tree: DivisionTree, scope: Scope | None, asked: HeldC
 def of_case(session: Session, tree: DivisionTree, complaint_id: uuid.UUID, now: datetime) -> list[dict]:
     """Every clock of routing's for the case, stopped ones too (the caller checked it may see it)."""
     handovers = select(CaseClock).where(CaseClock.complaint_id == complaint_id).order_by(CaseClock.started_at)
-    rows: list[TierClock | CaseClock] = [
+    orders = select(SupervisionOrder).where(SupervisionOrder.complaint_id == complaint_id)
+    rows: list[TierClock | CaseClock | SupervisionOrder] = [
         *session.scalars(select(TierClock).where(TierClock.complaint_id == complaint_id)),
         *session.scalars(handovers),
+        *session.scalars(orders.order_by(SupervisionOrder.sent_at)),
     ]
     return [_held(row, tree, now) for row in rows]
 
 
-def _held(row: TierClock | CaseClock, tree: DivisionTree, now: datetime) -> dict:
-    return held_clock(
+def _held(row: TierClock | CaseClock | SupervisionOrder, tree: DivisionTree, now: datetime) -> dict:
+    shown = held_clock(
         row.complaint_id,
         row.clock(),
         max(now, row.started_at),
@@ -215,6 +224,9 @@ def _held(row: TierClock | CaseClock, tree: DivisionTree, now: datetime) -> dict
         calendar=calendar_of(tree, row.unit_code),
         yellow_share=row.yellow_share,
     )
+    if isinstance(row, SupervisionOrder):  # a case may hold several: which order, and who sent it
+        shown.update(order_id=str(row.id), sent_by_unit=unit_data(tree, row.from_unit).model_dump())
+    return shown
 
 
 # --- what the watcher needs -----------------------------------------------------------------------------
@@ -230,10 +242,10 @@ def holders(tree: DivisionTree) -> Callable[[Session, list], dict[uuid.UUID, Hol
     return held
 
 
-def calendars(tree: DivisionTree) -> Callable[[TierClock | CaseClock], WorkCalendar]:
+def calendars(tree: DivisionTree) -> Callable[[TierClock | CaseClock | SupervisionOrder], WorkCalendar]:
     cache: dict[str, WorkCalendar] = {}
 
-    def calendar(row: TierClock | CaseClock) -> WorkCalendar:
+    def calendar(row: TierClock | CaseClock | SupervisionOrder) -> WorkCalendar:
         if row.unit_code not in cache:
             cache[row.unit_code] = calendar_of(tree, row.unit_code)
         return cache[row.unit_code]
@@ -241,12 +253,25 @@ def calendars(tree: DivisionTree) -> Callable[[TierClock | CaseClock], WorkCalen
     return calendar
 
 
+def recount(session: Session, tree: DivisionTree, since: date, now: datetime) -> int:
+    """The official calendar changed: the running tier targets and handover clocks due from `since`
+    count again on it (common.official_calendar.recount); how many moved."""
+    calendar = calendars(tree)
+    return sum(
+        official_calendar.recount(session, model, model.clock, calendar, since, now) for model in (TierClock, CaseClock)
+    )
+
+
 # running clocks by kind, colour, the tier and city of the unit told, for the open-case gauge
 _TIER = (TierClock.colour, TierClock.tier, func.substr(TierClock.unit_code, 1, 6))
 _CASE = (CaseClock.kind, CaseClock.colour, CaseClock.tier, func.substr(CaseClock.unit_code, 1, 6))
+_ORDER = (SupervisionOrder.colour, SupervisionOrder.tier, func.substr(SupervisionOrder.unit_code, 1, 6))
 OPEN_CLOCKS = union_all(
     select(literal(ClockKind.TIER_TARGET.value), *_TIER, func.count())
     .where(TierClock.stopped_at.is_(None))
     .group_by(*_TIER),
     select(*_CASE, func.count()).where(CaseClock.stopped_at.is_(None)).group_by(*_CASE),
+    select(literal(ClockKind.SUPERVISION.value), *_ORDER, func.count())
+    .where(SupervisionOrder.stopped_at.is_(None))
+    .group_by(*_ORDER),
 )

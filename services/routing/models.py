@@ -1,11 +1,12 @@
 """Tables routing owns (schema `routing`): the division registry, the tenants (onboarded units and
-the agencies attached to them) with their audit trail, and who is responsible for each case and why."""
+the agencies attached to them) with their audit trail, who is responsible for each case and why, and
+the platform's official calendar."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -26,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from common.clock_watch import StoredClock, WatchedClock, due_index, held_index
 from common.clocks import Clock, ClockKind, ClockUnit
+from common.official_calendar import OfficialCalendarRow
 from common.outbox import InboxMixin, OutboxMixin
 
 
@@ -237,6 +239,73 @@ class RaisedWarning(Base):
     window_days: Mapped[int] = mapped_column(Integer)
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     complaint_ids: Mapped[list[str]] = mapped_column(JSONB, default=list)
+
+
+class OfficialCalendar(OfficialCalendarRow, Base):
+    """The official calendar the platform admin entered, a year per row (services/routing/official_calendar.py)."""
+
+    __tablename__ = "official_calendar"
+
+
+class CalendarNotice(Base):
+    """A year whose official schedule was missing on 1 December, said once (official_calendar.missing.v1)."""
+
+    __tablename__ = "official_calendar_notices"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    noticed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SupervisionOrder(StoredClock, Base):
+    """A supervision order (督办, services/routing/supervision.py): `from_unit` ordered `unit_code`
+    (the responsible unit, or a named unit above it) to act on a case by a deadline, a working-day
+    clock on the ordered unit's calendar whose colours go to it (red to the sender too). `state`:
+    open | answered | returned | accepted | withdrawn. `follows_case`: addressed to whoever is
+    responsible, so it moves with the case; a named unit keeps it while the case stays below it."""
+
+    __tablename__ = "supervision_orders"
+    __table_args__ = (
+        due_index("supervision_orders"),
+        held_index("supervision_orders"),
+        Index("ix_supervision_orders_from", "from_unit", postgresql_ops={"from_unit": "text_pattern_ops"}),
+        Index("ix_supervision_orders_unit", "unit_code", postgresql_ops={"unit_code": "text_pattern_ops"}),
+    )
+
+    kind: ClassVar[str] = ClockKind.SUPERVISION.value  # one kind: StoredClock.clock() reads it
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    from_unit: Mapped[str] = mapped_column(String(12))
+    sent_by: Mapped[str] = mapped_column(String(64))
+    unit_code: Mapped[str] = mapped_column(String(12))
+    tier: Mapped[str] = mapped_column(String(10))
+    follows_case: Mapped[bool] = mapped_column(default=True)
+    instruction: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answer: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_by: Mapped[str | None] = mapped_column(String(64))
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # when its deadline first passed without an answer (the red light)
+    overdue_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SupervisionStep(Base):
+    """Each step of a supervision order: ordered, answered, returned, accepted, overdue, moved (the
+    order followed the case), withdrawn; `unit_code` holds the order after the step."""
+
+    __tablename__ = "supervision_steps"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    unit_code: Mapped[str] = mapped_column(String(12))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Outbox(OutboxMixin, Base):

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from common.db import make_engine
 from common.divisions import is_unit_code, lineage, tier_of
-from services.routing.models import Division, Unit
+from services.routing.models import Agency, Division, Unit
 from services.routing.rules import UnitRef
 
 # file name -> the column holding the parent code
@@ -144,12 +144,18 @@ def onboarded_lineage(session: Session, code: str, *, lock: bool = False) -> dic
 
 
 def served(session: Session, codes: list[str]) -> dict[str, bool]:
-    """For each code: a known division with an onboarded unit covering it."""
+    """For each code: a known division with an onboarded unit covering it; for an agency id
+    (`<unit code>-<agency type>`), an onboarded agency."""
+    agencies = [c for c in codes if "-" in c]
+    onboarded_agencies = set(session.scalars(select(Agency.id).where(Agency.id.in_(agencies)))) if agencies else set()
     valid = [c for c in codes if is_unit_code(c)]
     known = set(session.scalars(select(Division.code).where(Division.code.in_(valid)))) if valid else set()
     covering = {c for code in known for c in lineage(code)}
     onboarded = set(session.scalars(select(Unit.code).where(Unit.code.in_(covering)))) if covering else set()
-    return {c: c in known and any(u in onboarded for u in lineage(c)) for c in codes}
+    return {
+        c: c in onboarded_agencies if "-" in c else c in known and any(u in onboarded for u in lineage(c))
+        for c in codes
+    }
 
 
 def unit_names(session: Session, codes: list[str]) -> dict[str, str]:

@@ -1,8 +1,10 @@
 """Routing entrypoints: on a new complaint, decide the responsible unit, record it, announce it;
 moving cases (handover, return, contest and decision, escalation, take-over and declining it,
 agency handover), the clock watcher (warning lights; red: escalation on an expired tier target, a
-lapsed agency handover, an expired contest), early warning; and the tenant registry
-(services/routing/tenants.py, `tenant_ops` here). The caller's scope comes from
+lapsed agency handover, an expired contest, an overdue supervision order), early warning,
+supervision orders (督办, services/routing/supervision.py, which follow every move); the tenant
+registry (services/routing/tenants.py, `tenant_ops` here) and the official calendar
+(services/routing/official_calendar.py). The caller's scope comes from
 the context data. Rules and moves: docs/routing.md."""
 
 from __future__ import annotations
@@ -20,21 +22,31 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from common import clock_watch
-from common.contracts import ClockColourChanged, ComplaintReceived, Contract, MediationEnded
+from common import official_calendar as calendar_copy
+from common.contracts import (
+    ClockColourChanged,
+    ComplaintReceived,
+    Contract,
+    MediationEnded,
+    OfficialCalendarChanged,
+)
 from common.db import Database
 from common.errors import EXPECTED
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
-from services.routing import cases, lights, offers
+from services.routing import cases, lights, offers, supervision
+from services.routing import official_calendar as calendar_ops
 from services.routing import tenants as tenant_ops
-from services.routing.models import Assignment, CaseClock, Inbox, Outbox, TierClock
+from services.routing.models import Assignment, CaseClock, Inbox, OfficialCalendar, Outbox, SupervisionOrder, TierClock
 from services.routing.tree import DivisionTree, registry_fingerprint
 
 log = logging.getLogger(__name__)
 
 # another process may have changed tenants: the tree is checked against the registry this often
 TREE_CHECK_SECONDS = float(os.environ.get("ROUTING_TREE_CHECK_SECONDS", "10"))
+# how often the official calendar of this year and the next is checked (gauge, notice)
+CALENDAR_CHECK_SECONDS = float(os.environ.get("OFFICIAL_CALENDAR_CHECK_SECONDS", "300"))
 
 
 class RoutingService:
@@ -43,6 +55,7 @@ class RoutingService:
     db = Database(Outbox, Inbox)
     telemetry = Telemetry()  # traces, handler metrics, /metrics (common/telemetry.py)
     scope = CurrentScope()
+    official_calendar = calendar_copy.OfficialCalendarCopy(OfficialCalendar)
 
     # one tree per process (nameko makes a service instance per worker)
     _tree: ClassVar[DivisionTree | None] = None
@@ -74,7 +87,9 @@ class RoutingService:
         for attempt in (0, 1):
             try:
                 with self.db.transaction() as session:
-                    events = operation(session, self.tree(reload=attempt == 1), *args, **kwargs)
+                    tree = self.tree(reload=attempt == 1)
+                    events = operation(session, tree, *args, **kwargs)
+                    events += supervision.follow(session, tree, events)  # the case's orders follow its moves
                     for event in events:
                         self.db.emit(session, event)
                     return events
@@ -110,11 +125,23 @@ class RoutingService:
         def ended(session, tree):
             if not self.db.first_delivery(session, event_id, "routing.on_mediation_ended"):
                 return []
-            return cases.on_mediation_ended(
-                session, tree, event.complaint_id, event.unit.code, event.outcome, event.escalate, event.ended_at
-            )
+            return cases.on_mediation_ended(session, tree, event)
 
         self._act(ended)
+
+    @on_event(OfficialCalendarChanged)
+    def on_official_calendar_changed(self, event_id: uuid.UUID, event: OfficialCalendarChanged) -> None:
+        """Routing's own announcement (API or CLI): count on it and recount the running clocks."""
+        try:
+            with self.db.transaction() as session:
+                if not self.db.first_delivery(session, event_id, "routing.on_official_calendar_changed"):
+                    return
+                if calendar_copy.is_latest(session, OfficialCalendar, event):
+                    tree, now = self.tree(), datetime.now(UTC)
+                    calendar_copy.count_on(event, lambda since: lights.recount(session, tree, since, now))
+        except Exception:
+            self.official_calendar.forget()
+            raise
 
     # --- clocks (common/clock_watch.py, services/routing/lights.py) ---
 
@@ -125,17 +152,39 @@ class RoutingService:
         tree = self.tree()
 
         def act(session, change: ClockColourChanged) -> list[Contract]:
-            return cases.on_clock_red(session, tree, change, datetime.now(UTC)) if change.colour == "red" else []
+            if change.colour != "red":
+                return []
+            events = cases.on_clock_red(session, tree, change, datetime.now(UTC))
+            return events + supervision.follow(session, tree, events)
+
+        def act_on_order(session, change: ClockColourChanged) -> list[Contract]:
+            return supervision.on_red(session, change, datetime.now(UTC)) if change.colour == "red" else []
 
         for model in (TierClock, CaseClock):
             clock_watch.watch(
                 self.db, model, model.clock, lights.holders(tree), calendar=lights.calendars(tree), act=act
             )
+        clock_watch.watch(
+            self.db,
+            SupervisionOrder,
+            SupervisionOrder.clock,
+            supervision.holders(tree),
+            calendar=lights.calendars(tree),
+            act=act_on_order,
+            ref=supervision.ref,
+        )
 
     @timer(interval=clock_watch.OPEN_CASES_INTERVAL_SECONDS)
     def count_open_cases(self) -> None:
         with self.db.read() as session:
             clock_watch.set_open_cases(session, lights.OPEN_CLOCKS)
+
+    @timer(interval=CALENDAR_CHECK_SECONDS, eager=True)
+    def check_official_calendar(self) -> None:
+        """This year's and, from 1 December, next year's schedule: the gauge, and a notice once."""
+        with self.db.transaction() as session:
+            for notice in calendar_ops.check(session, datetime.now(UTC)):
+                self.db.emit(session, notice)
 
     # --- moving cases (RPC; the gateway sends the caller's scope) ---
 
@@ -241,6 +290,66 @@ class RoutingService:
         self._act(cases.decline_takeover, self.scope, key, reason)
         return self._view(key)
 
+    # --- supervision orders (督办, services/routing/supervision.py) ---
+
+    @staticmethod
+    def _order_key(order_id: str) -> uuid.UUID:
+        from common.errors import NotFound
+
+        try:
+            return uuid.UUID(str(order_id))
+        except ValueError as exc:
+            raise NotFound(f"no supervision order {order_id}") from exc
+
+    def _order(self, order_id: uuid.UUID) -> dict[str, Any]:
+        with self.db.read() as session:
+            return supervision.one(session, self.tree(), self.scope, order_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def supervise(
+        self, complaint_id: str, instruction: str, working_days: int | None = None, to_unit: str | None = None
+    ) -> dict[str, Any]:
+        key = self._key(complaint_id)
+        events = self._act(supervision.send, self.scope, key, instruction, working_days, to_unit)
+        return self._order(events[0].order_id)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def answer_supervision(self, order_id: str, answer: str, attachments: list[str] | None = None) -> dict[str, Any]:
+        key = self._order_key(order_id)
+        self._act(supervision.answer, self.scope, key, answer, attachments)
+        return self._order(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def accept_supervision(self, order_id: str, note: str = "") -> dict[str, Any]:
+        key = self._order_key(order_id)
+        self._act(supervision.accept, self.scope, key, note)
+        return self._order(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def return_supervision(self, order_id: str, reason: str, working_days: int | None = None) -> dict[str, Any]:
+        key = self._order_key(order_id)
+        self._act(supervision.send_back, self.scope, key, reason, working_days)
+        return self._order(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def supervision_order(self, order_id: str) -> dict[str, Any]:
+        return self._order(self._order_key(order_id))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def supervision_orders(
+        self, box: str | None = None, overdue: bool = False, state: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return supervision.listing(
+                session, self.tree(), self.scope, box=box, overdue=overdue, state=state, limit=limit
+            )
+
+    @rpc(expected_exceptions=EXPECTED)
+    def case_supervision_orders(self, complaint_id: str) -> list[dict[str, Any]]:
+        key = self._key(complaint_id)
+        with self.db.read() as session:
+            return supervision.of_case(session, self.tree(), self.scope, key)
+
     @rpc(expected_exceptions=EXPECTED)
     def warnings(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.db.read() as session:
@@ -315,8 +424,45 @@ class RoutingService:
             for event in events:
                 lights.move_tier_clock(session, self.tree(), event.complaint_id, event.to_unit, event.at)
                 self.db.emit(session, event)
+            for event in supervision.follow(session, self.tree(), events):
+                self.db.emit(session, event)
         self._invalidate()
         return result
+
+    # --- the official calendar (services/routing/official_calendar.py) ---
+
+    @rpc(expected_exceptions=EXPECTED)
+    def official_calendar_years(self) -> dict[str, Any]:
+        with self.db.read() as session:
+            return calendar_ops.years(session, datetime.now(UTC))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def official_calendar_year(self, year: int) -> dict[str, Any]:
+        with self.db.read() as session:
+            return calendar_ops.year_view(session, year)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def enter_official_calendar(self, year: Any, schedule: dict[str, Any]) -> dict[str, Any]:
+        """Enter (or replace) a year's schedule (platform_admin); routing counts on it once its own
+        announcement comes back (on_official_calendar_changed), intake and mediation on theirs."""
+        actor, now = calendar_ops.authorize(self.scope), datetime.now(UTC)
+        change = calendar_ops.enter(actor, year, schedule, now)
+        return self._record_calendar(change, now)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def withdraw_official_calendar(self, year: int) -> dict[str, Any]:
+        actor, now = calendar_ops.authorize(self.scope), datetime.now(UTC)
+        with self.db.read() as session:
+            change = calendar_ops.withdraw(session, year, actor, now)
+        return self._record_calendar(change, now)
+
+    def _record_calendar(self, change: OfficialCalendarChanged, now: datetime) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            calendar_copy.store(session, OfficialCalendar, change)
+            self.db.emit(session, change)
+            for notice in calendar_ops.check(session, now):
+                self.db.emit(session, notice)
+            return calendar_ops.years(session, now)
 
     @rpc
     def ping(self) -> dict[str, Any]:

@@ -6,12 +6,13 @@ caller may take. Each test works in villages of 姚江镇 330681106 that no othe
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from common import reference
+from common.workdays import SHANGHAI
 from tests.conftest import complaint, credit_code, wait_for
 from tests.integration.test_mediation_flow import AGREEMENT, Desk
 
@@ -199,7 +200,7 @@ def test_the_list_filters_and_refuses_unknown_values(api, login):
     headers = login(unit)
     receipt = file(api, unit, category="price", channel="web")
     wait_for(lambda: listed(api, headers, unit=unit, status="routed")[0] >= 1, timeout=20)
-    today = datetime.now(UTC).astimezone().date()
+    today = datetime.now(SHANGHAI).date()  # the list's dates are China's
     found = lambda **p: [r["id"] for r in listed(api, headers, unit=unit, **p)[1]]  # noqa: E731
     assert receipt["id"] in found(category="price", channel="web", light="green")
     assert receipt["id"] not in found(category="food_safety")
@@ -409,3 +410,15 @@ def test_a_mediation_ended_without_agreement_prints_its_termination_notice(api, 
         assert expected in notice.text, expected
     case = wait_for(lambda: (c := detail(api, d.demo, cid))["status"] == "failed" and c)
     assert case["status_label"] == "调解不成" and case["mediation_state"] == "consent_refused"
+
+
+def test_the_shared_code_lists_carry_chinese_labels(api):
+    statuses = api.get("/api/v1/reference/case-statuses")
+    assert statuses.status_code == 200
+    assert {"code": "agreed", "label_zh": "已达成协议"} in statuses.json()
+    steps = api.get("/api/v1/reference/history-steps").json()
+    assert {s["code"] for s in steps} == set(reference.HISTORY_STEPS)
+    assert all(s["label_zh"] for s in steps)
+    actions = {a["code"] for a in api.get("/api/v1/reference/actions").json()}
+    assert {"accept", "take_over", "decline_takeover", "handover_acknowledge"} <= actions
+    assert api.get("/api/v1/reference/nonsense").status_code == 422

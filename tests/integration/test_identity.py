@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
+import subprocess
+import sys
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import jwt
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, ROOT, free_port, onboard_agency
 
 pytestmark = pytest.mark.integration
 
@@ -24,11 +27,12 @@ SIBLING_TOWNSHIP, OTHER_CITY = "330681110", "321282"
 PASSWORD = "correct horse battery staple"
 ADMIN = "root.admin"
 _ips = itertools.count(1)
+SECRETS = ("JWT_SECRET", "SMS_PROVIDER", "SMS_ENDPOINT", "SMS_SECRET", "WEBHOOK_URL", "WEBHOOK_SECRET", "DEMO_MODE")
 
 
 def fresh_ip() -> dict[str, str]:
-    """A client address of its own (uvicorn trusts X-Forwarded-For from 127.0.0.1), so each test's
-    failed logins count against its own address and not the suite's."""
+    """A client address of its own (the suite is a trusted proxy: FORWARDED_ALLOW_IPS=127.0.0.1 in
+    tests/conftest.py), so each test's failed logins count against its own address."""
     n = next(_ips)
     return {"X-Forwarded-For": f"10.77.{n // 250}.{n % 250 + 1}"}
 
@@ -72,18 +76,45 @@ def make_user(api, admin):
 # --- login throttling -----------------------------------------------------------------------------
 
 
-def test_five_failures_lock_the_username_with_retry_after(api, make_user):
+def test_five_failures_from_one_address_delay_that_address_only(api, make_user):
+    """Usernames are division codes anyone can guess: a stranger's failures must not lock the owner out."""
     username = make_user()
-    ip = fresh_ip()
+    stranger = fresh_ip()
     for _ in range(5):
-        assert log_in(api, username, "wrong password", ip).status_code == 401
-    locked = log_in(api, username, PASSWORD, ip)  # even the right password
-    assert locked.status_code == 429
-    assert locked.json()["error"] == "too_many_attempts"
-    assert "too many failed logins for this account" in locked.json()["message"]
-    assert 800 < int(locked.headers["Retry-After"]) <= 900
-    # the lock is the username's, whatever address the next attempt comes from
-    assert log_in(api, username, PASSWORD, fresh_ip()).status_code == 429
+        assert log_in(api, username, "wrong password", stranger).status_code == 401
+    delayed = log_in(api, username, PASSWORD, stranger)  # even the right password, from there
+    assert delayed.status_code == 429
+    assert delayed.json()["error"] == "too_many_attempts"
+    assert "too many failed logins for this account from this address" in delayed.json()["message"]
+    assert 0 < int(delayed.headers["Retry-After"]) <= 30  # half a minute, not a quarter of an hour
+    # the owner, at their own address, signs in at once
+    assert log_in(api, username, PASSWORD, fresh_ip()).status_code == 200
+
+
+def test_the_delay_doubles_with_each_further_failure(api, db, make_user):
+    username, ip = make_user(), fresh_ip()
+    address = ip["X-Forwarded-For"]
+
+    def failures(count: int, newest_seconds_ago: int) -> None:
+        with db.begin() as conn:
+            conn.execute(text("DELETE FROM identity.login_attempts WHERE username = :u"), {"u": username})
+            for k in range(count):
+                conn.execute(
+                    text(
+                        "INSERT INTO identity.login_attempts (username, client_ip, at) "
+                        "VALUES (:u, :ip, now() - make_interval(secs => :ago))"
+                    ),
+                    {"u": username, "ip": address, "ago": newest_seconds_ago + k},
+                )
+
+    failures(5, 40)  # the first delay, 30 s, is over
+    assert log_in(api, username, "wrong password", ip).status_code == 401
+    failures(6, 40)  # 60 s after the sixth
+    assert 15 <= int(log_in(api, username, PASSWORD, ip).headers["Retry-After"]) <= 20
+    failures(8, 40)  # 240 s after the eighth
+    assert 195 <= int(log_in(api, username, PASSWORD, ip).headers["Retry-After"]) <= 200
+    failures(5, 40)
+    assert log_in(api, username, PASSWORD, ip).status_code == 200
 
 
 def test_four_failures_do_not_lock(api, make_user):
@@ -107,22 +138,23 @@ def test_a_success_resets_the_username_count(api, make_user):
 
 
 def test_concurrent_attempts_cannot_outrun_the_limit(api, make_user):
-    """Attempts arriving at once still get at most five password checks between them."""
+    """Attempts arriving at once from one address still get at most five password checks between them."""
     username = make_user()
+    ip = fresh_ip()
 
     def attempt(_: int) -> int:
-        return log_in(api, username, "wrong password", fresh_ip()).status_code
+        return log_in(api, username, "wrong password", ip).status_code
 
     with ThreadPoolExecutor(max_workers=12) as pool:
         codes = list(pool.map(attempt, range(24)))
     assert codes.count(401) + codes.count(429) == 24
     # refused attempts leave no trace, so failing on one by one reaches exactly five failures in all
     for _ in range(5):
-        if log_in(api, username, PASSWORD + "!", fresh_ip()).status_code == 429:
+        if log_in(api, username, PASSWORD + "!", ip).status_code == 429:
             break
         codes.append(401)
     assert codes.count(401) == 5
-    assert log_in(api, username, PASSWORD, fresh_ip()).status_code == 429
+    assert log_in(api, username, PASSWORD, ip).status_code == 429
 
 
 def test_twenty_failures_from_one_address_lock_the_address(api, make_user):
@@ -139,17 +171,62 @@ def test_twenty_failures_from_one_address_lock_the_address(api, make_user):
 
 def test_throttling_state_lives_in_the_identity_schema(api, db, make_user):
     """Failures recorded by another gateway process (rows in identity.login_attempts) count here."""
-    username = make_user()
+    username, ip = make_user(), fresh_ip()
     with db.begin() as conn:
         for _ in range(5):
             conn.execute(
-                text("INSERT INTO identity.login_attempts (username, client_ip) VALUES (:u, '192.0.2.1')"),
-                {"u": username},
+                text("INSERT INTO identity.login_attempts (username, client_ip) VALUES (:u, :ip)"),
+                {"u": username, "ip": ip["X-Forwarded-For"]},
             )
-    assert log_in(api, username, PASSWORD, fresh_ip()).status_code == 429
+    assert log_in(api, username, PASSWORD, ip).status_code == 429
     with db.begin() as conn:
         conn.execute(text("DELETE FROM identity.login_attempts WHERE username = :u"), {"u": username})
+    assert log_in(api, username, PASSWORD, ip).status_code == 200
+
+
+def untrusted_client(platform) -> httpx.Client:
+    """A client on 127.0.0.2: no proxy the gateway trusts, so its X-Forwarded-For counts for nothing."""
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    return httpx.Client(base_url=platform.url, transport=transport, timeout=20)
+
+
+def test_rotating_x_forwarded_for_from_an_untrusted_host_does_not_bypass_the_address_limit(platform, make_user):
+    username = make_user()
+    with untrusted_client(platform) as client:
+        for n in range(20):
+            forged = {"X-Forwarded-For": f"198.51.100.{n + 1}"}
+            assert log_in(client, f"nobody.{n}", "wrong password", forged).status_code == 401
+        locked = log_in(client, username, PASSWORD, {"X-Forwarded-For": "198.51.100.99"})
+        assert locked.status_code == 429 and "from this address" in locked.json()["message"]
+
+
+def test_behind_a_trusted_proxy_the_rightmost_untrusted_address_counts(api, make_user):
+    """What the client wrote to the left of the address the proxy saw proves nothing."""
+    username = make_user()
+    seen_by_proxy = fresh_ip()["X-Forwarded-For"]
+    for n in range(20):
+        forged = {"X-Forwarded-For": f"203.0.113.{n + 1}, {seen_by_proxy}"}
+        assert log_in(api, f"nobody.{n}", "wrong password", forged).status_code == 401
+    locked = log_in(api, username, PASSWORD, {"X-Forwarded-For": f"203.0.113.99, {seen_by_proxy}"})
+    assert locked.status_code == 429 and "from this address" in locked.json()["message"]
     assert log_in(api, username, PASSWORD, fresh_ip()).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        ({}, "JWT_SECRET"),
+        ({"JWT_SECRET": "x" * 32, "SMS_PROVIDER": "http", "SMS_ENDPOINT": "http://127.0.0.1:9/sms"}, "SMS_SECRET"),
+        ({"JWT_SECRET": "x" * 32, "WEBHOOK_URL": "http://127.0.0.1:9/{tenant}"}, "WEBHOOK_SECRET"),
+    ],
+)
+def test_the_gateway_refuses_to_start_outside_demo_mode_without_its_secrets(settings, named):
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    env.update(DEMO_MODE="0", **settings)
+    command = [sys.executable, "-m", "uvicorn", "gateway.app:app", "--port", str(free_port()), "--no-proxy-headers"]
+    started = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert started.returncode != 0
+    assert f"refusing to start outside demo mode (DEMO_MODE=0) without these settings: {named}" in started.stderr
 
 
 # --- access and refresh tokens --------------------------------------------------------------------
@@ -469,26 +546,10 @@ def with_key(key: str) -> dict[str, str]:
     return {"X-API-Key": key}
 
 
-@pytest.fixture(scope="module")
-def agencies(api, login) -> Iterator[None]:
-    """The agencies these tests issue keys for, onboarded by the city's admin (keys exist for
-    onboarded agencies only) and retired afterwards."""
-    codes = [(CITY, "police"), (TOWNSHIP, "police"), (CITY, "procuratorate")]
-    added = []
-    for unit, agency_type in codes:
-        body = {"code": unit, "kind": "agency", "agency_type": agency_type}
-        response = api.post("/api/v1/tenants", json=body, headers=login(CITY))
-        assert response.status_code in (201, 409), response.text
-        if response.status_code == 201:
-            added.append(f"{unit}-{agency_type}")
-    yield
-    for code in added:
-        api.delete(f"/api/v1/tenants/{code}", headers=login(CITY))
-
-
-def test_api_key_lifecycle(api, db, login, agencies):
+def test_api_key_lifecycle(api, db, login):
     city_admin = login(CITY)
-    created = api.post("/api/v1/api-keys", json={"tenant": f"{CITY}-police", "name": "警务平台"}, headers=city_admin)
+    agency = onboard_agency(db, f"{CITY}-consumer_association")
+    created = api.post("/api/v1/api-keys", json={"tenant": agency, "name": "消协平台"}, headers=city_admin)
     assert created.status_code == 201, created.text
     issued = created.json()
     key, key_id = issued["key"], issued["id"]
@@ -498,7 +559,7 @@ def test_api_key_lifecycle(api, db, login, agencies):
     assert me.status_code == 200
     assert me.json() == {
         "username": f"api-key:{key_id}",
-        "tenant": f"{CITY}-police",
+        "tenant": agency,
         "roles": ["agency_liaison"],
         "kind": "api_key",
     }
@@ -538,13 +599,18 @@ def test_api_key_lifecycle(api, db, login, agencies):
     assert [k["revoked_at"] for k in revoked if k["id"] == key_id] != [None]
 
 
-def test_api_keys_are_for_agencies_of_the_subtree(api, login, agencies):
+def test_api_keys_are_for_agencies_of_the_subtree(api, db, login):
     township_admin = login(TOWNSHIP)
     unit_key = api.post("/api/v1/api-keys", json={"tenant": VILLAGE, "name": "x"}, headers=township_admin)
     assert unit_key.status_code == 422 and unit_key.json()["fields"][0]["field"] == "tenant"
     parent_agency = api.post("/api/v1/api-keys", json={"tenant": f"{CITY}-court", "name": "x"}, headers=township_admin)
     assert parent_agency.status_code == 403
-    own = api.post("/api/v1/api-keys", json={"tenant": f"{TOWNSHIP}-police", "name": "派出所"}, headers=township_admin)
+    # only for an agency that exists: onboarded, attached to its unit
+    missing = api.post("/api/v1/api-keys", json={"tenant": f"{TOWNSHIP}-court", "name": "法庭"}, headers=township_admin)
+    assert missing.status_code == 422 and missing.json()["fields"][0]["field"] == "tenant"
+    assert "not an onboarded agency" in missing.json()["fields"][0]["message"]
+    onboard_agency(db, f"{TOWNSHIP}-court")
+    own = api.post("/api/v1/api-keys", json={"tenant": f"{TOWNSHIP}-court", "name": "法庭"}, headers=township_admin)
     assert own.status_code == 201
     key_id = own.json()["id"]
     # a sibling township's admin cannot see, rotate or revoke it
@@ -556,7 +622,8 @@ def test_api_keys_are_for_agencies_of_the_subtree(api, login, agencies):
     assert api.get("/api/v1/auth/me", headers=with_key(own.json()["key"])).status_code == 200
 
 
-def test_an_api_key_manages_nothing(api, login, agencies):
+def test_an_api_key_manages_nothing(api, db, login):
+    onboard_agency(db, f"{CITY}-procuratorate")
     key = api.post(
         "/api/v1/api-keys", json={"tenant": f"{CITY}-procuratorate", "name": "检察"}, headers=login(CITY)
     ).json()["key"]
@@ -567,7 +634,7 @@ def test_an_api_key_manages_nothing(api, login, agencies):
     )
 
 
-def test_account_and_key_changes_are_in_the_identity_audit_trail(api, login, agencies):
+def test_account_and_key_changes_are_in_the_identity_audit_trail(api, db, login):
     """Every change an admin makes to an account or a key is audited, for the admins above it."""
     city_admin = login(CITY)
     username = unique("audited")
@@ -578,7 +645,8 @@ def test_account_and_key_changes_are_in_the_identity_audit_trail(api, login, age
     assert api.patch(f"/api/v1/users/{username}", json={"disabled": True}, headers=city_admin).status_code == 200
     reset = api.post(f"/api/v1/users/{username}/password", json={"password": PASSWORD + "x"}, headers=city_admin)
     assert reset.status_code == 204
-    key = api.post("/api/v1/api-keys", json={"tenant": f"{TOWNSHIP}-police", "name": "审计"}, headers=city_admin)
+    agency = onboard_agency(db, f"{TOWNSHIP}-police")
+    key = api.post("/api/v1/api-keys", json={"tenant": agency, "name": "审计"}, headers=city_admin)
     assert api.delete(f"/api/v1/api-keys/{key.json()['id']}", headers=city_admin).status_code == 204
 
     trail = api.get("/api/v1/identity/audit", params={"tenant": VILLAGE}, headers=login(TOWNSHIP))

@@ -101,6 +101,6 @@ def test_a_refusal_shows_its_ground_and_the_other_routes(api, login):
 def test_a_duplicate_points_to_the_first_case(api, login):
     body = fresh()
     first = file_routed(api, login, body)
-    again = api.post("/api/v1/complaints", json=body).json()
+    again = api.post("/api/v1/complaints", json=dict(body, channel="hotline"), headers=login(VILLAGE)).json()
     view = track(api, again["tracking_no"], body["complainant"]["phone"][-4:]).json()
     assert view["status"] == "duplicate" and view["duplicate_of"] == first["tracking_no"]

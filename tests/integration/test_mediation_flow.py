@@ -350,7 +350,8 @@ def test_failure_then_second_session_then_termination(api, login, events_queue):
     kept = api.get(f"/api/v1/complaints/{cid}/mediation", headers=d.demo)
     assert kept.status_code == 200, kept.text
     kept = kept.json()
-    assert kept["read_only"] is True and kept["allowed_actions"] == [] and kept["unit"]["code"] == TOWNSHIP
+    # it acts on nothing but the call-back of its own mediation
+    assert kept["read_only"] is True and kept["allowed_actions"] == ["callback"] and kept["unit"]["code"] == TOWNSHIP
     assert [s["round"] for s in kept["sessions"]] == [1, 2]
     assert moved["parties"]["complainant"]["name"] == "李四"  # the responsible township's case staff
     assert kept["parties"]["complainant"]["name"] == "李*"

@@ -348,14 +348,19 @@ def test_the_city_is_the_top(api, login):
 def test_escalation_counts_per_unit(api, login):
     cid = submit(api, login, VILLAGE)
     routing(api, login(VILLAGE), cid, responsible=VILLAGE)
+    accepted = api.post(f"/api/v1/complaints/{cid}/accept", headers=login(VILLAGE))
+    assert accepted.status_code in (200, 201), accepted.text
     post(api, login(VILLAGE), cid, "escalate", {"trigger": "staff_request"})
 
     def counted():
         figures = api.get("/api/v1/reports/escalations", headers=login(TOWNSHIP)).json()
-        return next((u for u in figures["units"] if u["unit"] == VILLAGE and u["escalated"] >= 1), None)
+        return next(
+            (u for u in figures["units"] if u["unit"] == VILLAGE and u["escalated"] >= 1 and u["disputes"] >= 1), None
+        )
 
     row = wait_for(counted, timeout=20)
-    assert 0 < row["rate"] <= 1
+    # escalated over the disputes it accepted (docs/reporting.md)
+    assert row["disputes"] >= 1 and row["rate"] == round(row["escalated"] / row["disputes"], 4)
     other = api.get("/api/v1/reports/escalations", headers=login(OTHER_TOWNSHIP)).json()
     assert all(u["unit"].startswith(OTHER_TOWNSHIP) for u in other["units"])
 

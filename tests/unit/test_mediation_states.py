@@ -209,6 +209,14 @@ def test_skill_first_then_generalists_then_load():
     assert roster.pick([C("a"), C("d")], "x", {}) == "a"  # tie: by username
 
 
+def test_rostered_mediators_before_staff_who_joined_by_acting():
+    supervisor = roster.Candidate("a-supervisor", (), rostered=False)  # acted on a case: no skills, no load
+    team = [supervisor, C("m1", "catering"), C("m2"), C("m3")]
+    assert roster.pick(team, "product_quality", {"m2": 2, "m3": 1}) == "m3"  # by load among the rostered
+    assert roster.pick([supervisor, C("m1", "catering")], "x", {"m1": 5}) == "m1"
+    assert roster.pick([supervisor], "x", {}) == "a-supervisor"  # nobody else: the one who acted
+
+
 def test_inactive_and_excluded_are_never_picked():
     team = [C("a", active=False), C("b"), C("c")]
     assert roster.pick(team, "x", {}, exclude={"b"}) == "c"

@@ -151,6 +151,11 @@ def test_mediation_actions_pick_their_recipients():
     schedule = planner.plan(rules.TRANSITIONED, transition("schedule_session"), case(business_email="b@x.cn"))
     assert {(p.recipient.role, p.channel) for p in schedule} == {("complainant", "sms"), ("business", "email")}
     assert all(p.rule.time_critical for p in schedule)  # a session may be tomorrow morning
+    # a single-party session (单方调解) invites the party it is with, and only that party
+    for party in ("business", "complainant"):
+        single = transition("schedule_session", mode="single_party", party=party)
+        invited = planner.plan(rules.TRANSITIONED, single, case(business_email="b@x.cn"))
+        assert {p.recipient.role for p in invited} == {party}
     assert planned(rules.TRANSITIONED, transition("request_recusal", requested_by="business")) == {
         ("recusal_requested", "unit_staff", "inbox", f"tenant:{VILLAGE.code}")
     }
@@ -161,9 +166,12 @@ def test_mediation_actions_pick_their_recipients():
     ("outcome", "templates_expected"),
     [
         ("agreement", {"mediation_outcome", "callback_survey"}),
-        ("failed", {"mediation_outcome", "remedy_routes", "callback_survey"}),
+        ("expired", {"mediation_outcome", "remedy_routes", "callback_survey"}),
         ("consent_refused", {"mediation_outcome", "remedy_routes"}),
         ("withdrawn", {"mediation_outcome"}),
+        # passed on by routing: the complainant's one message comes with the move (below)
+        ("failed", set()),
+        ("agreement_breached", set()),
     ],
 )
 def test_the_end_of_mediation_tells_the_outcome_and_where_to_go(outcome, templates_expected):
@@ -171,6 +179,29 @@ def test_the_end_of_mediation_tells_the_outcome_and_where_to_go(outcome, templat
     told = planned(rules.ENDED, event)
     assert {t for t, role, _, _ in told if role == "complainant"} == templates_expected
     assert {t for t, role, _, _ in told if role == "business"} == {"mediation_outcome"}
+
+
+def test_a_failed_mediation_passed_up_is_one_message_with_the_remedies_chosen():
+    up = CaseEscalated(
+        complaint_id=CID,
+        from_unit=VILLAGE,
+        to_unit=TOWNSHIP,
+        trigger="mediation_failed",
+        actor="system:mediation",
+        at=NOW,
+        inputs={"outcome": "failed", "escalate": True, "remedies": ["court", "judicial_confirmation"]},
+    )
+    told = planner.plan(rules.ESCALATED, up, case())
+    assert [p.rule.template for p in told if p.recipient.role == "complainant"] == ["mediation_passed_up"]
+    [sms] = [p for p in told if p.recipient.role == "complainant"]
+    _, body = templates.render(
+        templates.TEMPLATES["mediation_passed_up"], planner.context(rules.ESCALATED, up, case(), sms.recipient)
+    )
+    assert "向人民法院起诉、申请司法确认" in body and "申请仲裁" not in body
+    assert VILLAGE.name in body and TOWNSHIP.name in body and "调解未达成协议" in body
+    ended = MediationEnded(complaint_id=CID, unit=VILLAGE, outcome="expired", ended_at=NOW, remedies=["court"])
+    recipient = planner.Recipient("complainant", "complainant", {"sms": PHONE}, VILLAGE.code, "张*")
+    assert planner.context(rules.ENDED, ended, case(), recipient)["remedies"] == "向人民法院起诉"
 
 
 def test_escalation_goes_to_the_higher_tier_and_take_over_to_the_lower():

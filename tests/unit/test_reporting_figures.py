@@ -107,8 +107,10 @@ def test_success_rate_leaves_out_refused_consent_and_withdrawals():
 
 
 def test_township_escalation_rate_against_the_line():
-    own = {("arrived", "routed"): (20, Decimal(0)), ("escalated_from:township", "staff_request"): (3, Decimal(0))}
+    own = {("decision", "accepted"): (20, Decimal(0)), ("escalated_from:township", "staff_request"): (3, Decimal(0))}
     own[("escalated_from:village", "mediation_failed")] = (9, Decimal(0))  # its villages': not its own
+    own[("arrived", "routed")] = (40, Decimal(0))  # cases that came, accepted or not: not the disputes
+    own[("decision", "refused")] = (20, Decimal(0))
     entry = queries.escalation_entry(TOWNSHIP, own)
     assert entry == {
         "unit": TOWNSHIP,
@@ -118,7 +120,7 @@ def test_township_escalation_rate_against_the_line():
         "rate": 0.15,
         "within_line": False,
     }
-    own[("arrived", "routed")] = (30, Decimal(0))
+    own[("decision", "accepted")] = (30, Decimal(0))
     assert queries.escalation_entry(TOWNSHIP, own)["within_line"] is True
 
 

@@ -1,7 +1,7 @@
 """issue 16: the case status follows mediation and escalation; the case list pages, sorts, searches
 
 Revision ID: c16d4e8a2f31
-Revises: efba1925e013
+Revises: b8d3f5a7c9e1
 Create Date: 2026-12-04 15:00:00
 
 New columns on `complaints`: `status_at` (the event time that set the status), `mediation_state` and
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'c16d4e8a2f31'
-down_revision = 'efba1925e013'
+down_revision = 'b8d3f5a7c9e1'
 branch_labels = None
 depends_on = None
 
