@@ -165,3 +165,40 @@ def test_unit_admin_creates_a_mediator_who_joins_the_roster(page: Page, phone: P
         admin_tab(phone, console_url, tab)
         assert_fits_the_phone(phone)
         screenshot(phone, f"phone-admin-{name}")
+
+
+def test_platform_admin_enters_a_year_of_the_official_calendar(page: Page, phone: Page, console_url, api, db):
+    """The platform admin (made from the command line in real life; here written into the identity
+    schema) enters next year's holidays in the console."""
+    from sqlalchemy.orm import Session
+
+    from gateway.auth import hash_password
+    from gateway.models import User
+
+    username = f"platform.{uuid.uuid4().hex[:6]}"
+    with Session(db) as session, session.begin():
+        session.add(
+            User(username=username, password_hash=hash_password(PASSWORD), tenant_code=CITY, roles=["platform_admin"])
+        )
+    year = "2027"
+    log_in(page, console_url, username, PASSWORD)
+    admin_tab(page, console_url, "法定节假日")
+    page.locator("#calendar-year input").fill(year)
+    page.locator("#calendar-load").click()
+    expect(page.locator("#calendar-saved")).to_contain_text("尚未录入")
+    page.locator("#calendar-holidays").fill("2027-01-01\n2027-10-01")
+    page.locator("#calendar-makeup").fill("2027-09-26")
+    page.locator("#calendar-source").fill("国办发明电〔2026〕测试号")
+    page.locator("#calendar-save").click()
+    expect(page.locator("#calendar-saved")).to_contain_text("已保存")
+    bearer = api.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD}).json()["access_token"]
+    entered = api.get(f"/api/v1/calendar/official/{year}", headers={"Authorization": f"Bearer {bearer}"}).json()
+    assert entered["statutory_holidays"] == ["2027-01-01", "2027-10-01"]
+    assert entered["makeup_workdays"] == ["2027-09-26"]
+    screenshot(page, "desk-admin-calendar")
+    log_in(phone, console_url, username, PASSWORD)
+    admin_tab(phone, console_url, "法定节假日")
+    assert_fits_the_phone(phone)
+    screenshot(phone, "phone-admin-calendar")
+    withdrawn = api.delete(f"/api/v1/calendar/official/{year}", headers={"Authorization": f"Bearer {bearer}"})
+    assert withdrawn.status_code in (200, 204), withdrawn.text
