@@ -183,7 +183,7 @@ def test_platform_admin_enters_a_year_of_the_official_calendar(page: Page, phone
     year = "2027"
     log_in(page, console_url, username, PASSWORD)
     admin_tab(page, console_url, "法定节假日")
-    page.locator("#calendar-year input").fill(year)
+    page.locator("#calendar-year").fill(year)
     page.locator("#calendar-load").click()
     expect(page.locator("#calendar-saved")).to_contain_text("尚未录入")
     page.locator("#calendar-holidays").fill("2027-01-01\n2027-10-01")
