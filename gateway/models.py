@@ -1,5 +1,5 @@
 """Tables the gateway owns (schema `identity`): staff accounts, login attempts (throttling),
-refresh tokens and agency API keys."""
+refresh tokens, agency API keys and the audit trail of changes to accounts and keys."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Uuid, func
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # a tenant is a unit's division code (`330681109`) or an agency attached to a unit
@@ -87,3 +88,18 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     rotated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class IdentityAudit(Base):
+    """Who changed which account or key of which tenant, and how (never a password or a key)."""
+
+    __tablename__ = "audit"
+    __table_args__ = (Index("ix_identity_audit_tenant", "tenant", postgresql_ops={"tenant": "text_pattern_ops"}),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40))
+    tenant: Mapped[str] = mapped_column(String(TENANT_LENGTH))
+    subject: Mapped[str] = mapped_column(String(64))  # the username or the key's id
+    detail: Mapped[dict] = mapped_column(JSONB, default=dict)

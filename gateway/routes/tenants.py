@@ -59,7 +59,7 @@ async def list_tenants(
 
 @router.post("", status_code=201)
 async def onboard(body: Onboarding, staff: Staff, client: Rpc) -> Any:
-    """Onboard a unit or an agency (platform_admin)."""
+    """Onboard a unit (platform_admin) or an agency (platform_admin, or tenant_admin of its city)."""
     return await client.call("routing", "onboard", **body.model_dump(), context=staff.scope.to_context())
 
 
@@ -67,6 +67,18 @@ async def onboard(body: Onboarding, staff: Staff, client: Rpc) -> Any:
 async def get_tenant(code: TenantCode, staff: Staff, client: Rpc) -> Any:
     """A tenant with its own settings overrides and its effective settings (inherited)."""
     return await client.call("routing", "tenant", code, context=staff.scope.to_context())
+
+
+class AgencyEdit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+
+
+@router.patch("/{code}")
+async def edit_agency(code: TenantCode, body: AgencyEdit, staff: Staff, client: Rpc) -> Any:
+    """Rename an agency (platform_admin, or tenant_admin of its city); audited as `rename`."""
+    return await client.call("routing", "rename_agency", code, body.name, context=staff.scope.to_context())
 
 
 @router.patch("/{code}/settings")
@@ -82,8 +94,9 @@ async def update_settings(
 
 @router.delete("/{code}")
 async def offboard(code: TenantCode, staff: Staff, client: Rpc) -> Any:
-    """Offboard a tenant (platform_admin). A unit's open cases move to the nearest onboarded unit above
-    it; 409 when it still has agencies, or open cases and nobody above it."""
+    """Offboard a tenant (a unit: platform_admin; an agency: also tenant_admin of its city). A unit's
+    open cases move to the nearest onboarded unit above it; 409 when it still has agencies, or open
+    cases and nobody above it."""
     return await client.call("routing", "offboard", code, context=staff.scope.to_context())
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from common.tenancy import Role
 from gateway import accounts, apikeys, auth, identity, refresh
 from gateway.deps import Rpc, Staff
-from gateway.models import ApiKey, User
+from gateway.models import ApiKey, IdentityAudit, User
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
@@ -179,6 +179,10 @@ async def _require_known_unit(client: Rpc, tenant: str) -> None:
         raise _invalid("tenant", f"{unit} is not a division code served by an onboarded unit")
 
 
+def _audit(session: Session, staff: auth.Staff, action: str, tenant: str, subject: str, **detail: Any) -> None:
+    session.add(IdentityAudit(actor=staff.username, action=action, tenant=tenant, subject=subject, detail=detail))
+
+
 def _visible_user(session: Session, staff: auth.Staff, username: str, *, lock: bool = False) -> User:
     query = select(User).where(User.username == username.lower())
     user = session.scalar(query.with_for_update() if lock else query)
@@ -213,6 +217,8 @@ async def create_user(body: UserCreate, staff: Manager, client: Rpc, request: Re
         try:
             with Session(_engine(request)) as session, session.begin():
                 user = accounts.create_user(session, body.username, body.password, body.tenant, body.roles)
+                _audit(session, staff, "user_created", user.tenant_code, user.username, roles=sorted(user.roles))
+                session.flush()
                 session.refresh(user)
                 return UserOut.of(user)
         except IntegrityError as exc:
@@ -245,6 +251,40 @@ def list_users(
         return [UserOut.of(user) for user in session.scalars(query)]
 
 
+class AuditRow(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    tenant: str
+    subject: str
+    detail: dict[str, Any]
+
+
+@router.get("/identity/audit", response_model=list[AuditRow])
+def identity_audit(
+    staff: Manager,
+    request: Request,
+    tenant: Annotated[str | None, Query(max_length=64, description="this tenant and its subtree")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> Any:
+    """Changes to the accounts and API keys of your subtree, newest first: created, roles changed,
+    disabled or enabled, password set, keys issued, rotated and revoked."""
+    code = tenant or staff.tenant
+    if not identity.is_tenant_id(code):
+        raise _invalid("tenant", "not a tenant id")
+    if not identity.can_manage(staff.tenant, staff.roles, code):
+        raise HTTPException(404, f"no tenant {code!r} in your subtree")
+    query = (
+        select(IdentityAudit)
+        .where(identity.subtree_clause(IdentityAudit.tenant, code))
+        .order_by(IdentityAudit.id.desc())
+        .limit(limit)
+    )
+    with Session(_engine(request)) as session:
+        return [AuditRow.model_validate(row, from_attributes=True) for row in session.scalars(query)]
+
+
 @router.get("/users/{username}", response_model=UserOut)
 def get_user(username: str, staff: Manager, request: Request) -> Any:
     with Session(_engine(request)) as session:
@@ -258,6 +298,7 @@ def update_user(username: str, body: UserPatch, staff: Manager, request: Request
     with Session(_engine(request)) as session, session.begin():
         user = _visible_user(session, staff, username, lock=True)
         _require_power_over(staff, user)
+        before = {"roles": sorted(user.roles), "disabled": user.disabled}
         if body.roles is not None:
             problems = identity.tenant_role_problems(identity.parse_tenant(user.tenant_code), body.roles)
             if problems:
@@ -272,6 +313,9 @@ def update_user(username: str, body: UserPatch, staff: Manager, request: Request
             user.disabled = body.disabled
             if body.disabled:
                 refresh.revoke_user(session, user.username)
+        after = {"roles": sorted(user.roles), "disabled": user.disabled}
+        if after != before:
+            _audit(session, staff, "user_changed", user.tenant_code, user.username, before=before, after=after)
         session.flush()
         session.refresh(user)
         return UserOut.of(user)
@@ -297,6 +341,7 @@ def set_password(username: str, body: PasswordChange, staff: Staff, request: Req
             raise _invalid("password", "must not be the username")
         user.password_hash = auth.hash_password(body.password)
         refresh.revoke_user(session, user.username)
+        _audit(session, staff, "password_set", user.tenant_code, user.username, own=staff.username == user.username)
     return Response(status_code=204)
 
 
@@ -328,6 +373,7 @@ async def create_api_key(body: ApiKeyCreate, staff: Manager, client: Rpc, reques
     def create() -> ApiKeyIssued:
         with Session(_engine(request)) as session, session.begin():
             row, key = apikeys.create(session, body.tenant, body.name, staff.username)
+            _audit(session, staff, "api_key_created", row.tenant_code, str(row.id), name=row.name, prefix=row.prefix)
             session.refresh(row)
             return ApiKeyIssued(**ApiKeyOut.of(row).model_dump(), key=key)
 
@@ -359,7 +405,9 @@ def rotate_api_key(key_id: str, staff: Manager, request: Request, body: ApiKeyRo
         row = _visible_key(session, staff, key_id, lock=True)
         if row.revoked_at is not None:
             raise HTTPException(409, "the API key is revoked; create a new one")
-        key = apikeys.rotate(session, row, (body or ApiKeyRotate()).grace_seconds)
+        grace = (body or ApiKeyRotate()).grace_seconds
+        key = apikeys.rotate(session, row, grace)
+        _audit(session, staff, "api_key_rotated", row.tenant_code, str(row.id), prefix=row.prefix, grace_seconds=grace)
         session.refresh(row)
         return ApiKeyIssued(**ApiKeyOut.of(row).model_dump(), key=key)
 
@@ -371,4 +419,5 @@ def revoke_api_key(key_id: str, staff: Manager, request: Request) -> Response:
         row = _visible_key(session, staff, key_id, lock=True)
         if row.revoked_at is None:
             apikeys.revoke(session, row)
+            _audit(session, staff, "api_key_revoked", row.tenant_code, str(row.id), name=row.name, prefix=row.prefix)
     return Response(status_code=204)

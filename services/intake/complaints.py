@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
 from common import reference
@@ -442,14 +442,18 @@ def history_row(entry: HistoryEntry, *, with_params: bool = True) -> dict[str, A
 
 def in_scope(scope: Scope | None, *, with_viewers: bool = True) -> ColumnElement[bool]:
     """The cases `scope` sees: responsible unit in its subtree, a viewer row in its subtree (read
-    only; `with_viewers`), or, for an agency, handed to it."""
+    only; `with_viewers`), or, for an agency, handed to it or handed over by it (`source_tenant`:
+    an agency follows what became of the cases it filed)."""
     viewers = Viewers(unit=CaseViewer.unit_code, correlation=CaseViewer.complaint_id == Complaint.id)
-    return scope_clause(
+    clause = scope_clause(
         Complaint.responsible_unit_code,
         scope,
         agency_column=Complaint.agency_tenant,
         viewers=viewers if with_viewers else None,
     )
+    if scope is not None and scope.valid and scope.is_agency:
+        return or_(clause, Complaint.source_tenant == scope.unit)
+    return clause
 
 
 def find_in_scope(session: Session, complaint_id: uuid.UUID, scope: Scope | None) -> Complaint | None:

@@ -77,7 +77,9 @@ class Complaint(Base):
     # issue 4: what the record is, how it came in, and its links
     kind: Mapped[str] = mapped_column(String(10), server_default="complaint")  # complaint | report (Art 9)
     received_by: Mapped[str | None] = mapped_column(String(64))  # the clerk or agency principal who filed it
-    source_tenant: Mapped[str | None] = mapped_column(String(64))  # the tenant it was filed by (agency handover)
+    source_tenant: Mapped[str | None] = mapped_column(
+        String(64), index=True
+    )  # the tenant it was filed by (agency handover)
     complainant_phone: Mapped[str | None] = mapped_column(String(20), index=True)  # normalized, for Art 35/17
     address_key: Mapped[str | None] = mapped_column(String(200), index=True)  # normalized address, for Art 17
     business_key: Mapped[str | None] = mapped_column(String(120), index=True)  # credit code, else name

@@ -398,6 +398,13 @@ class RoutingService:
             return tenant_ops.audit_trail(session, self.scope, code, limit)
 
     @rpc(expected_exceptions=EXPECTED)
+    def rename_agency(self, code: str, name: Any) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            result = tenant_ops.rename_agency(session, self.scope, code, name)
+        self._invalidate()
+        return result
+
+    @rpc(expected_exceptions=EXPECTED)
     def update_settings(self, code: str, overrides: Any) -> dict[str, Any]:
         """Apply a JSON merge patch to the tenant's own overrides (null removes one)."""
         with self.db.transaction() as session:

@@ -9,7 +9,8 @@ Who may do what (the caller's `Scope`, from the token, travels as nameko context
 | read a tenant, its effective settings, list tenants | anyone whose scope covers the tenant |
 | change a tenant's settings | tenant_admin of the tenant or a unit above it; platform_admin |
 | read a tenant's audit trail | tenant_admin or platform_admin, scope covering the tenant |
-| onboard, offboard | platform_admin, scope covering the tenant |
+| onboard, offboard a unit | platform_admin, scope covering the tenant |
+| onboard, rename, offboard an agency | platform_admin, or tenant_admin of a city, scope covering it |
 
 A code outside the caller's scope answers NotFound exactly like one that does not exist; inside
 the scope, a caller without the role gets Forbidden before anything is looked up. Platform admins
@@ -48,6 +49,7 @@ AUDIT_LIMIT = 200
 
 ADMINS = frozenset({Role.TENANT_ADMIN, Role.PLATFORM_ADMIN})
 PLATFORM = frozenset({Role.PLATFORM_ADMIN})
+CITY_DIGITS = 6
 
 
 def agency_id(unit_code: str, agency_type: str) -> str:
@@ -75,6 +77,15 @@ def authorize(scope: Scope | None, code: str, roles: frozenset[str] = frozenset(
     if roles and not scope.roles & roles:
         raise Forbidden(f"this needs the role {' or '.join(sorted(roles))}")
     return scope
+
+
+def authorize_agency_admin(scope: Scope | None, code: str) -> Scope:
+    """Agencies of a city are onboarded and retired by the city's own admins (its police stations,
+    courts) or a platform admin; a township or village admin may not (Forbidden)."""
+    caller = authorize(scope, code, ADMINS)
+    if Role.PLATFORM_ADMIN not in caller.roles and len(caller.unit) != CITY_DIGITS:
+        raise Forbidden("agencies are onboarded and retired by a city's tenant_admin or a platform_admin")
+    return caller
 
 
 def audit(session: Session, actor: str, action: str, tenant: str, **detail: Any) -> None:
@@ -257,6 +268,24 @@ def update_settings(session: Session, scope: Scope | None, code: str, patch: Any
     return tenant(session, scope, code)
 
 
+def rename_agency(session: Session, scope: Scope | None, code: str, name: Any) -> dict[str, Any]:
+    """Give an agency another name (a unit is named by the division table): its city's admins."""
+    caller = authorize_agency_admin(scope, code)
+    _, agency_type = split_id(code)
+    if agency_type is None:
+        raise InvalidInput.one("name", "a unit is named as in the division table")
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
+        raise InvalidInput.one("name", "1 to 100 characters")
+    agency = session.get(Agency, code, with_for_update=True)
+    if agency is None:
+        raise NotFound(f"no tenant {code}")
+    if agency.name != name.strip():
+        audit(session, caller.user, "rename", code, before=agency.name, after=name.strip())
+        agency.name = name.strip()
+        session.flush()
+    return tenant(session, scope, code)
+
+
 def onboard(
     session: Session,
     scope: Scope | None,
@@ -300,7 +329,7 @@ def _onboard_agency(
     session: Session, scope: Scope | None, unit_code: str, agency_type: str, name: str | None
 ) -> dict[str, Any]:
     code = agency_id(unit_code, agency_type)
-    caller = authorize(scope, code, PLATFORM)
+    caller = authorize_agency_admin(scope, code)
     unit = session.get(Unit, unit_code, with_for_update=True, populate_existing=True)
     if unit is None:
         raise Conflict(f"{unit_code} is not onboarded: onboard the unit before attaching agencies to it")
@@ -323,8 +352,8 @@ def offboard(session: Session, scope: Scope | None, code: str) -> tuple[dict[str
     the unit still has agencies, or has open cases and nobody above it to take them.
 
     "Open" is every assignment for now: cases have no closed state yet."""
-    caller = authorize(scope, code, PLATFORM)
     unit_code, agency_type = split_id(code)
+    caller = authorize_agency_admin(scope, code) if agency_type else authorize(scope, code, PLATFORM)
     if agency_type:
         agency = session.get(Agency, code, with_for_update=True)
         if agency is None:

@@ -632,3 +632,41 @@ def test_an_api_key_manages_nothing(api, db, login):
         api.post("/api/v1/api-keys", json={"tenant": f"{CITY}-court", "name": "x"}, headers=with_key(key)).status_code
         == 403
     )
+
+
+def test_account_and_key_changes_are_in_the_identity_audit_trail(api, db, login):
+    """Every change an admin makes to an account or a key is audited, for the admins above it."""
+    city_admin = login(CITY)
+    username = unique("audited")
+    body = {"username": username, "password": PASSWORD, "tenant": VILLAGE, "roles": ["mediator"]}
+    assert api.post("/api/v1/users", json=body, headers=city_admin).status_code == 201
+    patched = api.patch(f"/api/v1/users/{username}", json={"roles": ["mediator", "supervisor"]}, headers=city_admin)
+    assert patched.status_code == 200
+    assert api.patch(f"/api/v1/users/{username}", json={"disabled": True}, headers=city_admin).status_code == 200
+    reset = api.post(f"/api/v1/users/{username}/password", json={"password": PASSWORD + "x"}, headers=city_admin)
+    assert reset.status_code == 204
+    agency = onboard_agency(db, f"{TOWNSHIP}-police")
+    key = api.post("/api/v1/api-keys", json={"tenant": agency, "name": "审计"}, headers=city_admin)
+    assert api.delete(f"/api/v1/api-keys/{key.json()['id']}", headers=city_admin).status_code == 204
+
+    trail = api.get("/api/v1/identity/audit", params={"tenant": VILLAGE}, headers=login(TOWNSHIP))
+    assert trail.status_code == 200, trail.text
+    mine = [(r["action"], r["actor"]) for r in trail.json() if r["subject"] == username]
+    assert mine == [
+        ("password_set", CITY),
+        ("user_changed", CITY),
+        ("user_changed", CITY),
+        ("user_created", CITY),
+    ]
+    changed = [r for r in trail.json() if r["subject"] == username and r["action"] == "user_changed"]
+    assert changed[-1]["detail"] == {
+        "before": {"roles": ["mediator"], "disabled": False},
+        "after": {"roles": ["mediator", "supervisor"], "disabled": False},
+    }
+    assert PASSWORD not in trail.text
+    keys = api.get("/api/v1/identity/audit", params={"tenant": TOWNSHIP}, headers=city_admin).json()
+    assert [r["action"] for r in keys if r["subject"] == key.json()["id"]] == ["api_key_revoked", "api_key_created"]
+    assert key.json()["key"] not in str(keys)
+    # a sibling's admin does not read it
+    refused = api.get("/api/v1/identity/audit", params={"tenant": VILLAGE}, headers=login(SIBLING_TOWNSHIP))
+    assert refused.status_code == 404

@@ -200,6 +200,12 @@ def test_agency_hands_a_case_over_with_its_api_key(api, login, agency_key):
     assert found["first_receiver"] == CITY  # the unit the agency is attached to
     assert found["source_tenant"] == AGENCY
     assert found["received_by"].startswith("api-key:")
+    # the agency follows the case it handed over: in its list and the single-case view (masked)
+    listed = api.get("/api/v1/complaints", params={"limit": 100}, headers=agency_key)
+    assert response.json()["id"] in [c["id"] for c in listed.json()]
+    seen = api.get(f"/api/v1/complaints/{response.json()['id']}", headers=agency_key)
+    assert seen.status_code == 200 and seen.json()["responsible_unit"]["code"] == CITY
+    assert "phone" not in seen.json()["complainant"]
 
 
 def test_agency_liaison_token_hands_over_too(api, login, user_headers):

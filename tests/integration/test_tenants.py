@@ -366,6 +366,42 @@ def test_agencies_attach_to_onboarded_units(api, login, admin):
     assert actions[:3] == [("offboard", agency), ("settings", agency), ("onboard", agency)]
 
 
+def test_a_city_admin_onboards_and_retires_the_agencies_of_its_city(api, login, admin):
+    """A city's tenant admin attaches its own police stations and courts; a township's may not, and
+    an API key exists only for an onboarded agency."""
+    agency = f"{TOWNSHIP}-court"
+    body = {"code": TOWNSHIP, "kind": "agency", "agency_type": "court", "name": "店口人民法庭"}
+    for lower in (TOWNSHIP, VILLAGE):
+        assert api.post("/api/v1/tenants", json=body, headers=login(lower)).status_code in (403, 404)
+    key_body = {"tenant": agency, "name": "法庭调解平台"}
+    refused = api.post("/api/v1/api-keys", json=key_body, headers=login(CITY))
+    assert refused.status_code == 422 and refused.json()["fields"][0]["field"] == "tenant"
+    created = api.post("/api/v1/tenants", json=body, headers=login(CITY))
+    assert created.status_code == 201, created.text
+    try:
+        assert created.json()["name"] == "店口人民法庭"
+        key = api.post("/api/v1/api-keys", json=key_body, headers=login(CITY))
+        assert key.status_code == 201, key.text
+        assert api.get("/api/v1/auth/me", headers={"X-API-Key": key.json()["key"]}).json()["tenant"] == agency
+        assert api.delete(f"/api/v1/tenants/{agency}", headers=login(TOWNSHIP)).status_code == 403
+        rename = {"name": "诸暨市人民法院店口法庭"}
+        assert api.patch(f"/api/v1/tenants/{agency}", json=rename, headers=login(TOWNSHIP)).status_code == 403
+        assert api.patch(f"/api/v1/tenants/{TOWNSHIP}", json=rename, headers=login(CITY)).status_code == 422
+        blank = api.patch(f"/api/v1/tenants/{agency}", json={"name": ""}, headers=login(CITY))
+        assert blank.status_code == 422 and blank.json()["fields"][0]["field"] == "name"
+        renamed = api.patch(f"/api/v1/tenants/{agency}", json=rename, headers=login(CITY))
+        assert renamed.status_code == 200 and renamed.json()["name"] == rename["name"]
+    finally:
+        removed = api.delete(f"/api/v1/tenants/{agency}", headers=login(CITY))
+    assert removed.status_code == 200, removed.text
+    trail = api.get(f"/api/v1/tenants/{agency}/audit", headers=admin).json()
+    assert [(r["action"], r["actor"]) for r in trail][:3] == [("offboard", CITY), ("rename", CITY), ("onboard", CITY)]
+    assert trail[1]["detail"] == {"before": "店口人民法庭", "after": "诸暨市人民法院店口法庭"}
+    assert (
+        api.post("/api/v1/tenants", json={"code": VILLAGE}, headers=login(CITY)).status_code == 403
+    )  # units: platform
+
+
 @pytest.mark.parametrize(
     ("body", "status"),
     [

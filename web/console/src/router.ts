@@ -16,6 +16,8 @@ export const router = createRouter({
     { path: "/cases/:id", name: "case", component: () => import("./views/CaseDetail.vue"), props: true },
     { path: "/clocks", name: "clocks", component: () => import("./views/ClocksView.vue") },
     { path: "/inbox", name: "inbox", component: () => import("./views/InboxView.vue") },
+    { path: "/admin", name: "admin", component: () => import("./views/admin/AdminView.vue") },
+    { path: "/agency", name: "agency", component: () => import("./views/agency/AgencyCases.vue") },
     { path: "/:rest(.*)*", redirect: "/cases" },
   ],
 });

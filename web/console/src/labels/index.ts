@@ -27,3 +27,4 @@ export * from "./units";
 export * from "./requests";
 export * from "./cases";
 export * from "./supervision";
+export * from "./admin";
