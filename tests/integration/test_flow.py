@@ -34,7 +34,8 @@ def routed_case(api, login):
 
 def test_submission_answers_201_with_receipt(routed_case):
     receipt, _ = routed_case
-    assert set(receipt) == {"id", "tracking_no", "status"}
+    # a public filing also gets a short-lived token to upload its evidence (docs/parties.md)
+    assert set(receipt) == {"id", "tracking_no", "status", "upload_token"}
     assert receipt["status"] == "received"
     assert receipt["tracking_no"].startswith("TS")
     uuid.UUID(receipt["id"])
