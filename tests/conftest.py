@@ -11,6 +11,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def platform_running(env: dict[str, str], log_dir: Path, timeout: float = 90, **options: Any) -> Iterator[Any]:
+    """The platform's processes on `env`, each on a free port, healthy before the caller goes on and
+    stopped afterwards. `database_url` and `amqp_uri` on the answer are those of `env`."""
+    from ops.run import SERVICES, Platform
+
+    running = Platform(
+        env=env,
+        port=free_port(),
+        log_dir=log_dir,
+        metrics_ports={name: free_port() for name in SERVICES},
+        **options,
+    )
+    running.database_url, running.amqp_uri = env["DATABASE_URL"], env["AMQP_URI"]
+    running.start()
+    try:
+        running.wait_healthy(timeout=timeout)
+        yield running
+    finally:
+        running.stop()
 
 
 def reset_database(url: str) -> None:
@@ -79,7 +102,7 @@ def notification_sinks() -> Iterator[Any]:
 def platform(otlp_sink, notification_sinks) -> Iterator[Any]:
     from common.migrations import upgrade
     from ops.infra import ensure_postgres
-    from ops.run import SERVICES, Platform, load_tenants
+    from ops.run import load_tenants
 
     ensure_postgres(TEST_DATABASE_URL)
     reset_database(TEST_DATABASE_URL)
@@ -109,14 +132,8 @@ def platform(otlp_sink, notification_sinks) -> Iterator[Any]:
         OPEN_CASES_INTERVAL_SECONDS="2",
     )
     env.update(notification_sinks.env)  # SMS_PROVIDER, SMS_ENDPOINT, SMTP_*, WEBHOOK_*, retry timings
-    metrics_ports = {name: free_port() for name in SERVICES}
-    running = Platform(env=env, port=free_port(), log_dir=ROOT / "var" / "test-log", metrics_ports=metrics_ports)
-    running.start()
-    try:
-        running.wait_healthy(timeout=90)
+    with platform_running(env, ROOT / "var" / "test-log") as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="session")

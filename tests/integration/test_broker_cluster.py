@@ -28,7 +28,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from tests.conftest import DEMO_PASSWORD, ROOT, TEST_DATABASE_URL, free_port, reset_database, wait_for
+from tests.conftest import DEMO_PASSWORD, ROOT, TEST_DATABASE_URL, platform_running, reset_database, wait_for
 from tests.integration.test_reliability import routed_exactly_once, settle
 from tests.integration.test_restarts import Submitter
 from tests.private_infra import RABBITMQ_BIN, PrivateRabbit, missing
@@ -63,7 +63,7 @@ def nodes() -> Iterator[list[PrivateRabbit]]:
 @pytest.fixture(scope="module")
 def clustered(nodes) -> Iterator[Any]:
     from common.migrations import upgrade
-    from ops.run import SERVICES, Platform, load_tenants
+    from ops.run import SERVICES, load_tenants
 
     database_url = DATABASE_URL.render_as_string(hide_password=False)
     reset_database(database_url)
@@ -82,20 +82,10 @@ def clustered(nodes) -> Iterator[Any]:
         AMQP_QUORUM_QUEUES="1",
         SERVICE_PROCESSES=",".join(f"{name}=2" for name in SERVICES),
     )
-    running = Platform(
-        env=env,
-        port=free_port(),
-        log_dir=ROOT / "var" / "test-log-cluster",
-        metrics_ports={name: free_port() for name in SERVICES},
-        gateway_env={"AMQP_URI": nodes[2].uri(VHOST)},
-    )
-    running.database_url = database_url
-    running.start()
-    try:
-        running.wait_healthy(timeout=240)
+    with platform_running(
+        env, ROOT / "var" / "test-log-cluster", timeout=240, gateway_env={"AMQP_URI": nodes[2].uri(VHOST)}
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -37,9 +37,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, text
 
 from common import deadlines
-from tests.conftest import DEMO_PASSWORD, ROOT, complaint, credit_code
+from tests.conftest import DEMO_PASSWORD, ROOT, complaint, credit_code, platform_running
 from tests.integration.test_restarts import infra  # noqa: F401 - the private RabbitMQ and PostgreSQL
-from tests.private_infra import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
 
@@ -57,7 +56,7 @@ MARKER = re.compile(r"OVL[0-9a-f]{6}-[0-9]+")
 def overload_platform(infra) -> Iterator[Any]:  # noqa: F811 - the fixture imported above
     from common.migrations import upgrade
     from ops.infra import ensure_database
-    from ops.run import SERVICES, Platform, load_tenants
+    from ops.run import load_tenants
 
     database_url, amqp_uri = infra.postgres.url(DATABASE), infra.rabbit.uri(VHOST)
     ensure_database(database_url)
@@ -76,17 +75,8 @@ def overload_platform(infra) -> Iterator[Any]:  # noqa: F811 - the fixture impor
         SMS_PROVIDER="log",
     )
     env.pop("MAX_SUBMISSIONS_IN_FLIGHT", None)  # the default bound is what is tested
-    metrics_ports = {name: free_port() for name in SERVICES}
-    running = Platform(
-        env=env, port=free_port(), log_dir=ROOT / "var" / "test-log-overload", metrics_ports=metrics_ports
-    )
-    running.database_url, running.amqp_uri = database_url, amqp_uri
-    running.start()
-    try:
-        running.wait_healthy(timeout=120)
+    with platform_running(env, ROOT / "var" / "test-log-overload", timeout=120) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,9 @@ import pytest
 from kombu import Connection
 from sqlalchemy import Engine, text
 
-from tests.conftest import DEMO_PASSWORD, ROOT, complaint, credit_code, wait_for
+from tests.conftest import DEMO_PASSWORD, ROOT, complaint, credit_code, platform_running, wait_for
 from tests.integration.test_reliability import routed_exactly_once, settle
-from tests.private_infra import PrivateInfra, free_port, missing
+from tests.private_infra import PrivateInfra, missing
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -55,7 +55,7 @@ def private_platform(infra) -> Iterator[Any]:
     """A second `ops.run.Platform`, built like conftest's `platform`, on the private instances."""
     from common.migrations import upgrade
     from ops.infra import ensure_database
-    from ops.run import SERVICES, Platform, load_tenants
+    from ops.run import load_tenants
 
     database_url, amqp_uri = infra.postgres.url(DATABASE), infra.rabbit.uri(VHOST)
     ensure_database(database_url)
@@ -77,17 +77,8 @@ def private_platform(infra) -> Iterator[Any]:
         CLOCK_WATCH_INTERVAL_SECONDS="1",
         OPEN_CASES_INTERVAL_SECONDS="2",
     )
-    metrics_ports = {name: free_port() for name in SERVICES}
-    running = Platform(
-        env=env, port=free_port(), log_dir=ROOT / "var" / "test-log-restarts", metrics_ports=metrics_ports
-    )
-    running.database_url, running.amqp_uri = database_url, amqp_uri
-    running.start()
-    try:
-        running.wait_healthy(timeout=120)
+    with platform_running(env, ROOT / "var" / "test-log-restarts", timeout=120) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ from tests.conftest import (
     ROOT,
     TEST_AMQP_URI,
     TEST_DATABASE_URL,
-    free_port,
+    platform_running,
     reset_database,
     reset_vhost,
     wait_for,
@@ -47,7 +47,7 @@ LOG_DIR = ROOT / "var" / "test-log-scaleout"
 @pytest.fixture(scope="module")
 def two_of_each() -> Iterator[Any]:
     from common.migrations import upgrade
-    from ops.run import SERVICES, Platform, load_tenants
+    from ops.run import SERVICES, load_tenants
 
     database_url = DATABASE_URL.render_as_string(hide_password=False)
     reset_database(database_url)
@@ -72,16 +72,8 @@ def two_of_each() -> Iterator[Any]:
         CLOCK_WATCH_INTERVAL_SECONDS="1",
         OPEN_CASES_INTERVAL_SECONDS="2",
     )
-    running = Platform(
-        env=env, port=free_port(), log_dir=LOG_DIR, metrics_ports={name: free_port() for name in SERVICES}
-    )
-    running.database_url = database_url
-    running.start()
-    try:
-        running.wait_healthy(timeout=240)
+    with platform_running(env, LOG_DIR, timeout=240) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
