@@ -150,6 +150,9 @@ def test_unit_admin_creates_a_mediator_who_joins_the_roster(page: Page, phone: P
     screenshot(page, "desk-admin-roster")
     roster = api.get("/api/v1/mediators", headers=login(VILLAGE)).json()
     assert {"username": mediator, "active": True} in [{k: m[k] for k in ("username", "active")} for m in roster]
+    # off the roster again, so later tests' automatic picks are not drawn to an idle newcomer
+    off = api.put(f"/api/v1/mediators/{mediator}", json={"unit": VILLAGE, "active": False}, headers=login(VILLAGE))
+    assert off.status_code == 200, off.text
 
     admin_tab(page, console_url, "单位设置")
     expect(page.locator("#target-village")).to_be_visible()
