@@ -1,0 +1,155 @@
+"""The database's primary dies under a steady stream of complaints and its standby is promoted:
+nothing acknowledged is lost or done twice, and what callers are told during the switch is true.
+
+A private primary with a synchronous streaming standby (tests/private_infra.py), the platform on a
+libpq multi-host URL naming both with `target_session_attrs=read-write` (libpq connects to whichever
+accepts writes), two processes of every service on quorum queues. Complaints stream in through the
+gateway, each with an Idempotency-Key; the primary is stopped with `pg_ctl stop -m immediate`, and a
+few seconds later (an operator's or CloudNativePG's detection time) the standby is promoted with
+`pg_ctl promote`. Every complaint answered 201 is routed exactly once and acknowledged exactly once,
+no process exits, every outbox drains, nothing is dead-lettered; every submission answered 503 was
+not filed (no complaint carries its key). What the callers saw is printed (docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.conftest import DEMO_PASSWORD, ROOT, TEST_AMQP_URI, platform_running, reset_vhost, wait_for
+from tests.integration.test_reliability import routed_exactly_once, settle
+from tests.integration.test_restarts import Submitter, dead_letters, outboxes_drained
+from tests.private_infra import PrivateReplicatedPostgres, missing
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+DATABASE = "disputes_failover"
+AMQP_URI = TEST_AMQP_URI + "_failover"
+LOG_DIR = ROOT / "var" / "test-log-failover"
+DETECTION_SECONDS = 3.0  # between the primary's death and the promotion
+
+
+@pytest.fixture(scope="module")
+def pair() -> Iterator[PrivateReplicatedPostgres]:
+    reason = missing()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"the failover test cannot run in CI: {reason}")
+        pytest.skip(f"the failover test needs a private PostgreSQL primary and standby: {reason}")
+    base = Path(tempfile.mkdtemp(prefix="disputes-failover-"))
+    base.chmod(0o755)  # the postgres user must reach its directories inside
+    servers = PrivateReplicatedPostgres(base)
+    try:
+        servers.start()
+        yield servers
+    finally:
+        servers.close()
+        if not os.environ.get("KEEP_PRIVATE_INFRA"):
+            shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def failover_platform(pair) -> Iterator[Any]:
+    from common.migrations import upgrade
+    from ops.infra import ensure_database
+    from ops.run import SERVICES, load_tenants
+
+    database_url = pair.url(DATABASE)
+    ensure_database(pair.primary.url(DATABASE))  # the standby replays the CREATE DATABASE
+    reset_vhost(AMQP_URI)
+    upgrade(database_url)
+    load_tenants(database_url, demo=True, password=DEMO_PASSWORD)
+    shutil.rmtree(LOG_DIR, ignore_errors=True)
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        AMQP_URI=AMQP_URI,
+        DEMO_MODE="1",
+        DEMO_PASSWORD=DEMO_PASSWORD,
+        JWT_SECRET=secrets.token_urlsafe(32),
+        RPC_TIMEOUT_SECONDS="10",
+        OTEL_TRACES_EXPORTER="none",
+        SMS_PROVIDER="log",
+        AMQP_QUORUM_QUEUES="1",
+        SERVICE_PROCESSES=",".join(f"{name}=2" for name in SERVICES),
+        # the periodic readers and writers run often, so they meet the switch too
+        METRICS_POLL_SECONDS="1",
+        CLOCK_WATCH_INTERVAL_SECONDS="1",
+        OPEN_CASES_INTERVAL_SECONDS="2",
+    )
+    with platform_running(env, LOG_DIR, timeout=240) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def failover_db(failover_platform) -> Iterator[Engine]:
+    from common.db import make_engine
+
+    engine = make_engine(failover_platform.database_url, pool_size=2)  # pre-ping: finds the new primary
+    yield engine
+    engine.dispose()
+
+
+def filed_keys(db: Engine, keys: list[str]) -> list[str]:
+    """Which of these public Idempotency-Keys a complaint carries (intake stores them hashed per caller,
+    services/intake/desk.py)."""
+    hashed = {hashlib.sha256(f"public\n{key}".encode()).hexdigest(): key for key in keys}
+    with db.connect() as conn:
+        found = conn.execute(
+            text("SELECT idempotency_key FROM intake.complaints WHERE idempotency_key = ANY(:keys)"),
+            {"keys": list(hashed)},
+        ).scalars()
+        return [hashed[k] for k in found]
+
+
+def test_promoting_the_standby_loses_nothing_doubles_nothing_and_tells_the_truth(pair, failover_platform, failover_db):
+    platform = failover_platform
+    submitter = Submitter(platform.url)
+    submitter.start()
+    try:
+        wait_for(lambda: len(submitter.acknowledged) >= 20, timeout=120)
+        crashed = time.monotonic()
+        pair.primary.crash()
+        time.sleep(DETECTION_SECONDS)
+        promoted = time.monotonic()
+        pair.promote()
+        before = len(submitter.acknowledged)
+        wait_for(lambda: len(submitter.acknowledged) >= before + 20, timeout=120)
+    finally:
+        submitter.stopping.set()
+        submitter.join(timeout=60)
+
+    exited = {name: p.returncode for name, p in platform.processes.items() if p.poll() is not None}
+    assert not exited, f"processes exited during the switch: {exited}; see {platform.log_dir}"
+    assert not submitter.unexpected, f"answers other than 201 and a clean 503: {submitter.unexpected[:5]}"
+    ids = list(submitter.acknowledged)
+    settle(failover_db, ids, timeout=180)
+    routed_exactly_once(failover_db, ids)
+    wait_for(lambda: outboxes_drained(failover_db), timeout=60, interval=0.5)
+    assert dead_letters(platform.amqp_uri) == [], "an event was given up on"
+
+    refused = [a for a in submitter.answers if a.status == 503]
+    assert not filed_keys(failover_db, [a.idempotency_key for a in refused]), "a submission answered 503 was filed"
+    assert all(a.retry_after for a in refused), "a 503 without Retry-After"
+    # what a caller saw: from the crash until the first submission sent afterwards was answered 201
+    during = [a for a in submitter.answers if a.answered >= crashed]
+    back = next(a.answered for a in during if a.status == 201 and a.sent >= promoted)
+    seen = Counter(a.status for a in during if a.answered <= back)
+    slowest = max(a.answered - a.sent for a in during if a.answered <= back)
+    print(
+        f"\nfailover: {len(ids)} acknowledged; primary down {DETECTION_SECONDS:.0f} s before the promotion; "
+        f"filings answered 201 again {back - crashed:.1f} s after the crash ({back - promoted:.1f} s after "
+        f"the promotion); answers meanwhile {dict(seen)}, the slowest in {slowest:.1f} s; "
+        f"Retry-After {sorted({a.retry_after for a in refused})}"
+    )
