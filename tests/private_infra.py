@@ -260,12 +260,12 @@ class PrivateReplicatedPostgres:
             "the standby did not become a synchronous standby",
         )
 
-    def url(self, database: str, *, read_write: bool = True) -> str:
-        """A libpq multi-host URL naming both servers; with `read_write` libpq skips the one that is
-        in recovery (target_session_attrs=read-write), so it finds whichever is the primary now."""
+    def url(self, database: str, *, attrs: str = "read-write") -> str:
+        """A libpq multi-host URL naming both servers. With `target_session_attrs=read-write` libpq
+        skips the one in recovery, so it finds whichever is the primary now; with `prefer-standby`
+        it takes the standby while there is one."""
         hosts = "&".join(f"host=127.0.0.1:{server.port}" for server in (self.primary, self.standby))
-        attrs = "&target_session_attrs=read-write" if read_write else ""
-        return f"postgresql://postgres@/{database}?{hosts}{attrs}"
+        return f"postgresql://postgres@/{database}?{hosts}&target_session_attrs={attrs}"
 
     def promote(self) -> None:
         self.standby.pg_ctl("promote")

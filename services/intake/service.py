@@ -124,7 +124,7 @@ class IntakeService(IntakeDesk):
         if self.scope is None:
             raise Forbidden("the case list is for signed-in staff")
         asked = case_list.parse(query or {}, self.scope)
-        with self.db.scoped(self.scope) as session:
+        with self.db.scoped(self.scope, stale_ok=True) as session:
             total, items = case_list.page(session, self.scope, asked, datetime.now(UTC))
         return {"total": total, "items": items}
 

@@ -9,6 +9,9 @@ few seconds later (an operator's or CloudNativePG's detection time) the standby 
 `pg_ctl promote`. Every complaint answered 201 is routed exactly once and acknowledged exactly once,
 no process exits, every outbox drains, nothing is dead-lettered; every submission answered 503 was
 not filed (no complaint carries its key). What the callers saw is printed (docs/deploy.md).
+
+Before that, with `DATABASE_READ_URL` naming both servers with `target_session_attrs=prefer-standby`,
+a report and the case list are read on the standby.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, text
 
@@ -74,6 +78,7 @@ def failover_platform(pair) -> Iterator[Any]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url,
+        DATABASE_READ_URL=pair.url(DATABASE, attrs="prefer-standby"),
         AMQP_URI=AMQP_URI,
         DEMO_MODE="1",
         DEMO_PASSWORD=DEMO_PASSWORD,
@@ -111,6 +116,23 @@ def filed_keys(db: Engine, keys: list[str]) -> list[str]:
             {"keys": list(hashed)},
         ).scalars()
         return [hashed[k] for k in found]
+
+
+def test_reports_and_the_case_list_are_read_on_the_standby(pair, failover_platform):
+    def standby_readers() -> set[str]:
+        """Who holds a session on the standby's copy of the platform's database."""
+        listed = pair.standby.psql(f"SELECT application_name FROM pg_stat_activity WHERE datname = '{DATABASE}'")
+        return set(listed.split())
+
+    assert not standby_readers()  # the services' writing engines never stay on the standby
+    with httpx.Client(base_url=failover_platform.url, timeout=30) as client:
+        token = client.post("/api/v1/auth/token", data={"username": "330681", "password": DEMO_PASSWORD})
+        assert token.status_code == 200, token.text
+        staff = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        assert client.get("/api/v1/reports/summary", headers=staff).status_code == 200
+        assert standby_readers() == {"reporting-reads"}
+        assert client.get("/api/v1/complaints", headers=staff).status_code == 200
+        assert standby_readers() == {"reporting-reads", "intake-reads"}
 
 
 def test_promoting_the_standby_loses_nothing_doubles_nothing_and_tells_the_truth(pair, failover_platform, failover_db):

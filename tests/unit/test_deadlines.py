@@ -56,7 +56,7 @@ def unit_of_work(deadline: float | None) -> tuple[UnitOfWork, sessionmaker]:
     engine = create_engine("sqlite://")
     Rows.metadata.create_all(engine)
     sessions = sessionmaker(engine, expire_on_commit=False)
-    return UnitOfWork(SimpleNamespace(sessions=sessions, relay=None), deadline), sessions
+    return UnitOfWork(SimpleNamespace(sessions=sessions, read_sessions=None, relay=None), deadline), sessions
 
 
 def stored(sessions: sessionmaker) -> int:
