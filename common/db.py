@@ -6,10 +6,12 @@ psycogreen's wait callback before any connection is made.
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
@@ -28,6 +30,13 @@ from common.tenancy import Scope, scope_settings
 # event handlers and migrations use, bypasses it); created NOLOGIN by the intake, reporting and mediation
 # migrations through common.migrations.ensure_scoped_role
 SCOPED_ROLE = "disputes_scoped"
+# what a refused or lost database connection raises (and a deadlock, a serialization failure): the work
+# did not happen, or, when the connection went during the commit, nobody knows whether it did
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_PAUSE_SECONDS = 0.5
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -102,6 +111,25 @@ class UnitOfWork:
                 {"unit_key": unit_key, "unit": unit, "agency_key": agency_key, "agency": agency},
             )
             yield session
+
+    def retrying(self, work: Callable[[], T]) -> T:
+        """Run `work` again while the database is unreachable, as long as the caller's deadline leaves
+        time for another attempt; then its error goes to the caller (the gateway's 503).
+
+        `work` opens its own transactions and starts by looking for what an earlier attempt stored
+        (an idempotency key): a commit whose answer was lost with the connection (the primary died
+        under it, tests/integration/test_database_failover.py) is found and answered, not repeated,
+        and a standby promoted within the deadline costs the caller a wait instead of a refusal.
+        Without a deadline (event handlers, timers) it runs once: the broker's retries bring those back."""
+        while True:
+            try:
+                return work()
+            except DATABASE_UNAVAILABLE as exc:
+                left = None if self.deadline is None else self.deadline - time.time()
+                if left is None or left < deadlines.COMMIT_ALLOWANCE_SECONDS + RETRY_PAUSE_SECONDS:
+                    raise
+                log.warning("database unavailable (%s); trying again, %.1f s before the deadline", exc.orig, left)
+                time.sleep(RETRY_PAUSE_SECONDS)  # eventlet's, in a nameko service
 
     def ping(self) -> bool:
         return self._db.ping()

@@ -4,11 +4,15 @@ nothing acknowledged is lost or done twice, and what callers are told during the
 A private primary with a synchronous streaming standby (tests/private_infra.py), the platform on a
 libpq multi-host URL naming both with `target_session_attrs=read-write` (libpq connects to whichever
 accepts writes), two processes of every service on quorum queues. Complaints stream in through the
-gateway, each with an Idempotency-Key; the primary is stopped with `pg_ctl stop -m immediate`, and a
-few seconds later (an operator's or CloudNativePG's detection time) the standby is promoted with
-`pg_ctl promote`. Every complaint answered 201 is routed exactly once and acknowledged exactly once,
-no process exits, every outbox drains, nothing is dead-lettered; every submission answered 503 was
-not filed (no complaint carries its key). What the callers saw is printed (docs/deploy.md).
+gateway from three submitters, each filing with an Idempotency-Key; the primary is stopped with
+`pg_ctl stop -m immediate`, and 12 seconds later (an operator's or CloudNativePG's detection time,
+longer than the gateway waits for an answer) the standby is promoted with `pg_ctl promote`.
+
+Every complaint answered 201 is routed exactly once and acknowledged exactly once, no process exits,
+every outbox drains, nothing is dead-lettered. While the primary is gone intake tries a filing again
+until its caller's deadline (`UnitOfWork.retrying`): the first filings are refused with 503 at their
+deadline and none of them was filed (no complaint carries its key); later ones wait and are filed
+once the standby is promoted. What the callers saw is printed (docs/deploy.md).
 
 Before that, with `DATABASE_READ_URL` naming both servers with `target_session_attrs=prefer-standby`,
 a report and the case list are read on the standby.
@@ -41,7 +45,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 DATABASE = "disputes_failover"
 AMQP_URI = TEST_AMQP_URI + "_failover"
 LOG_DIR = ROOT / "var" / "test-log-failover"
-DETECTION_SECONDS = 3.0  # between the primary's death and the promotion
+RPC_TIMEOUT_SECONDS = 10  # how long the gateway waits for intake
+DETECTION_SECONDS = 12.0  # between the primary's death and the promotion: longer than the gateway waits
+SUBMITTERS = 3
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +89,7 @@ def failover_platform(pair) -> Iterator[Any]:
         DEMO_MODE="1",
         DEMO_PASSWORD=DEMO_PASSWORD,
         JWT_SECRET=secrets.token_urlsafe(32),
-        RPC_TIMEOUT_SECONDS="10",
+        RPC_TIMEOUT_SECONDS=str(RPC_TIMEOUT_SECONDS),
         OTEL_TRACES_EXPORTER="none",
         SMS_PROVIDER="log",
         AMQP_QUORUM_QUEUES="1",
@@ -137,41 +143,55 @@ def test_reports_and_the_case_list_are_read_on_the_standby(pair, failover_platfo
 
 def test_promoting_the_standby_loses_nothing_doubles_nothing_and_tells_the_truth(pair, failover_platform, failover_db):
     platform = failover_platform
-    submitter = Submitter(platform.url)
-    submitter.start()
+    submitters = [Submitter(platform.url) for _ in range(SUBMITTERS)]
+
+    def acknowledged() -> list[str]:
+        return [i for submitter in submitters for i in submitter.acknowledged]
+
+    for submitter in submitters:
+        submitter.start()
     try:
-        wait_for(lambda: len(submitter.acknowledged) >= 20, timeout=120)
+        wait_for(lambda: len(acknowledged()) >= 20, timeout=120)
         crashed = time.monotonic()
         pair.primary.crash()
         time.sleep(DETECTION_SECONDS)
         promoted = time.monotonic()
         pair.promote()
-        before = len(submitter.acknowledged)
-        wait_for(lambda: len(submitter.acknowledged) >= before + 20, timeout=120)
+        before = len(acknowledged())
+        wait_for(lambda: len(acknowledged()) >= before + 20, timeout=120)
     finally:
-        submitter.stopping.set()
-        submitter.join(timeout=60)
+        for submitter in submitters:
+            submitter.stopping.set()
+        for submitter in submitters:
+            submitter.join(timeout=60)
 
     exited = {name: p.returncode for name, p in platform.processes.items() if p.poll() is not None}
     assert not exited, f"processes exited during the switch: {exited}; see {platform.log_dir}"
-    assert not submitter.unexpected, f"answers other than 201 and a clean 503: {submitter.unexpected[:5]}"
-    ids = list(submitter.acknowledged)
+    unexpected = [u for submitter in submitters for u in submitter.unexpected]
+    assert not unexpected, f"answers other than 201 and a clean 503: {unexpected[:5]}"
+    ids = acknowledged()
     settle(failover_db, ids, timeout=180)
     routed_exactly_once(failover_db, ids)
     wait_for(lambda: outboxes_drained(failover_db), timeout=60, interval=0.5)
     assert dead_letters(platform.amqp_uri) == [], "an event was given up on"
 
-    refused = [a for a in submitter.answers if a.status == 503]
+    answers = sorted((a for submitter in submitters for a in submitter.answers), key=lambda a: a.sent)
+    refused = [a for a in answers if a.status == 503]
     assert not filed_keys(failover_db, [a.idempotency_key for a in refused]), "a submission answered 503 was filed"
     assert all(a.retry_after for a in refused), "a 503 without Retry-After"
-    # what a caller saw: from the crash until the first submission sent afterwards was answered 201
-    during = [a for a in submitter.answers if a.answered >= crashed]
-    back = next(a.answered for a in during if a.status == 201 and a.sent >= promoted)
-    seen = Counter(a.status for a in during if a.answered <= back)
-    slowest = max(a.answered - a.sent for a in during if a.answered <= back)
+    # the primary was gone for longer than the gateway waits: the first filings were refused at their
+    # deadline, later ones waited (intake tries again) and were filed once the standby was promoted
+    while_down = [a for a in answers if crashed <= a.sent < promoted]
+    assert any(a.status == 503 for a in while_down), "nobody was refused while the primary was gone"
+    carried = [a for a in while_down if a.status == 201 and a.answered > promoted]
+    assert carried, "no filing waited through the promotion"
+    back = next(a.answered for a in answers if a.status == 201 and a.sent >= promoted)
+    seen = Counter(a.status for a in while_down)
+    waits = {status: max(a.answered - a.sent for a in while_down if a.status == status) for status in seen}
     print(
-        f"\nfailover: {len(ids)} acknowledged; primary down {DETECTION_SECONDS:.0f} s before the promotion; "
-        f"filings answered 201 again {back - crashed:.1f} s after the crash ({back - promoted:.1f} s after "
-        f"the promotion); answers meanwhile {dict(seen)}, the slowest in {slowest:.1f} s; "
+        f"\nfailover: {len(ids)} acknowledged by {SUBMITTERS} submitters; primary gone {DETECTION_SECONDS:.0f} s "
+        f"before the promotion (RPC timeout {RPC_TIMEOUT_SECONDS} s); submissions sent meanwhile answered "
+        f"{dict(seen)}, the longest waits {', '.join(f'{s}: {w:.1f} s' for s, w in waits.items())}; "
+        f"a filing sent after the promotion answered 201 in {back - promoted:.1f} s; "
         f"Retry-After {sorted({a.retry_after for a in refused})}"
     )
