@@ -128,7 +128,8 @@ class UnitOfWork:
                 left = None if self.deadline is None else self.deadline - time.time()
                 if left is None or left < deadlines.COMMIT_ALLOWANCE_SECONDS + RETRY_PAUSE_SECONDS:
                     raise
-                log.warning("database unavailable (%s); trying again, %.1f s before the deadline", exc.orig, left)
+                reason = str(exc.orig).strip().splitlines()[0]  # libpq's message runs over several lines
+                log.warning("database unavailable (%s); trying again, %.1f s before the deadline", reason, left)
                 time.sleep(RETRY_PAUSE_SECONDS)  # eventlet's, in a nameko service
 
     def ping(self) -> bool:
