@@ -6,10 +6,12 @@ psycogreen's wait callback before any connection is made.
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
@@ -28,6 +30,13 @@ from common.tenancy import Scope, scope_settings
 # event handlers and migrations use, bypasses it); created NOLOGIN by the intake, reporting and mediation
 # migrations through common.migrations.ensure_scoped_role
 SCOPED_ROLE = "disputes_scoped"
+# what a refused or lost database connection raises (and a deadlock, a serialization failure): the work
+# did not happen, or, when the connection went during the commit, nobody knows whether it did
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_PAUSE_SECONDS = 0.5
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -70,21 +79,28 @@ class UnitOfWork:
         if self._db.relay is not None:
             self._db.relay.wake()
 
+    def _sessions(self, stale_ok: bool) -> sessionmaker:
+        standby = self._db.read_sessions
+        return standby if stale_ok and standby is not None else self._db.sessions
+
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        with self._db.sessions() as session:
+    def read(self, *, stale_ok: bool = False) -> Iterator[Session]:
+        """`stale_ok`: the read may go to the standby (`DATABASE_READ_URL`), seconds behind."""
+        with self._sessions(stale_ok)() as session:
             yield session
 
     @contextmanager
-    def scoped(self, scope: Scope | None) -> Iterator[Session]:
+    def scoped(self, scope: Scope | None, *, stale_ok: bool = False) -> Iterator[Session]:
         """A read-only transaction as `disputes_scoped` with the caller's scope in per-transaction
         settings, so PostgreSQL's row-level security refuses every row outside the scope whatever the
         query says. Every staff-facing read goes through here; without a scope nothing is visible.
 
         `SET LOCAL` and `set_config(..., true)` end with the transaction, so a pooled connection goes
         back to the pool as the owner with no scope. The session cannot begin a second transaction
-        (no autobegin): a lazy load after the block raises instead of reading unscoped as the owner."""
-        with self._db.sessions(autobegin=False) as session, session.begin():
+        (no autobegin): a lazy load after the block raises instead of reading unscoped as the owner.
+        With `stale_ok` it may run on the standby (`DATABASE_READ_URL`): a list or a report that may
+        be seconds behind, never what an action is decided on."""
+        with self._sessions(stale_ok)(autobegin=False) as session, session.begin():
             (unit_key, unit), (agency_key, agency) = scope_settings(scope).items()
             # one round trip: read only, the non-owner role, the two settings, all local to this transaction
             session.execute(
@@ -95,6 +111,26 @@ class UnitOfWork:
                 {"unit_key": unit_key, "unit": unit, "agency_key": agency_key, "agency": agency},
             )
             yield session
+
+    def retrying(self, work: Callable[[], T]) -> T:
+        """Run `work` again while the database is unreachable, as long as the caller's deadline leaves
+        time for another attempt; then its error goes to the caller (the gateway's 503).
+
+        `work` opens its own transactions and starts by looking for what an earlier attempt stored
+        (an idempotency key): a commit whose answer was lost with the connection (the primary died
+        under it, tests/integration/test_database_failover.py) is found and answered, not repeated,
+        and a standby promoted within the deadline costs the caller a wait instead of a refusal.
+        Without a deadline (event handlers, timers) it runs once: the broker's retries bring those back."""
+        while True:
+            try:
+                return work()
+            except DATABASE_UNAVAILABLE as exc:
+                left = None if self.deadline is None else self.deadline - time.time()
+                if left is None or left < deadlines.COMMIT_ALLOWANCE_SECONDS + RETRY_PAUSE_SECONDS:
+                    raise
+                reason = str(exc.orig).strip().splitlines()[0]  # libpq's message runs over several lines
+                log.warning("database unavailable (%s); trying again, %.1f s before the deadline", reason, left)
+                time.sleep(RETRY_PAUSE_SECONDS)  # eventlet's, in a nameko service
 
     def ping(self) -> bool:
         return self._db.ping()
@@ -113,7 +149,10 @@ class UnitOfWork:
 
 class Database(DependencyProvider):
     """The service's own database: one engine per container, a UnitOfWork per worker, and the
-    outbox relay running beside the workers when the service has an outbox."""
+    outbox relay running beside the workers when the service has an outbox.
+
+    `DATABASE_READ_URL`, when set, names a standby (a hot standby, or a pooler in front of the
+    standbys) for the reads that say `stale_ok`; unset, they go to `DATABASE_URL` like the rest."""
 
     def __init__(self, outbox: type[OutboxMixin] | None = None, inbox: type[InboxMixin] | None = None) -> None:
         self.outbox = outbox
@@ -124,6 +163,11 @@ class Database(DependencyProvider):
         patch_psycopg()
         self.engine: Engine = make_engine(self.container.config.get("DATABASE_URL"))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        read_url = self.container.config.get("DATABASE_READ_URL") or None  # nameko.yaml: empty when unset
+        # named, so the standby's pg_stat_activity tells whose reads these are
+        reader = {"application_name": f"{self.container.service_name}-reads"}
+        self.read_engine = make_engine(read_url, pool_size=5, connect_args=reader) if read_url else None
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False) if self.read_engine else None
         if self.outbox is not None:
             self.relay = OutboxRelay(self.sessions, self.outbox, self.container.config)
 
@@ -135,6 +179,8 @@ class Database(DependencyProvider):
         if self.relay is not None:
             self.relay.stop()
         self.engine.dispose()
+        if self.read_engine is not None:
+            self.read_engine.dispose()
 
     def get_dependency(self, worker_ctx) -> UnitOfWork:
         # only an RPC has a caller waiting; events and timers carry no deadline

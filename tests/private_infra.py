@@ -6,6 +6,9 @@ binaries: a second RabbitMQ node (its own node name, ports, data and log directo
 Erlang cookie; no plugins) and a PostgreSQL cluster made by `initdb` in a temporary directory
 (trust authentication, its own port). Both listen on 127.0.0.1 only and are removed afterwards.
 
+`PrivateReplicatedPostgres` is a primary with a streaming standby (`pg_basebackup -R`, synchronous
+replication) for the failover test: the primary can be killed and the standby promoted.
+
 `missing()` says why they cannot run here (None when they can), so a test can skip with a reason.
 """
 
@@ -177,6 +180,7 @@ class PrivatePostgres:
         self.bin = postgres_bin()
         assert self.bin is not None
         self.base = base
+        base.mkdir(exist_ok=True)
         self.data = base / "data"
         self.port = free_port()
         # initdb and postgres refuse to run as root
@@ -188,15 +192,20 @@ class PrivatePostgres:
     def url(self, database: str) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def _run(self, *command: str, timeout: float = 120) -> None:
-        subprocess.run(
+    def _run(self, *command: str, timeout: float = 120) -> subprocess.CompletedProcess:
+        return subprocess.run(
             [str(self.bin / command[0]), *command[1:]],
             user=self.user,
             cwd=self.base,
             check=True,
             capture_output=True,
+            text=True,
             timeout=timeout,
         )
+
+    def psql(self, sql: str) -> str:
+        """One statement as the superuser over the socket; its result unaligned, without headers."""
+        return self._run("psql", "-h", str(self.base), "-p", str(self.port), "-U", "postgres", "-XAtc", sql).stdout
 
     def init(self) -> None:
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
@@ -216,6 +225,55 @@ class PrivatePostgres:
         self.stop()
         time.sleep(down_seconds)
         self.start()
+
+    def crash(self) -> None:
+        """`pg_ctl stop -m immediate`: every server process quits at once, nothing is shut down
+        cleanly (as a crashed machine; the next start would run crash recovery)."""
+        self.pg_ctl("stop", "-m", "immediate")
+
+
+class PrivateReplicatedPostgres:
+    """A primary and a streaming standby made from it with `pg_basebackup -R`, each on its own port.
+
+    Replication is synchronous (`synchronous_standby_names = '*'`), as the `ha` overlay's
+    CloudNativePG cluster: a commit is acknowledged once the standby has the WAL, so a promoted
+    standby has every transaction a client was told committed."""
+
+    def __init__(self, base: Path) -> None:
+        self.primary = PrivatePostgres(base / "primary")
+        self.standby = PrivatePostgres(base / "standby")
+
+    def start(self) -> None:
+        self.primary.init()
+        self.primary.start()
+        self.primary._run(
+            "pg_basebackup",
+            *("-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres"),
+            *("-D", str(self.standby.data), "-R", "-X", "stream", "--no-sync"),
+        )
+        self.standby.start()
+        self.primary.psql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        self.primary.psql("SELECT pg_reload_conf()")
+        wait_until(
+            lambda: self.primary.psql("SELECT sync_state FROM pg_stat_replication").strip() == "sync",
+            30,
+            "the standby did not become a synchronous standby",
+        )
+
+    def url(self, database: str, *, attrs: str = "read-write") -> str:
+        """A libpq multi-host URL naming both servers. With `target_session_attrs=read-write` libpq
+        skips the one in recovery, so it finds whichever is the primary now; with `prefer-standby`
+        it takes the standby while there is one."""
+        hosts = "&".join(f"host=127.0.0.1:{server.port}" for server in (self.primary, self.standby))
+        return f"postgresql://postgres@/{database}?{hosts}&target_session_attrs={attrs}"
+
+    def promote(self) -> None:
+        self.standby.pg_ctl("promote")
+
+    def close(self) -> None:
+        for server in (self.standby, self.primary):
+            with contextlib.suppress(Exception):
+                server.pg_ctl("stop", "-m", "immediate")
 
 
 class PrivateInfra:

@@ -62,8 +62,9 @@ class IntakeService(IntakeDesk):
     @rpc(expected_exceptions=EXPECTED)
     def submit(self, submission: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
         """File a complaint (any channel but e-mail; see services/intake/desk.py for who files
-        what). Answers only after it is durably stored with its event."""
-        return self._file(submission, idempotency_key)
+        what). Answers only after it is durably stored with its event; tried again while the
+        database is unreachable (a standby being promoted), within the caller's deadline."""
+        return self.db.retrying(lambda: self._file(submission, idempotency_key))
 
     # Staff-facing reads run in `db.scoped`: the query applies the scope (scope_clause) and
     # PostgreSQL's row-level security applies it again as the non-owner role.
@@ -124,7 +125,7 @@ class IntakeService(IntakeDesk):
         if self.scope is None:
             raise Forbidden("the case list is for signed-in staff")
         asked = case_list.parse(query or {}, self.scope)
-        with self.db.scoped(self.scope) as session:
+        with self.db.scoped(self.scope, stale_ok=True) as session:
             total, items = case_list.page(session, self.scope, asked, datetime.now(UTC))
         return {"total": total, "items": items}
 

@@ -181,7 +181,7 @@ class ReportingService:
     @rpc(expected_exceptions=EXPECTED)
     def monthly(self, month: str) -> dict[str, Any]:
         unit, first = self._unit_scope(), monthly.parse_month(month)
-        with self.db.scoped(self.scope) as session:
+        with self.db.scoped(self.scope, stale_ok=True) as session:
             return monthly.view(session, unit, first)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -206,7 +206,7 @@ class ReportingService:
         twelve months), for the console's own charts."""
         unit = self._unit_scope()
         first, last = queries.parse_period(start, end)
-        with self.db.scoped(self.scope) as session:
+        with self.db.scoped(self.scope, stale_ok=True) as session:
             rows = queries.monthly_trend(session, unit, first, last)
         return [{"month": month, "complaints": complaints, "agreements": agreed} for month, complaints, agreed in rows]
 
@@ -216,7 +216,7 @@ class ReportingService:
             raise NotFound(f"no chart {name!r}; there are {', '.join(CHARTS)}")
         unit = self._unit_scope()
         first, last = queries.parse_period(start, end)
-        with self.db.scoped(self.scope) as session:
+        with self.db.scoped(self.scope, stale_ok=True) as session:
             if name == "trend":
                 return exports.trend_chart(unit, queries.monthly_trend(session, unit, first, last))
             figures_ = queries.read_figures(session, unit, first, last)
@@ -230,7 +230,7 @@ class ReportingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def escalations(self) -> dict[str, Any]:
-        with self.db.scoped(self.scope) as session:
+        with self.db.scoped(self.scope, stale_ok=True) as session:
             return figures.escalation_rates(session, self.scope)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -239,7 +239,7 @@ class ReportingService:
         volumes of the cases handed to it. Scoped: the query names the unit and row-level security
         refuses any other row."""
         first, last = queries.parse_period(start, end)
-        with self.db.scoped(self.scope) as session:
+        with self.db.scoped(self.scope, stale_ok=True) as session:
             if self.scope is None or not self.scope.valid or self.scope.is_agency:
                 return figures.summary(session, self.scope, first, last)
             return queries.read_figures(session, self.scope.unit, first, last)
@@ -247,7 +247,7 @@ class ReportingService:
     @rpc(expected_exceptions=EXPECTED)
     def disclosure(self, unit_code: str, min_accepted: int, credit_code: str | None = None) -> dict[str, Any]:
         """Public figures (消费投诉信息公示) of a unit's subtree; the gateway checks the unit publishes."""
-        with self.db.read() as session:
+        with self.db.read(stale_ok=True) as session:
             return disclosure.figures(session, unit_code, min_accepted, credit_code)
 
     @rpc

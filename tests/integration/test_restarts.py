@@ -18,7 +18,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -90,8 +90,17 @@ def private_db(private_platform) -> Iterator[Engine]:
     engine.dispose()
 
 
+class Answer(NamedTuple):
+    sent: float  # time.monotonic() when the request went out
+    answered: float
+    status: int  # 0: no answer
+    idempotency_key: str
+    retry_after: str | None
+
+
 class Submitter(threading.Thread):
-    """Like test_reliability's, but remembers what every refusal looked like."""
+    """Like test_reliability's, but sends every filing with an Idempotency-Key of its own and
+    remembers what every answer looked like and when."""
 
     def __init__(self, api_url: str) -> None:
         super().__init__(daemon=True)
@@ -99,6 +108,7 @@ class Submitter(threading.Thread):
         self.acknowledged: list[str] = []
         self.statuses: collections.Counter[int] = collections.Counter()
         self.unexpected: list[str] = []  # anything but 201 and a clean 503
+        self.answers: list[Answer] = []
         self.stopping = threading.Event()
 
     def next_complaint(self) -> dict:
@@ -110,12 +120,19 @@ class Submitter(threading.Thread):
         # longer than the gateway's RPC timeout (10 s): the gateway must answer, not the client give up
         with httpx.Client(base_url=self.api_url, timeout=30) as client:
             while not self.stopping.is_set():
+                key, sent = secrets.token_hex(8), time.monotonic()
                 try:
-                    response = client.post("/api/v1/complaints", json=self.next_complaint())
+                    response = client.post(
+                        "/api/v1/complaints", json=self.next_complaint(), headers={"Idempotency-Key": key}
+                    )
                 except httpx.HTTPError as exc:
+                    self.answers.append(Answer(sent, time.monotonic(), 0, key, None))
                     self.unexpected.append(f"no answer: {exc!r}")
                     time.sleep(0.2)
                     continue
+                self.answers.append(
+                    Answer(sent, time.monotonic(), response.status_code, key, response.headers.get("Retry-After"))
+                )
                 self.statuses[response.status_code] += 1
                 if response.status_code == 201:
                     self.acknowledged.append(response.json()["id"])

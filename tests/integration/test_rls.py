@@ -202,7 +202,9 @@ def test_unit_of_work_scoped_sets_the_scope_per_transaction_only(rows):
     from common.tenancy import Scope
 
     engine = make_engine(TEST_DATABASE_URL, pool_size=1, max_overflow=0)
-    uow = UnitOfWork(SimpleNamespace(sessions=sessionmaker(engine, expire_on_commit=False), relay=None))
+    uow = UnitOfWork(
+        SimpleNamespace(sessions=sessionmaker(engine, expire_on_commit=False), read_sessions=None, relay=None)
+    )
     try:
         with uow.scoped(Scope(unit=VILLAGE, user="t", roles=frozenset({"mediator"}))) as session:
             seen = complaint_ids(session.connection())

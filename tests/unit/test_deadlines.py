@@ -12,9 +12,10 @@ import pytest
 from nameko.events import EventHandler
 from nameko.rpc import Rpc
 from sqlalchemy import Column, Integer, create_engine, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import declarative_base, sessionmaker
 
-from common import deadlines
+from common import db, deadlines
 from common.db import Database, UnitOfWork
 from common.errors import DeadlinePassed
 from gateway.admission import Admission, Admitted, Overloaded
@@ -56,7 +57,7 @@ def unit_of_work(deadline: float | None) -> tuple[UnitOfWork, sessionmaker]:
     engine = create_engine("sqlite://")
     Rows.metadata.create_all(engine)
     sessions = sessionmaker(engine, expire_on_commit=False)
-    return UnitOfWork(SimpleNamespace(sessions=sessions, relay=None), deadline), sessions
+    return UnitOfWork(SimpleNamespace(sessions=sessions, read_sessions=None, relay=None), deadline), sessions
 
 
 def stored(sessions: sessionmaker) -> int:
@@ -78,6 +79,39 @@ def test_a_transaction_in_time_or_without_a_deadline_commits():
         with uow.transaction() as session:
             session.add(Row(id=1))
         assert stored(sessions) == 1
+
+
+def lost_connection() -> OperationalError:
+    return OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+
+def test_work_is_tried_again_while_the_database_is_away_and_the_deadline_allows(monkeypatch):
+    monkeypatch.setattr(db, "RETRY_PAUSE_SECONDS", 0.01)
+    attempts = []
+
+    def work() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise lost_connection()
+        return "filed"
+
+    uow, _ = unit_of_work(deadline=time.time() + 30)
+    assert uow.retrying(work) == "filed" and len(attempts) == 3
+
+
+@pytest.mark.parametrize("deadline", [None, "too close"])
+def test_without_a_deadline_or_time_left_the_databases_error_goes_to_the_caller(deadline):
+    attempts = []
+
+    def work() -> None:
+        attempts.append(1)
+        raise lost_connection()
+
+    left = deadlines.COMMIT_ALLOWANCE_SECONDS + db.RETRY_PAUSE_SECONDS / 2
+    uow, _ = unit_of_work(deadline=None if deadline is None else time.time() + left)
+    with pytest.raises(OperationalError):
+        uow.retrying(work)
+    assert len(attempts) == 1
 
 
 def test_only_rpc_workers_carry_their_callers_deadline():
