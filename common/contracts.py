@@ -202,6 +202,22 @@ class ComplaintAccepted(Contract):
     working_days: WorkingDays = WorkingDays()
 
 
+class SettleFirstOpened(Contract):
+    """A new complaint went to the business first (先行和解, issue 19): the business is told by SMS,
+    at the contact staff verified, that it waits for its answer until `window_deadline`."""
+
+    source = "intake"
+    type = "settle_first.opened.v1"
+
+    complaint_id: uuid.UUID
+    tracking_no: str
+    unit: Unit
+    window_deadline: datetime
+    business_name: str | None = None
+    business_credit_code: str
+    business_phone: str  # the verified contact (services/intake/settle_first.py), where the SMS goes
+
+
 class SettleFirstEnded(Contract):
     """The settle-first lane (先行和解, issue 19) of a complaint ended: `settled` (the consumer
     accepted the business's offer; the case is closed as 和解), `rejected` or `expired` (the case goes
@@ -486,6 +502,7 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
     CaseReassigned,
     ComplaintAccepted,
     ComplaintRefused,
+    SettleFirstOpened,
     SettleFirstEnded,
     CaseEscalated,
     MediationEnded,

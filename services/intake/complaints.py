@@ -19,6 +19,7 @@ from common.contracts import (
     ComplaintSubmission,
     MessageHandled,
     MessageRecorded,
+    SettleFirstOpened,
 )
 from common.masking import mask_complainant, mask_name, mask_recipient
 from common.tenancy import Scope, Viewers, scope_clause
@@ -342,7 +343,9 @@ def new_draft(
     return draft
 
 
-def record_routing(session: Session, event: ComplaintRouted) -> None:
+def record_routing(session: Session, event: ComplaintRouted) -> SettleFirstOpened | None:
+    """Record the unit routing decided; the settle-first lane's opening when the case goes to the
+    business first (the caller emits it)."""
     complaint = session.get(Complaint, event.complaint_id, with_for_update=True)
     if complaint is None:
         raise LookupError(f"routing decided for unknown complaint {event.complaint_id}")
@@ -381,7 +384,8 @@ def record_routing(session: Session, event: ComplaintRouted) -> None:
     if first_routing:
         from services.intake import settle_first  # it builds on this module's statuses
 
-        settle_first.open_lane(session, complaint, event.clock_policy, event.decided_at)
+        return settle_first.open_lane(session, complaint, event.clock_policy, event.decided_at)
+    return None
 
 
 # the delivery states of a message that has left the platform (notification's `message.recorded.v1`)
