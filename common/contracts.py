@@ -558,6 +558,12 @@ class Business(_Input):
     shop_name: str | None = Field(default=None, min_length=1, max_length=100)  # the shop's name there
 
 
+class PrivacyConsent(_Input):
+    """The complainant's consent to the privacy notice (隐私告知) of the version the form showed."""
+
+    version: str = Field(min_length=1, max_length=20)
+
+
 class ComplaintSubmission(_Input):
     """A complaint as filed through any channel (`POST /api/v1/complaints`, `intake.submit`)."""
 
@@ -577,3 +583,6 @@ class ComplaintSubmission(_Input):
     request_details: str | None = Field(default=None, min_length=1, max_length=500)  # what exactly is asked
     also_report: bool = False  # also a report of an offence (Art 9): split into two linked records
     report_text: str | None = Field(default=None, min_length=5, max_length=2000)
+    # the public web form must carry it (the gateway refuses a filing without); staff channels
+    # record the complainant's consent on paper
+    privacy_consent: PrivacyConsent | None = None
