@@ -63,7 +63,9 @@ export const searchBusinesses = (text: string) =>
   call<{ name: string; credit_code: string | null }[]>("GET", `/portal/businesses?q=${q(text)}`);
 
 // filing; the receipt's upload token then carries the evidence files (images and PDF)
-export const fileComplaint = (submission: Json) => call<Json>("POST", "/complaints", submission);
+// without the party token: a consumer signed in at /track who files another complaint files as the
+// public (the complaints route would take any bearer for a staff token, and refuse it)
+export const fileComplaint = (submission: Json) => call<Json>("POST", "/complaints", submission, "");
 export function uploadEvidence(uploadToken: string, files: File[]): Promise<Json[]> {
   const form = new FormData();
   for (const file of files) form.append("files", file);
