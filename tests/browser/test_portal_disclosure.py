@@ -33,8 +33,8 @@ def published_in_the_console(page: Page, platform: Any, api: httpx.Client, login
     log_in(page, f"{platform.url}/console/", CITY, to="/admin")
     page.locator("#admin-tabs .el-tabs__item", has_text="单位设置").click()
     switch = page.get_by_role("switch", name=re.compile("消费投诉信息公示"))
-    if not switch.is_checked():
-        page.locator(".el-switch", has=page.locator("#disclosure-enabled")).click()  # the drawn switch, over its input
+    if not switch.is_checked():  # the drawn switch, over its input
+        page.locator(".el-switch", has=page.locator("#disclosure-enabled")).click()
     expect(switch).to_be_checked()
     page.locator("#disclosure-minimum").fill("3")
     page.locator("#settings-save").click()

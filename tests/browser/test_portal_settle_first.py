@@ -37,8 +37,8 @@ def lane_on_in_the_console(page: Page, platform: Any, api: httpx.Client, login: 
     log_in(page, f"{platform.url}/console/", VILLAGE, to="/admin")
     page.locator("#admin-tabs .el-tabs__item", has_text="单位设置").click()
     switch = page.get_by_role("switch", name=re.compile("经营者先行和解"))
-    if not switch.is_checked():
-        page.locator(".el-switch", has=page.locator("#settle-first-enabled")).click()  # the drawn switch, over its input
+    if not switch.is_checked():  # the drawn switch, over its input
+        page.locator(".el-switch", has=page.locator("#settle-first-enabled")).click()
     expect(switch).to_be_checked()
     page.locator("#settle-first-days").fill("5")
     page.locator("#settings-save").click()
