@@ -91,9 +91,9 @@ def test_disclosure_lists_a_business_with_reportings_figures_and_no_personal_dat
     place = phone.locator(".van-cell", has_text="地区")
     if "诸暨市" not in place.inner_text():
         place.click()
-        phone.locator(".van-picker-column__item", has_text="诸暨市").click()
+        phone.locator(".van-picker-column__item", has_text=re.compile("^诸暨市$")).click()
         phone.locator(".van-picker").get_by_role("button", name="确定").click()
-    expect(place).to_contain_text("诸暨市")
+    expect(place.locator(".van-cell__value")).to_have_text("诸暨市")
     row = phone.locator(".business-row", has_text=listed["name"])
     expect(row).to_contain_text(listed["credit_code"])
     row.locator(".van-collapse-item__title").click()
