@@ -119,6 +119,7 @@ def make_submission(rng: random.Random, villages: list[str]) -> dict[str, Any]:
         "summary": rng.choice(_SUMMARIES),
         "claim_amount": f"{rng.randrange(50, 5000)}.00",
         "requests": ["refund"],
+        "privacy_consent": {"version": "2026-12"},
     }
 
 

@@ -202,6 +202,22 @@ class ComplaintAccepted(Contract):
     working_days: WorkingDays = WorkingDays()
 
 
+class SettleFirstOpened(Contract):
+    """A new complaint went to the business first (先行和解, issue 19): the business is told by SMS,
+    at the contact staff verified, that it waits for its answer until `window_deadline`."""
+
+    source = "intake"
+    type = "settle_first.opened.v1"
+
+    complaint_id: uuid.UUID
+    tracking_no: str
+    unit: Unit
+    window_deadline: datetime
+    business_name: str | None = None
+    business_credit_code: str
+    business_phone: str  # the verified contact (services/intake/settle_first.py), where the SMS goes
+
+
 class SettleFirstEnded(Contract):
     """The settle-first lane (先行和解, issue 19) of a complaint ended: `settled` (the consumer
     accepted the business's offer; the case is closed as 和解), `rejected` or `expired` (the case goes
@@ -486,6 +502,7 @@ ALL_CONTRACTS: tuple[type[Contract], ...] = (
     CaseReassigned,
     ComplaintAccepted,
     ComplaintRefused,
+    SettleFirstOpened,
     SettleFirstEnded,
     CaseEscalated,
     MediationEnded,
@@ -541,6 +558,12 @@ class Business(_Input):
     shop_name: str | None = Field(default=None, min_length=1, max_length=100)  # the shop's name there
 
 
+class PrivacyConsent(_Input):
+    """The complainant's consent to the privacy notice (隐私告知) of the version the form showed."""
+
+    version: str = Field(min_length=1, max_length=20)
+
+
 class ComplaintSubmission(_Input):
     """A complaint as filed through any channel (`POST /api/v1/complaints`, `intake.submit`)."""
 
@@ -560,3 +583,6 @@ class ComplaintSubmission(_Input):
     request_details: str | None = Field(default=None, min_length=1, max_length=500)  # what exactly is asked
     also_report: bool = False  # also a report of an offence (Art 9): split into two linked records
     report_text: str | None = Field(default=None, min_length=5, max_length=2000)
+    # the public web form must carry it (the gateway refuses a filing without); staff channels
+    # record the complainant's consent on paper
+    privacy_consent: PrivacyConsent | None = None

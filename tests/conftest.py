@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/disputes_test")
 TEST_AMQP_URI = os.environ.get("TEST_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/disputes_test")
 DEMO_PASSWORD = "test-demo-password"
+PRIVACY_NOTICE_VERSION = "2026-12"  # what the portal's form sends (web/portal/src/words.ts)
 
 
 def free_port() -> int:
@@ -203,6 +204,7 @@ def complaint(**overrides: Any) -> dict[str, Any]:
         "summary": f"新买的电饭煲三天后无法加热，商家拒绝退货（订单号 {next(_ORDER_NUMBERS)}）",
         "claim_amount": 399.0,
         "requests": ["refund"],
+        "privacy_consent": {"version": PRIVACY_NOTICE_VERSION},
     }
     body.update(overrides)
     return body

@@ -55,6 +55,7 @@ class Receipt(BaseModel):
     id: str
     tracking_no: str
     status: str
+    acceptance_deadline: str | None = None  # when the unit must have decided whether to accept (Art 14)
     duplicate_of: str | None = None  # the first case's tracking number, for a duplicate (Art 35)
     already_filed: bool | None = None  # a retry without a key: the case filed minutes ago (200, not 201)
     report: ReportRef | None = None  # the report half of an Art 9 split
@@ -95,6 +96,13 @@ async def submit_complaint(
     same filing again within minutes without an `Idempotency-Key` (a retry) answers 200 with the case
     filed first and `already_filed`. A 503 (with `Retry-After`) means nothing was filed, except when
     the answer was lost after the commit: retry with the same `Idempotency-Key` (docs/intake.md)."""
+    if caller is None and submission.privacy_consent is None:
+        return problem(
+            422,
+            "invalid_input",
+            "privacy_consent: the public form needs the complainant's consent to the privacy notice",
+            [{"field": "privacy_consent", "message": "请阅读并同意隐私告知（须注明告知的版本）"}],
+        )
     context = caller.scope.to_context() if caller is not None else None
     receipt = await client.call(
         "intake",

@@ -1,4 +1,4 @@
-"""The parties' portal API (docs/parties.md, contract /work/wt/PORTAL_API.md): SMS one-time codes
+"""The parties' portal API (docs/parties.md): SMS one-time codes
 and the party sign-in. Codes live in notification (it holds the phones and the SMS channel); the
 gateway issues the party token, a JWT of its own type that staff paths refuse."""
 

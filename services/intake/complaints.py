@@ -19,6 +19,7 @@ from common.contracts import (
     ComplaintSubmission,
     MessageHandled,
     MessageRecorded,
+    SettleFirstOpened,
 )
 from common.masking import mask_complainant, mask_name, mask_recipient
 from common.tenancy import Scope, Viewers, scope_clause
@@ -88,6 +89,10 @@ def _details(submission: ComplaintSubmission) -> dict[str, Any]:
         "product": submission.product,
         "occurred_on": submission.occurred_on.isoformat() if submission.occurred_on else None,
         "request_details": submission.request_details,
+        # which notice the complainant agreed to, and when the platform received the agreement
+        "privacy_consent": {"version": submission.privacy_consent.version, "at": datetime.now(UTC).isoformat()}
+        if submission.privacy_consent
+        else None,
     }
     return {key: value for key, value in values.items() if value is not None}
 
@@ -342,7 +347,9 @@ def new_draft(
     return draft
 
 
-def record_routing(session: Session, event: ComplaintRouted) -> None:
+def record_routing(session: Session, event: ComplaintRouted) -> SettleFirstOpened | None:
+    """Record the unit routing decided; the settle-first lane's opening when the case goes to the
+    business first (the caller emits it)."""
     complaint = session.get(Complaint, event.complaint_id, with_for_update=True)
     if complaint is None:
         raise LookupError(f"routing decided for unknown complaint {event.complaint_id}")
@@ -381,7 +388,8 @@ def record_routing(session: Session, event: ComplaintRouted) -> None:
     if first_routing:
         from services.intake import settle_first  # it builds on this module's statuses
 
-        settle_first.open_lane(session, complaint, event.clock_policy, event.decided_at)
+        return settle_first.open_lane(session, complaint, event.clock_policy, event.decided_at)
+    return None
 
 
 # the delivery states of a message that has left the platform (notification's `message.recorded.v1`)
@@ -473,6 +481,11 @@ def filing_receipt(session: Session, complaint: Complaint) -> dict[str, Any]:
     """The answer to a filing (and to its retries): the receipt, plus the first case's tracking
     number for a duplicate and the report half of an Art 9 split."""
     answer = receipt(complaint)
+    # the law's clock runs from receipt: the receipt names its deadline (the responsible tenant's
+    # calendar, applied at routing, may move it; tracking shows the current one)
+    acceptance = session.get(case_clocks.ClockRow, (complaint.id, ClockKind.ACCEPTANCE.value))
+    if acceptance is not None and acceptance.deadline is not None:
+        answer["acceptance_deadline"] = acceptance.deadline.isoformat()
     if complaint.duplicate_of is not None:
         first = session.get(Complaint, complaint.duplicate_of)
         answer["duplicate_of"] = first.tracking_no if first else None

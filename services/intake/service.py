@@ -163,7 +163,9 @@ class IntakeService(IntakeDesk):
     def on_complaint_routed(self, event_id: uuid.UUID, event: ComplaintRouted) -> None:
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_complaint_routed"):
-                complaints.record_routing(session, event)
+                opened = complaints.record_routing(session, event)
+                if opened is not None:
+                    self.db.emit(session, opened)
 
     @on_event(MessageRecorded)
     def on_message_recorded(self, event_id: uuid.UUID, event: MessageRecorded) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from common import reference
 from common.clocks import ClockKind
-from common.contracts import ClockPolicy, SettleFirstEnded, Unit
+from common.contracts import ClockPolicy, SettleFirstEnded, SettleFirstOpened, Unit
 from common.errors import Conflict, InvalidInput, NotFound
 from common.masking import mask_complainant
 from common.workdays import WorkCalendar
@@ -56,20 +56,24 @@ def record_contact(session: Session, credit_code: Any, phone: Any, by: str) -> d
     return {"credit_code": code, "verified_at": now.isoformat()}
 
 
-def open_lane(session: Session, complaint: Complaint, policy: ClockPolicy | None, now: datetime) -> None:
-    """Called when a complaint is first routed: send it to the business first if the lane applies."""
+def open_lane(
+    session: Session, complaint: Complaint, policy: ClockPolicy | None, now: datetime
+) -> SettleFirstOpened | None:
+    """Called when a complaint is first routed: send it to the business first if the lane applies;
+    the event tells notification to let the business know (SMS to the verified contact)."""
     if policy is None or policy.settle_first_working_days is None or complaint.status != ROUTED:
-        return
+        return None
     code = complaint.business.get("credit_code")
-    if not code or session.get(BusinessContact, code) is None:
-        return
+    contact = session.get(BusinessContact, code) if code else None
+    if contact is None:
+        return None
     calendar = WorkCalendar(policy.working_days.extra_workdays, policy.working_days.extra_holidays)
     deadline = calendar.add_working_days(now, policy.settle_first_working_days)
     acceptance = case_clocks.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
     if acceptance is not None:
         deadline = min(deadline, acceptance.deadline - DECISION_MARGIN)
     if deadline <= now:
-        return
+        return None
     deadline = deadline.astimezone(UTC)  # stored as UTC text, compared as text by expire_due
     complaint.status, complaint.status_at = SETTLE_FIRST, now
     complaint.details = {
@@ -83,6 +87,19 @@ def open_lane(session: Session, complaint: Complaint, policy: ClockPolicy | None
             step="settle_first_opened",
             detail={"window_deadline": deadline.isoformat(), "business": complaint.business.get("name")},
         )
+    )
+    return SettleFirstOpened(
+        complaint_id=complaint.id,
+        tracking_no=complaint.tracking_no,
+        unit=Unit(
+            code=complaint.responsible_unit_code or "",
+            name=complaint.responsible_unit_name or "",
+            tier=complaint.responsible_tier or "",
+        ),
+        window_deadline=deadline,
+        business_name=complaint.business.get("name"),
+        business_credit_code=code,
+        business_phone=contact.phone,
     )
 
 

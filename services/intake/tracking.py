@@ -149,8 +149,14 @@ def public_view(session: Session, complaint: Complaint) -> dict[str, Any]:
         "responsible_unit": unit,
         "steps": steps,
     }
-    if complaint.details.get("settle_first"):
-        data["settle_first"] = complaint.details["settle_first"]  # window, offer, outcome: no personal data
+    lane = complaint.details.get("settle_first")
+    if lane:
+        # window, offer, outcome: no personal data; and what the complainant can do now
+        data["settle_first"] = {
+            **lane,
+            "can_reply": complaint.status == reference.SETTLE_FIRST and lane.get("offer") is not None,
+            "can_confirm_performance": complaint.status == reference.SETTLED and not lane.get("performed"),
+        }
     decision = complaint.decision or {}
     if decision.get("decision") == "refused":
         ground = RefusalGround(decision["ground"])

@@ -91,6 +91,14 @@ def learned(event_type: str, event: Any) -> dict[str, Any]:
         facts.update(tracking_no=event.tracking_no, complainant_phone=event.complainant_phone, **_unit(event.unit))
     elif event_type == R.ROUTED:
         facts.update(_unit(event.unit))
+    elif event_type == R.SETTLE_FIRST_OPENED:  # the business's verified contact, where its SMS goes
+        facts.update(
+            tracking_no=event.tracking_no,
+            business_name=event.business_name,
+            business_credit_code=event.business_credit_code,
+            business_phone=event.business_phone,
+            **_unit(event.unit),
+        )
     elif event_type in (R.REASSIGNED, R.ESCALATED):
         facts.update(_unit(event.to_unit))
     elif event_type == R.ROUTING_STEP:
@@ -321,7 +329,9 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
         "category": _category_label(case.category),
     }
     detail = getattr(event, "detail", None) or {}
-    if event_type == R.REFUSED:
+    if event_type == R.SETTLE_FIRST_OPENED:
+        ctx.update(window_deadline=_local(event.window_deadline))
+    elif event_type == R.REFUSED:
         ctx.update(
             ground=_ground_label(event.ground), reason=event.reason.rstrip("。."), other_routes=event.other_routes
         )

@@ -80,6 +80,7 @@ RECEIVED = "complaint.received.v1"
 ROUTED = "complaint.routed.v1"
 ACCEPTED = "complaint.accepted.v1"
 REFUSED = "complaint.refused.v1"
+SETTLE_FIRST_OPENED = "settle_first.opened.v1"
 REASSIGNED = "case.reassigned.v1"
 ESCALATED = "case.escalated.v1"
 ROUTING_STEP = "case.routing_step.v1"
@@ -130,6 +131,8 @@ RULES: tuple[Rule, ...] = (
     _r(ENDED, COMPLAINANT, "callback_survey", SMS, outcome=("agreement", "expired")),
     # --- the business ------------------------------------------------------------------------
     _r(ACCEPTED, BUSINESS, "mediation_invitation", PARTY),
+    # the settle-first lane: the complaint waits for the business's answer until the window's end
+    _r(SETTLE_FIRST_OPENED, BUSINESS, "settle_first_waiting", SMS, True),
     _r(TRANSITIONED, BUSINESS, "session_scheduled", PARTY, True, action=("schedule_session",), party=WITH_BUSINESS),
     _r(TRANSITIONED, BUSINESS, "agreement_terms", PARTY, action=("draft_agreement",)),
     _r(ENDED, BUSINESS, "mediation_outcome", PARTY),

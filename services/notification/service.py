@@ -43,6 +43,7 @@ from common.contracts import (
     MediationTransitioned,
     MessageRecorded,
     OfficialCalendarMissing,
+    SettleFirstOpened,
     SupervisionAccepted,
     SupervisionAnswered,
     SupervisionMoved,
@@ -151,6 +152,11 @@ class NotificationService:
     @on_event(ComplaintRefused)
     def on_complaint_refused(self, event_id: uuid.UUID, event: ComplaintRefused) -> None:
         self._handle(event_id, R.REFUSED, event, "notification.on_complaint_refused")
+
+    @on_event(SettleFirstOpened)
+    def on_settle_first_opened(self, event_id: uuid.UUID, event: SettleFirstOpened) -> None:
+        """Tell the business a complaint waits for its answer (settle-first lane)."""
+        self._handle(event_id, R.SETTLE_FIRST_OPENED, event, "notification.on_settle_first_opened")
 
     @on_event(CaseReassigned)
     def on_case_reassigned(self, event_id: uuid.UUID, event: CaseReassigned) -> None:

@@ -128,6 +128,14 @@ _TEMPLATES: tuple[Template, ...] = (
         "business: the invitation and the consent request (Art 18)",
     ),
     Template(
+        "settle_first_waiting",
+        "先行和解：{{ tracking_no }}",
+        SIGNATURE + "{{ business_name }}：有消费者就一件消费纠纷（编号{{ tracking_no }}，类别：{{ category }}）"
+        "投诉贵方，请于{{ window_deadline }}前凭统一社会信用代码和短信验证码登录经营者专区查看，"
+        "并提出和解方案；逾期未和解的，由{{ unit_name }}决定是否受理。",
+        "business: a complaint sent to it first (settle-first lane), with the window's end",
+    ),
+    Template(
         "case_assigned_unit",
         "新案件：{{ tracking_no }}",
         "案件{{ tracking_no }}（{{ category }}，投诉人{{ name }}）已由本单位{{ unit_name }}负责，"
@@ -293,6 +301,7 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "reason": "经核实不属于本单位职责",
     "other_routes": "向有管辖权的部门投诉，或申请仲裁、提起诉讼",
     "scheduled_at": "2026-12-01 09:30",
+    "window_deadline": "2026-12-08 17:00",
     "session_channel": "现场",
     "session_mode": "双方当面调解",
     "terms": [{"kind": "退款", "amount": "399.00", "deadline": "2026-12-10"}],

@@ -124,8 +124,17 @@ def sms_codes(sinks: Any, phone: str) -> list[str]:
     return [m.group(1) for t in texts if (m := re.search(r"验证码 (\d{6})", t))]
 
 
-def file_on_the_portal(phone: Page, platform: Any, mobile: str, photo: Path) -> str:
-    """Fill 我要投诉 like a consumer, with a photo; the receipt's case number."""
+def file_on_the_portal(
+    phone: Page,
+    platform: Any,
+    mobile: str,
+    photo: Path,
+    business: str = "枫桥家电商行",
+    credit_code: str | None = None,
+    summary: str = "新买的电饭煲三天后无法加热，商家拒绝退货（门户投诉）",
+) -> str:
+    """Fill 我要投诉 like a consumer, with a photo; the receipt's case number (the receipt names the
+    acceptance deadline)."""
     phone.goto(f"{platform.url}/")
     phone.get_by_label("姓名").fill("王五")
     phone.get_by_label("手机号码").fill(mobile)
@@ -133,13 +142,15 @@ def file_on_the_portal(phone: Page, platform: Any, mobile: str, photo: Path) -> 
     for place in ("诸暨市", "枫桥镇", "枫源村"):
         phone.locator(".van-cascader__option", has_text=place).first.click()
     expect(phone.get_by_label("发生地点")).to_have_value(re.compile("枫源村"))
-    phone.get_by_label("经营者").fill("枫桥家电商行")
+    phone.get_by_label("经营者").fill(business)
+    if credit_code:
+        phone.get_by_label("信用代码").fill(credit_code)
     phone.get_by_label("投诉类别").click()
     phone.locator(".van-picker-column__item", has_text="商品质量").first.click()
     phone.get_by_role("button", name="确定").click()
     phone.locator(".van-checkbox", has_text="退款").first.click()
     phone.get_by_label("涉及金额").fill("399")
-    phone.get_by_label("投诉内容").fill("新买的电饭煲三天后无法加热，商家拒绝退货（门户投诉）")
+    phone.get_by_label("投诉内容").fill(summary)
     phone.locator(".van-uploader input[type=file]").set_input_files(str(photo))
     expect(phone.locator(".van-uploader__preview")).to_have_count(1)
     phone.locator(".van-checkbox", has_text="我已阅读并同意隐私告知").click()
@@ -147,6 +158,8 @@ def file_on_the_portal(phone: Page, platform: Any, mobile: str, photo: Path) -> 
     phone.locator(".van-dialog").get_by_role("button", name="提交").click()
     expect(phone.locator("[data-test=tracking-no]")).to_be_visible(timeout=20_000)
     expect(phone.locator(".van-cell", has_text="证据材料")).to_contain_text("已上传 1 个文件")
+    deadline = re.compile(r"受理时限：\d{4}/\d{1,2}/\d{1,2}")
+    expect(phone.locator(".van-cell", has_text="受理决定")).to_contain_text(deadline)
     assert_fits_the_phone(phone)
     screenshot(phone, "portal-receipt")
     return phone.locator("[data-test=tracking-no]").inner_text().strip()

@@ -3,10 +3,12 @@ complaint with every field is stored and announced with its places."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from stdnum.cn import ric
 
-from tests.conftest import complaint
+from tests.conftest import PRIVACY_NOTICE_VERSION, complaint
 from tests.integration.test_intake_channels import VILLAGE, fresh, fresh_business, fresh_phone, routed
 from tests.integration.test_intake_decisions import tap
 
@@ -110,11 +112,13 @@ def test_a_complete_complaint_is_stored_and_announced_with_its_places(api, login
         assert response.status_code == 201, response.text
     found = routed(api, login, response.json()["id"])
     assert found["business"]["platform"] == "某电商平台" and found["business"]["platform_shop"] is True
+    consent = found["details"].pop("privacy_consent")
     assert found["details"] == {
         "product": "电动车电池",
         "occurred_on": "2026-11-01",
         "request_details": "退货退款并赔偿误工费",
     }
+    assert consent["version"] == PRIVACY_NOTICE_VERSION
     assert found["claim_amount"] == "1299.50"
     assert found["complainant"]["id_number"] == body["complainant"]["id_number"]
     [event] = [e["data"] for e in events if e["data"]["complaint_id"] == found["id"]]
@@ -123,6 +127,37 @@ def test_a_complete_complaint_is_stored_and_announced_with_its_places(api, login
     assert event["business_operating_division_code"] == VILLAGE
     assert event["is_platform_shop"] is True and event["platform"] == "某电商平台"
     assert event["complainant_division_code"] == VILLAGE
+
+
+def test_the_public_form_needs_the_privacy_consent_and_it_is_recorded(api, login):
+    """The web form without consent: a 422 naming `privacy_consent`, nothing filed; with it, the
+    version and the time are on the case, and the receipt names the acceptance deadline."""
+    body = fresh()
+    del body["privacy_consent"]
+    refused = api.post("/api/v1/complaints", json=body)
+    assert refused.status_code == 422, refused.text
+    assert [f["field"] for f in refused.json()["fields"]] == ["privacy_consent"]
+    assert api.get("/api/v1/complaints", params={"q": body["summary"]}, headers=login(VILLAGE)).json() == []
+    bad = api.post("/api/v1/complaints", json={**body, "privacy_consent": {"version": ""}})
+    assert bad.status_code == 422 and "privacy_consent" in bad.text
+
+    before = datetime.now(UTC)
+    filed = api.post("/api/v1/complaints", json={**body, "privacy_consent": {"version": PRIVACY_NOTICE_VERSION}})
+    assert filed.status_code == 201, filed.text
+    receipt = filed.json()
+    found = routed(api, login, receipt["id"])
+    consent = found["details"]["privacy_consent"]
+    assert consent["version"] == PRIVACY_NOTICE_VERSION
+    assert before <= datetime.fromisoformat(consent["at"]) <= datetime.now(UTC)
+    # the receipt's acceptance deadline is the acceptance clock's: 7 working days on from receipt
+    deadline = datetime.fromisoformat(receipt["acceptance_deadline"])
+    assert timedelta(days=7) <= deadline - before <= timedelta(days=7 + 2 * 7)
+    clock = next(c for c in found["clocks"] if c["kind"] == "acceptance")
+    assert datetime.fromisoformat(clock["deadline"]) == deadline
+    # staff filing a walk-in record the consent on paper: the field is not asked of them
+    walk_in = {k: v for k, v in fresh(channel="walk_in").items() if k != "privacy_consent"}
+    clerk = api.post("/api/v1/complaints", json=walk_in, headers=login(VILLAGE))
+    assert clerk.status_code == 201, clerk.text
 
 
 def test_registered_place_alone_is_the_business_place(api, login):

@@ -5,8 +5,11 @@ with the offer in its history; with the lane off nothing changes."""
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -18,6 +21,7 @@ from tests.integration.test_intake_channels import VILLAGE, case, fresh, role_he
 pytestmark = pytest.mark.integration
 
 CITY = VILLAGE[:6]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
@@ -35,14 +39,12 @@ def token(platform, party: Party) -> dict[str, str]:
     return {"Authorization": f"Bearer {issue(party, platform.env['JWT_SECRET'])}"}
 
 
-def file_with_contact(api, db, *, contact: bool = True, **overrides) -> dict:
+def file_with_contact(api, db, *, contact: bool = True, phone: str = "13905750001", **overrides) -> dict:
     body = fresh(**overrides)
     if contact:
         clerk = role_headers(api, db, VILLAGE, "intake_clerk")
         response = api.put(
-            f"/api/v1/businesses/{body['business']['credit_code']}/contact",
-            json={"phone": "13905750001"},
-            headers=clerk,
+            f"/api/v1/businesses/{body['business']['credit_code']}/contact", json={"phone": phone}, headers=clerk
         )
         assert response.status_code == 200, response.text
     response = api.post("/api/v1/complaints", json=body)
@@ -115,6 +117,44 @@ def test_accepted_offer_settles_the_case_without_staff(api, db, login, platform,
         return lane if lane["settled"] >= 1 and lane["answered_on_time"] >= 1 else None
 
     assert wait_for(counted, timeout=20)["by_outcome"]["settled"] >= 1
+
+
+def test_the_business_is_texted_and_signs_in_with_an_sms_code(api, db, login, platform, lane, notification_sinks):
+    """The lane's SMS names the case and the window's end, at the contact staff verified; the
+    business then signs in with its credit code and a code to that phone, sees the complaint masked
+    and answers it: no token made by the test."""
+    contact = "13905759" + filed_suffix()
+    filed = file_with_contact(api, db, phone=contact)
+    in_status(api, login, filed["id"], "settle_first")
+
+    def told() -> list[str]:
+        texts = [r.body["text"] for r in notification_sinks.http.requests("/sms", to=contact)]
+        return [t for t in texts if filed["tracking_no"] in t]
+
+    [text] = wait_for(told, timeout=20)
+    assert filed["business"]["name"] in text and "和解方案" in text
+    assert filed["complainant"]["name"] not in text and filed["complainant"]["phone"] not in text
+
+    code = {"party": "business", "credit_code": filed["business"]["credit_code"]}
+    assert api.post("/api/v1/portal/codes", json=code).status_code == 202
+
+    def sign_in_code() -> str | None:
+        texts = [r.body["text"] for r in notification_sinks.http.requests("/sms", to=contact)]
+        return next((m.group(1) for t in reversed(texts) if (m := re.search(r"验证码 (\d{6})", t))), None)
+
+    signed = api.post("/api/v1/portal/sign-in", json={**code, "code": wait_for(sign_in_code, timeout=20)})
+    assert signed.status_code == 200, signed.text
+    business = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    [mine] = [c for c in api.get("/api/v1/business/settle-first", headers=business).json()]
+    assert mine["tracking_no"] == filed["tracking_no"] and mine["complainant"]["name"] != "赵六"
+    window = datetime.fromisoformat(mine["settle_first"]["window_deadline"]).astimezone(SHANGHAI)
+    assert window.strftime("%Y-%m-%d %H:%M") in text  # the window's end, in China's time
+    offered = api.post(f"/api/v1/business/settle-first/{filed['tracking_no']}/offer", json=OFFER, headers=business)
+    assert offered.status_code == 200, offered.text
+
+
+def filed_suffix() -> str:
+    return f"{secrets.randbelow(1000):03d}"
 
 
 def test_rejected_offer_goes_to_the_units_acceptance_with_the_offer_in_history(api, db, login, platform, lane):

@@ -52,7 +52,7 @@ async function call<T = Json>(method: string, path: string, body?: unknown, bear
 
 const q = encodeURIComponent;
 
-// reference and public look-ups (parties' contract: /work/wt/PORTAL_API.md, docs/portal.md)
+// reference and public look-ups (docs/parties.md, docs/portal.md)
 export const categories = () => call<{ code: string; label: string }[] | Json>("GET", "/reference/categories");
 export const servedUnits = (parent?: string) =>
   call<{ code: string; name: string; tier?: string; has_children?: boolean }[]>(
@@ -63,7 +63,9 @@ export const searchBusinesses = (text: string) =>
   call<{ name: string; credit_code: string | null }[]>("GET", `/portal/businesses?q=${q(text)}`);
 
 // filing; the receipt's upload token then carries the evidence files (images and PDF)
-export const fileComplaint = (submission: Json) => call<Json>("POST", "/complaints", submission);
+// without the party token: a consumer signed in at /track who files another complaint files as the
+// public (the complaints route would take any bearer for a staff token, and refuse it)
+export const fileComplaint = (submission: Json) => call<Json>("POST", "/complaints", submission, "");
 export function uploadEvidence(uploadToken: string, files: File[]): Promise<Json[]> {
   const form = new FormData();
   for (const file of files) form.append("files", file);
@@ -92,7 +94,7 @@ export const caseView = (complaintId: string) => call<Json>("GET", `/portal/case
 export const act = (complaintId: string, action: string, code: string, fields: Json = {}) =>
   call<Json>("POST", `/portal/cases/${q(complaintId)}/actions/${action}`, { code, ...fields });
 
-// the settle-first lane (bizlane's routes)
+// the settle-first lane (docs/parties.md)
 export const replyOffer = (trackingNo: string, accept: boolean, comment?: string) =>
   call<Json>("POST", `/track/${q(trackingNo)}/settle-first/reply`, { accept, ...(comment ? { comment } : {}) });
 export const confirmSettlement = (trackingNo: string, performed: boolean) =>

@@ -69,12 +69,19 @@ export function fieldErrors(error: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!(error instanceof ApiError)) return out;
   for (const item of error.fields as FieldError[]) {
-    const key = item.field.replace(/^body\./, "").replace(/^files(\[\d+\])?$/, "evidence");
+    const key = item.field
+      .replace(/^body\./, "")
+      .replace(/^files(\[\d+\])?$/, "evidence")
+      .replace(/^privacy_consent(\..*)?$/, "consent");
     const name = FIELDS[key] ?? FIELDS[key.split(".")[0]] ?? "该项";
     out[key] = /[\u4e00-\u9fff]/.test(item.message) ? item.message : `「${name}」填写有误`;
   }
   return out;
 }
+
+/** The privacy notice the filing form shows; the API records the version agreed to (tests/conftest.py
+ * files with the same). */
+export const PRIVACY_NOTICE_VERSION = "2026-12";
 
 /** Party actions, confirmed each by an SMS code. */
 export const PARTY_ACTIONS: Record<string, string> = {

@@ -38,6 +38,13 @@ export const HISTORY_STEPS = {
   takeover_declined: "上级不予提级",
   reclassified: "重新定性",
   ended_at_top: "办结并告知救济途径",
+  // the settle-first lane (先行和解)
+  settle_first_opened: "转经营者先行和解",
+  settle_first_offer: "经营者提出和解方案",
+  settle_first_rejected: "消费者未接受和解方案，转入受理审查",
+  settle_first_expired: "先行和解期限届满，转入受理审查",
+  settled: "消费者接受和解方案，已和解",
+  settlement_performance: "消费者确认和解履行情况",
 } as const;
 
 type Params = Record<string, unknown>;
@@ -59,6 +66,11 @@ function unit(value: unknown): string {
 
 function list(labels: Readonly<Record<string, string>>, value: unknown): string {
   return Array.isArray(value) ? value.map((v) => named(labels, v)).join("、") : "";
+}
+
+/** A settle-first offer's terms: remedies, amount, the business's note. */
+function offerLine(p: Params): (string | false)[] {
+  return [list(REQUESTS, p.remedies), p.amount !== undefined && `${text(p.amount)} 元`, !!p.note && text(p.note)];
 }
 
 // each code's line, from its params; what a person typed (reason, note) is shown as typed
@@ -108,6 +120,11 @@ const LINES: Record<string, (p: Params) => (string | false)[]> = {
     ];
   },
   ended_at_top: () => [],
+  settle_first_opened: (p) => [!!p.business && `经营者：${text(p.business)}`],
+  settle_first_offer: (p) => offerLine(p),
+  settled: (p) => offerLine(p),
+  settle_first_rejected: (p) => [!!p.comment && `说明：${text(p.comment)}`],
+  settlement_performance: (p) => [p.performed === true ? "经营者已履行" : "经营者未履行"],
 };
 
 /** A history row as a step name and a line of what it said. Old rows carry only `step`. */
