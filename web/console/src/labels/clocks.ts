@@ -23,13 +23,24 @@ export function duration(seconds: number): string {
   return days ? `${days}天${hours}小时` : `${hours}小时${minutes}分`;
 }
 
+/** How long ago a deadline passed, in days and hours of the calendar: 已超期 2 天 3 小时. */
+export function overdueBy(deadline: string, now: number = Date.now()): string {
+  const hours = Math.max(0, Math.floor((now - new Date(deadline).getTime()) / 3_600_000));
+  return `已超期 ${Math.floor(hours / 24)} 天 ${hours % 24} 小时`;
+}
+
 export function timeLeft(clock: {
+  kind?: string;
+  deadline?: string;
   remaining_seconds: number;
   paused?: boolean;
   stopped_at?: string | null;
   met?: boolean | null;
 }): string {
   if (clock.stopped_at) return clock.met ? "已停止（按时）" : "已停止（超时）";
+  // a 督办 past its deadline: its working time left is nil over a night or a weekend ("0小时0分"),
+  // so say since when it is late instead
+  if (clock.kind === "supervision" && clock.deadline && clock.remaining_seconds < 0) return overdueBy(clock.deadline);
   const text = clock.remaining_seconds < 0 ? `已超时 ${duration(clock.remaining_seconds)}` : duration(clock.remaining_seconds);
   return clock.paused ? `${text}（暂停）` : text;
 }
