@@ -12,6 +12,15 @@ export const CLOCK_KINDS = {
   supervision: "督办时限",
 } as const;
 
+/** Reporting's on-time figures (common/reference.py REPORTED_CLOCKS), keyed as /reports/summary's on_time. */
+export const ON_TIME_FIGURES = {
+  acknowledgement: "告知时限",
+  acceptance: "受理时限",
+  mediation: "调解时限",
+  end_notice: "调解终止告知",
+  tier_target: "层级办理时限",
+} as const;
+
 export const COLOURS = { green: "绿灯", yellow: "黄灯", red: "红灯" } as const;
 
 /** Time left as 2天3小时 / 4小时5分; overdue, paused and stopped clocks say so. */
