@@ -139,6 +139,7 @@ def test_a_supervision_order_from_the_city_to_the_village_and_one_overdue(
     # units by their names, never a division code
     expect(late_item.locator("[data-units]")).to_contain_text("→")
     assert not re.search(r"\d{6,12}", late_item.locator("[data-units]").inner_text())
+    screenshot(page, "supervision-overdue")
     page.goto(f"{console_url}#/cases/{cid}")
     on_case = page.locator(f'#supervision [data-order="{late["id"]}"] [data-time-left]')
     expect(on_case).to_have_text("已超期 2 天 3 小时")
