@@ -184,6 +184,16 @@ TIERS: Final[dict[str, str]] = {"village": "村（社区）级", "township": "�
 
 LIGHTS: Final[dict[str, str]] = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 
+# the clocks whose on-time rate reporting counts (clock.stopped.v1's `clock` -> the figure's name); the
+# case list's `on_time` filter names the same figures, so a rate opens exactly the cases behind it
+REPORTED_CLOCKS: Final[dict[str, str]] = {
+    "acknowledgement": "acknowledgement",
+    "acceptance": "acceptance",
+    "mediation": "mediation",
+    "mediation_end_notice": "end_notice",
+    "tier_target": "tier_target",
+}
+
 
 def code_list(table: dict[str, str]) -> list[dict[str, str]]:
     return [{"code": code, "label_zh": label} for code, label in table.items()]

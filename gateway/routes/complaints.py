@@ -232,6 +232,12 @@ async def list_complaints(
     received_to: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD, inclusive")] = None,
     escalated: bool | None = None,
     read_only: bool | None = None,
+    on_time: Annotated[
+        str | None,
+        Query(description="an on-time figure of /reports/summary (acceptance, ...): the cases whose clock it counted"),
+    ] = None,
+    on_time_from: Annotated[str | None, Query(description="YYYY-MM-DD: the clock stopped on or after")] = None,
+    on_time_to: Annotated[str | None, Query(description="YYYY-MM-DD: the clock stopped on or before")] = None,
 ) -> Any:
     """A page of the cases in the caller's scope (masked), as a JSON list; `X-Total-Count` is the
     number of matching cases. Filters, search and sort are applied by intake; an unknown value is a
@@ -250,6 +256,9 @@ async def list_complaints(
         "received_to": received_to,
         "escalated": escalated,
         "read_only": read_only,
+        "on_time": on_time,
+        "on_time_from": on_time_from,
+        "on_time_to": on_time_to,
     }
     found = await client.call(
         "intake",

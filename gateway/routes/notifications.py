@@ -97,6 +97,17 @@ async def put_template(tenant: TenantCode, name: TemplateName, body: TemplateTex
     )
 
 
+@router.post("/notification/templates/{tenant}/{name}/preview")
+async def preview_template(
+    tenant: TenantCode, name: TemplateName, body: TemplateText, staff: Staff, client: Rpc
+) -> Any:
+    """The proposed text rendered with sample values, checked as a save is (422 naming `text` or
+    `subject`); nothing is stored."""
+    return await client.call(
+        "notification", "preview_template", tenant, name, body.text, body.subject, context=staff.scope.to_context()
+    )
+
+
 @router.delete("/notification/templates/{tenant}/{name}", status_code=204)
 async def delete_template(tenant: TenantCode, name: TemplateName, staff: Staff, client: Rpc) -> None:
     """Remove a tenant's own text: it inherits again."""

@@ -23,12 +23,13 @@ from common.tenancy import Scope
 from common.workdays import SHANGHAI
 from services.intake import case_clocks, complaints
 from services.intake.categories import CATEGORIES
-from services.intake.models import CaseLight, ClockRow, Complaint
+from services.intake.models import CaseLight, ClockRow, ClockVerdict, Complaint
 
 MAX_LIMIT: Final = 200
 MAX_QUERY_LEN: Final = 100
 SORTS: Final = ("-received_at", "received_at", "deadline")
 LIGHTS: Final = tuple(reference.LIGHTS)
+ON_TIME: Final = tuple(dict.fromkeys(reference.REPORTED_CLOCKS.values()))
 _CATEGORY_CODES: Final = tuple(c.code for c in CATEGORIES)
 _PHONE_TAIL = re.compile(r"\d{4}")
 _CODE_PREFIX = re.compile(r"[0-9A-Z]{2,24}")  # a case number (TS…) or a credit code, or their start
@@ -49,6 +50,9 @@ class ListQuery:
     received_to: date | None = None
     escalated: bool | None = None
     read_only: bool | None = None
+    on_time: str | None = None  # a figure of reporting's on-time rates: the cases whose clock it counted
+    on_time_from: date | None = None  # the days the clocks stopped (the rate's period), inclusive
+    on_time_to: date | None = None
 
 
 def _codes(value: Any, field: str, allowed: tuple[str, ...], problems: list[dict[str, str]]) -> tuple[str, ...]:
@@ -115,6 +119,9 @@ def parse(raw: dict[str, Any], scope: Scope) -> ListQuery:
         received_to=_day(raw.get("received_to"), "to", problems),
         escalated=_flag(raw.get("escalated"), "escalated", problems),
         read_only=_flag(raw.get("read_only"), "read_only", problems),
+        on_time=(_codes(raw.get("on_time"), "on_time", ON_TIME, problems) or (None,))[0],
+        on_time_from=_day(raw.get("on_time_from"), "on_time_from", problems),
+        on_time_to=_day(raw.get("on_time_to"), "on_time_to", problems),
     )
     if query.received_from and query.received_to and query.received_from > query.received_to:
         problems.append({"field": "from", "message": "on or before 'to'"})
@@ -193,7 +200,24 @@ def _where(query: ListQuery, scope: Scope) -> list[ColumnElement[bool]]:
         where.append(_search(query.q))
     if query.lights:
         where.append(_light(query.lights))
+    if query.on_time:
+        where.append(_counted_on_time(query, scope))
     return where
+
+
+def _counted_on_time(query: ListQuery, scope: Scope) -> ColumnElement[bool]:
+    """The case has a verdict of the figure's clock counted in the subtree (of `unit`, else the
+    caller's) in the period: reporting's on-time rate, met and missed, over the same stops."""
+    verdicts = select(ClockVerdict.complaint_id).where(
+        ClockVerdict.complaint_id == Complaint.id,
+        ClockVerdict.figure == query.on_time,
+        ClockVerdict.unit_code.startswith(query.unit or scope.unit, autoescape=True),
+    )
+    if query.on_time_from:
+        verdicts = verdicts.where(ClockVerdict.stopped_on >= query.on_time_from)
+    if query.on_time_to:
+        verdicts = verdicts.where(ClockVerdict.stopped_on <= query.on_time_to)
+    return verdicts.exists()
 
 
 _ORDER: Final = {

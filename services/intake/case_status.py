@@ -26,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from common import reference
 from common.contracts import ClockColourChanged, ClockStopped, MediationTransitioned
+from common.workdays import local_date
 from services.intake.case_clocks import STARTED_AT_RECEIPT
-from services.intake.models import CaseLight, Complaint, HistoryEntry
+from services.intake.models import CaseLight, ClockVerdict, Complaint, HistoryEntry
 
 # a later event never changes these: the case was not (or not as such) handled further
 FINAL = frozenset(
@@ -101,6 +102,17 @@ def record_light(session: Session, event: ClockColourChanged) -> None:
 
 
 def record_clock_stopped(session: Session, event: ClockStopped) -> None:
+    figure = reference.REPORTED_CLOCKS.get(event.clock)
+    if figure is not None:  # intake's own clocks too: their verdicts come back on the shared source
+        verdict = {
+            "complaint_id": event.complaint_id,
+            "figure": figure,
+            "stopped_at": event.stopped_at,
+            "stopped_on": local_date(event.stopped_at),
+            "unit_code": event.unit_code,
+            "met": event.met,
+        }
+        session.execute(insert(ClockVerdict).values(**verdict).on_conflict_do_nothing())
     if event.clock in OWN_CLOCKS:
         return
     session.execute(

@@ -4,13 +4,15 @@ read-only, and the audit log of personal-data reads."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Identity,
@@ -187,6 +189,22 @@ class CaseLight(Base):
     clock: Mapped[str] = mapped_column(String(30), primary_key=True)
     colour: Mapped[str] = mapped_column(String(10))
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ClockVerdict(Base):
+    """A reported clock's verdict (`clock.stopped.v1`, common/reference.py REPORTED_CLOCKS): in time
+    or late, at the unit answering for it, on the day (China) it stopped; what reporting's on-time
+    rates count, so the case list can open the cases behind a rate."""
+
+    __tablename__ = "clock_verdicts"
+    __table_args__ = (Index("ix_clock_verdicts_figure_day", "figure", "stopped_on"),)
+
+    complaint_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    figure: Mapped[str] = mapped_column(String(30), primary_key=True)
+    stopped_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    stopped_on: Mapped[date] = mapped_column(Date)
+    unit_code: Mapped[str] = mapped_column(String(40))
+    met: Mapped[bool] = mapped_column(Boolean)
 
 
 class TrackingAttempt(Base):

@@ -77,7 +77,7 @@ from services.notification.models import (
     TemplateOverride,
     TenantSetting,
 )
-from services.notification.templates import TEMPLATES, check_override, render
+from services.notification.templates import TEMPLATES, check_override, placeholders, preview, render
 
 log = logging.getLogger(__name__)
 
@@ -638,6 +638,7 @@ class NotificationService:
                     "text": own.text if own else template.text,
                     "source": own.tenant_code if own else "default",
                     "default": {"subject": template.subject, "text": template.text},
+                    "placeholders": placeholders(template),
                 }
             )
         return result
@@ -656,6 +657,12 @@ class NotificationService:
                 )
             )
         return {"tenant": tenant, "name": name, "subject": subject, "text": text}
+
+    @rpc(expected_exceptions=EXPECTED)
+    def preview_template(self, tenant: str, name: str, text: str, subject: str | None = None) -> dict[str, str]:
+        """The proposed text as a message would read, with sample values; refused as a save would be."""
+        _authorize(self.scope, tenant, admin=True)
+        return preview(name, subject, text)
 
     @rpc(expected_exceptions=EXPECTED)
     def delete_template(self, tenant: str, name: str) -> None:

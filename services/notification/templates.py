@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, meta
 from jinja2 import Template as Compiled
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -346,6 +346,21 @@ def render(
         subject = override[0] or subject
         text = override[1]
     return render_text(subject, context), render_text(text, context)
+
+
+def placeholders(template: Template) -> list[str]:
+    """The variables the template's default subject and text use: what a tenant's own text may say."""
+    found: set[str] = set()
+    for source in (template.subject, template.text):
+        found |= meta.find_undeclared_variables(_env.parse(source))
+    return sorted(found)
+
+
+def preview(name: str, subject: str | None, text: str) -> dict[str, str]:
+    """A tenant's proposed text rendered with the sample values, after the checks of a save."""
+    check_override(name, subject, text)
+    rendered_subject, rendered_text = render(TEMPLATES[name], SAMPLE_CONTEXT, (subject, text))
+    return {"subject": rendered_subject, "text": rendered_text}
 
 
 def check_override(name: str, subject: str | None, text: str) -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from common import reference
 from common.workdays import local_date
 
 ZERO = Decimal(0)
@@ -39,14 +40,8 @@ DURATION_BUCKETS_HOURS: tuple[int, ...] = (
 )  # fmt: skip
 OVERFLOW_BUCKET = "inf"
 
-# the clocks whose on-time rate is counted (clock.stopped.v1's `clock` -> the figure's name)
-REPORTED_CLOCKS = {
-    "acknowledgement": "acknowledgement",
-    "acceptance": "acceptance",
-    "mediation": "mediation",
-    "mediation_end_notice": "end_notice",
-    "tier_target": "tier_target",
-}
+# the clocks whose on-time rate is counted (common/reference.py: intake's case list drills into them)
+REPORTED_CLOCKS = reference.REPORTED_CLOCKS
 
 
 @dataclass(frozen=True)

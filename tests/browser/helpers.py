@@ -100,7 +100,8 @@ def screenshot(page: Page, name: str) -> None:
     # the Chinese font comes in slices loaded as characters appear: wait for those on screen
     page.evaluate("document.fonts.ready.then(() => true)")
     expect(page.locator(".el-loading-mask")).to_have_count(0)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    # finished transitions: a tag just shown is otherwise caught mid zoom-in, blank
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), animations="disabled")
 
 
 def choose(page: Page, select: Locator, option: str) -> None:

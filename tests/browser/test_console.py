@@ -130,7 +130,8 @@ def test_village_staff_see_what_the_decision_needs(
     expect(field(page, "credit_code")).to_have_text(credit_code())
     expect(field(page, "summary")).to_contain_text(MARKUP)
     expect(page.locator("#detail-fields b, #detail-fields img")).to_have_count(0)
-    expect(page.locator("#responsibility-card [data-field=unit]")).to_contain_text(f"枫源村委会（{VILLAGE}）")
+    expect(page.locator("#responsibility-card [data-field=unit]")).to_contain_text("枫源村委会")
+    expect(page.locator("#responsibility-card [data-field=unit]")).not_to_contain_text(VILLAGE)  # no division code
     expect(page.locator("#responsibility-why")).not_to_be_empty()
 
     case = api.get(f"/api/v1/complaints/{village_case['id']}", headers=login(VILLAGE)).json()

@@ -7,6 +7,7 @@ Screenshots of each screen at 1366x768 and 390x844 for docs/console.md."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from contextlib import suppress
 
@@ -19,7 +20,9 @@ from tests.browser.helpers import (
     VILLAGE,
     act,
     assert_fits_the_phone,
+    choose,
     confirm,
+    file_routed,
     log_in,
     open_case,
     screenshot,
@@ -112,7 +115,8 @@ def test_city_admin_onboards_a_station_that_follows_its_handover(page: Page, pho
         station.locator("#agency-reload").click()
         station.locator(".el-tabs__item", has_text="本部门移交").click()
         expect(card.locator(".agency-status")).to_have_text("已受理", timeout=15000)
-        expect(card.locator(".agency-unit")).to_contain_text(VILLAGE)
+        village_name = api.get(f"/api/v1/tenants/{VILLAGE}", headers=login(VILLAGE)).json()["name"]
+        expect(card.locator(".agency-unit")).to_have_text(village_name)  # by name, no division code
 
         phone_station = phone
         log_in(phone_station, console_url, station_user, PASSWORD)
@@ -205,3 +209,53 @@ def test_platform_admin_enters_a_year_of_the_official_calendar(page: Page, phone
     screenshot(phone, "phone-admin-calendar")
     withdrawn = api.delete(f"/api/v1/calendar/official/{year}", headers={"Authorization": f"Bearer {bearer}"})
     assert withdrawn.status_code in (200, 204), withdrawn.text
+
+
+def test_unit_admin_edits_a_message_template_used_by_the_next_message(page: Page, phone: Page, console_url, api, login):
+    page.set_viewport_size(DESKTOP)
+    mark = uuid.uuid4().hex[:6]
+    log_in(page, console_url, VILLAGE)
+    admin_tab(page, console_url, "消息模板")
+    choose(page, page.locator("#template-select"), "新案件提醒")
+    expect(page.locator('[data-placeholder="tracking_no"]')).to_be_visible()
+    expect(page.locator("#template-text")).to_have_value(re.compile("请在7个工作日内"))
+
+    # a misspelt placeholder: the API's objection under the text, nothing saved
+    page.locator("#template-text").fill("新案件{{ trackin_no }}")
+    page.locator("#template-preview").click()
+    text_item = page.locator(".el-form-item", has=page.locator("#template-text"))
+    expect(text_item.locator(".el-form-item__error")).to_contain_text("不是本模板可用的占位符")
+
+    # the preview with sample values, then saved: what the API returns and what the next case's message says
+    own = f"新案件{{{{ tracking_no }}}}已到本村（模板{mark}），请尽快决定是否受理。"
+    page.locator("#template-text").fill(own)
+    page.locator("#template-preview").click()
+    expect(page.locator("[data-preview-text]")).to_have_text(
+        f"新案件TS20261122ABC234已到本村（模板{mark}），请尽快决定是否受理。"
+    )
+    page.locator("#template-save").click()
+    expect(page.locator("#template-source")).to_have_text("本单位的文本")
+    screenshot(page, "desk-admin-templates")
+    village = login(VILLAGE)
+    try:
+        templates = api.get("/api/v1/notification/templates", headers=village).json()
+        [saved] = [t for t in templates if t["name"] == "case_assigned_unit"]
+        assert (saved["text"], saved["source"]) == (own, VILLAGE)
+        receipt = file_routed(api, login, VILLAGE)
+
+        def told() -> bool:
+            items = api.get("/api/v1/inbox", params={"limit": 100}, headers=village).json()["items"]
+            expected = f"新案件{receipt['tracking_no']}已到本村（模板{mark}），请尽快决定是否受理。"
+            return any(i.get("body") == expected for i in items)
+
+        wait_for(told, timeout=30)
+
+        log_in(phone, console_url, VILLAGE)
+        admin_tab(phone, console_url, "消息模板")
+        expect(phone.locator("#template-select")).to_be_visible()
+        assert_fits_the_phone(phone)
+        screenshot(phone, "phone-admin-templates")
+    finally:
+        # back to the default, so later tests' messages read as they expect
+        page.locator("#template-restore").click()
+        expect(page.locator("#template-source")).not_to_have_text("本单位的文本")

@@ -8,6 +8,7 @@ deadline is moved in the test database as tests/integration/test_supervision.py 
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from contextlib import suppress
 from datetime import date
@@ -118,8 +119,8 @@ def test_a_supervision_order_from_the_city_to_the_village_and_one_overdue(
     with db.begin() as conn:
         conn.execute(
             text(
-                "UPDATE routing.supervision_orders SET started_at = now() - interval '3 days', "
-                "deadline = now() - interval '1 minute', next_check_at = now() WHERE id = :id"
+                "UPDATE routing.supervision_orders SET started_at = now() - interval '5 days', "
+                "deadline = now() - interval '2 days 3 hours 10 minutes', next_check_at = now() WHERE id = :id"
             ),
             {"id": uuid.UUID(late["id"])},
         )
@@ -133,6 +134,15 @@ def test_a_supervision_order_from_the_city_to_the_village_and_one_overdue(
     late_item = page.locator(f'#supervision-list [data-order="{late["id"]}"]')
     expect(late_item.locator("[data-light]")).to_have_text("红灯")
     expect(late_item.locator("[data-overdue]")).to_have_text("已逾期")
+    # how late, in calendar days and hours (not the working time left, nil over a night: 0小时0分)
+    expect(late_item.locator("[data-time-left]")).to_have_text("已超期 2 天 3 小时")
+    # units by their names, never a division code
+    expect(late_item.locator("[data-units]")).to_contain_text("→")
+    assert not re.search(r"\d{6,12}", late_item.locator("[data-units]").inner_text())
+    screenshot(page, "supervision-overdue")
+    page.goto(f"{console_url}#/cases/{cid}")
+    on_case = page.locator(f'#supervision [data-order="{late["id"]}"] [data-time-left]')
+    expect(on_case).to_have_text("已超期 2 天 3 小时")
 
     # every screen on a phone: nothing wider than the screen, no English code
     log_in(phone, console_url, CITY, to="/dashboard")

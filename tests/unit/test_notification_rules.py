@@ -455,3 +455,14 @@ def test_a_logged_message_masks_its_address(caplog: pytest.LogCaptureFixture) ->
     with caplog.at_level("INFO", logger="notification.delivery"):
         assert Logged("e-mail").send(message) == "sent"
     assert "w***@example.com" in caplog.text and "wangwu" not in caplog.text and "受理通知" in caplog.text
+
+
+def test_a_template_lists_its_placeholders_and_previews_a_proposed_text():
+    ordered = templates.TEMPLATES["supervision_ordered"]
+    assert templates.placeholders(ordered) == ["category", "deadline", "from_unit", "instruction", "tracking_no"]
+    shown = templates.preview("supervision_ordered", None, "请于{{ deadline }}前答复：{{ instruction }}")
+    assert shown["subject"] == "督办：TS20261122ABC234"  # the default subject, the sample's number
+    assert shown["text"] == "请于2026-12-10 23:59前答复：三日内联系经营者核实退款情况"
+    with pytest.raises(InvalidInput) as misspelt:  # refused as a save would be
+        templates.preview("supervision_ordered", "督办{{ trackin_no }}", "{{ deadline }}")
+    assert misspelt.value.fields[0]["field"] == "subject"

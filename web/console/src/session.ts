@@ -1,5 +1,6 @@
 // Who is logged in, their unit, the reference lists and the unread count, shared by every view.
 import { reactive, watch } from "vue";
+import { UNIT_NAMES } from "./labels";
 import { api, type Category, type Ground, type Inbox, type Me, type RequestKind, type Unit } from "./api";
 
 export const session = reactive({
@@ -24,6 +25,18 @@ export async function loadSession(): Promise<void> {
   session.requests = requests;
   session.me = me;
   await refreshUnread();
+}
+
+/** Learn the Chinese names of `codes` not known yet, each from the tenants API once (a unit the
+ * caller may not read keeps its code). */
+export async function learnUnitNames(codes: Iterable<string | null | undefined>): Promise<void> {
+  const unknown = [...new Set(codes)].filter((code): code is string => !!code && !(code in UNIT_NAMES));
+  await Promise.all(
+    unknown.map(async (code) => {
+      const unit = await api<Unit>(`/tenants/${encodeURIComponent(code)}`).catch(() => null);
+      if (unit?.name) UNIT_NAMES[code] = unit.name;
+    }),
+  );
 }
 
 export function resetSession(): void {

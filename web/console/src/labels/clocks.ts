@@ -12,6 +12,15 @@ export const CLOCK_KINDS = {
   supervision: "督办时限",
 } as const;
 
+/** Reporting's on-time figures (common/reference.py REPORTED_CLOCKS), keyed as /reports/summary's on_time. */
+export const ON_TIME_FIGURES = {
+  acknowledgement: "告知时限",
+  acceptance: "受理时限",
+  mediation: "调解时限",
+  end_notice: "调解终止告知",
+  tier_target: "层级办理时限",
+} as const;
+
 export const COLOURS = { green: "绿灯", yellow: "黄灯", red: "红灯" } as const;
 
 /** Time left as 2天3小时 / 4小时5分; overdue, paused and stopped clocks say so. */
@@ -23,13 +32,24 @@ export function duration(seconds: number): string {
   return days ? `${days}天${hours}小时` : `${hours}小时${minutes}分`;
 }
 
+/** How long ago a deadline passed, in days and hours of the calendar: 已超期 2 天 3 小时. */
+export function overdueBy(deadline: string, now: number = Date.now()): string {
+  const hours = Math.max(0, Math.floor((now - new Date(deadline).getTime()) / 3_600_000));
+  return `已超期 ${Math.floor(hours / 24)} 天 ${hours % 24} 小时`;
+}
+
 export function timeLeft(clock: {
+  kind?: string;
+  deadline?: string;
   remaining_seconds: number;
   paused?: boolean;
   stopped_at?: string | null;
   met?: boolean | null;
 }): string {
   if (clock.stopped_at) return clock.met ? "已停止（按时）" : "已停止（超时）";
+  // a 督办 past its deadline: its working time left is nil over a night or a weekend ("0小时0分"),
+  // so say since when it is late instead
+  if (clock.kind === "supervision" && clock.deadline && clock.remaining_seconds < 0) return overdueBy(clock.deadline);
   const text = clock.remaining_seconds < 0 ? `已超时 ${duration(clock.remaining_seconds)}` : duration(clock.remaining_seconds);
   return clock.paused ? `${text}（暂停）` : text;
 }

@@ -1,4 +1,5 @@
-// Tiers of the units and how a unit is named on screen.
+// Tiers of the units and how a unit is named on screen: by its Chinese name, never its division code.
+import { reactive } from "vue";
 
 export const TIERS = {
   city: "市级",
@@ -7,6 +8,13 @@ export const TIERS = {
   agency: "有关部门",
 } as const;
 
-export function unitName(unit: { code: string; name: string } | null | undefined): string {
-  return unit ? `${unit.name}（${unit.code}）` : "—";
+/** Names of units looked up through the tenants API (session.learnUnitNames), by code: a report or an
+ * order may carry a unit's code with no name. */
+export const UNIT_NAMES = reactive<Record<string, string>>({});
+
+/** A unit's Chinese name: the one it came with, else the looked-up one, else (unknown unit) its code. */
+export function unitName(unit: { code: string; name?: string | null } | string | null | undefined): string {
+  if (!unit) return "—";
+  const { code, name } = typeof unit === "string" ? { code: unit, name: null } : unit;
+  return name && name !== code ? name : (UNIT_NAMES[code] ?? code);
 }
