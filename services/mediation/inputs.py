@@ -167,6 +167,7 @@ class JudicialApplicationInput(_Input):
     """申请司法确认: the court agency (`<unit code>-court`) the parties apply to."""
 
     court: str = Field(pattern=COURT_TENANT, description="the court agency's tenant id, e.g. 330681-court")
+    note: Note = None
 
 
 class JudicialApplicationRecord(JudicialApplicationInput):
