@@ -38,7 +38,7 @@ def test_an_agreement_goes_to_the_court_and_its_confirmation_shows(
     judicial = panel(page).locator("#mediation-judicial")
     expect(judicial).to_have_attribute("data-judicial", "applied")
     expect(judicial).to_contain_text("已申请司法确认，等待法院答复")
-    expect(panel(page).locator('[data-action="apply_judicial_confirmation"]')).to_have_count(0)
+    expect(panel(page).locator('#mediation-actions [data-action="apply_judicial_confirmation"]')).to_have_count(0)
     expect(panel(page).locator('[data-document="judicial_application"]')).to_be_visible()
 
     key = api.post("/api/v1/api-keys", json={"tenant": COURT, "name": "法院系统"}, headers=login(CITY))
