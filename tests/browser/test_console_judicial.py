@@ -10,8 +10,14 @@ from contextlib import suppress
 import httpx
 import pytest
 
-from tests.browser.helpers import CITY, VILLAGE, Login, choose, confirm, open_case, screenshot
-from tests.browser.test_console_mediation import agreed_by_api, panel, patient_expect, take  # noqa: F401
+from tests.browser.helpers import CITY, VILLAGE, Login, choose, confirm, open_case
+from tests.browser.test_console_mediation import (  # noqa: F401 (patient_expect: autouse)
+    agreed_by_api,
+    panel,
+    patient_expect,
+    screenshot_panel,
+    take,
+)
 from tests.conftest import onboard_agency
 
 with suppress(ImportError):
@@ -55,4 +61,4 @@ def test_an_agreement_goes_to_the_court_and_its_confirmation_shows(
     expect(judicial).to_contain_text("法院已确认")
     expect(judicial).to_contain_text("（2026）浙0681民特9号")
     expect(panel(page).locator("#mediation-history")).to_contain_text("法院答复司法确认")
-    screenshot(page, "console-judicial-confirmation")
+    screenshot_panel(page, "console-judicial-confirmation")
