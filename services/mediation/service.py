@@ -31,6 +31,9 @@ from services.mediation import party as online
 from services.mediation.models import Case, ClockRow, Inbox, Mediator, OfficialCalendar, Outbox, Step
 
 log = logging.getLogger(__name__)
+# who at a court reads applications for judicial confirmation and answers them (an API key acts as
+# agency_liaison)
+COURT_ROLES = frozenset({Role.AGENCY_LIAISON, Role.SUPERVISOR})
 
 
 class MediationService:
@@ -212,6 +215,8 @@ class MediationService:
     def _court(self) -> Scope:
         if self.scope is None or not self.scope.valid or self.scope.agency != "court":
             raise Forbidden("只有受理司法确认申请的法院可以查看申请并答复")
+        if not self.scope.roles & COURT_ROLES:
+            raise Forbidden("司法确认申请由法院的对接联络员（agency_liaison，或其 API 密钥）或负责人（supervisor）办理")
         return self.scope
 
     def _applied_to(self, session: Any, court: Scope, complaint_id: str, *, lock: bool = False) -> Case:

@@ -22,6 +22,7 @@ CITY = "321282"
 COURT = f"{CITY}-court"
 OTHER_CITY_COURT = "330681-court"
 NOT_A_COURT = f"{CITY}-police"
+PASSWORD = "judicial-test-password"
 _clients = itertools.count(1)
 
 
@@ -139,9 +140,19 @@ def test_the_court_refuses_with_a_reason(api, login, court_key):
         "ruling_no": "（2026）苏1282民特124号",
         "reason": "协议内容涉及第三人权益，不予确认",
     }
-    answered = api.post(url, json=refusal, headers=key)
+    # this time the court's staff answer, signed in
+    username = f"court-clerk-{cid[:8]}"
+    created = api.post(
+        "/api/v1/users",
+        json={"username": username, "password": PASSWORD, "tenant": COURT, "roles": ["agency_liaison"]},
+        headers=login(CITY),
+    )
+    assert created.status_code == 201, created.text
+    token = api.post("/api/v1/auth/token", data={"username": username, "password": PASSWORD}).json()["access_token"]
+    answered = api.post(url, json=refusal, headers={"Authorization": f"Bearer {token}"})
     assert answered.status_code == 200, answered.text
     case = d.get(cid)
+    assert case["judicial"]["decided_by"] == f"{username}@{COURT}"
     assert case["judicial"]["status"] == "refused" and case["judicial"]["reason"] == refusal["reason"]
     view = wait_for(lambda: (v := track(api, cid, d)).get("judicial", {}).get("status") == "refused" and v)
     assert view["judicial"]["label"] == "法院不予确认"
