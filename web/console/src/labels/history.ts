@@ -38,6 +38,9 @@ export const HISTORY_STEPS = {
   takeover_declined: "上级不予提级",
   reclassified: "重新定性",
   ended_at_top: "办结并告知救济途径",
+  judicial_confirmation_applied: "已申请司法确认",
+  judicial_confirmed: "法院已确认",
+  judicial_refused: "法院不予确认",
 } as const;
 
 type Params = Record<string, unknown>;
