@@ -351,6 +351,9 @@ class MediationTransitioned(Contract):
     mediator: str | None = None
     at: datetime
     detail: dict[str, Any] = Field(default_factory=dict)
+    # added by issue 19, optional: the court agency of a judicial confirmation (诉调对接), so
+    # notification delivers the application to it like an agency handover (webhook, docking queue)
+    agency_tenant: str | None = None
 
 
 class ClockColourChanged(Contract):

@@ -121,6 +121,10 @@ HISTORY_STEPS: Final[dict[str, tuple[str, bool]]] = {
     "settle_first_expired": ("先行和解期限届满，转入受理审查", True),
     "settled": ("已和解", True),
     "settlement_performance": ("消费者确认和解履行情况", True),
+    # 诉调对接 (issue 19): the agreement sent to the court for judicial confirmation, and its answer
+    "judicial_confirmation_applied": ("已申请司法确认", True),
+    "judicial_confirmed": ("法院已确认", True),
+    "judicial_refused": ("法院不予确认", True),
 }
 
 ESCALATION_TRIGGERS: Final[dict[str, str]] = {

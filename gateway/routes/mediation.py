@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from common.contracts import DIVISION_CODE
 from common.tenancy import Role
 from gateway.deps import Rpc, Staff
+from gateway.errors import problem
 from gateway.models import User
 from services.mediation import inputs
 
@@ -150,6 +151,53 @@ for _spec in ACTIONS:
     router.add_api_route(f"{CASE}{_spec.path}", _action_endpoint(_spec), methods=["POST"], name=_spec.name)
 
 
+# --- judicial confirmation (诉调对接, People's Mediation Law Art 33) ------------------------------
+
+
+async def _city_courts(client: Any, staff: Any, complaint_id: str) -> list[dict[str, Any]]:
+    case = await client.call("mediation", "get_case", complaint_id, context=staff.scope.to_context())
+    return await client.call("routing", "courts", case["unit"]["code"], context=staff.scope.to_context())
+
+
+@router.get(f"{CASE}/judicial-confirmation/courts")
+async def judicial_courts(complaint_id: str, staff: Staff, client: Rpc) -> Any:
+    """The courts onboarded in the case's city, to which its agreement may go for judicial confirmation."""
+    return await _city_courts(client, staff, complaint_id)
+
+
+@router.post(f"{CASE}/judicial-confirmation")
+async def apply_judicial_confirmation(
+    complaint_id: str, body: inputs.JudicialApplicationInput, staff: Staff, client: Rpc
+) -> Any:
+    """申请司法确认: within 30 days of the agreement taking effect, the parties' joint application goes
+    to a court onboarded in the case's city (422 naming `court` otherwise): the application document
+    is rendered, the step journalled, and the court told by its docking webhook, queue and inbox."""
+    court = next((c for c in await _city_courts(client, staff, complaint_id) if c["code"] == body.court), None)
+    if court is None:
+        message = f"{body.court} 不是本案所在市已入驻的人民法院"
+        return problem(422, "invalid_input", f"court: {message}", [{"field": "court", "message": message}])
+    record = inputs.JudicialApplicationRecord(court=body.court, court_name=court["name"], note=body.note)
+    return await _act(client, staff, complaint_id, "apply_judicial_confirmation", record)
+
+
+@router.post(f"{CASE}/judicial-confirmation/decision")
+async def record_judicial_decision(
+    complaint_id: str, body: inputs.JudicialDecisionInput, staff: Staff, client: Rpc
+) -> Any:
+    """The court's answer (its system with its API key, or its staff signed in): confirmed, or refused
+    with the reason, and the ruling number. Only the court applied to answers (403 for others, 404
+    for a case not applied to it); 409 when no application awaits an answer."""
+    return await client.call(
+        "mediation", "judicial_decision", complaint_id, body.model_dump(mode="json"), context=staff.scope.to_context()
+    )
+
+
+@router.get("/judicial-confirmations")
+async def judicial_applications(staff: Staff, client: Rpc, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Any:
+    """A court's applications for judicial confirmation, newest first (403 for anyone but a court)."""
+    return await client.call("mediation", "judicial_applications", limit=limit, context=staff.scope.to_context())
+
+
 # --- documents ------------------------------------------------------------------------------------
 
 
@@ -180,6 +228,18 @@ async def agreement_pdf(complaint_id: str, staff: Staff, client: Rpc) -> Any:
 async def termination_html(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """终止调解告知书: a mediation ended without an agreement, with the remedy routes (409 otherwise)."""
     return HTMLResponse(await _document(client, staff, complaint_id, "termination"))
+
+
+@router.get(f"{CASE}/documents/judicial-application.html", response_class=HTMLResponse)
+async def judicial_application_html(complaint_id: str, staff: Staff, client: Rpc) -> Any:
+    """司法确认申请书: the responsible unit's staff, or the court it was sent to (parties in full)."""
+    return HTMLResponse(await _document(client, staff, complaint_id, "judicial_application"))
+
+
+@router.get(f"{CASE}/documents/judicial-application.pdf", response_class=Response)
+async def judicial_application_pdf(complaint_id: str, staff: Staff, client: Rpc) -> Any:
+    pdf = await run_in_threadpool(_pdf, await _document(client, staff, complaint_id, "judicial_application"))
+    return Response(pdf, media_type="application/pdf")
 
 
 @router.get(f"{CASE}/documents/minutes/{{n}}.html", response_class=HTMLResponse)

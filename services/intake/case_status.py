@@ -18,7 +18,7 @@ The yellow and red lights of the clocks routing and mediation run are mirrored i
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
@@ -62,6 +62,8 @@ def record_mediation(session: Session, event: MediationTransitioned) -> None:
     complaint = session.get(Complaint, event.complaint_id, with_for_update=True)
     if complaint is None:
         raise LookupError(f"mediation moved unknown complaint {event.complaint_id}")
+    if event.action in JUDICIAL_ACTIONS:
+        record_judicial(session, complaint, event)
     if complaint.mediation_at is not None and event.at < complaint.mediation_at:
         return  # an older transition arriving late
     complaint.mediation_state, complaint.mediation_at = event.to_state, event.at
@@ -70,6 +72,37 @@ def record_mediation(session: Session, event: MediationTransitioned) -> None:
         set_status(
             session, complaint, status, event.at, mediation_state=event.to_state, action=event.action, by="mediation"
         )
+
+
+# 诉调对接: the application for judicial confirmation and the court's answer, by the transition's
+# action (and the answer's `decision`); the case status stays the agreement's
+JUDICIAL_ACTIONS: Final = frozenset({"apply_judicial_confirmation", "record_judicial_decision"})
+JUDICIAL_LABELS: Final = {"applied": "已申请司法确认", "confirmed": "法院已确认", "refused": "法院不予确认"}
+
+
+def record_judicial(session: Session, complaint: Complaint, event: MediationTransitioned) -> None:
+    """A dated step for public tracking and `details.judicial` (what the portal shows: the court and
+    its ruling number, never the reason, which may name people). An answer is never undone by a
+    late-arriving application."""
+    decision = event.detail.get("decision") if event.action == "record_judicial_decision" else None
+    status = decision or "applied"
+    if status not in JUDICIAL_LABELS:
+        return
+    step = f"judicial_{decision}" if decision else "judicial_confirmation_applied"
+    session.add(HistoryEntry(complaint_id=complaint.id, at=event.at, step=step, detail={"by": "mediation"}))
+    earlier = complaint.details.get("judicial") or {}
+    if decision is None and earlier.get("status") in ("confirmed", "refused"):
+        return
+    judicial = {
+        **earlier,
+        "status": status,
+        "label": JUDICIAL_LABELS[status],
+        "court_name": event.detail.get("court_name") or earlier.get("court_name"),
+        "at": event.at.isoformat(),
+    }
+    if decision:
+        judicial["ruling_no"] = event.detail.get("ruling_no")
+    complaint.details = {**complaint.details, "judicial": judicial}
 
 
 def record_escalated(session: Session, complaint: Complaint, at: datetime) -> None:

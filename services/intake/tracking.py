@@ -48,6 +48,10 @@ PUBLIC_STEPS: Final = {
     "settle_first_expired": "先行和解期限届满，转入受理审查",
     "settled": "已和解",
     "settlement_performance": "消费者已确认和解履行情况",
+    # judicial confirmation of the agreement (case_status.record_judicial)
+    "judicial_confirmation_applied": "已申请司法确认",
+    "judicial_confirmed": "法院已确认调解协议",
+    "judicial_refused": "法院不予确认调解协议",
 }
 
 
@@ -149,6 +153,8 @@ def public_view(session: Session, complaint: Complaint) -> dict[str, Any]:
         "responsible_unit": unit,
         "steps": steps,
     }
+    if complaint.details.get("judicial"):
+        data["judicial"] = complaint.details["judicial"]  # status, label, court, ruling number: no personal data
     lane = complaint.details.get("settle_first")
     if lane:
         # window, offer, outcome: no personal data; and what the complainant can do now

@@ -81,6 +81,10 @@ PUBLIC_DETAIL = frozenset(
         "via",
         "all_confirmed",
         "unit",  # a call-back by the unit whose mediation ended before the case moved on
+        # 诉调对接: the court applied to and its answer (a ruling number is public, its reason is not)
+        "court",
+        "court_name",
+        "ruling_no",
     }
 )
 ACTOR_ROLES = frozenset({Role.MEDIATOR, Role.SUPERVISOR})
@@ -309,7 +313,40 @@ class _Ctx:
 
 
 def _facts(case: Case) -> dict[str, Any]:
-    return {"round": case.round, "previous": case.previous_state, "end_notice_given": case.end_notice_at is not None}
+    facts: dict[str, Any] = {
+        "round": case.round,
+        "previous": case.previous_state,
+        "end_notice_given": case.end_notice_at is not None,
+    }
+    if case.state == states.AGREED or case.state in states.CLOSED:
+        found = judicial(case)
+        facts["judicial"] = found["status"] if found else None
+    return facts
+
+
+def judicial(case: Case) -> dict[str, Any] | None:
+    """The judicial confirmation of the agreement (诉调对接) as the journal tells it: the court applied
+    to, then its answer; None when the parties have not applied."""
+    found: dict[str, Any] | None = None
+    for step in case.steps:
+        d = step.detail or {}
+        if step.action == states.APPLY_JUDICIAL_CONFIRMATION:
+            found = {
+                "status": "applied",
+                "court": d.get("court"),
+                "court_name": d.get("court_name"),
+                "applied_at": step.at.isoformat(),
+                "applied_by": step.actor,
+            }
+        elif step.action == states.RECORD_JUDICIAL_DECISION and found is not None:
+            found |= {
+                "status": d.get("decision"),
+                "ruling_no": d.get("ruling_no"),
+                "reason": d.get("reason"),
+                "decided_at": step.at.isoformat(),
+                "decided_by": step.actor,
+            }
+    return found
 
 
 def perform(
@@ -328,6 +365,8 @@ def perform(
     if scope is not None:
         if action in states.SYSTEM_ACTIONS:
             raise Forbidden(f"{action} is done by the platform, not through the API")
+        if action in states.COURT_ACTIONS:
+            raise Forbidden("法院的司法确认答复由该法院（对接接口或法院工作人员）记录，调解单位不能代为记录")
         earlier = authorize(case, scope, action)
     facts = _facts(case)  # as they were when the action was allowed (its handler changes them)
     if earlier is None:
@@ -382,7 +421,8 @@ def _apply(session: Session, case: Case, action: str, before: str, target: str, 
         )
     )
     public = {k: v for k, v in _jsonable(ctx.detail).items() if k in PUBLIC_DETAIL}
-    events.append(_transitioned(case, action, before, target, ctx.actor, now, public))
+    court = ctx.detail.get("court") if action in states.JUDICIAL_ACTIONS else None
+    events.append(_transitioned(case, action, before, target, ctx.actor, now, public, court))
     if case.ended_at == now and case.outcome is not None and action != states.UPHOLD:
         events.append(
             MediationEnded(
@@ -399,7 +439,14 @@ def _apply(session: Session, case: Case, action: str, before: str, target: str, 
 
 
 def _transitioned(
-    case: Case, action: str, before: str, target: str, actor: str, at: datetime, detail: dict[str, Any]
+    case: Case,
+    action: str,
+    before: str,
+    target: str,
+    actor: str,
+    at: datetime,
+    detail: dict[str, Any],
+    agency_tenant: str | None = None,
 ) -> MediationTransitioned:
     return MediationTransitioned(
         complaint_id=case.complaint_id,
@@ -411,6 +458,7 @@ def _transitioned(
         mediator=case.mediator,
         at=at,
         detail=detail,
+        agency_tenant=agency_tenant,
     )
 
 
@@ -731,6 +779,34 @@ def _confirm_agreement(ctx: _Ctx) -> None:
     ctx.detail.update(party=party, all_confirmed=both)
 
 
+def judicial_deadline(case: Case) -> datetime | None:
+    """The last moment the parties may apply for judicial confirmation: 30 days after the agreement
+    took effect (both parties confirmed it; Art 33)."""
+    agreement = case.agreement
+    if agreement is None or agreement.confirmed_at is None:
+        return None
+    return agreement.confirmed_at + timedelta(days=states.JUDICIAL_APPLICATION_DAYS)
+
+
+def _apply_judicial_confirmation(ctx: _Ctx) -> None:
+    deadline = judicial_deadline(ctx.case)
+    if deadline is None or ctx.now > deadline:
+        raise Conflict("已超过调解协议生效之日起30日的申请期限，不能再申请司法确认（人民调解法第三十三条）")
+    # the gateway checked that the court is onboarded in the case's city (routing owns the agencies)
+    ctx.detail.update(court=ctx.data.court, court_name=ctx.data.court_name, note=ctx.data.note)
+
+
+def _record_judicial_decision(ctx: _Ctx) -> None:
+    data, applied = ctx.data, judicial(ctx.case) or {}
+    ctx.detail.update(
+        court=applied.get("court"),
+        court_name=applied.get("court_name"),
+        decision=data.decision,
+        ruling_no=data.ruling_no,
+        reason=data.reason,
+    )
+
+
 def _fail(ctx: _Ctx) -> None:
     _require_minutes_confirmed(ctx.case)
     ctx.case.round = 2
@@ -910,6 +986,8 @@ HANDLERS: dict[str, Callable[[_Ctx], None]] = {
     states.CALLBACK: _callback,
     states.NOTIFY_END: _notify_end,
     states.EXPIRE: _expire,
+    states.APPLY_JUDICIAL_CONFIRMATION: _apply_judicial_confirmation,
+    states.RECORD_JUDICIAL_DECISION: _record_judicial_decision,
 }
 
 
@@ -1123,6 +1201,8 @@ def view(case: Case, scope: Scope, now: datetime | None = None) -> dict[str, Any
             }
             for c in case.callbacks
         ],
+        "judicial": judicial(case),
+        "judicial_deadline": _iso(judicial_deadline(case)),
         "remedies": list(case.remedies or []),
         "end_reason": case.end_reason,
         "end_notice": None if case.end_notice_at is None else {"at": case.end_notice_at.isoformat(), **case.end_notice},
@@ -1141,6 +1221,35 @@ def view(case: Case, scope: Scope, now: datetime | None = None) -> dict[str, Any
             for s in case.steps
         ],
     }
+
+
+def court_view(case: Case, *, with_parties: bool = True) -> dict[str, Any]:
+    """What the court applied to reads: the case reference, the parties (it rules on their
+    agreement; the caller audits that read), the agreement and its terms, and where the
+    application stands. A list leaves the parties out."""
+    agreement = case.agreement
+    view = {
+        "complaint_id": str(case.complaint_id),
+        "tracking_no": case.tracking_no,
+        "unit": {"code": case.unit_code, "name": case.unit_name, "tier": case.unit_tier},
+        "category": case.category,
+        "state": case.state,
+        "parties": {
+            "complainant": {"name": case.complainant_name, "phone": case.complainant_phone},
+            "business": {"name": case.business_name, "credit_code": case.business_credit_code},
+        },
+        "agreement": None
+        if agreement is None
+        else {
+            "summary": agreement.summary,
+            "confirmed_at": _iso(agreement.confirmed_at),
+            "terms": [term_view(t, utcnow().date()) for t in case.terms],
+        },
+        "judicial": judicial(case),
+    }
+    if not with_parties:
+        del view["parties"]
+    return view
 
 
 def _readers_actions(case: Case, scope: Scope) -> list[str]:

@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from common.errors import Conflict, NotFound
 from common.tenancy import Scope
 from common.workdays import SHANGHAI
-from services.mediation.cases import confirmations_needed, parties, utcnow
+from services.mediation.cases import confirmations_needed, judicial, parties, shows_personal_data, utcnow
 from services.mediation.models import Case
 
 _env = Environment(
@@ -105,6 +105,39 @@ def agreement_html(case: Case, scope: Scope) -> str:
     return _env.get_template("agreement.html").render(
         **_common(case, scope), agreement=view, terms=terms, mediator=case.mediator
     )
+
+
+def judicial_application_html(case: Case, scope: Scope) -> str:
+    """司法确认申请书: the parties' joint application to the court (Art 33), from the agreement's terms.
+    The court applied to reads the parties in full (it needs them to rule); others as they may."""
+    applied = judicial(case)
+    if applied is None or case.agreement is None:
+        raise Conflict("尚未申请司法确认：没有司法确认申请书")
+    common = _common(case, scope)
+    if scope.unit == applied["court"]:
+        common["parties"] = parties(case, scope, single=True) | {
+            "complainant": {"name": case.complainant_name, "phone": case.complainant_phone}
+        }
+    terms = [
+        {"n": t.n, "kind": t.kind, "description": t.description, "amount": t.amount, "deadline": t.deadline}
+        for t in case.terms
+    ]
+    return _env.get_template("judicial_application.html").render(
+        **common,
+        applied=applied,
+        applied_on=_local(datetime.fromisoformat(applied["applied_at"])),
+        agreement_on=_local(case.agreement.confirmed_at),
+        agreement=case.agreement,
+        terms=terms,
+    )
+
+
+def court_reads(case: Case, scope: Scope) -> list[str]:
+    """The personal data a reader of the application sees in full (audited like the case view)."""
+    applied = judicial(case)
+    if applied is not None and scope.unit == applied["court"]:
+        return ["name", "phone"]
+    return shows_personal_data(case, scope, single=True)
 
 
 # remedy routes (inputs.Remedy) and the ends that call for a termination notice, as a party reads them

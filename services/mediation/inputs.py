@@ -160,6 +160,36 @@ class EmptyInput(_Input):
     pass
 
 
+COURT_TENANT = r"^\d{6}(\d{3}(\d{3})?)?-court$"
+
+
+class JudicialApplicationInput(_Input):
+    """申请司法确认: the court agency (`<unit code>-court`) the parties apply to."""
+
+    court: str = Field(pattern=COURT_TENANT, description="the court agency's tenant id, e.g. 330681-court")
+    note: Note = None
+
+
+class JudicialApplicationRecord(JudicialApplicationInput):
+    """What the gateway passes on once it checked the court is onboarded in the case's city."""
+
+    court_name: str = Field(min_length=1, max_length=100)
+
+
+class JudicialDecisionInput(_Input):
+    """The court's answer: confirmed (the agreement is enforceable) or refused, with its ruling number."""
+
+    decision: Literal["confirmed", "refused"]
+    ruling_no: str = Field(min_length=2, max_length=60, description="the court's ruling number (裁定书文号)")
+    reason: Note = None
+
+    @model_validator(mode="after")
+    def _refusal_reason(self) -> JudicialDecisionInput:
+        if self.decision == "refused" and not (self.reason or "").strip():
+            raise ValueError("reason: a refusal gives the court's reason")
+        return self
+
+
 # the body each action takes
 # what a party does online (party.py), each confirmed by an SMS code (shared with the gateway)
 PARTY_ACTIONS = ("consent", "decline", "confirm_minutes", "confirm_agreement", "withdraw", "callback", "re_review")
@@ -188,6 +218,8 @@ INPUTS: dict[str, type[_Input]] = {
     "uphold": NoteInput,
     "callback": CallbackInput,
     "notify_end": EndNoticeInput,
+    "apply_judicial_confirmation": JudicialApplicationRecord,
+    "record_judicial_decision": JudicialDecisionInput,
 }
 
 

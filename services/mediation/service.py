@@ -28,9 +28,12 @@ from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role, Scope, scope_clause
 from services.mediation import cases, documents, inputs, lights, states
 from services.mediation import party as online
-from services.mediation.models import Case, ClockRow, Inbox, Mediator, OfficialCalendar, Outbox
+from services.mediation.models import Case, ClockRow, Inbox, Mediator, OfficialCalendar, Outbox, Step
 
 log = logging.getLogger(__name__)
+# who at a court reads applications for judicial confirmation and answers them (an API key acts as
+# agency_liaison)
+COURT_ROLES = frozenset({Role.AGENCY_LIAISON, Role.SUPERVISOR})
 
 
 class MediationService:
@@ -178,6 +181,51 @@ class MediationService:
                 return documents.minutes_html(case, online.PARTY_SCOPE, n)
             raise NotFound(f"no document {kind!r}")
 
+    # --- the court (诉调对接): it reads the applications made to it and records its answer -------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def judicial_applications(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The applications for judicial confirmation made to the calling court, newest first."""
+        court = self._court()
+        query = (
+            select(Case)
+            .join(Step, Step.complaint_id == Case.complaint_id)
+            .where(Step.action == states.APPLY_JUDICIAL_CONFIRMATION, Step.detail["court"].astext == court.unit)
+            .order_by(Step.at.desc())
+            .limit(max(1, min(limit, 200)))
+        )
+        with self.db.read() as session:
+            return [cases.court_view(case, with_parties=False) for case in session.scalars(query).unique()]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def judicial_decision(self, complaint_id: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The court's answer to the application made to it: confirmed or refused, with its ruling number."""
+        court = self._court()
+        with self.db.transaction() as session:
+            case = self._applied_to(session, court, complaint_id, lock=True)
+            actor = f"{court.user}@{court.unit}"
+            for out in cases.perform(session, case, states.RECORD_JUDICIAL_DECISION, None, payload, actor=actor):
+                self.db.emit(session, out)
+            session.flush()
+            session.expire_all()
+            answer = cases.court_view(self._applied_to(session, court, complaint_id))
+            cases.record_access(session, court, case.complaint_id, ["name", "phone"], "mediation.judicial_decision")
+        return answer
+
+    def _court(self) -> Scope:
+        if self.scope is None or not self.scope.valid or self.scope.agency != "court":
+            raise Forbidden("只有受理司法确认申请的法院可以查看申请并答复")
+        if not self.scope.roles & COURT_ROLES:
+            raise Forbidden("司法确认申请由法院的对接联络员（agency_liaison，或其 API 密钥）或负责人（supervisor）办理")
+        return self.scope
+
+    def _applied_to(self, session: Any, court: Scope, complaint_id: str, *, lock: bool = False) -> Case:
+        """The case whose application was made to `court`; others are not its to see (404)."""
+        case = session.get(Case, cases.case_key(complaint_id), with_for_update=lock)
+        if case is None or (cases.judicial(case) or {}).get("court") != court.unit:
+            raise NotFound(f"no application for judicial confirmation of complaint {complaint_id} to {court.unit}")
+        return case
+
     # --- reads ----------------------------------------------------------------------------------
 
     @rpc(expected_exceptions=EXPECTED)
@@ -224,6 +272,11 @@ class MediationService:
         """The agreement, a session's minutes or the termination notice as printable HTML."""
         scope = self._staff()
         key = cases.case_key(complaint_id)
+        if kind == "judicial_application" and scope.agency == "court":
+            with self.db.read() as session:
+                html = documents.judicial_application_html(self._applied_to(session, scope, complaint_id), scope)
+            self._audit(scope, key, ["name", "phone"], "mediation.document.judicial_application")
+            return html
         with self.db.scoped(scope) as session:
             case = cases.find(session, key, scope)
             if kind == "agreement":
@@ -232,6 +285,8 @@ class MediationService:
                 html = documents.minutes_html(case, scope, n)
             elif kind == "termination":
                 html = documents.termination_html(case, scope)
+            elif kind == "judicial_application":
+                html = documents.judicial_application_html(case, scope)
             else:
                 raise NotFound(f"no document {kind!r}")
             shown = cases.shows_personal_data(case, scope, single=True)

@@ -130,6 +130,11 @@ UPHOLD = "uphold"
 CALLBACK = "callback"
 NOTIFY_END = "notify_end"
 MOVE_UNIT = "move_unit"
+# 诉调对接 (People's Mediation Law Art 33): the parties jointly apply to the court for judicial
+# confirmation of the agreement within 30 days of it taking effect; the court's answer comes back
+APPLY_JUDICIAL_CONFIRMATION = "apply_judicial_confirmation"
+RECORD_JUDICIAL_DECISION = "record_judicial_decision"
+JUDICIAL_APPLICATION_DAYS = 30
 
 ACTIONS: tuple[str, ...] = (
     CONSENT,
@@ -157,10 +162,15 @@ ACTIONS: tuple[str, ...] = (
     CALLBACK,
     NOTIFY_END,
     MOVE_UNIT,
+    APPLY_JUDICIAL_CONFIRMATION,
+    RECORD_JUDICIAL_DECISION,
 )
 
 # actions only the system takes (a timer, another service's event), never a person through the API
 SYSTEM_ACTIONS: frozenset[str] = frozenset({EXPIRE, MOVE_UNIT})
+# actions only the court named in the application takes (services/mediation/judicial.py)
+COURT_ACTIONS: frozenset[str] = frozenset({RECORD_JUDICIAL_DECISION})
+JUDICIAL_ACTIONS: frozenset[str] = frozenset({APPLY_JUDICIAL_CONFIRMATION, RECORD_JUDICIAL_DECISION})
 # actions only a supervisor of the responsible unit takes; the rest: its mediators and supervisors
 SUPERVISOR_ACTIONS: frozenset[str] = frozenset({ASSIGN, DECIDE_RECUSAL, UPHOLD})
 
@@ -215,6 +225,10 @@ def _table() -> dict[tuple[str, str], str]:
     # led on; a session exists from the first SESSION_SCHEDULED
     t |= _rows(set(STATES) - {AWAITING_CONSENT, AWAITING_ASSIGNMENT, ASSIGNED, CONSENT_REFUSED}, [CONFIRM_MINUTES])
     t |= _rows(CLOSED, [CALLBACK, NOTIFY_END])
+    # judicial confirmation records something on an agreed case; the court may answer after the
+    # terms were performed or one was breached
+    t[(AGREED, APPLY_JUDICIAL_CONFIRMATION)] = AGREED  # GUARD: within 30 days, not applied yet
+    t |= _rows([AGREED, PERFORMED, BREACHED], [RECORD_JUDICIAL_DECISION])  # GUARD: an application pending
     # the responsible unit changed (routing escalated or reassigned the case)
     t |= _rows(STATES, [MOVE_UNIT])
     t |= _rows(WITH_MEDIATOR & RUNNING, [MOVE_UNIT], AWAITING_ASSIGNMENT)  # the new unit assigns its own mediator
@@ -240,6 +254,18 @@ GUARDS: dict[tuple[str, str], tuple[Callable[[Facts], bool], str]] = {
             "the parties were already told of the end of this mediation",
         )
         for state in CLOSED
+    },
+    # the 30 days of Art 33 are checked by the action's handler (cases.py), which knows the time
+    (AGREED, APPLY_JUDICIAL_CONFIRMATION): (
+        lambda f: f.get("judicial") is None,
+        "该调解协议已申请过司法确认，同一协议不重复申请",
+    ),
+    **{
+        (state, RECORD_JUDICIAL_DECISION): (
+            lambda f: f.get("judicial") == "applied",
+            "没有待法院答复的司法确认申请",
+        )
+        for state in (AGREED, PERFORMED, BREACHED)
     },
     (AGREEMENT_DRAFTED, FAIL): (
         lambda f: f.get("round", 1) == 1,
@@ -271,6 +297,8 @@ _HINTS: dict[str, str] = {
     **dict.fromkeys((START_APPRAISAL, END_APPRAISAL), "appraisal pauses the clock while mediation is under way"),
     **dict.fromkeys((REQUEST_RECUSAL, DECIDE_RECUSAL), "recusal concerns an assigned mediator"),
     CONFIRM_MINUTES: "no session minutes exist yet",
+    APPLY_JUDICIAL_CONFIRMATION: "只有已达成并经双方确认的调解协议才能申请司法确认",
+    RECORD_JUDICIAL_DECISION: "没有待法院答复的司法确认申请",
 }
 
 
@@ -313,4 +341,4 @@ def next_state(state: str, action: str, facts: Facts | None = None) -> str:
 def allowed_actions(state: str, facts: Facts | None = None) -> list[str]:
     """What may be done now (for the case view), system actions left out."""
     known = {"previous": AGREED, **(facts or {})}
-    return [a for a in ACTIONS if a not in SYSTEM_ACTIONS and allowed(state, a, known)]
+    return [a for a in ACTIONS if a not in SYSTEM_ACTIONS | COURT_ACTIONS and allowed(state, a, known)]

@@ -288,6 +288,7 @@ CLOCK_LABELS = {
     "supervision": "督办",
 }
 PARTY_LABELS = {"complainant": "投诉人", "business": "经营者", "mediator": "调解员"}
+JUDICIAL_DECISION_LABELS = {"confirmed": "裁定确认调解协议有效", "refused": "裁定不予确认"}
 WARNING_LABELS = {"business": "同一经营者", "category": "同一类别"}
 
 
@@ -349,6 +350,9 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
                 for t in detail.get("terms") or []
             ],
             requested_by=PARTY_LABELS.get(detail.get("requested_by", ""), detail.get("requested_by", "")),
+            court_name=detail.get("court_name") or "",
+            ruling_no=detail.get("ruling_no") or "",
+            judicial_decision=JUDICIAL_DECISION_LABELS.get(detail.get("decision", ""), ""),
         )
     elif event_type == R.ENDED:
         ctx.update(
@@ -411,8 +415,19 @@ def _ground_label(code: str) -> str:
 
 def payload(event_type: str, event: Any, case: CaseFacts, recipient: Recipient, subject: str, body: str) -> dict:
     """What an agency's systems receive (webhook body, docking queue message): the case reference,
-    the category and the unit; the complainant only as a masked name."""
-    return {
+    the category and the unit; the complainant only as a masked name. A mediation transition (the
+    application for judicial confirmation) adds its action, its public detail and where the court
+    fetches the application document and answers, with its API key."""
+    extra: dict[str, Any] = {}
+    if event_type == R.TRANSITIONED and case.complaint_id:
+        base = f"/api/v1/complaints/{case.complaint_id}/mediation"
+        extra = {
+            "action": event.action,
+            "detail": event.detail,
+            "document": f"{base}/documents/judicial-application.html",
+            "answer": f"{base}/judicial-confirmation/decision",
+        }
+    return extra | {
         "kind": event_type,
         "complaint_id": str(case.complaint_id) if case.complaint_id else None,
         "tracking_no": case.tracking_no,

@@ -106,6 +106,8 @@ SUPERVISION_EVENTS = (
 )
 SUPERVISION_CLOCK = "supervision"
 
+JUDICIAL_APPLIED, JUDICIAL_DECIDED = "apply_judicial_confirmation", "record_judicial_decision"
+
 # sessions held with a party: a joint one (its `party` is None) or a single-party one with that party
 WITH_COMPLAINANT, WITH_BUSINESS = (None, "complainant"), (None, "business")
 NOT_TAKE_OVER = ("tier_target_expired", "mediation_failed", "party_request", "staff_request", "reclassified")
@@ -176,6 +178,14 @@ RULES: tuple[Rule, ...] = (
     _r(ROUTING_STEP, AGENCY, "agency_handover_withdrawn", WEBHOOK, True, step=("agency_handover_lapsed",)),
     _r(ROUTING_STEP, AGENCY, "agency_handover_withdrawn", DOCKING, True, step=("agency_handover_lapsed",)),
     _r(ROUTING_STEP, AGENCY, "agency_handover_withdrawn", INBOX, step=("agency_handover_lapsed",)),
+    # 诉调对接: the parties' joint application for judicial confirmation goes to the court named
+    # (the transition's agency_tenant) the way a handover goes to an agency; its answer comes back
+    # to the unit and the complainant
+    _r(TRANSITIONED, AGENCY, "judicial_confirmation_requested", WEBHOOK, True, action=(JUDICIAL_APPLIED,)),
+    _r(TRANSITIONED, AGENCY, "judicial_confirmation_requested", DOCKING, True, action=(JUDICIAL_APPLIED,)),
+    _r(TRANSITIONED, AGENCY, "judicial_confirmation_requested", INBOX, action=(JUDICIAL_APPLIED,)),
+    _r(TRANSITIONED, UNIT_STAFF, "judicial_decision", INBOX, action=(JUDICIAL_DECIDED,)),
+    _r(TRANSITIONED, COMPLAINANT, "judicial_decision", SMS, action=(JUDICIAL_DECIDED,)),
 )
 
 

@@ -263,6 +263,20 @@ _TEMPLATES: tuple[Template, ...] = (
         "agency: a case handed over (对接)",
     ),
     Template(
+        "judicial_confirmation_requested",
+        "司法确认申请：{{ tracking_no }}",
+        "{{ unit_name }}报送双方当事人共同提出的调解协议司法确认申请（编号{{ tracking_no }}，{{ category }}），"
+        "请查阅司法确认申请书并在审查后答复确认或不予确认。",
+        "court: the parties' joint application for judicial confirmation (诉调对接)",
+    ),
+    Template(
+        "judicial_decision",
+        "司法确认结果：{{ tracking_no }}",
+        SIGNATURE + "{{ addressee }}您好，编号{{ tracking_no }}的调解协议，{{ court_name }}已{{ judicial_decision }}"
+        "（{{ ruling_no }}）。",
+        "the unit and the complainant: the court's answer on judicial confirmation",
+    ),
+    Template(
         "agency_handover_withdrawn",
         "移送已失效：{{ tracking_no }}",
         "{{ unit_name }}移送贵单位的案件{{ tracking_no }}（{{ category }}）超过签收时限未签收，移送已失效，"
@@ -308,6 +322,9 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "outcome": "达成调解协议",
     "remedies": "申请仲裁、向人民法院起诉",
     "requested_by": "投诉人",
+    "court_name": "靖江市人民法院",
+    "ruling_no": "（2026）苏1282民特1号",
+    "judicial_decision": "裁定确认调解协议有效",
     "clock": "受理决定",
     "colour": "red",
     "from_unit": "枫源村委会",

@@ -393,6 +393,12 @@ class RoutingService:
             return tenant_ops.tenants(session, self.scope, parent, kind)
 
     @rpc(expected_exceptions=EXPECTED)
+    def courts(self, unit_code: str) -> list[dict[str, Any]]:
+        """The courts onboarded in the city of `unit_code` (judicial confirmation goes to one)."""
+        with self.db.read() as session:
+            return tenant_ops.courts(session, unit_code)
+
+    @rpc(expected_exceptions=EXPECTED)
     def tenant_audit(self, code: str, limit: int = tenant_ops.AUDIT_LIMIT) -> list[dict[str, Any]]:
         with self.db.read() as session:
             return tenant_ops.audit_trail(session, self.scope, code, limit)

@@ -228,6 +228,21 @@ def tenants(session: Session, scope: Scope | None, parent: str | None = None, ki
     return found
 
 
+def courts(session: Session, unit_code: str) -> list[dict[str, Any]]:
+    """The courts onboarded in the city of `unit_code` (agencies of type court attached to the city or
+    a unit below it): where its mediation agreements go for judicial confirmation (诉调对接)."""
+    if not is_unit_code(unit_code):
+        raise InvalidInput.one("unit", "expected a division code of 6, 9 or 12 digits")
+    city = lineage(unit_code)[-1]
+    found = session.execute(
+        select(Agency, Unit)
+        .join(Unit, Unit.code == Agency.unit_code)
+        .where(Agency.agency_type == "court", Agency.unit_code.startswith(city, autoescape=True))
+        .order_by(Agency.id)
+    )
+    return [{"code": a.id, "name": a.name, "parent": u.code, "parent_name": u.name} for a, u in found]
+
+
 def audit_trail(session: Session, scope: Scope | None, code: str, limit: int = AUDIT_LIMIT) -> list[dict[str, Any]]:
     """The audit rows of `code` and every tenant below it (agencies included), newest first. The
     tenant need not exist any more: the trail of an offboarded unit stays readable."""

@@ -84,6 +84,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("re_review", "uphold"): "agreed",  # back to the state before
     ("re_review", "reopen"): "assigned",
     ("re_review", "withdraw"): "withdrawn",
+    ("agreed", "apply_judicial_confirmation"): "agreed",  # not applied yet (the court's answer: guarded)
 }
 for _state in RUNNING:
     EXPECTED[(_state, "withdraw")] = "withdrawn"
@@ -174,6 +175,22 @@ def test_performed_when_every_term_is():
 @pytest.mark.parametrize("previous", ["agreed", "terminated", "expired"])
 def test_upholding_a_re_review_returns_to_where_the_case_was(previous):
     assert next_state("re_review", "uphold", {"previous": previous}) == previous
+
+
+def test_judicial_confirmation_is_applied_once_and_answered_once():
+    assert next_state("agreed", "apply_judicial_confirmation", {"judicial": None}) == "agreed"
+    with pytest.raises(Refused, match="已申请过司法确认"):
+        next_state("agreed", "apply_judicial_confirmation", {"judicial": "applied"})
+    for state in ("agreed", "performed", "breached"):
+        assert next_state(state, "record_judicial_decision", {"judicial": "applied"}) == state
+        for answered in (None, "confirmed", "refused"):
+            with pytest.raises(Refused, match="没有待法院答复"):
+                next_state(state, "record_judicial_decision", {"judicial": answered})
+    with pytest.raises(Refused, match="只有已达成"):
+        next_state("agreement_drafted", "apply_judicial_confirmation", {})
+    # the court's answer is the court's: never offered to the unit's staff
+    assert "record_judicial_decision" not in states.allowed_actions("agreed", {"judicial": "applied"})
+    assert "apply_judicial_confirmation" in states.allowed_actions("agreed", {"judicial": None})
 
 
 def test_unknown_state_or_action_is_a_programming_error():

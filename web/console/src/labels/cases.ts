@@ -40,6 +40,7 @@ export const DOCUMENTS = {
   minutes: "调解笔录",
   agreement: "调解协议书",
   termination: "终止调解告知书",
+  judicial_application: "司法确认申请书",
 } as const;
 
 export const LIGHT_FILTER = {

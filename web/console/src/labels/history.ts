@@ -45,6 +45,10 @@ export const HISTORY_STEPS = {
   settle_first_expired: "先行和解期限届满，转入受理审查",
   settled: "消费者接受和解方案，已和解",
   settlement_performance: "消费者确认和解履行情况",
+  // judicial confirmation (诉调对接)
+  judicial_confirmation_applied: "已申请司法确认",
+  judicial_confirmed: "法院已确认",
+  judicial_refused: "法院不予确认",
 } as const;
 
 type Params = Record<string, unknown>;

@@ -64,6 +64,7 @@ export const MEDIATION_ACTIONS = {
   uphold: "复议维持原结果",
   callback: "回访",
   notify_end: "告知调解结束",
+  apply_judicial_confirmation: "申请司法确认",
 } as const;
 
 /** The same actions as steps of the history (what happened). */
@@ -94,7 +95,12 @@ export const MEDIATION_STEPS = {
   callback: "回访",
   notify_end: "告知当事人调解结束",
   move_unit: "案件转至其他单位",
+  apply_judicial_confirmation: "申请司法确认（报送法院）",
+  record_judicial_decision: "法院答复司法确认",
 } as const;
+
+/** Where the application for judicial confirmation stands (诉调对接). */
+export const JUDICIAL_STATUS = { applied: "已申请司法确认，等待法院答复", confirmed: "法院已确认", refused: "法院不予确认" } as const;
 
 export const PARTIES = { complainant: "投诉人（申请人）", business: "经营者（被申请人）" } as const;
 export const RECUSAL_ASKERS = { ...PARTIES, mediator: "调解员本人" } as const;

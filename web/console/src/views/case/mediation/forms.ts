@@ -24,7 +24,8 @@ export type FieldKind =
   | "switch"
   | "checks" // several of `options`
   | "terms" // the agreement's terms
-  | "mediator"; // a roster entry of the case's unit (empty: picked by skill and load)
+  | "mediator" // a roster entry of the case's unit (empty: picked by skill and load)
+  | "court"; // a court onboarded in the case's city (judicial confirmation)
 
 export interface FormField {
   name: string;
@@ -243,6 +244,15 @@ const FORMS: ActionForm[] = [
     path: () => "/end-notice",
     fields: [{ name: "channel", kind: "choice", label: "告知方式", options: NOTICE_CHANNELS, required: true }, note],
     initial: () => ({ channel: "phone", note: "" }),
+  },
+  {
+    action: "apply_judicial_confirmation",
+    title: "申请司法确认",
+    path: () => "/judicial-confirmation",
+    fields: [{ name: "court", kind: "court", label: "受理法院", required: true }, note],
+    initial: () => ({ court: "", note: "" }),
+    confirm: "将双方当事人共同申请的司法确认申请书（含调解协议）报送所选法院。确定报送吗？",
+    submit: "报送法院",
   },
 ];
 

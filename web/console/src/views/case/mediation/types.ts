@@ -49,6 +49,25 @@ export interface Agreement {
   terms: Term[];
 }
 
+export interface JudicialConfirmation {
+  status: "applied" | "confirmed" | "refused";
+  court: string;
+  court_name: string;
+  applied_at: string;
+  applied_by: string;
+  ruling_no?: string | null;
+  reason?: string | null;
+  decided_at?: string;
+  decided_by?: string;
+}
+
+export interface Court {
+  code: string;
+  name: string;
+  parent: string;
+  parent_name: string;
+}
+
 export interface MediationStep {
   at: string;
   actor: string;
@@ -95,6 +114,9 @@ export interface MediationCase {
   }[];
   sessions: MediationSession[];
   agreement: Agreement | null;
+  /** 诉调对接: the application for judicial confirmation and the court's answer */
+  judicial: JudicialConfirmation | null;
+  judicial_deadline: string | null;
   recovered_amount: string;
   re_reviews: {
     requested_by: string;
