@@ -29,6 +29,8 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "withdraw": (states.WITHDRAW, ("complainant",)),
     "callback": (states.CALLBACK, BOTH),
     "re_review": (states.REQUEST_RE_REVIEW, BOTH),
+    # a term of the agreement performed (or, with performed=false, not performed by its deadline)
+    "report_performance": (states.PERFORM_TERM, BOTH),
 }
 assert tuple(ACTIONS) == inputs.PARTY_ACTIONS  # the gateway's list of paths is this one
 # the mediation's state as a party reads it (the console has its own, fuller table)
@@ -65,6 +67,8 @@ def staff_payload(party: str, action: str, body: dict[str, Any]) -> dict[str, An
         return {"party": party}
     if action == "withdraw":
         return {"reason": body.get("reason")}
+    if action == "report_performance":
+        return {"note": body.get("reason")}
     if action == "callback":
         return {"party": party, "score": body.get("score"), "comments": body.get("comments"), "channel": "online"}
     return {"requested_by": party, "reason": body.get("reason")}
@@ -88,9 +92,14 @@ def act(case: Case, session: Any, party: str, action: str, body: dict[str, Any],
     staff_action, who = ACTIONS[action]
     if party not in who:
         raise Forbidden(f"the {party} cannot {action} online")
-    n = body.get("n") if action == "confirm_minutes" else None
+    n = body.get("n") if action in ("confirm_minutes", "report_performance") else None
     if action == "confirm_minutes" and not isinstance(n, int):
         raise InvalidInput.one("n", "请指明确认第几次调解的笔录")
+    if action == "report_performance":
+        if not isinstance(n, int) or all(t.n != n for t in case.terms):
+            raise InvalidInput.one("n", "请指明报告协议第几项的履行情况")
+        if body.get("performed") is False:
+            staff_action = states.BREACH_TERM
     try:
         states.next_state(case.state, staff_action, cases._facts(case))
     except states.Refused:
@@ -205,6 +214,8 @@ def allowed(case: Case, party: str) -> list[str]:
             and getattr(s, f"{party}_confirmed_at") is None
             for s in case.sessions
         ):
+            continue
+        if name == "report_performance" and all(t.status == "performed" for t in case.terms):
             continue
         if name == "confirm_agreement" and (
             case.agreement is None or getattr(case.agreement, f"{party}_confirmed_at") is not None

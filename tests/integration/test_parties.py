@@ -261,7 +261,7 @@ def business_headers(api, sinks, credit: str, phone: str) -> tuple[dict[str, str
     return {"Authorization": f"Bearer {signed.json()['access_token']}"}, signed.json()["cases"]
 
 
-def test_the_invited_business_signs_in_consents_and_both_parties_e_confirm(api, login, notification_sinks):
+def test_the_invited_business_signs_in_consents_and_both_parties_e_confirm(api, login, notification_sinks, db):
     from tests.conftest import credit_code
     from tests.integration.test_intake_channels import fresh_phone
     from tests.integration.test_mediation_flow import AGREEMENT, desk
@@ -317,6 +317,34 @@ def test_the_invited_business_signs_in_consents_and_both_parties_e_confirm(api, 
     assert html.count("已电子确认") == 2 and "工作人员代为记录" not in html
     minutes = api.get(f"/api/v1/portal/cases/{cid}/documents/minutes/1.html", headers=biz).text
     assert minutes.count("已电子确认") == 2
+
+    # the business reports term 1 performed, the consumer term 2 not performed: each by its SMS code
+    assert "report_performance" in api.get(f"/api/v1/portal/cases/{cid}", headers=biz).json()["allowed_actions"]
+    code = confirm_code(api, notification_sinks, cid, "report_performance", business_phone, biz)
+    reported = act(api, cid, "report_performance", {"code": code, "n": 1, "performed": True}, biz)
+    assert reported.status_code == 200, reported.text
+    code = confirm_code(api, notification_sinks, cid, "report_performance", phone, me)
+    reported = act(
+        api, cid, "report_performance", {"code": code, "n": 2, "performed": False, "reason": "未收到道歉信"}, me
+    )
+    assert reported.status_code == 200, reported.text
+    # the consumer's follow-up view shows each term's state; the journal keeps who reported, by which code
+    terms = api.get(f"/api/v1/portal/cases/{cid}", headers=me).json()["mediation"]["agreement"]["terms"]
+    assert [t["status"] for t in terms] == ["performed", "breached"]
+    assert d.get(cid)["state"] == "breached"
+    with db.connect() as conn:
+        steps = conn.execute(
+            text(
+                "SELECT action, actor, detail FROM mediation.steps WHERE complaint_id = :c "
+                "AND action IN ('perform_term', 'breach_term') ORDER BY id"
+            ),
+            {"c": cid},
+        ).all()
+    assert [(s.action, s.actor) for s in steps] == [
+        ("perform_term", "party:business"),
+        ("breach_term", "party:complainant"),
+    ]
+    assert all(s.detail["e_confirmation"]["verification_id"] for s in steps)
 
 
 # --- the filing form's public helpers ---------------------------------------------------------------

@@ -125,3 +125,8 @@ export function minutesToConfirm(mediation: Mediation, party: string): number | 
   );
   return open[open.length - 1]?.n;
 }
+
+/** The first term of the agreement not yet recorded as performed: the one a party reports on. */
+export function termToReport(mediation: Mediation): number | undefined {
+  return (mediation?.agreement?.terms ?? []).find((t: Record<string, any>) => t.status !== "performed")?.n; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
