@@ -194,7 +194,12 @@ async def confirm_code(
 class PartyAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
     code: str = Field(pattern=r"^\d{6}$", description="the 6-digit code from the SMS")
-    n: int | None = Field(default=None, ge=1, le=99, description="confirm_minutes: the session")
+    n: int | None = Field(
+        default=None, ge=1, le=99, description="confirm_minutes: the session; report_performance: the term"
+    )
+    performed: bool | None = Field(
+        default=None, description="report_performance: false when the term was not performed"
+    )
     reason: str | None = Field(default=None, min_length=2, max_length=2000)
     score: int | None = Field(default=None, ge=1, le=5)
     comments: str | None = Field(default=None, max_length=2000)

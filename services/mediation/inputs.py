@@ -192,7 +192,16 @@ class JudicialDecisionInput(_Input):
 
 # the body each action takes
 # what a party does online (party.py), each confirmed by an SMS code (shared with the gateway)
-PARTY_ACTIONS = ("consent", "decline", "confirm_minutes", "confirm_agreement", "withdraw", "callback", "re_review")
+PARTY_ACTIONS = (
+    "consent",
+    "decline",
+    "confirm_minutes",
+    "confirm_agreement",
+    "withdraw",
+    "callback",
+    "re_review",
+    "report_performance",
+)
 
 INPUTS: dict[str, type[_Input]] = {
     "consent": ConsentInput,

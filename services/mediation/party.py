@@ -29,8 +29,32 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "withdraw": (states.WITHDRAW, ("complainant",)),
     "callback": (states.CALLBACK, BOTH),
     "re_review": (states.REQUEST_RE_REVIEW, BOTH),
+    # a term of the agreement performed (or, with performed=false, not performed by its deadline)
+    "report_performance": (states.PERFORM_TERM, BOTH),
 }
 assert tuple(ACTIONS) == inputs.PARTY_ACTIONS  # the gateway's list of paths is this one
+# the mediation's state as a party reads it (the console has its own, fuller table)
+STATE_LABELS = {
+    states.AWAITING_CONSENT: "等待经营者同意调解",
+    states.AWAITING_ASSIGNMENT: "等待指派调解员",
+    states.ASSIGNED: "已指派调解员",
+    states.SESSION_SCHEDULED: "已安排调解",
+    states.SESSION_HELD: "调解已进行，待确认笔录",
+    states.FAILED_ONCE: "首次调解未成，将再次调解",
+    states.SECOND_SESSION_SCHEDULED: "已安排第二次调解",
+    states.SECOND_SESSION_HELD: "第二次调解已进行",
+    states.AGREEMENT_DRAFTED: "调解协议待双方确认",
+    states.RE_REVIEW: "复核中",
+    states.BREACHED: "协议未按期履行",
+    states.CONSENT_REFUSED: "经营者不同意调解",
+    states.WITHDRAWN: "已撤回",
+    states.EXPIRED: "调解期限届满",
+    states.TERMINATED: "调解终止",
+    states.AGREED: "已达成协议",
+    states.PERFORMED: "协议已履行",
+    states.ESCALATED: "已上报上级",
+}
+SESSION_MODES = {"joint": "双方共同调解", "single_party": "单方调解"}
 # a scope that sees the parties masked, as a party sees the other side (and itself) in a document
 PARTY_SCOPE = Scope(unit="party")
 
@@ -43,6 +67,8 @@ def staff_payload(party: str, action: str, body: dict[str, Any]) -> dict[str, An
         return {"party": party}
     if action == "withdraw":
         return {"reason": body.get("reason")}
+    if action == "report_performance":
+        return {"note": body.get("reason")}
     if action == "callback":
         return {"party": party, "score": body.get("score"), "comments": body.get("comments"), "channel": "online"}
     return {"requested_by": party, "reason": body.get("reason")}
@@ -66,9 +92,14 @@ def act(case: Case, session: Any, party: str, action: str, body: dict[str, Any],
     staff_action, who = ACTIONS[action]
     if party not in who:
         raise Forbidden(f"the {party} cannot {action} online")
-    n = body.get("n") if action == "confirm_minutes" else None
+    n = body.get("n") if action in ("confirm_minutes", "report_performance") else None
     if action == "confirm_minutes" and not isinstance(n, int):
         raise InvalidInput.one("n", "请指明确认第几次调解的笔录")
+    if action == "report_performance":
+        if not isinstance(n, int) or all(t.n != n for t in case.terms):
+            raise InvalidInput.one("n", "请指明报告协议第几项的履行情况")
+        if body.get("performed") is False:
+            staff_action = states.BREACH_TERM
     try:
         states.next_state(case.state, staff_action, cases._facts(case))
     except states.Refused:
@@ -106,17 +137,21 @@ def view(case: Case, party: str, now: datetime) -> dict[str, Any]:
             {
                 "n": s.number,
                 "mode": s.mode,
+                "mode_label": SESSION_MODES.get(s.mode, s.mode),
                 "channel": s.channel,
                 "channel_label": _label(documents.CHANNELS, s.channel),
                 "place": s.place,
                 "scheduled_at": s.scheduled_at.isoformat(),
                 "held_at": cases._iso(s.held_at),
-                "confirmations": {
-                    p: _confirmation(
-                        getattr(s, f"{p}_confirmed_at"), e_confirmed_at(case, states.CONFIRM_MINUTES, p, None, s.number)
-                    )
-                    for p in needed
-                },
+                "confirmations": _confirmations(
+                    {
+                        p: (
+                            getattr(s, f"{p}_confirmed_at"),
+                            e_confirmed_at(case, states.CONFIRM_MINUTES, p, None, s.number),
+                        )
+                        for p in needed
+                    }
+                ),
             }
         )
     agreement_view = None
@@ -129,16 +164,19 @@ def view(case: Case, party: str, now: datetime) -> dict[str, Any]:
                 {**cases.term_view(t, now.date()), "kind_label": _label(documents.TERM_KINDS, t.kind)}
                 for t in case.terms
             ],
-            "confirmations": {
-                p: _confirmation(
-                    getattr(agreement, f"{p}_confirmed_at"),
-                    e_confirmed_at(case, states.CONFIRM_AGREEMENT, p, agreement.drafted_at),
-                )
-                for p in BOTH
-            },
+            "confirmations": _confirmations(
+                {
+                    p: (
+                        getattr(agreement, f"{p}_confirmed_at"),
+                        e_confirmed_at(case, states.CONFIRM_AGREEMENT, p, agreement.drafted_at),
+                    )
+                    for p in BOTH
+                }
+            ),
         }
     return {
         "state": case.state,
+        "state_label": STATE_LABELS.get(case.state, case.state),
         "status": status,
         "status_label": reference.status_label(status) if status else None,
         "sessions": sessions,
@@ -150,10 +188,14 @@ def view(case: Case, party: str, now: datetime) -> dict[str, Any]:
     }
 
 
-def _confirmation(at: datetime | None, online: bool) -> dict[str, Any] | None:
-    if at is None:
-        return None
-    return {"at": at.isoformat(), "by": "party" if online else "staff", "label": E_CONFIRMED if online else BY_STAFF}
+def _confirmations(found: dict[str, tuple[datetime | None, bool]]) -> dict[str, dict[str, Any] | None]:
+    """Each party's confirmation: when, and whether online (已电子确认) or recorded by staff; None if not yet."""
+    return {
+        p: {"at": at.isoformat(), "by": "party" if online else "staff", "label": E_CONFIRMED if online else BY_STAFF}
+        if at is not None
+        else None
+        for p, (at, online) in found.items()
+    }
 
 
 def allowed(case: Case, party: str) -> list[str]:
@@ -172,6 +214,8 @@ def allowed(case: Case, party: str) -> list[str]:
             and getattr(s, f"{party}_confirmed_at") is None
             for s in case.sessions
         ):
+            continue
+        if name == "report_performance" and all(t.status == "performed" for t in case.terms):
             continue
         if name == "confirm_agreement" and (
             case.agreement is None or getattr(case.agreement, f"{party}_confirmed_at") is not None

@@ -238,6 +238,52 @@ def test_the_consumer_tracks_and_e_confirms_minutes_and_the_agreement(api, login
     assert step.detail["e_confirmation"]["verification_id"] and step.detail["e_confirmation"]["document_sha256"]
 
 
+def test_an_action_code_expired_or_tried_a_sixth_time_is_refused_in_chinese_and_records_nothing(
+    api, login, notification_sinks, db
+):
+    from tests.integration.test_intake_channels import fresh_phone
+    from tests.integration.test_mediation_flow import desk
+
+    phone = fresh_phone()
+    d = desk(api, login, "321282102202")
+    cid = d.accepted_case(complainant={"name": "李四", "phone": phone})
+    tracking_no = api.get(f"/api/v1/complaints/{cid}", headers=d.demo).json()["tracking_no"]
+    me = party_headers(api, notification_sinks, tracking_no, phone)
+
+    code = confirm_code(api, notification_sinks, cid, "decline", phone, me)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(5):
+        assert act(api, cid, "decline", {"code": wrong}, me).status_code == 422
+    sixth = act(api, cid, "decline", {"code": code}, me)
+    assert sixth.status_code == 422 and sixth.json()["error"] == "code_exhausted", sixth.text
+    assert "请重新获取" in sixth.json()["message_zh"] and sixth.json()["fields"][0]["field"] == "code"
+
+    from common.db import make_engine
+    from tests.conftest import TEST_DATABASE_URL
+
+    code = confirm_code(api, notification_sinks, cid, "withdraw", phone, me)
+    # five minutes pass (the clock of the row, not of the test)
+    engine = make_engine(TEST_DATABASE_URL, pool_size=1)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE notification.one_time_codes SET expires_at = now() - interval '1 second' "
+                "WHERE subject = :s AND purpose = 'confirm:withdraw' AND used_at IS NULL"
+            ),
+            {"s": cid},
+        )
+    engine.dispose()
+    expired = act(api, cid, "withdraw", {"code": code, "reason": "不想调解了"}, me)
+    assert expired.status_code == 422 and expired.json()["message_zh"] == "验证码已过期，请重新获取"
+
+    assert d.get(cid)["state"] == "awaiting_consent"
+    with db.connect() as conn:
+        steps = conn.execute(
+            text("SELECT count(*) FROM mediation.steps WHERE complaint_id = :c AND actor LIKE 'party:%'"), {"c": cid}
+        ).scalar()
+    assert steps == 0
+
+
 def test_a_party_sees_only_its_own_case(api, login, notification_sinks, filed):
     me = party_headers(api, notification_sinks, filed["tracking_no"], filed["phone"])
     other = file_routed(api, login, fresh())
@@ -261,7 +307,7 @@ def business_headers(api, sinks, credit: str, phone: str) -> tuple[dict[str, str
     return {"Authorization": f"Bearer {signed.json()['access_token']}"}, signed.json()["cases"]
 
 
-def test_the_invited_business_signs_in_consents_and_both_parties_e_confirm(api, login, notification_sinks):
+def test_the_invited_business_signs_in_consents_and_both_parties_e_confirm(api, login, notification_sinks, db):
     from tests.conftest import credit_code
     from tests.integration.test_intake_channels import fresh_phone
     from tests.integration.test_mediation_flow import AGREEMENT, desk
@@ -286,10 +332,16 @@ def test_the_invited_business_signs_in_consents_and_both_parties_e_confirm(api, 
     biz, cases = business_headers(api, notification_sinks, credit, business_phone)
     assert [c["complaint_id"] for c in cases] == [cid]
     assert api.get(f"/api/v1/portal/cases/{other}", headers=biz).status_code == 404
+    # nor act on it: no code is sent for it, and an action (with the code of its own case) is refused
+    asked = api.post(f"/api/v1/portal/cases/{other}/codes", json={"action": "consent"}, headers={**biz, **client()})
+    assert asked.status_code == 404 and asked.json()["message_zh"] == "没有找到这件投诉"
     seen = api.get(f"/api/v1/portal/cases/{cid}", headers=biz).json()
     assert seen["complainant"]["name"] == "王*" and phone not in str(seen)
     assert seen["allowed_actions"] == ["consent", "decline"]
     code = confirm_code(api, notification_sinks, cid, "consent", business_phone, biz)
+    elsewhere = act(api, other, "consent", {"code": code}, biz)
+    assert elsewhere.status_code == 404 and elsewhere.json()["message_zh"] == "没有找到这件投诉"
+    assert d.get(other)["state"] == "awaiting_consent"
     consented = act(api, cid, "consent", {"code": code}, biz)
     assert consented.status_code == 200, consented.text
     assert consented.json()["mediation"]["state"] == "awaiting_assignment"
@@ -317,6 +369,34 @@ def test_the_invited_business_signs_in_consents_and_both_parties_e_confirm(api, 
     assert html.count("已电子确认") == 2 and "工作人员代为记录" not in html
     minutes = api.get(f"/api/v1/portal/cases/{cid}/documents/minutes/1.html", headers=biz).text
     assert minutes.count("已电子确认") == 2
+
+    # the business reports term 1 performed, the consumer term 2 not performed: each by its SMS code
+    assert "report_performance" in api.get(f"/api/v1/portal/cases/{cid}", headers=biz).json()["allowed_actions"]
+    code = confirm_code(api, notification_sinks, cid, "report_performance", business_phone, biz)
+    reported = act(api, cid, "report_performance", {"code": code, "n": 1, "performed": True}, biz)
+    assert reported.status_code == 200, reported.text
+    code = confirm_code(api, notification_sinks, cid, "report_performance", phone, me)
+    reported = act(
+        api, cid, "report_performance", {"code": code, "n": 2, "performed": False, "reason": "未收到道歉信"}, me
+    )
+    assert reported.status_code == 200, reported.text
+    # the consumer's follow-up view shows each term's state; the journal keeps who reported, by which code
+    terms = api.get(f"/api/v1/portal/cases/{cid}", headers=me).json()["mediation"]["agreement"]["terms"]
+    assert [t["status"] for t in terms] == ["performed", "breached"]
+    assert d.get(cid)["state"] == "breached"
+    with db.connect() as conn:
+        steps = conn.execute(
+            text(
+                "SELECT action, actor, detail FROM mediation.steps WHERE complaint_id = :c "
+                "AND action IN ('perform_term', 'breach_term') ORDER BY id"
+            ),
+            {"c": cid},
+        ).all()
+    assert [(s.action, s.actor) for s in steps] == [
+        ("perform_term", "party:business"),
+        ("breach_term", "party:complainant"),
+    ]
+    assert all(s.detail["e_confirmation"]["verification_id"] for s in steps)
 
 
 # --- the filing form's public helpers ---------------------------------------------------------------

@@ -113,3 +113,27 @@ export function when(at: string | null | undefined): string {
   if (!at) return "—";
   return new Date(at).toLocaleString("zh-CN", { hour12: false });
 }
+
+type Mediation = Record<string, any> | null | undefined; // eslint-disable-line @typescript-eslint/no-explicit-any
+const PARTY_NAMES: Record<string, string> = { complainant: "投诉人", business: "经营者" };
+
+/** "投诉人已电子确认 <time>；经营者…" from a view's confirmations (party -> {at, label} or null). */
+export function confirmationsText(found: Mediation): string {
+  return Object.entries(found ?? {})
+    .filter(([, c]) => c)
+    .map(([party, c]) => `${PARTY_NAMES[party] ?? party}${c.label ?? ""} ${when(c.at)}`)
+    .join("；");
+}
+
+/** The held session whose minutes `party` has yet to confirm (the latest such). */
+export function minutesToConfirm(mediation: Mediation, party: string): number | undefined {
+  const open = (mediation?.sessions ?? []).filter(
+    (s: Record<string, any>) => s.held_at && party in (s.confirmations ?? {}) && !s.confirmations[party], // eslint-disable-line @typescript-eslint/no-explicit-any
+  );
+  return open[open.length - 1]?.n;
+}
+
+/** The first term of the agreement not yet recorded as performed: the one a party reports on. */
+export function termToReport(mediation: Mediation): number | undefined {
+  return (mediation?.agreement?.terms ?? []).find((t: Record<string, any>) => t.status !== "performed")?.n; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
