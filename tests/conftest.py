@@ -155,15 +155,18 @@ def db(platform) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def login(api) -> Callable[[str], dict[str, str]]:
-    """Bearer headers for a demo account (username = the unit's division code)."""
-    cache: dict[str, dict[str, str]] = {}
+    """Bearer headers for a demo account (username = the unit's division code), logged in again a
+    minute before the access token expires (the suite outlasts a token)."""
+    cache: dict[str, tuple[dict[str, str], float]] = {}
 
     def headers(username: str) -> dict[str, str]:
-        if username not in cache:
+        if username not in cache or cache[username][1] <= time.monotonic():
             response = api.post("/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD})
             assert response.status_code == 200, response.text
-            cache[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
-        return cache[username]
+            token = response.json()
+            renew_at = time.monotonic() + token["expires_in"] - 60
+            cache[username] = ({"Authorization": f"Bearer {token['access_token']}"}, renew_at)
+        return cache[username][0]
 
     return headers
 

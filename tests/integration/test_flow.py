@@ -35,7 +35,7 @@ def routed_case(api, login):
 def test_submission_answers_201_with_receipt(routed_case):
     receipt, _ = routed_case
     # a public filing also gets a short-lived token to upload its evidence (docs/parties.md)
-    assert set(receipt) == {"id", "tracking_no", "status", "upload_token"}
+    assert set(receipt) == {"id", "tracking_no", "status", "upload_token", "acceptance_deadline"}
     assert receipt["status"] == "received"
     assert receipt["tracking_no"].startswith("TS")
     uuid.UUID(receipt["id"])
