@@ -39,6 +39,9 @@ def published_in_the_console(page: Page, platform: Any, api: httpx.Client, login
     page.locator("#disclosure-minimum").fill("3")
     page.locator("#settings-save").click()
     expect(page.locator(".saved")).to_have_text("已保存，记入操作记录")
+    # only what changed became the city's own: the time targets and holidays stay inherited
+    own = api.get(f"/api/v1/tenants/{CITY}", headers=login(CITY)).json()["settings"]
+    assert "disclosure" in own and not {"time_targets", "working_days"} & own.keys(), own
     yield
     reset = api.patch(
         f"/api/v1/tenants/{CITY}/settings", json={"settle_first": None, "disclosure": None}, headers=login(CITY)
