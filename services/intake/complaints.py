@@ -20,6 +20,7 @@ from common.contracts import (
     MessageHandled,
     MessageRecorded,
     SettleFirstOpened,
+    Unit,
 )
 from common.masking import mask_complainant, mask_name, mask_recipient
 from common.tenancy import Scope, Viewers, scope_clause
@@ -532,6 +533,15 @@ def details_view(complaint: Complaint, scope: Scope) -> dict[str, Any]:
         elif not unmasked_fields(complaint, scope, single=True) and source.get("from"):
             details["email"] = {**source, "from": mask_recipient(source["from"])}
     return details
+
+
+def responsible_unit(complaint: Complaint) -> Unit:
+    """The unit responsible for the case, as the events carry it."""
+    return Unit(
+        code=complaint.responsible_unit_code or "",
+        name=complaint.responsible_unit_name or "",
+        tier=complaint.responsible_tier or "",
+    )
 
 
 def view_unit(complaint: Complaint) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, object_session
 from common import reference
 from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.clocks import ClockKind
-from common.contracts import ComplaintAccepted, ComplaintRefused, Unit
+from common.contracts import ComplaintAccepted, ComplaintRefused
 from common.errors import Conflict, Forbidden, InvalidInput
 from common.tenancy import Role, Scope
 from services.intake import case_clocks, validation
@@ -31,6 +31,7 @@ from services.intake.complaints import (
     REFUSED,
     REPORT,
     ROUTED,
+    responsible_unit,
 )
 from services.intake.models import Complaint, HistoryEntry
 
@@ -97,14 +98,6 @@ def parse_refusal(ground: Any, reason: Any, other_routes: Any) -> tuple[RefusalG
     return parsed_ground, text, routes or parsed_ground.other_routes_zh
 
 
-def _unit(complaint: Complaint) -> Unit:
-    return Unit(
-        code=complaint.responsible_unit_code or "",
-        name=complaint.responsible_unit_name or "",
-        tier=complaint.responsible_tier or "",
-    )
-
-
 def _stop_acceptance(complaint: Complaint, now: datetime) -> None:
     row = case_clocks.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
     if row is not None:
@@ -121,7 +114,7 @@ def accept(session: Session, complaint: Complaint, scope: Scope, now: datetime) 
     return ComplaintAccepted(
         complaint_id=complaint.id,
         tracking_no=complaint.tracking_no,
-        unit=_unit(complaint),
+        unit=responsible_unit(complaint),
         accepted_at=now,
         accepted_by=scope.user,
         category=complaint.category or "other",
@@ -177,7 +170,7 @@ def refuse(
     return ComplaintRefused(
         complaint_id=complaint.id,
         tracking_no=complaint.tracking_no,
-        unit=_unit(complaint),
+        unit=responsible_unit(complaint),
         ground=ground.value,
         reason=reason,
         other_routes=other_routes,

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from common import reference
 from common.clocks import ClockKind
-from common.contracts import ClockPolicy, SettleFirstEnded, SettleFirstOpened, Unit
+from common.contracts import ClockPolicy, SettleFirstEnded, SettleFirstOpened
 from common.errors import Conflict, InvalidInput, NotFound
 from common.masking import mask_complainant
 from common.workdays import WorkCalendar
 from services.intake import case_clocks, validation
-from services.intake.complaints import ROUTED
+from services.intake.complaints import ROUTED, responsible_unit
 from services.intake.models import BusinessContact, Complaint, HistoryEntry
 
 SETTLE_FIRST = reference.SETTLE_FIRST  # the case is with the business (a status)
@@ -91,11 +91,7 @@ def open_lane(
     return SettleFirstOpened(
         complaint_id=complaint.id,
         tracking_no=complaint.tracking_no,
-        unit=Unit(
-            code=complaint.responsible_unit_code or "",
-            name=complaint.responsible_unit_name or "",
-            tier=complaint.responsible_tier or "",
-        ),
+        unit=responsible_unit(complaint),
         window_deadline=deadline,
         business_name=complaint.business.get("name"),
         business_credit_code=code,
@@ -202,11 +198,7 @@ def _ended(complaint: Complaint, lane: dict[str, Any], outcome: str, now: dateti
     return SettleFirstEnded(
         complaint_id=complaint.id,
         tracking_no=complaint.tracking_no,
-        unit=Unit(
-            code=complaint.responsible_unit_code or "",
-            name=complaint.responsible_unit_name or "",
-            tier=complaint.responsible_tier or "",
-        ),
+        unit=responsible_unit(complaint),
         outcome=outcome,
         opened_at=datetime.fromisoformat(lane["opened_at"]),
         window_deadline=deadline,
