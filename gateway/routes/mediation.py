@@ -213,6 +213,11 @@ def _pdf(html: str) -> bytes:
     return HTML(string=html).write_pdf()
 
 
+async def _pdf_document(client: Any, staff: Any, complaint_id: str, kind: str, n: int | None = None) -> Response:
+    pdf = await run_in_threadpool(_pdf, await _document(client, staff, complaint_id, kind, n))
+    return Response(pdf, media_type="application/pdf")
+
+
 @router.get(f"{CASE}/documents/agreement.html", response_class=HTMLResponse)
 async def agreement_html(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     return HTMLResponse(await _document(client, staff, complaint_id, "agreement"))
@@ -220,8 +225,7 @@ async def agreement_html(complaint_id: str, staff: Staff, client: Rpc) -> Any:
 
 @router.get(f"{CASE}/documents/agreement.pdf", response_class=Response)
 async def agreement_pdf(complaint_id: str, staff: Staff, client: Rpc) -> Any:
-    pdf = await run_in_threadpool(_pdf, await _document(client, staff, complaint_id, "agreement"))
-    return Response(pdf, media_type="application/pdf")
+    return await _pdf_document(client, staff, complaint_id, "agreement")
 
 
 @router.get(f"{CASE}/documents/termination.html", response_class=HTMLResponse)
@@ -238,8 +242,7 @@ async def judicial_application_html(complaint_id: str, staff: Staff, client: Rpc
 
 @router.get(f"{CASE}/documents/judicial-application.pdf", response_class=Response)
 async def judicial_application_pdf(complaint_id: str, staff: Staff, client: Rpc) -> Any:
-    pdf = await run_in_threadpool(_pdf, await _document(client, staff, complaint_id, "judicial_application"))
-    return Response(pdf, media_type="application/pdf")
+    return await _pdf_document(client, staff, complaint_id, "judicial_application")
 
 
 @router.get(f"{CASE}/documents/minutes/{{n}}.html", response_class=HTMLResponse)
@@ -249,8 +252,7 @@ async def minutes_html(complaint_id: str, n: N, staff: Staff, client: Rpc) -> An
 
 @router.get(f"{CASE}/documents/minutes/{{n}}.pdf", response_class=Response)
 async def minutes_pdf(complaint_id: str, n: N, staff: Staff, client: Rpc) -> Any:
-    pdf = await run_in_threadpool(_pdf, await _document(client, staff, complaint_id, "minutes", n))
-    return Response(pdf, media_type="application/pdf")
+    return await _pdf_document(client, staff, complaint_id, "minutes", n)
 
 
 # --- the roster -----------------------------------------------------------------------------------
