@@ -77,7 +77,12 @@ def record_mediation(session: Session, event: MediationTransitioned) -> None:
 # 诉调对接: the application for judicial confirmation and the court's answer, by the transition's
 # action (and the answer's `decision`); the case status stays the agreement's
 JUDICIAL_ACTIONS: Final = frozenset({"apply_judicial_confirmation", "record_judicial_decision"})
-JUDICIAL_LABELS: Final = {"applied": "已申请司法确认", "confirmed": "法院已确认", "refused": "法院不予确认"}
+# each status's history step, whose label (common/reference.py) the portal shows
+JUDICIAL_STEPS: Final = {
+    "applied": "judicial_confirmation_applied",
+    "confirmed": "judicial_confirmed",
+    "refused": "judicial_refused",
+}
 
 
 def record_judicial(session: Session, complaint: Complaint, event: MediationTransitioned) -> None:
@@ -86,9 +91,9 @@ def record_judicial(session: Session, complaint: Complaint, event: MediationTran
     late-arriving application."""
     decision = event.detail.get("decision") if event.action == "record_judicial_decision" else None
     status = decision or "applied"
-    if status not in JUDICIAL_LABELS:
+    if status not in JUDICIAL_STEPS:
         return
-    step = f"judicial_{decision}" if decision else "judicial_confirmation_applied"
+    step = JUDICIAL_STEPS[status]
     session.add(HistoryEntry(complaint_id=complaint.id, at=event.at, step=step, detail={"by": "mediation"}))
     earlier = complaint.details.get("judicial") or {}
     if decision is None and earlier.get("status") in ("confirmed", "refused"):
@@ -96,7 +101,7 @@ def record_judicial(session: Session, complaint: Complaint, event: MediationTran
     judicial = {
         **earlier,
         "status": status,
-        "label": JUDICIAL_LABELS[status],
+        "label": reference.HISTORY_STEPS[step][0],
         "court_name": event.detail.get("court_name") or earlier.get("court_name"),
         "at": event.at.isoformat(),
     }

@@ -1228,16 +1228,12 @@ def court_view(case: Case, *, with_parties: bool = True) -> dict[str, Any]:
     agreement; the caller audits that read), the agreement and its terms, and where the
     application stands. A list leaves the parties out."""
     agreement = case.agreement
-    view = {
+    view: dict[str, Any] = {
         "complaint_id": str(case.complaint_id),
         "tracking_no": case.tracking_no,
         "unit": {"code": case.unit_code, "name": case.unit_name, "tier": case.unit_tier},
         "category": case.category,
         "state": case.state,
-        "parties": {
-            "complainant": {"name": case.complainant_name, "phone": case.complainant_phone},
-            "business": {"name": case.business_name, "credit_code": case.business_credit_code},
-        },
         "agreement": None
         if agreement is None
         else {
@@ -1247,8 +1243,11 @@ def court_view(case: Case, *, with_parties: bool = True) -> dict[str, Any]:
         },
         "judicial": judicial(case),
     }
-    if not with_parties:
-        del view["parties"]
+    if with_parties:
+        view["parties"] = {
+            "complainant": {"name": case.complainant_name, "phone": case.complainant_phone},
+            "business": {"name": case.business_name, "credit_code": case.business_credit_code},
+        }
     return view
 
 

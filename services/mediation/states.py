@@ -168,7 +168,7 @@ ACTIONS: tuple[str, ...] = (
 
 # actions only the system takes (a timer, another service's event), never a person through the API
 SYSTEM_ACTIONS: frozenset[str] = frozenset({EXPIRE, MOVE_UNIT})
-# actions only the court named in the application takes (services/mediation/judicial.py)
+# actions only the court named in the application takes (MediationService.judicial_decision)
 COURT_ACTIONS: frozenset[str] = frozenset({RECORD_JUDICIAL_DECISION})
 JUDICIAL_ACTIONS: frozenset[str] = frozenset({APPLY_JUDICIAL_CONFIRMATION, RECORD_JUDICIAL_DECISION})
 # actions only a supervisor of the responsible unit takes; the rest: its mediators and supervisors
