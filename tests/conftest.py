@@ -32,6 +32,35 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def platform_env(database_url: str, amqp_uri: str, **settings: str) -> dict[str, str]:
+    """Migrate the database, load the demo tenants, and answer the environment of a platform on it
+    (no tracing, SMS to the log, unless `settings`, which add to it or override it, say otherwise)."""
+    from common.migrations import upgrade
+    from ops.run import load_tenants
+
+    upgrade(database_url)
+    load_tenants(database_url, demo=True, password=DEMO_PASSWORD)
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "AMQP_URI": amqp_uri,
+        "DEMO_MODE": "1",
+        "DEMO_PASSWORD": DEMO_PASSWORD,
+        "JWT_SECRET": secrets.token_urlsafe(32),
+        "RPC_TIMEOUT_SECONDS": "10",
+        "OTEL_TRACES_EXPORTER": "none",
+        "SMS_PROVIDER": "log",
+        **settings,
+    }
+
+
+def two_processes_each() -> dict[str, str]:
+    """Settings for two processes of every service on quorum queues (the scale-out tests)."""
+    from ops.run import SERVICES
+
+    return {"AMQP_QUORUM_QUEUES": "1", "SERVICE_PROCESSES": ",".join(f"{name}=2" for name in SERVICES)}
+
+
 @contextmanager
 def platform_running(env: dict[str, str], log_dir: Path, timeout: float = 90, **options: Any) -> Iterator[Any]:
     """The platform's processes on `env`, each on a free port, healthy before the caller goes on and
@@ -101,26 +130,17 @@ def notification_sinks() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def platform(otlp_sink, notification_sinks) -> Iterator[Any]:
-    from common.migrations import upgrade
     from ops.infra import ensure_postgres
-    from ops.run import load_tenants
 
     ensure_postgres(TEST_DATABASE_URL)
     reset_database(TEST_DATABASE_URL)
     reset_vhost(TEST_AMQP_URI)
-    upgrade(TEST_DATABASE_URL)
-    load_tenants(TEST_DATABASE_URL, demo=True, password=DEMO_PASSWORD)
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=TEST_DATABASE_URL,
-        AMQP_URI=TEST_AMQP_URI,
-        DEMO_MODE="1",
-        DEMO_PASSWORD=DEMO_PASSWORD,
-        JWT_SECRET=secrets.token_urlsafe(32),
+    env = platform_env(
+        TEST_DATABASE_URL,
+        TEST_AMQP_URI,
         # the suite stands for a proxy on 127.0.0.1: its X-Forwarded-For names the client (a test
         # that wants an untrusted peer connects from another loopback address, 127.0.0.2)
         FORWARDED_ALLOW_IPS="127.0.0.1",
-        RPC_TIMEOUT_SECONDS="10",
         # tracing on, but only requests that arrive with a sampled `traceparent` are recorded (the
         # telemetry test's): the rest of the suite creates no-op spans and exports nothing
         OTEL_TRACES_EXPORTER="otlp",
@@ -131,8 +151,8 @@ def platform(otlp_sink, notification_sinks) -> Iterator[Any]:
         # clock warning lights looked at every second, the open-case gauge recounted every two
         CLOCK_WATCH_INTERVAL_SECONDS="1",
         OPEN_CASES_INTERVAL_SECONDS="2",
+        **notification_sinks.env,  # SMS_PROVIDER, SMS_ENDPOINT, SMTP_*, WEBHOOK_*, retry timings
     )
-    env.update(notification_sinks.env)  # SMS_PROVIDER, SMS_ENDPOINT, SMTP_*, WEBHOOK_*, retry timings
     with platform_running(env, ROOT / "var" / "test-log") as running:
         yield running
 

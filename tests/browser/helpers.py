@@ -48,6 +48,23 @@ def log_in(page: Page, console_url: str, username: str, password: str = DEMO_PAS
         page.goto(f"{console_url}#{to}")
 
 
+def switch_on_in_settings(
+    page: Page, console_url: str, username: str, switch: tuple[str, str], number: tuple[str, str]
+) -> None:
+    """As `username`, the unit's admin, in 单位设置: turn on the switch `switch` = (label, input id),
+    fill the number field `number` = (id, value), save."""
+    log_in(page, console_url, username, to="/admin")
+    page.locator("#admin-tabs .el-tabs__item", has_text="单位设置").click()
+    label, switch_id = switch
+    toggle = page.get_by_role("switch", name=re.compile(label))
+    if not toggle.is_checked():  # the drawn switch, over its input
+        page.locator(".el-switch", has=page.locator(f"#{switch_id}")).click()
+    expect(toggle).to_be_checked()
+    page.locator(f"#{number[0]}").fill(number[1])
+    page.locator("#settings-save").click()
+    expect(page.locator(".saved")).to_have_text("已保存，记入操作记录")
+
+
 def case_row(page: Page, tracking_no: str) -> Locator:
     return page.locator("#case-table .case-row", has_text=tracking_no)
 

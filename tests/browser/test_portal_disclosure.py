@@ -16,7 +16,15 @@ import httpx
 import pytest
 
 from gateway.routes.disclosure import CACHE_SECONDS
-from tests.browser.helpers import CITY, VILLAGE, Login, assert_fits_the_phone, file_routed, log_in, screenshot
+from tests.browser.helpers import (
+    CITY,
+    VILLAGE,
+    Login,
+    assert_fits_the_phone,
+    file_routed,
+    screenshot,
+    switch_on_in_settings,
+)
 from tests.browser.test_portal import assert_chinese, assert_tap_targets
 from tests.conftest import credit_code, wait_for
 
@@ -31,15 +39,9 @@ PHONE_NUMBER = re.compile(r"(?<![0-9A-Z])1\d{10}(?![0-9A-Z])")
 def published_in_the_console(page: Page, platform: Any, api: httpx.Client, login: Login) -> Iterator[None]:
     """The city's admin publishes, from three accepted complaints; unpublished afterwards."""
     before = api.get(f"/api/v1/tenants/{CITY}", headers=login(CITY)).json()["settings"]
-    log_in(page, f"{platform.url}/console/", CITY, to="/admin")
-    page.locator("#admin-tabs .el-tabs__item", has_text="单位设置").click()
-    switch = page.get_by_role("switch", name=re.compile("消费投诉信息公示"))
-    if not switch.is_checked():  # the drawn switch, over its input
-        page.locator(".el-switch", has=page.locator("#disclosure-enabled")).click()
-    expect(switch).to_be_checked()
-    page.locator("#disclosure-minimum").fill("3")
-    page.locator("#settings-save").click()
-    expect(page.locator(".saved")).to_have_text("已保存，记入操作记录")
+    switch_on_in_settings(
+        page, f"{platform.url}/console/", CITY, ("消费投诉信息公示", "disclosure-enabled"), ("disclosure-minimum", "3")
+    )
     # only what changed became the city's own: the time targets and holidays stay as they were
     after = api.get(f"/api/v1/tenants/{CITY}", headers=login(CITY)).json()["settings"]
     assert {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)} <= {"disclosure"}

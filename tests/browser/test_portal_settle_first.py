@@ -19,7 +19,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.helpers import VILLAGE, Login, assert_fits_the_phone, case_row, log_in, screenshot
+from tests.browser.helpers import (
+    VILLAGE,
+    Login,
+    assert_fits_the_phone,
+    case_row,
+    log_in,
+    screenshot,
+    switch_on_in_settings,
+)
 from tests.browser.test_console import PNG
 from tests.browser.test_portal import assert_tap_targets, file_on_the_portal, sms_codes
 from tests.conftest import credit_code, wait_for
@@ -34,15 +42,13 @@ BUSINESS = "枫源先行和解电器行"
 @pytest.fixture
 def lane_on_in_the_console(page: Page, platform: Any, api: httpx.Client, login: Login) -> Iterator[None]:
     """The village's admin turns the lane on (5 working days) in 单位设置; taken off afterwards."""
-    log_in(page, f"{platform.url}/console/", VILLAGE, to="/admin")
-    page.locator("#admin-tabs .el-tabs__item", has_text="单位设置").click()
-    switch = page.get_by_role("switch", name=re.compile("经营者先行和解"))
-    if not switch.is_checked():  # the drawn switch, over its input
-        page.locator(".el-switch", has=page.locator("#settle-first-enabled")).click()
-    expect(switch).to_be_checked()
-    page.locator("#settle-first-days").fill("5")
-    page.locator("#settings-save").click()
-    expect(page.locator(".saved")).to_have_text("已保存，记入操作记录")
+    switch_on_in_settings(
+        page,
+        f"{platform.url}/console/",
+        VILLAGE,
+        ("经营者先行和解", "settle-first-enabled"),
+        ("settle-first-days", "5"),
+    )
     lane = api.get(f"/api/v1/tenants/{VILLAGE}", headers=login(VILLAGE)).json()["effective_settings"]["settle_first"]
     assert lane == {"enabled": True, "window_working_days": 5}
     yield

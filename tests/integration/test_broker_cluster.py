@@ -28,7 +28,15 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from tests.conftest import DEMO_PASSWORD, ROOT, TEST_DATABASE_URL, platform_running, reset_database, wait_for
+from tests.conftest import (
+    ROOT,
+    TEST_DATABASE_URL,
+    platform_env,
+    platform_running,
+    reset_database,
+    two_processes_each,
+    wait_for,
+)
 from tests.integration.test_reliability import routed_exactly_once, settle
 from tests.integration.test_restarts import Submitter
 from tests.private_infra import RABBITMQ_BIN, PrivateRabbit, missing
@@ -62,26 +70,9 @@ def nodes() -> Iterator[list[PrivateRabbit]]:
 
 @pytest.fixture(scope="module")
 def clustered(nodes) -> Iterator[Any]:
-    from common.migrations import upgrade
-    from ops.run import SERVICES, load_tenants
-
     database_url = DATABASE_URL.render_as_string(hide_password=False)
     reset_database(database_url)
-    upgrade(database_url)
-    load_tenants(database_url, demo=True, password=DEMO_PASSWORD)
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        AMQP_URI=";".join(node.uri(VHOST) for node in nodes),
-        DEMO_MODE="1",
-        DEMO_PASSWORD=DEMO_PASSWORD,
-        JWT_SECRET=secrets.token_urlsafe(32),
-        RPC_TIMEOUT_SECONDS="10",
-        OTEL_TRACES_EXPORTER="none",
-        SMS_PROVIDER="log",
-        AMQP_QUORUM_QUEUES="1",
-        SERVICE_PROCESSES=",".join(f"{name}=2" for name in SERVICES),
-    )
+    env = platform_env(database_url, ";".join(node.uri(VHOST) for node in nodes), **two_processes_each())
     with platform_running(
         env, ROOT / "var" / "test-log-cluster", timeout=240, gateway_env={"AMQP_URI": nodes[2].uri(VHOST)}
     ) as running:

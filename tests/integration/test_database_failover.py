@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 import shutil
 import tempfile
 import time
@@ -37,7 +36,16 @@ from amqp.exceptions import ChannelError
 from kombu import Connection
 from sqlalchemy import Engine, text
 
-from tests.conftest import DEMO_PASSWORD, ROOT, TEST_AMQP_URI, platform_running, reset_vhost, wait_for
+from tests.conftest import (
+    DEMO_PASSWORD,
+    ROOT,
+    TEST_AMQP_URI,
+    platform_env,
+    platform_running,
+    reset_vhost,
+    two_processes_each,
+    wait_for,
+)
 from tests.integration.test_reliability import routed_exactly_once, settle
 from tests.integration.test_restarts import Submitter, outboxes_drained
 from tests.private_infra import PrivateReplicatedPostgres, missing
@@ -73,29 +81,18 @@ def pair() -> Iterator[PrivateReplicatedPostgres]:
 
 @pytest.fixture(scope="module")
 def failover_platform(pair) -> Iterator[Any]:
-    from common.migrations import upgrade
     from ops.infra import ensure_database
-    from ops.run import SERVICES, load_tenants
 
     database_url = pair.url(DATABASE)
     ensure_database(pair.primary.url(DATABASE))  # the standby replays the CREATE DATABASE
     reset_vhost(AMQP_URI)
-    upgrade(database_url)
-    load_tenants(database_url, demo=True, password=DEMO_PASSWORD)
     shutil.rmtree(LOG_DIR, ignore_errors=True)
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
+    env = platform_env(
+        database_url,
+        AMQP_URI,
+        **two_processes_each(),
         DATABASE_READ_URL=pair.url(DATABASE, attrs="prefer-standby"),
-        AMQP_URI=AMQP_URI,
-        DEMO_MODE="1",
-        DEMO_PASSWORD=DEMO_PASSWORD,
-        JWT_SECRET=secrets.token_urlsafe(32),
         RPC_TIMEOUT_SECONDS=str(RPC_TIMEOUT_SECONDS),
-        OTEL_TRACES_EXPORTER="none",
-        SMS_PROVIDER="log",
-        AMQP_QUORUM_QUEUES="1",
-        SERVICE_PROCESSES=",".join(f"{name}=2" for name in SERVICES),
         # the periodic readers and writers run often, so they meet the switch too
         METRICS_POLL_SECONDS="1",
         CLOCK_WATCH_INTERVAL_SECONDS="1",

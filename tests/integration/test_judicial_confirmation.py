@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from tests.conftest import onboard_agency, wait_for
-from tests.integration.test_mediation_flow import AGREEMENT, Desk
+from tests.integration.test_mediation_flow import Desk
 
 pytestmark = pytest.mark.integration
 
@@ -24,18 +24,6 @@ OTHER_CITY_COURT = "330681-court"
 NOT_A_COURT = f"{CITY}-police"
 PASSWORD = "judicial-test-password"
 _clients = itertools.count(1)
-
-
-def _agreed(d: Desk) -> str:
-    cid = d.accepted_case()
-    d.do(cid, "consent", {"consent": True})
-    d.do(cid, "assign", {})
-    d.session(cid)
-    d.held(cid, 1, agreed=True)
-    d.do(cid, "agreement", AGREEMENT)
-    d.do(cid, "agreement/confirm", {"party": "complainant"})
-    assert d.do(cid, "agreement/confirm", {"party": "business"})["state"] == "agreed"
-    return cid
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +58,7 @@ def _apply(api, d: Desk, cid: str, court: str = COURT, expect: int = 200) -> Any
 
 def test_application_reaches_the_court_which_confirms(api, login, court_key, notification_sinks):
     d = Desk(api, login, "321282106003")
-    cid = _agreed(d)
+    cid = d.agreed_case()
     case = d.get(cid)
     assert "apply_judicial_confirmation" in case["allowed_actions"]
     assert "record_judicial_decision" not in case["allowed_actions"]
@@ -127,7 +115,7 @@ def test_application_reaches_the_court_which_confirms(api, login, court_key, not
 
 def test_the_court_refuses_with_a_reason(api, login, court_key):
     d = Desk(api, login, "321282106004")
-    cid = _agreed(d)
+    cid = d.agreed_case()
     _apply(api, d, cid)
     url = f"/api/v1/complaints/{cid}/mediation/judicial-confirmation/decision"
     key = {"X-API-Key": court_key}
@@ -168,7 +156,7 @@ def test_guards(api, login, db, court_key):
     refused = _apply(api, d, running, expect=409)
     assert "只有已达成并经双方确认的调解协议" in str(refused)
 
-    cid = _agreed(d)
+    cid = d.agreed_case()
     for court, field in ((OTHER_CITY_COURT, "court"), (NOT_A_COURT, "court"), ("330681", "court")):
         answer = _apply(api, d, cid, court, expect=422)
         assert field in str(answer)

@@ -160,6 +160,18 @@ class Desk:
         for party in parties:
             self.do(cid, f"sessions/{n}/minutes/confirm", {"party": party}, headers)
 
+    def agreed_case(self) -> str:
+        """An accepted case mediated to an agreement both parties confirmed (state agreed)."""
+        cid = self.accepted_case()
+        self.do(cid, "consent", {"consent": True})
+        self.do(cid, "assign", {})
+        self.session(cid)
+        self.held(cid, 1, agreed=True)
+        self.do(cid, "agreement", AGREEMENT)
+        self.do(cid, "agreement/confirm", {"party": "complainant"})
+        assert self.do(cid, "agreement/confirm", {"party": "business"})["state"] == "agreed"
+        return cid
+
 
 AGREEMENT = {
     "summary": "经调解，经营者同意退还货款并赔礼道歉。",
@@ -413,21 +425,9 @@ def test_expiry_ends_mediation(api, login, db, events_queue):
     assert next(e for e in found if e["type"] == "mediation.ended.v1")["data"]["outcome"] == "expired"
 
 
-def _agreed(d: Desk) -> str:
-    cid = d.accepted_case()
-    d.do(cid, "consent", {"consent": True})
-    d.do(cid, "assign", {})
-    d.session(cid)
-    d.held(cid, 1, agreed=True)
-    d.do(cid, "agreement", AGREEMENT)
-    d.do(cid, "agreement/confirm", {"party": "complainant"})
-    assert d.do(cid, "agreement/confirm", {"party": "business"})["state"] == "agreed"
-    return cid
-
-
 def test_breach_of_an_agreement_escalates_or_reopens(api, login, events_queue):
     d = desk(api, login, "321282102205")
-    cid = _agreed(d)
+    cid = d.agreed_case()
     case = d.do(cid, "terms/1/performed", {"note": "已退款"})
     assert case["state"] == "agreed" and case["recovered_amount"] == "399.00"
     d.do(cid, "terms/1/performed", {}, expect=409)
@@ -443,7 +443,7 @@ def test_breach_of_an_agreement_escalates_or_reopens(api, login, events_queue):
     assert last["recovered_amount"] == "399.00"
 
     # another agreement breached: mediation reopens with a fresh 60-day clock
-    other = _agreed(d)
+    other = d.agreed_case()
     d.do(other, "terms/1/breached", {})
     case = d.do(other, "reopen", {"reason": "双方同意重新调解"})
     assert case["state"] == "assigned" and case["clocks"]["mediation"]["stopped_at"] is None
@@ -452,7 +452,7 @@ def test_breach_of_an_agreement_escalates_or_reopens(api, login, events_queue):
 
 def test_all_terms_performed(api, login):
     d = desk(api, login, "321282102002")
-    cid = _agreed(d)
+    cid = d.agreed_case()
     d.do(cid, "terms/2/performed", {})
     case = d.do(cid, "terms/1/performed", {"recovered_amount": "350.00"})
     assert case["state"] == "performed" and case["recovered_amount"] == "350.00"

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
-import os
 import re
 import secrets
 import signal
@@ -37,7 +36,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, text
 
 from common import deadlines
-from tests.conftest import DEMO_PASSWORD, ROOT, complaint, credit_code, platform_running
+from tests.conftest import DEMO_PASSWORD, ROOT, complaint, credit_code, platform_env, platform_running
 from tests.integration.test_restarts import infra  # noqa: F401 - the private RabbitMQ and PostgreSQL
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
@@ -54,26 +53,12 @@ MARKER = re.compile(r"OVL[0-9a-f]{6}-[0-9]+")
 
 @pytest.fixture(scope="module")
 def overload_platform(infra) -> Iterator[Any]:  # noqa: F811 - the fixture imported above
-    from common.migrations import upgrade
     from ops.infra import ensure_database
-    from ops.run import load_tenants
 
     database_url, amqp_uri = infra.postgres.url(DATABASE), infra.rabbit.uri(VHOST)
     ensure_database(database_url)
     infra.rabbit.add_vhost(VHOST)
-    upgrade(database_url)
-    load_tenants(database_url, demo=True, password=DEMO_PASSWORD)
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        AMQP_URI=amqp_uri,
-        DEMO_MODE="1",
-        DEMO_PASSWORD=DEMO_PASSWORD,
-        JWT_SECRET=secrets.token_urlsafe(32),
-        RPC_TIMEOUT_SECONDS=str(RPC_TIMEOUT_SECONDS),
-        OTEL_TRACES_EXPORTER="none",
-        SMS_PROVIDER="log",
-    )
+    env = platform_env(database_url, amqp_uri, RPC_TIMEOUT_SECONDS=str(RPC_TIMEOUT_SECONDS))
     env.pop("MAX_SUBMISSIONS_IN_FLIGHT", None)  # the default bound is what is tested
     with platform_running(env, ROOT / "var" / "test-log-overload", timeout=120) as running:
         yield running

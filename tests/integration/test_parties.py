@@ -52,6 +52,18 @@ def sign_in(api, tracking_no: str, code: str):
     return api.post("/api/v1/portal/sign-in", json=body, headers=client())
 
 
+def journal(db, cid: str, *actions: str) -> list[Any]:
+    """Mediation's journal rows of the case for `actions` (action, actor, detail), oldest first."""
+    with db.connect() as conn:
+        return conn.execute(
+            text(
+                "SELECT action, actor, detail FROM mediation.steps "
+                "WHERE complaint_id = :c AND action = ANY(:actions) ORDER BY id"
+            ),
+            {"c": cid, "actions": list(actions)},
+        ).all()
+
+
 @pytest.fixture()
 def filed(api, login) -> dict[str, Any]:
     body = fresh()
@@ -226,14 +238,7 @@ def test_the_consumer_tracks_and_e_confirms_minutes_and_the_agreement(api, login
     mine = api.get(f"/api/v1/portal/cases/{cid}/documents/agreement.html", headers=me)
     assert mine.status_code == 200 and "已电子确认" in mine.text and "李四" not in mine.text
     # the journal keeps who, what, when, where and the code's verification
-    with db.connect() as conn:
-        step = conn.execute(
-            text(
-                "SELECT actor, detail FROM mediation.steps WHERE complaint_id = :c AND action = 'confirm_agreement' "
-                "ORDER BY id LIMIT 1"
-            ),
-            {"c": cid},
-        ).one()
+    step = journal(db, cid, "confirm_agreement")[0]
     assert step.actor == "party:complainant"
     assert step.detail["e_confirmation"]["verification_id"] and step.detail["e_confirmation"]["document_sha256"]
 
@@ -384,14 +389,7 @@ def test_the_invited_business_signs_in_consents_and_both_parties_e_confirm(api, 
     terms = api.get(f"/api/v1/portal/cases/{cid}", headers=me).json()["mediation"]["agreement"]["terms"]
     assert [t["status"] for t in terms] == ["performed", "breached"]
     assert d.get(cid)["state"] == "breached"
-    with db.connect() as conn:
-        steps = conn.execute(
-            text(
-                "SELECT action, actor, detail FROM mediation.steps WHERE complaint_id = :c "
-                "AND action IN ('perform_term', 'breach_term') ORDER BY id"
-            ),
-            {"c": cid},
-        ).all()
+    steps = journal(db, cid, "perform_term", "breach_term")
     assert [(s.action, s.actor) for s in steps] == [
         ("perform_term", "party:business"),
         ("breach_term", "party:complainant"),

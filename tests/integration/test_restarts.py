@@ -25,7 +25,7 @@ import pytest
 from kombu import Connection
 from sqlalchemy import Engine, text
 
-from tests.conftest import DEMO_PASSWORD, ROOT, complaint, credit_code, platform_running, wait_for
+from tests.conftest import DEMO_PASSWORD, ROOT, complaint, credit_code, platform_env, platform_running, wait_for
 from tests.integration.test_reliability import routed_exactly_once, settle
 from tests.private_infra import PrivateInfra, missing
 
@@ -53,25 +53,14 @@ def infra() -> Iterator[PrivateInfra]:
 @pytest.fixture(scope="module")
 def private_platform(infra) -> Iterator[Any]:
     """A second `ops.run.Platform`, built like conftest's `platform`, on the private instances."""
-    from common.migrations import upgrade
     from ops.infra import ensure_database
-    from ops.run import load_tenants
 
     database_url, amqp_uri = infra.postgres.url(DATABASE), infra.rabbit.uri(VHOST)
     ensure_database(database_url)
     infra.rabbit.add_vhost(VHOST)
-    upgrade(database_url)
-    load_tenants(database_url, demo=True, password=DEMO_PASSWORD)
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        AMQP_URI=amqp_uri,
-        DEMO_MODE="1",
-        DEMO_PASSWORD=DEMO_PASSWORD,
-        JWT_SECRET=secrets.token_urlsafe(32),
-        RPC_TIMEOUT_SECONDS="10",
-        OTEL_TRACES_EXPORTER="none",
-        SMS_PROVIDER="log",
+    env = platform_env(
+        database_url,
+        amqp_uri,
         # the periodic readers run often, so they meet the outage too
         METRICS_POLL_SECONDS="1",
         CLOCK_WATCH_INTERVAL_SECONDS="1",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -24,13 +23,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import (
-    DEMO_PASSWORD,
     ROOT,
     TEST_AMQP_URI,
     TEST_DATABASE_URL,
+    platform_env,
     platform_running,
     reset_database,
     reset_vhost,
+    two_processes_each,
     wait_for,
 )
 from tests.integration.test_reliability import Submitter, routed_exactly_once, settle
@@ -46,27 +46,14 @@ LOG_DIR = ROOT / "var" / "test-log-scaleout"
 
 @pytest.fixture(scope="module")
 def two_of_each() -> Iterator[Any]:
-    from common.migrations import upgrade
-    from ops.run import SERVICES, load_tenants
-
     database_url = DATABASE_URL.render_as_string(hide_password=False)
     reset_database(database_url)
     reset_vhost(AMQP_URI)
-    upgrade(database_url)
-    load_tenants(database_url, demo=True, password=DEMO_PASSWORD)
     shutil.rmtree(LOG_DIR, ignore_errors=True)
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url,
-        AMQP_URI=AMQP_URI,
-        DEMO_MODE="1",
-        DEMO_PASSWORD=DEMO_PASSWORD,
-        JWT_SECRET=secrets.token_urlsafe(32),
-        RPC_TIMEOUT_SECONDS="10",
-        OTEL_TRACES_EXPORTER="none",
-        SMS_PROVIDER="log",
-        AMQP_QUORUM_QUEUES="1",
-        SERVICE_PROCESSES=",".join(f"{name}=2" for name in SERVICES),
+    env = platform_env(
+        database_url,
+        AMQP_URI,
+        **two_processes_each(),
         # the timers fire often, in both processes of their service
         REPORTING_MONTHLY_INTERVAL_SECONDS="3",
         CLOCK_WATCH_INTERVAL_SECONDS="1",
