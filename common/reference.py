@@ -66,6 +66,9 @@ MEDIATION_STATUS: Final[dict[str, str]] = {
     "escalated": ESCALATED,
 }
 
+# statuses of a case still being handled (在办): the dashboard's open figure and its drill-down
+OPEN_STATUSES: Final = (RECEIVED, ROUTED, SETTLE_FIRST, ESCALATED, ACCEPTED, MEDIATING)
+
 # statuses with no clock left to watch: the case's light is off
 SETTLED_STATUSES: Final = frozenset({REFUSED, CLOSED, DUPLICATE, REPORT_RECEIVED, SETTLED})
 

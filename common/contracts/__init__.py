@@ -216,6 +216,9 @@ class SettleFirstOpened(Contract):
     business_name: str | None = None
     business_credit_code: str
     business_phone: str  # the verified contact (services/intake/settle_first.py), where the SMS goes
+    # the instant the lane opened (the routing decision's); absent from events published before it
+    # was added, which then leave reporting's case status as it was
+    opened_at: datetime | None = None
 
 
 class SettleFirstEnded(Contract):

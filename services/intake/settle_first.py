@@ -96,6 +96,7 @@ def open_lane(
         business_name=complaint.business.get("name"),
         business_credit_code=code,
         business_phone=contact.phone,
+        opened_at=now,
     )
 
 

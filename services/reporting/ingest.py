@@ -36,6 +36,7 @@ from common.contracts import (
     MediationEnded,
     MediationTransitioned,
     SettleFirstEnded,
+    SettleFirstOpened,
     SupervisionAccepted,
     SupervisionAnswered,
     SupervisionOrdered,
@@ -340,6 +341,10 @@ def _set_status(fact: ComplaintFact, status: str, at: datetime) -> None:
     (as intake's case status, services/intake/case_status.py)."""
     if fact.status == reference.REFUSED and status != reference.REFUSED:
         return
+    # the settle-first lane opens in the instant the complaint is routed (intake opens it on the
+    # routing event), so at that same instant the lane's status stands, whichever came first
+    if fact.status == reference.SETTLE_FIRST and status == reference.ROUTED and at == fact.status_at:
+        return
     if fact.status_at is None or at >= fact.status_at:
         fact.status, fact.status_at = status, at
 
@@ -528,15 +533,28 @@ def on_ended(session: Session, event_id: uuid.UUID, event: MediationEnded) -> No
     add(session, rows)
 
 
+def on_settle_first_opened(session: Session, event_id: uuid.UUID, event: SettleFirstOpened) -> None:
+    """The case went to the business first (issue 19): its status is `settle_first`, as in intake's
+    case list, until the lane ends."""
+    if event.opened_at is None:
+        return
+    fact = _locked_fact(session, event.complaint_id)
+    with _Change(session, fact):
+        _set_status(fact, reference.SETTLE_FIRST, event.opened_at)
+
+
 def on_settle_first(session: Session, event_id: uuid.UUID, event: SettleFirstEnded) -> None:
-    """The settle-first lane ended (issue 19): settled cases close as `settled`; whether the business
-    answered within its window is counted either way."""
+    """The settle-first lane ended (issue 19): settled cases close as `settled`, the others go back
+    to the unit's acceptance decision (`routed`, as intake has it); whether the business answered
+    within its window is counted either way."""
     fact = _locked_fact(session, event.complaint_id)
     with _Change(session, fact):
         fact.settle_first, fact.settle_first_on_time = event.outcome, event.answered_on_time
         if event.outcome == "settled":
             fact.closed_at = event.ended_at
-            _set_status(fact, "settled", event.ended_at)
+            _set_status(fact, reference.SETTLED, event.ended_at)
+        else:
+            _set_status(fact, reference.ROUTED, event.ended_at)
         if fact.business_key is None:
             fact.business_key = business_key(event.business_credit_code, event.business_name)
             fact.business_name = (event.business_name or "")[:100] or None
@@ -610,6 +628,7 @@ APPLY: dict[type[Contract], Callable[[Session, uuid.UUID, Any], None]] = {
     CaseRoutingStep: on_routing_step,
     ComplaintAccepted: on_accepted,
     ComplaintRefused: on_refused,
+    SettleFirstOpened: on_settle_first_opened,
     SettleFirstEnded: on_settle_first,
     ClockStopped: on_clock_stopped,
     MediationTransitioned: on_transitioned,

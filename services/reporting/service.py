@@ -26,6 +26,7 @@ from common.contracts import (
     MediationTransitioned,
     MessageRecorded,
     SettleFirstEnded,
+    SettleFirstOpened,
     SupervisionAccepted,
     SupervisionAnswered,
     SupervisionOrdered,
@@ -93,6 +94,10 @@ class ReportingService:
     @on_event(ComplaintRefused)
     def on_complaint_refused(self, event_id: uuid.UUID, event: ComplaintRefused) -> None:
         self._consume("reporting.on_complaint_refused", event_id, event)
+
+    @on_event(SettleFirstOpened)
+    def on_settle_first_opened(self, event_id: uuid.UUID, event: SettleFirstOpened) -> None:
+        self._consume("reporting.on_settle_first_opened", event_id, event)
 
     @on_event(SettleFirstEnded)
     def on_settle_first_ended(self, event_id: uuid.UUID, event: SettleFirstEnded) -> None:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from common import reference
 from tests.browser.helpers import TOWNSHIP, VILLAGE, Login, choose, file_routed, log_in, screenshot
 from tests.conftest import wait_for
 
@@ -20,7 +21,7 @@ with suppress(ImportError):
     from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.integration
-OPEN = ("received", "routed", "accepted", "mediating")
+OPEN = reference.OPEN_STATUSES
 CODE = re.compile(r"\d{9,12}")  # a township's or a village's division code
 
 

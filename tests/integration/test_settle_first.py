@@ -188,6 +188,28 @@ def test_rejected_offer_goes_to_the_units_acceptance_with_the_offer_in_history(a
     assert accepted.status_code == 200, accepted.text
 
 
+def reported_status(db, complaint_id: str) -> str | None:
+    with db.connect() as conn:
+        return conn.scalar(
+            text("SELECT status FROM reporting.complaint_facts WHERE complaint_id = :id"), {"id": complaint_id}
+        )
+
+
+def test_reporting_counts_the_case_as_with_the_business_while_the_lane_is_open(api, db, login, platform, lane):
+    """Reporting's status is intake's: 先行和解中 while the business has the case (not 已分派, which the
+    routing event at the same instant says), back to 已分派 when the consumer turns the offer down."""
+    filed = file_with_contact(api, db)
+    in_status(api, login, filed["id"], "settle_first")
+    wait_for(lambda: reported_status(db, filed["id"]) == "settle_first", timeout=20)
+    business, complainant = parties(platform, filed)
+    api.post(f"/api/v1/business/settle-first/{filed['tracking_no']}/offer", json=OFFER, headers=business)
+    reply = api.post(
+        f"/api/v1/track/{filed['tracking_no']}/settle-first/reply", json={"accept": False}, headers=complainant
+    )
+    assert reply.status_code == 200, reply.text
+    wait_for(lambda: reported_status(db, filed["id"]) == "routed", timeout=20)
+
+
 def test_the_window_passing_moves_the_case_on(api, db, login, platform, lane):
     filed = file_with_contact(api, db)
     in_status(api, login, filed["id"], "settle_first")
