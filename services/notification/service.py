@@ -50,6 +50,7 @@ from common.contracts import (
     SupervisionOrdered,
     SupervisionReturned,
 )
+from common.contracts.signing import REPLAY_WINDOW_SECONDS, verify_signature
 from common.db import Database
 from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from common.masking import mask_phone
@@ -59,14 +60,7 @@ from common.tenancy import CurrentScope, Role, Scope, parse_tenant
 from services.notification import codes, follow_up, planner, receipts
 from services.notification import rules as R
 from services.notification import settings as tenant_settings
-from services.notification.delivery import (
-    REPLAY_WINDOW_SECONDS,
-    Channels,
-    Outgoing,
-    PermanentFailure,
-    TemporaryFailure,
-    verify_signature,
-)
+from services.notification.delivery import Channels, Outgoing, PermanentFailure, TemporaryFailure
 from services.notification.models import (
     AgencyHandover,
     CaseContact,
