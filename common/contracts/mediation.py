@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from common import reference
 from common.bounds import PlausibleDate, PlausibleDatetime
 from common.categories import REQUEST_CODES
+from common.contracts import DIVISION_CODE
 from common.errors import InvalidInput
 
 Party = Literal["complainant", "business"]
@@ -154,7 +155,7 @@ class EndNoticeInput(_Input):
 
 
 class MediatorInput(_Input):
-    unit: str = Field(pattern=r"^\d{6}(\d{3}(\d{3})?)?$")
+    unit: str = Field(pattern=DIVISION_CODE)
     categories: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list, max_length=40)
     active: bool = True
 
