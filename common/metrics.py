@@ -341,9 +341,12 @@ class ServiceMetrics:
 
     def collect_outbox(self) -> None:
         # the service's database dependency (common/db.py) reads its outbox, when it has one
-        readers = (getattr(d, "outbox_backlog", None) for d in self.container.dependencies)
-        backlog = next((found for read in readers if read is not None and (found := read()) is not None), None)
-        if backlog is None:
+        for dependency in self.container.dependencies:
+            read = getattr(dependency, "outbox_backlog", None)
+            backlog = read() if read is not None else None
+            if backlog is not None:
+                break
+        else:
             return
         count, oldest = backlog
         OUTBOX_BACKLOG.labels(self.service).set(count or 0)
