@@ -117,7 +117,7 @@ def villages() -> list[str]:
 
 
 def prepare(url: str, cases: int) -> None:
-    from common.migrations import upgrade
+    from ops.migrate import upgrade
     from tests.conftest import reset_database
 
     reset_database(url)

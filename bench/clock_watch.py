@@ -54,7 +54,7 @@ class BenchUnitOfWork:
 
 
 def prepare(url: str) -> None:
-    from common.migrations import upgrade
+    from ops.migrate import upgrade
     from tests.conftest import reset_database
 
     reset_database(url)

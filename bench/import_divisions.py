@@ -30,8 +30,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from common.db import sqlalchemy_url
-from common.migrations import upgrade
 from ops.infra import ensure_postgres
+from ops.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/disputes_bench_import"

@@ -77,7 +77,7 @@ def divisions() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
 
 
 def prepare(url: str) -> None:
-    from common.migrations import upgrade
+    from ops.migrate import upgrade
     from tests.conftest import reset_database
 
     reset_database(url)

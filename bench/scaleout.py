@@ -44,7 +44,7 @@ from bench.submit import (
     wait_quiet,
     wait_routed,
 )
-from common.migrations import upgrade
+from ops.migrate import upgrade
 from ops.run import SERVICES, Platform, load_tenants
 
 

@@ -54,9 +54,9 @@ import kombu
 import psycopg2
 from stdnum.cn import uscc
 
-from common.migrations import upgrade
 from gateway.rpc import RpcClient, ServiceUnavailable
 from ops.infra import ensure_postgres, ensure_rabbitmq
+from ops.migrate import upgrade
 from ops.run import ROOT, SAMPLE_DIVISIONS, Platform, load_tenants
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/disputes_bench"

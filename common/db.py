@@ -11,11 +11,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, func, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -187,6 +188,16 @@ class Database(DependencyProvider):
         if isinstance(worker_ctx.entrypoint, Rpc):
             return UnitOfWork(self, deadlines.deadline_from_context(worker_ctx.context_data))
         return UnitOfWork(self)
+
+    def outbox_backlog(self) -> tuple[int, datetime | None] | None:
+        """Rows in the outbox not yet confirmed by the broker, and when the oldest was written (read
+        by common/metrics.py); None without an outbox."""
+        outbox = self.outbox
+        if outbox is None:
+            return None
+        with self.sessions() as session:
+            count, oldest = session.execute(select(func.count(), func.min(outbox.created_at)).select_from(outbox)).one()
+        return count or 0, oldest
 
     def ping(self) -> bool:
         """True when the database answers; False (not an error) while it is unreachable, e.g.

@@ -12,7 +12,9 @@ dead-letter queue and its RPC queue. RPC reply queues are exclusive and transien
 (`install_rpc_queue_declarations`).
 
 Losing the broker connection mid-message (the broker restarts) must not kill the service: see
-`install_broker_loss_guards`, which every service installs by importing this module.
+`install_broker_loss_guards`. Both changes to nameko are installed by `install_nameko_patches()`,
+which each service's service.py calls before its container is built (importing this module changes
+nothing); tests/unit/test_nameko_patches.py pins the nameko methods they wrap.
 """
 
 from __future__ import annotations
@@ -98,9 +100,6 @@ def install_broker_loss_guards() -> None:
     Responder.send_response = send_response_unless_gone
 
 
-install_broker_loss_guards()
-
-
 def durable_queue_arguments(arguments: dict[str, Any] | None = None, *, delivery_limit: bool = False) -> dict[str, Any]:
     """`arguments` of a durable queue, made a quorum queue's when `AMQP_QUORUM_QUEUES` is on.
 
@@ -155,7 +154,22 @@ def install_rpc_queue_declarations() -> None:
     ReplyListener.setup = transient_reply_queue
 
 
-install_rpc_queue_declarations()
+# the nameko methods the two install the wrappers around: a nameko upgrade that changes one of them
+# needs the wrapper reviewed (tests/unit/test_nameko_patches.py pins their source)
+PATCHED_METHODS: tuple[tuple[type, str], ...] = (
+    (QueueConsumer, "ack_message"),
+    (QueueConsumer, "requeue_message"),
+    (Responder, "send_response"),
+    (RpcConsumer, "setup"),
+    (ReplyListener, "setup"),
+)
+
+
+def install_nameko_patches() -> None:
+    """What a service process needs of nameko before its container starts: the broker loss guards
+    and the queue declarations above. Idempotent; each service's service.py calls it."""
+    install_broker_loss_guards()
+    install_rpc_queue_declarations()
 
 
 def dead_letter_queue() -> Queue:
@@ -183,6 +197,8 @@ def retry_queue(queue_name: str, attempt: int) -> Queue:
 
 
 class ReliableEventHandler(EventHandler):
+    watched_queues = (DEAD_LETTER_QUEUE,)  # its depth is among the service's metrics (common/metrics.py)
+
     def setup(self) -> None:
         super().setup()
         self.queue.queue_arguments = durable_queue_arguments(self.queue.queue_arguments, delivery_limit=True)

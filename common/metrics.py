@@ -17,6 +17,10 @@ longer across a public holiday), 14, 21 and 42 days (the tier targets' 10, 15 an
 60 days (mediation). Whether a clock breached is decided by the clock on the working-day calendar,
 so compliance comes from the exact counters (met vs breached), the histogram shows the spread.
 See docs/observability.md.
+
+A leaf of the platform layer: it imports nothing of `common`. What it reads of a service it finds on
+the container by shape (docs/architecture.md): an entrypoint's `queue` (or its `rpc_consumer`'s) and
+its `watched_queues`, a dependency's `outbox_backlog()`.
 """
 
 from __future__ import annotations
@@ -229,9 +233,23 @@ def wsgi_app(environ, start_response):
     return [body]
 
 
-def _queue_names(container) -> list[str]:
-    from common.messaging import DEAD_LETTER_QUEUE
+def entrypoint_kind(entrypoint) -> str:
+    """rpc | event | timer | other: the `kind` label of a nameko entrypoint (also the span kind)."""
+    kind = getattr(entrypoint, "_telemetry_kind", None)
+    if kind is None:
+        from nameko.events import EventHandler
+        from nameko.rpc import Rpc
+        from nameko.timer import Timer
 
+        kinds = ((Rpc, "rpc"), (EventHandler, "event"), (Timer, "timer"))
+        kind = next((name for cls, name in kinds if isinstance(entrypoint, cls)), "other")
+        entrypoint._telemetry_kind = kind  # one entrypoint instance per container
+    return kind
+
+
+def _queue_names(container) -> list[str]:
+    """The queues of the container's entrypoints, and those they name in `watched_queues` (an event
+    handler of common/messaging.py names the dead-letter queue it feeds)."""
     names: set[str] = set()
     for entrypoint in container.entrypoints:
         queue = getattr(entrypoint, "queue", None)
@@ -240,7 +258,7 @@ def _queue_names(container) -> list[str]:
             queue = getattr(consumer, "queue", None)
         if queue is not None and getattr(queue, "name", None):
             names.add(queue.name)
-    names.add(DEAD_LETTER_QUEUE)
+        names.update(getattr(entrypoint, "watched_queues", ()))
     return sorted(names)
 
 
@@ -265,9 +283,7 @@ class ServiceMetrics:
         key = (entrypoint.method_name, outcome)
         child = self._children.get(key)
         if child is None:
-            from common.telemetry import _entrypoint_kind
-
-            kind = _entrypoint_kind(entrypoint)
+            kind = entrypoint_kind(entrypoint)
             child = self._children[key] = HANDLER_SECONDS.labels(self.service, entrypoint.method_name, kind, outcome)
         child.observe(seconds)
 
@@ -323,23 +339,16 @@ class ServiceMetrics:
         self.collect_outbox()
         self.collect_queues()
 
-    def _database(self):
-        from common.db import Database
-
-        for dependency in self.container.dependencies:
-            if isinstance(dependency, Database) and dependency.outbox is not None:
-                return dependency
-        return None
-
     def collect_outbox(self) -> None:
-        database = self._database()
-        if database is None:
+        # the service's database dependency (common/db.py) reads its outbox, when it has one
+        for dependency in self.container.dependencies:
+            read = getattr(dependency, "outbox_backlog", None)
+            backlog = read() if read is not None else None
+            if backlog is not None:
+                break
+        else:
             return
-        from sqlalchemy import func, select
-
-        outbox = database.outbox
-        with database.sessions() as session:
-            count, oldest = session.execute(select(func.count(), func.min(outbox.created_at)).select_from(outbox)).one()
+        count, oldest = backlog
         OUTBOX_BACKLOG.labels(self.service).set(count or 0)
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
         OUTBOX_OLDEST_SECONDS.labels(self.service).set(max(0.0, age))

@@ -1,41 +1,19 @@
-"""Alembic, one schema per component. Each component keeps its own `migrations/` folder whose
-env.py calls `run_migrations(metadata)`; this module runs them programmatically.
-
-    python -m common.migrations upgrade            # every component
-    python -m common.migrations revision intake -m "add x"   # autogenerate for one component
+"""Alembic, one schema per component: what every component's migrations share. Each component
+keeps its own `migrations/` folder whose env.py calls `run_migrations(metadata)`, and whose
+versions use the helpers below; ops/migrate.py (the composition root, which knows the components)
+runs them.
 """
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command, context
-from alembic.config import Config
+from alembic import context
 from sqlalchemy import MetaData, text
 
 from common.db import SCOPED_ROLE, make_engine
-
-ROOT = Path(__file__).resolve().parent.parent
-COMPONENTS = {
-    "identity": ROOT / "gateway" / "migrations",
-    "routing": ROOT / "services" / "routing" / "migrations",
-    "intake": ROOT / "services" / "intake" / "migrations",
-    "mediation": ROOT / "services" / "mediation" / "migrations",
-    "notification": ROOT / "services" / "notification" / "migrations",
-    "reporting": ROOT / "services" / "reporting" / "migrations",
-}
-
-
-def alembic_config(component: str, database_url: str | None = None) -> Config:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(COMPONENTS[component]))
-    if database_url:
-        cfg.attributes["database_url"] = database_url
-    return cfg
 
 
 def run_migrations(metadata: MetaData) -> None:
@@ -264,27 +242,3 @@ def clamp_dates(op: Any, schema: str) -> list[dict[str, Any]]:
 
 def _tables(schema: str, tables: Iterable[str]) -> str:
     return ", ".join(f"{schema}.{table}" for table in tables)
-
-
-def upgrade(database_url: str | None = None, components: list[str] | None = None) -> None:
-    for component in components or list(COMPONENTS):
-        command.upgrade(alembic_config(component, database_url), "head")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m common.migrations")
-    sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("upgrade", help="migrate components to head")
-    up.add_argument("components", nargs="*", choices=[*COMPONENTS, []])
-    rev = sub.add_parser("revision", help="autogenerate a migration for one component")
-    rev.add_argument("component", choices=list(COMPONENTS))
-    rev.add_argument("-m", "--message", required=True)
-    args = parser.parse_args()
-    if args.command == "upgrade":
-        upgrade(components=args.components or None)
-    else:
-        command.revision(alembic_config(args.component), message=args.message, autogenerate=True)
-
-
-if __name__ == "__main__":
-    main()

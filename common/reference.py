@@ -1,7 +1,9 @@
 """Reference data every service and the gateway share: the case status and how mediation's states
 map onto it, the codes of a case's history steps, the actions a console may offer, delivery states
-of messages, each with its Chinese label. Data and pure functions only (docs/intake.md, "Case
-status"; the console maps codes to labels from these lists, served at /api/v1/reference/...)."""
+of messages, channels, agency types, remedy routes, each with its Chinese label. Data and pure
+functions only (docs/intake.md, "Case status"; the console maps codes to labels from these lists,
+served at /api/v1/reference/...). Categories, consumer requests and refusal grounds, which carry
+more than a label, are in common/categories.py; docs/architecture.md says where a new code goes."""
 
 from __future__ import annotations
 
@@ -43,8 +45,30 @@ CASE_STATUSES: Final[dict[str, str]] = {
     SETTLED: "已和解",
 }
 
-# mediation's state (services/mediation/states.py) -> the case status; waiting for the parties'
-# consent is still "accepted", a failed first round still "mediating" (a second session is due)
+# mediation's states (services/mediation/states.py runs them), as the console shows them
+MEDIATION_STATES: Final[dict[str, str]] = {
+    "awaiting_consent": "待经营者同意调解",
+    "awaiting_assignment": "待指派调解员",
+    "assigned": "已指派调解员",
+    "session_scheduled": "已安排调解",
+    "session_held": "调解已进行",
+    "failed_once": "首次调解不成",
+    "second_session_scheduled": "已安排第二次调解",
+    "second_session_held": "第二次调解已进行",
+    "agreement_drafted": "协议待确认",
+    "re_review": "复议中",
+    "breached": "协议未履行",
+    "consent_refused": "经营者不同意调解",
+    "withdrawn": "已撤回",
+    "expired": "调解期满",
+    "terminated": "已终止调解",
+    "agreed": "已达成协议",
+    "performed": "协议已履行",
+    "escalated": "已上交上级",
+}
+
+# mediation's state -> the case status; waiting for the parties' consent is still "accepted", a
+# failed first round still "mediating" (a second session is due)
 MEDIATION_STATUS: Final[dict[str, str]] = {
     "awaiting_consent": ACCEPTED,
     "awaiting_assignment": MEDIATING,
@@ -187,6 +211,35 @@ CHANNELS: Final[dict[str, str]] = {
     "agency": "部门移送",
 }
 
+# agency types (DOMAIN.md, "Who uses it"): an agency tenant is `<unit code>-<type>`; the label is
+# the default suffix of its name (诸暨市 + 公安)
+AGENCY_POLICE: Final = "police"
+AGENCY_COURT: Final = "court"
+AGENCY_PROCURATORATE: Final = "procuratorate"
+AGENCY_PETITION: Final = "petition"
+AGENCY_LABOUR_ARBITRATION: Final = "labour_arbitration"
+AGENCY_MARKET_REGULATION: Final = "market_regulation"
+AGENCY_CONSUMER_ASSOCIATION: Final = "consumer_association"
+AGENCY_TYPES: Final[dict[str, str]] = {
+    AGENCY_POLICE: "公安",
+    AGENCY_COURT: "人民法院",
+    AGENCY_PROCURATORATE: "人民检察院",
+    AGENCY_PETITION: "信访",
+    AGENCY_LABOUR_ARBITRATION: "劳动人事争议仲裁",
+    AGENCY_MARKET_REGULATION: "市场监管",
+    AGENCY_CONSUMER_ASSOCIATION: "消费者协会",
+}
+
+# 救济途径: where the parties can go when mediation, or the platform's top tier, did not settle it
+REMEDY_ROUTES: Final[dict[str, str]] = {
+    "arbitration": "申请仲裁",
+    "court": "向人民法院起诉",
+    "litigation_support": "申请支持起诉",
+    "judicial_confirmation": "申请司法确认",
+}
+# the routes told when nobody chose (a termination without a choice, the end at the top tier)
+DEFAULT_REMEDY_ROUTES: Final = ("arbitration", "court", "litigation_support")
+
 TIERS: Final[dict[str, str]] = {"village": "村（社区）级", "township": "镇（街道）级", "city": "市级"}
 
 LIGHTS: Final[dict[str, str]] = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
@@ -220,4 +273,7 @@ REFERENCE_LISTS: Final[dict[str, dict[str, str]]] = {
     "lights": LIGHTS,
     "channels": CHANNELS,
     "tiers": TIERS,
+    "mediation-states": MEDIATION_STATES,
+    "agency-types": AGENCY_TYPES,
+    "remedy-routes": REMEDY_ROUTES,
 }

@@ -36,6 +36,8 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from common import metrics
+
 log = logging.getLogger(__name__)
 
 TRACEPARENT = "traceparent"
@@ -262,19 +264,6 @@ def instrument_engine(engine) -> None:
 # --- nameko --------------------------------------------------------------------------------------------------
 
 
-def _entrypoint_kind(entrypoint) -> str:
-    kind = getattr(entrypoint, "_telemetry_kind", None)
-    if kind is None:
-        from nameko.events import EventHandler
-        from nameko.rpc import Rpc
-        from nameko.timer import Timer
-
-        kinds = ((Rpc, "rpc"), (EventHandler, "event"), (Timer, "timer"))
-        kind = next((name for cls, name in kinds if isinstance(entrypoint, cls)), "other")
-        entrypoint._telemetry_kind = kind  # one entrypoint instance per container
-    return kind
-
-
 _SPAN_KINDS = {"rpc": SpanKind.SERVER, "event": SpanKind.CONSUMER}
 
 
@@ -292,8 +281,6 @@ class Telemetry(DependencyProvider):
         self._workers: dict[Any, tuple[float, Any, Any]] = {}
 
     def setup(self) -> None:
-        from common import metrics
-
         self.tracing = setup_tracing(self.container.service_name)
         self.service = self.container.service_name
         self.exporter = metrics.ServiceMetrics(self.container)
@@ -316,7 +303,7 @@ class Telemetry(DependencyProvider):
         started = time.perf_counter()
         span = token = None
         if self.tracing:
-            kind = _entrypoint_kind(worker_ctx.entrypoint)
+            kind = metrics.entrypoint_kind(worker_ctx.entrypoint)
             if kind in _SPAN_KINDS:
                 data = worker_ctx.data
                 parent = context_from(data)
@@ -384,8 +371,6 @@ class AsgiTelemetry:
     method and status."""
 
     def __init__(self, app, service_name: str = "gateway") -> None:
-        from common import metrics
-
         self.app = app
         self.tracing = setup_tracing(service_name)
         self.observe = metrics.observe_request
@@ -442,8 +427,6 @@ class AsgiTelemetry:
 def instrument_app(app) -> None:
     """The gateway's telemetry: the ASGI middleware (outermost) and `GET /metrics`."""
     from fastapi import Response
-
-    from common import metrics
 
     app.add_middleware(AsgiTelemetry)
 

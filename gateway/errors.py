@@ -11,10 +11,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from common.contracts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from common.errors import HTTP_STATUS
 from gateway.admission import Overloaded
 from gateway.rpc import RemoteError, ServiceUnavailable
-from services.notification.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 log = logging.getLogger("gateway")
 

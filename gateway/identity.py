@@ -16,17 +16,9 @@ from sqlalchemy import ColumnElement
 
 from common import tenancy
 from common.divisions import Tier, tier_of
+from common.reference import AGENCY_TYPES
 from common.tenancy import Role
 
-AGENCY_TYPES = (
-    "police",
-    "court",
-    "procuratorate",
-    "petition",
-    "labour_arbitration",
-    "market_regulation",
-    "consumer_association",
-)
 ALL_ROLES = frozenset(
     {
         Role.INTAKE_CLERK,

@@ -12,7 +12,7 @@ Safe to run again: migrations and the tenant load are idempotent.
 from __future__ import annotations
 
 from common.config import settings
-from common.migrations import upgrade
+from ops.migrate import upgrade
 from ops.run import DEMO_CITIES, load_tenants
 
 

@@ -20,7 +20,7 @@ from alembic.script import ScriptDirectory
 
 from common.config import settings
 from common.db import make_engine
-from common.migrations import COMPONENTS, alembic_config
+from ops.migrate import COMPONENTS, alembic_config
 
 
 def ping(service: str, *, database: bool, timeout: float) -> bool:

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from common.config import missing_secrets, refusal, settings
 from common.db import make_engine
-from common.migrations import upgrade
 from ops.infra import ensure_all
+from ops.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIVISIONS = ROOT / "data" / "divisions"

@@ -35,7 +35,7 @@ def free_port() -> int:
 def platform_env(database_url: str, amqp_uri: str, **settings: str) -> dict[str, str]:
     """Migrate the database, load the demo tenants, and answer the environment of a platform on it
     (no tracing, SMS to the log, unless `settings`, which add to it or override it, say otherwise)."""
-    from common.migrations import upgrade
+    from ops.migrate import upgrade
     from ops.run import load_tenants
 
     upgrade(database_url)

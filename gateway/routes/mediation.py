@@ -18,11 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.contracts import DIVISION_CODE
+from common.contracts import mediation as inputs
 from common.tenancy import Role
 from gateway.deps import Rpc, Staff
 from gateway.errors import problem
 from gateway.models import User
-from services.mediation import inputs
 
 router = APIRouter(prefix="/api/v1", tags=["mediation"])
 

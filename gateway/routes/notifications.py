@@ -9,9 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.contracts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from gateway.deps import Rpc, Staff
 from gateway.errors import problem
-from services.notification.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 

@@ -15,10 +15,10 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from common.contracts.mediation import PARTY_ACTIONS
 from gateway.deps import Rpc
 from gateway.rpc import RemoteError
 from gateway.throttle import client_address
-from services.mediation.inputs import PARTY_ACTIONS
 
 router = APIRouter(prefix="/api/v1/portal", tags=["portal"])
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.categories import FILED_REQUESTS
 from gateway.deps import Rpc, Staff
 from gateway.party_seam import BusinessParty, ComplainantParty
 
@@ -24,7 +25,7 @@ class Contact(BaseModel):
 
 class Offer(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    remedies: list[Literal["refund", "exchange", "repair", "compensation", "apology"]] = Field(min_length=1)
+    remedies: list[Literal[FILED_REQUESTS]] = Field(min_length=1)  # type: ignore[valid-type]
     amount: str | int | float | None = None
     note: str | None = Field(default=None, max_length=500)
 

@@ -13,14 +13,13 @@ from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.contracts import DIVISION_CODE
+from common.reference import AGENCY_TYPES
 from gateway.deps import Rpc, Staff
 
 router = APIRouter(prefix="/api/v1/tenants", tags=["tenants"])
 
 TenantCode = Annotated[str, Path(max_length=40, description="division code, or `<unit code>-<agency type>`")]
-AgencyType = Literal[
-    "police", "court", "procuratorate", "petition", "labour_arbitration", "market_regulation", "consumer_association"
-]
+AgencyType = Literal[tuple(AGENCY_TYPES)]  # type: ignore[valid-type]
 
 
 class Onboarding(BaseModel):

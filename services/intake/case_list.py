@@ -16,13 +16,13 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session, noload, selectinload
 
 from common import reference
+from common.categories import CATEGORIES
 from common.contracts import CHANNELS
 from common.divisions import is_unit_code
 from common.errors import InvalidInput
 from common.tenancy import Scope
 from common.workdays import SHANGHAI
 from services.intake import case_clocks, complaints
-from services.intake.categories import CATEGORIES
 from services.intake.models import CaseLight, ClockRow, ClockVerdict, Complaint
 
 MAX_LIMIT: Final = 200

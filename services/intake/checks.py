@@ -8,11 +8,11 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
+from common.categories import category
 from common.contracts import ComplaintSubmission
 from common.errors import InvalidInput
 from common.workdays import SHANGHAI
 from services.intake import validation
-from services.intake.categories import category
 
 # the business's places and the consumer's own, checked against the served division table
 _PLACE_FIELDS = (

@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy.orm import Session, object_session
 
 from common import reference
+from common.categories import RefusalGround, refusal_ground
 from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.clocks import ClockKind
 from common.contracts import ComplaintAccepted, ComplaintRefused
 from common.errors import Conflict, Forbidden, InvalidInput
 from common.tenancy import Role, Scope
 from services.intake import case_clocks, validation
-from services.intake.categories import RefusalGround, refusal_ground
 from services.intake.complaints import (
     ACCEPTED,
     DRAFT,

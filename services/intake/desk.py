@@ -24,13 +24,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from common.categories import CATEGORIES, ConsumerRequest, RefusalGround
 from common.contracts import ComplaintSubmission
 from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound
 from common.masking import mask_complainant
 from common.tenancy import Role, Scope
 from services.intake import audit, case_clocks, case_detail, complaints, decisions, email_intake, tracking, validation
 from services.intake import evidence as evidence_files
-from services.intake.categories import CATEGORIES, ConsumerRequest, RefusalGround
 from services.intake.checks import check_submission
 from services.intake.models import Complaint, Evidence
 

@@ -12,11 +12,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from common import reference
+from common.categories import ConsumerRequest, RefusalGround, category
 from common.errors import Conflict, NotFound
 from common.tenancy import Scope
 from common.workdays import SHANGHAI
 from services.intake import complaints
-from services.intake.categories import ConsumerRequest, RefusalGround, category
 from services.intake.models import Complaint
 
 _env = Environment(

@@ -23,7 +23,7 @@ from common.contracts import (
 )
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, NotFound
-from common.messaging import on_event
+from common.messaging import install_nameko_patches, on_event
 from common.official_calendar import OfficialCalendarCopy
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
@@ -42,6 +42,8 @@ from services.intake.desk import IntakeDesk
 from services.intake.models import ClockRow, Inbox, OfficialCalendar, Outbox
 from services.intake.reassignment import CaseReassigned, record_reassignment
 from services.intake.routing_events import CaseEscalated, CaseRoutingStep, record_escalation, record_step
+
+install_nameko_patches()  # before nameko builds this service's container (common/messaging.py)
 
 # the division registry changes rarely; a code found served stays served for this long
 _SERVED_CACHE_SECONDS = 300

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common import reference
+from common.categories import FILED_REQUESTS
 from common.clocks import ClockKind
 from common.contracts import ClockPolicy, SettleFirstEnded, SettleFirstOpened
 from common.errors import Conflict, InvalidInput, NotFound
@@ -27,7 +28,7 @@ from services.intake.models import BusinessContact, Complaint, HistoryEntry
 
 SETTLE_FIRST = reference.SETTLE_FIRST  # the case is with the business (a status)
 SETTLED = reference.SETTLED  # closed as 和解 by the parties (a status)
-REMEDIES = ("refund", "exchange", "repair", "compensation", "apology")
+REMEDIES = FILED_REQUESTS  # what the business offers: what a complaint may ask
 MAX_NOTE_LEN = 500
 # the window ends at least this long before the acceptance deadline, so the unit can still decide
 DECISION_MARGIN = timedelta(days=1)

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from common import reference
-from services.intake.categories import RefusalGround
+from common.categories import RefusalGround
 from services.intake.models import Complaint, TrackingAttempt
 
 WINDOW_SECONDS: Final = 900

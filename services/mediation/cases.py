@@ -24,10 +24,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from common import audit, clock_watch, clocks
 from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.contracts import ComplaintAccepted, Contract, MediationEnded, MediationTransitioned, Unit
+from common.contracts import mediation as inputs
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from common.masking import mask_name, mask_phone
 from common.tenancy import Role, Scope, Viewers, scope_clause
-from services.mediation import inputs, roster, states
+from services.mediation import roster, states
 from services.mediation.models import (
     Agreement,
     Assignment,

@@ -140,7 +140,7 @@ def court_reads(case: Case, scope: Scope) -> list[str]:
     return shows_personal_data(case, scope, single=True)
 
 
-# remedy routes (inputs.Remedy) and the ends that call for a termination notice, as a party reads them
+# remedy routes (common/reference.py) and the ends that call for a termination notice, as a party reads them
 REMEDIES = {
     "arbitration": "依法向仲裁机构申请仲裁",
     "court": "依法向人民法院提起诉讼",

@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from common import reference
+from common.contracts import mediation as inputs
 from common.errors import Conflict, Forbidden, InvalidInput
 from common.tenancy import Scope
-from services.mediation import cases, documents, inputs, states
+from services.mediation import cases, documents, states
 from services.mediation.documents import BY_STAFF, E_CONFIRMED, actor, e_confirmed_at
 from services.mediation.models import Case
 

@@ -20,15 +20,18 @@ from sqlalchemy import select
 
 from common import audit, clock_watch
 from common.contracts import CaseEscalated, CaseReassigned, ComplaintAccepted, OfficialCalendarChanged
+from common.contracts import mediation as inputs
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, NotFound
-from common.messaging import on_event
+from common.messaging import install_nameko_patches, on_event
 from common.official_calendar import OfficialCalendarCopy
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role, Scope, scope_clause
-from services.mediation import cases, documents, inputs, lights, states
+from services.mediation import cases, documents, lights, states
 from services.mediation import party as online
 from services.mediation.models import Case, ClockRow, Inbox, Mediator, OfficialCalendar, Outbox, Step
+
+install_nameko_patches()  # before nameko builds this service's container (common/messaging.py)
 
 log = logging.getLogger(__name__)
 # who at a court reads applications for judicial confirmation and answers them (an API key acts as

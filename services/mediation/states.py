@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from common import reference
+
 # --- states -------------------------------------------------------------------------------------
 AWAITING_CONSENT = "awaiting_consent"  # accepted; the business is asked for its consent (Art 18)
 AWAITING_ASSIGNMENT = "awaiting_assignment"  # both consented; no mediator yet
@@ -37,26 +39,8 @@ AGREED = "agreed"
 PERFORMED = "performed"
 ESCALATED = "escalated"
 
-STATES: tuple[str, ...] = (
-    AWAITING_CONSENT,
-    AWAITING_ASSIGNMENT,
-    ASSIGNED,
-    SESSION_SCHEDULED,
-    SESSION_HELD,
-    FAILED_ONCE,
-    SECOND_SESSION_SCHEDULED,
-    SECOND_SESSION_HELD,
-    AGREEMENT_DRAFTED,
-    RE_REVIEW,
-    BREACHED,
-    CONSENT_REFUSED,
-    WITHDRAWN,
-    EXPIRED,
-    TERMINATED,
-    AGREED,
-    PERFORMED,
-    ESCALATED,
-)
+# every state, with its label, is listed in common/reference.py (the gateway and reporting read it)
+STATES: tuple[str, ...] = tuple(reference.MEDIATION_STATES)
 
 # mediation is under way: the 60-day clock runs (appraisal may pause it), withdrawal and expiry apply
 RUNNING: frozenset[str] = frozenset(

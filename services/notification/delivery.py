@@ -11,16 +11,11 @@ to be retried later, `PermanentFailure` to fail at once.
 - webhook: `Webhook`, signed POST to the agency's URL: `delivered` (its system answered 2xx);
 - amqp: `Docking`, the agency's durable queue `agency.<tenant>`, publisher confirms: `sent`.
 
-Signing (SMS and webhook): `X-Disputes-Timestamp` (unix seconds) and `X-Disputes-Signature:
-sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>`; a receiver recomputes it and refuses a
-timestamp outside its replay window (`verify_signature`). `X-Disputes-Message-Id` lets it drop a
-retried delivery it already has.
+Signing (SMS and webhook): common/contracts/signing.py, the headers and HMAC a receiver checks.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -35,15 +30,12 @@ from typing import Any, Protocol
 
 import requests
 
+from common.contracts.signing import MESSAGE_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from common.masking import mask_recipient
 from common.messaging import durable_queue_arguments
 
 log = logging.getLogger("notification.delivery")
 
-TIMESTAMP_HEADER = "X-Disputes-Timestamp"
-SIGNATURE_HEADER = "X-Disputes-Signature"
-MESSAGE_ID_HEADER = "X-Disputes-Message-Id"
-REPLAY_WINDOW_SECONDS = 300
 HTTP_TIMEOUT_SECONDS = 10.0
 
 
@@ -73,11 +65,6 @@ class Provider(Protocol):
     def send(self, message: Outgoing) -> str: ...
 
 
-def sign(secret: str, body: bytes, timestamp: int) -> str:
-    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
 def signed_headers(secret: str, body: bytes, message_id: str, now: float | None = None) -> dict[str, str]:
     timestamp = int(now if now is not None else time.time())
     return {
@@ -86,24 +73,6 @@ def signed_headers(secret: str, body: bytes, message_id: str, now: float | None 
         SIGNATURE_HEADER: sign(secret, body, timestamp),
         MESSAGE_ID_HEADER: message_id,
     }
-
-
-def verify_signature(
-    secret: str,
-    body: bytes,
-    timestamp: str | None,
-    signature: str | None,
-    *,
-    now: float | None = None,
-    window: int = REPLAY_WINDOW_SECONDS,
-) -> bool:
-    """What a receiver checks: a fresh timestamp (within `window` seconds either way) and the HMAC."""
-    if not timestamp or not signature or not timestamp.isdigit():
-        return False
-    current = now if now is not None else time.time()
-    if abs(current - int(timestamp)) > window:
-        return False
-    return hmac.compare_digest(sign(secret, body, int(timestamp)), signature)
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:

@@ -12,7 +12,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from common.categories import ConsumerRequest, category, refusal_ground
 from common.masking import mask_name
+from common.reference import DEFAULT_REMEDY_ROUTES, REMEDY_ROUTES
 from common.tenancy import Role
 from services.notification import rules as R
 
@@ -253,22 +255,7 @@ OUTCOME_LABELS = {
     "expired": "超过60日调解期限，调解终止",
     "agreement_breached": "调解协议未履行",
 }
-REMEDY_LABELS = {
-    "arbitration": "申请仲裁",
-    "court": "向人民法院起诉",
-    "litigation_support": "申请支持起诉",
-    "support_for_litigation": "申请支持起诉",
-    "judicial_confirmation": "申请司法确认",
-}
-DEFAULT_REMEDIES = ("arbitration", "court", "litigation_support")
-TERM_LABELS = {
-    "refund": "退款",
-    "exchange": "换货",
-    "repair": "维修",
-    "compensation": "赔偿",
-    "apology": "赔礼道歉",
-    "other": "其他",
-}
+TERM_LABELS = {r.value: r.label_zh for r in ConsumerRequest}
 TRIGGER_LABELS = {
     "tier_target_expired": "本级办理时限届满",
     "mediation_failed": "调解未成",
@@ -296,10 +283,8 @@ def _category_label(code: str | None) -> str:
     if not code:
         return ""
     try:
-        from services.intake.categories import category  # data only: labels of the codes
-
         return category(code).name_zh
-    except (KeyError, ImportError):
+    except KeyError:
         return code
 
 
@@ -357,11 +342,11 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
     elif event_type == R.ENDED:
         ctx.update(
             outcome=OUTCOME_LABELS.get(event.outcome, event.outcome),
-            remedies=_remedies(event.remedies or DEFAULT_REMEDIES),  # those the mediator chose
+            remedies=_remedies(event.remedies or DEFAULT_REMEDY_ROUTES),  # those the mediator chose
         )
     elif event_type == R.ROUTING_STEP:
         ctx.update(
-            remedies=_remedies(event.remedy_routes or DEFAULT_REMEDIES),
+            remedies=_remedies(event.remedy_routes or DEFAULT_REMEDY_ROUTES),
             from_unit=(event.previous_unit or event.responsible_unit).name,
             reason=str(event.inputs.get("reason") or ""),  # staff's own words, e.g. why a take-over was declined
         )
@@ -372,7 +357,7 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
             to_unit=event.to_unit.name,
             trigger=TRIGGER_LABELS.get(event.trigger, event.trigger),
             outcome=OUTCOME_LABELS.get(outcome, outcome),
-            remedies=_remedies(event.inputs.get("remedies") or DEFAULT_REMEDIES),
+            remedies=_remedies(event.inputs.get("remedies") or DEFAULT_REMEDY_ROUTES),
         )
     elif event_type == R.CLOCK:
         ctx.update(clock=CLOCK_LABELS.get(event.clock, event.clock), colour=event.colour, to_unit=event.unit.name)
@@ -401,15 +386,13 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
 
 
 def _remedies(codes: Any) -> str:
-    return "、".join(REMEDY_LABELS.get(c, c) for c in codes)
+    return "、".join(REMEDY_ROUTES.get(c, c) for c in codes)
 
 
 def _ground_label(code: str) -> str:
     try:
-        from services.intake.categories import refusal_ground
-
         return refusal_ground(code).label_zh
-    except (KeyError, ValueError, ImportError):
+    except KeyError:
         return code
 
 

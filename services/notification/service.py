@@ -50,23 +50,17 @@ from common.contracts import (
     SupervisionOrdered,
     SupervisionReturned,
 )
+from common.contracts.signing import REPLAY_WINDOW_SECONDS, verify_signature
 from common.db import Database
 from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from common.masking import mask_phone
-from common.messaging import on_event
+from common.messaging import install_nameko_patches, on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role, Scope, parse_tenant
 from services.notification import codes, follow_up, planner, receipts
 from services.notification import rules as R
 from services.notification import settings as tenant_settings
-from services.notification.delivery import (
-    REPLAY_WINDOW_SECONDS,
-    Channels,
-    Outgoing,
-    PermanentFailure,
-    TemporaryFailure,
-    verify_signature,
-)
+from services.notification.delivery import Channels, Outgoing, PermanentFailure, TemporaryFailure
 from services.notification.models import (
     AgencyHandover,
     CaseContact,
@@ -78,6 +72,8 @@ from services.notification.models import (
     TenantSetting,
 )
 from services.notification.templates import TEMPLATES, check_override, placeholders, preview, render
+
+install_nameko_patches()  # before nameko builds this service's container (common/messaging.py)
 
 log = logging.getLogger(__name__)
 

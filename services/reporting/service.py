@@ -34,11 +34,13 @@ from common.contracts import (
 )
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
-from common.messaging import RetiredHandlers, on_event
+from common.messaging import RetiredHandlers, install_nameko_patches, on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
 from services.reporting import disclosure, exports, figures, ingest, monthly, queries
 from services.reporting.models import Inbox
+
+install_nameko_patches()  # before nameko builds this service's container (common/messaging.py)
 
 log = logging.getLogger(__name__)
 

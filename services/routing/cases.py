@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
+from common import categories
 from common.clocks import ClockKind
 from common.contracts import (
     CaseEscalated,
@@ -45,6 +46,7 @@ from common.contracts import (
 from common.contracts import Unit as UnitData
 from common.divisions import lineage
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from common.reference import REMEDY_ROUTES
 from common.tenancy import Role, Scope
 from services.routing import lights, registry
 from services.routing.models import (
@@ -57,7 +59,6 @@ from services.routing.models import (
     TierClock,
 )
 from services.routing.rules import (
-    REMEDY_ROUTES,
     TIER_RANK,
     Decision,
     Facts,
@@ -88,30 +89,26 @@ class TreeStale(RuntimeError):
 
 
 def category_flags(code: str) -> tuple[bool, str | None]:
-    """(safety_related, agency type) of an intake category code; unknown codes have neither.
-    The categories are data (services/intake/categories.py); routing reads them, never intake's tables."""
-    from services.intake.categories import CATEGORIES
-
-    found = next((c for c in CATEGORIES if c.code == code), None)
-    return (found.safety_related, found.agency) if found else (False, None)
+    """(safety_related, agency type) of a category code (common/categories.py); unknown codes have
+    neither."""
+    try:
+        found = categories.category(code)
+    except KeyError:
+        return False, None
+    return found.safety_related, found.agency
 
 
 def facts_of(event: ComplaintReceived, collective: int = 0) -> Facts:
-    """What a decision reads from `complaint.received.v1`. Fields intake may or may not send are read
-    with defaults: business_registered_division_code, business_operating_division_code,
-    is_platform_shop, platform_division_code, complainant_division_code, and the category flags
-    (`safety_related`, `agency`) when the event carries them, else from the category list."""
+    """What a decision reads from `complaint.received.v1`, with the category's flags."""
     safety, agency = category_flags(event.category)
-    safety = bool(getattr(event, "safety_related", None) or safety)
-    agency = getattr(event, "agency", None) or agency
     return Facts(
         incident_division_code=event.incident_division_code,
         business_division_code=event.business_division_code,
-        business_registered_division_code=getattr(event, "business_registered_division_code", None),
-        business_operating_division_code=getattr(event, "business_operating_division_code", None),
-        is_platform_shop=bool(getattr(event, "is_platform_shop", False)),
-        platform_division_code=getattr(event, "platform_division_code", None),
-        complainant_division_code=getattr(event, "complainant_division_code", None),
+        business_registered_division_code=event.business_registered_division_code,
+        business_operating_division_code=event.business_operating_division_code,
+        is_platform_shop=event.is_platform_shop,
+        platform_division_code=event.platform_division_code,
+        complainant_division_code=event.complainant_division_code,
         category=event.category,
         claim_amount=event.claim_amount,
         safety_related=safety,
@@ -324,7 +321,7 @@ def route_new(session: Session, tree: DivisionTree, event: ComplaintReceived, no
 
         raise NoResponsibleUnit(f"no onboarded unit covers {place}")
     settings = tree.settings_for(territorial.code)
-    credit = getattr(event, "business_credit_code", None)
+    credit = event.business_credit_code
     collective = _record_signal(session, event, place, credit, settings.collective.window_days, now)
     facts = facts_of(event, collective)
     decision = tree.decide(facts)
@@ -1048,10 +1045,9 @@ def reclassify(
             raise InvalidInput.one("claim_amount", "must be at least 0")
         changed["claim_amount"] = str(amount)
     if category is not None:
-        from services.intake.categories import CATEGORIES
-
-        if category not in {c.code for c in CATEGORIES}:
-            raise InvalidInput.one("category", f"unknown category; known: {', '.join(c.code for c in CATEGORIES)}")
+        known = [c.code for c in categories.CATEGORIES]
+        if category not in known:
+            raise InvalidInput.one("category", f"unknown category; known: {', '.join(known)}")
         safety, _agency = category_flags(category)
         changed.update(category=category, safety_related=safety)
     data.update(changed)

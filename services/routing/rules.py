@@ -39,10 +39,6 @@ from common.divisions import lineage, lowest_common_unit, parent_of
 TIER_RANK = {"village": 0, "township": 1, "city": 2}
 TIERS = ("village", "township", "city")
 _RANK_BY_LENGTH = {12: 0, 9: 1, 6: 2}
-# where a party goes when the city, the top of the platform, could not settle it (DOMAIN.md step 5)
-REMEDY_ROUTES = ("arbitration", "court", "support_for_litigation", "judicial_confirmation")
-# intake's agency names (services/intake/categories.py) -> routing's agency types (tenants.AGENCY_TYPES)
-AGENCY_ALIASES = {"petition_bureau": "petition"}
 _NONE: Mapping[str, Any] = MappingProxyType({})  # an empty, read-only default
 _tuple_new = tuple.__new__
 
@@ -251,7 +247,7 @@ def decide_over(
         inputs["claim_amount"] = str(amount)
     agency = None
     if facts.agency_type:
-        agency_type = AGENCY_ALIASES.get(facts.agency_type, facts.agency_type)
+        agency_type = facts.agency_type
         agency = find_agency(unit.code, agency_type, agencies)
         inputs["agency"] = {"rule": f"agency.{agency_type}", "type": agency_type, "tenant": agency}
         if agency is None:

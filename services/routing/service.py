@@ -32,7 +32,7 @@ from common.contracts import (
 )
 from common.db import Database
 from common.errors import EXPECTED
-from common.messaging import on_event
+from common.messaging import install_nameko_patches, on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
 from services.routing import cases, lights, offers, supervision
@@ -40,6 +40,8 @@ from services.routing import official_calendar as calendar_ops
 from services.routing import tenants as tenant_ops
 from services.routing.models import Assignment, CaseClock, Inbox, OfficialCalendar, Outbox, SupervisionOrder, TierClock
 from services.routing.tree import DivisionTree, registry_fingerprint
+
+install_nameko_patches()  # before nameko builds this service's container (common/messaging.py)
 
 log = logging.getLogger(__name__)
 

@@ -24,9 +24,8 @@ an override, `null` removes it (the tenant inherits that value again), objects m
 is validated (types and ranges; the field is named in the 422), and so are the effective settings
 it gives the tenant.
 
-Categories are opaque strings here: routing does not know intake's list. The default `"all"`
-enables every category intake knows (services/intake/categories.py); a list enables only those
-codes.
+Categories are opaque strings here (the list is common/categories.py). The default `"all"`
+enables every category; a list enables only those codes.
 """
 
 from __future__ import annotations

@@ -29,20 +29,11 @@ from common.contracts import CaseReassigned
 from common.contracts import Unit as UnitData
 from common.divisions import is_unit_code, lineage, parent_of
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from common.reference import AGENCY_TYPES
 from common.tenancy import Role, Scope
 from services.routing import registry, settings
 from services.routing.models import Agency, Assignment, TenantAudit, Unit
 
-# agency types (DOMAIN.md, "Who uses it") and the default name suffix of each
-AGENCY_TYPES: dict[str, str] = {
-    "police": "公安",
-    "court": "人民法院",
-    "procuratorate": "人民检察院",
-    "petition": "信访",
-    "labour_arbitration": "劳动人事争议仲裁",
-    "market_regulation": "市场监管",
-    "consumer_association": "消费者协会",
-}
 KINDS = ("unit", "agency")
 REASON_OFFBOARDED = "unit_offboarded"
 AUDIT_LIMIT = 200

@@ -12,7 +12,7 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
-from common.migrations import COMPONENTS
+from ops.migrate import COMPONENTS
 from tests.conftest import complaint, credit_code
 from tests.integration.test_mediation_flow import Desk
 

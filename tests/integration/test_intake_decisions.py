@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 import pytest
 from kombu import Connection, Exchange, Queue
 
+from common.categories import RefusalGround
 from common.workdays import add_working_days
-from services.intake.categories import RefusalGround
 from tests.conftest import TEST_AMQP_URI, wait_for
 from tests.integration.test_intake_channels import (
     AGENCY,

@@ -17,7 +17,8 @@ from kombu import Connection, Exchange, Queue
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.notification.delivery import MESSAGE_ID_HEADER, signed_headers
+from common.contracts.signing import MESSAGE_ID_HEADER
+from services.notification.delivery import signed_headers
 from tests.conftest import TEST_AMQP_URI, complaint, credit_code, wait_for
 
 pytestmark = pytest.mark.integration
@@ -510,7 +511,7 @@ def test_an_agency_gets_the_handover_by_webhook_and_docking_queue_and_reminders(
 
 
 def test_a_bad_signature_would_be_refused_by_the_receiver(notification_sinks):
-    from services.notification.delivery import sign, verify_signature
+    from common.contracts.signing import sign, verify_signature
 
     body = b'{"a": 1}'
     now = int(time.time())

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from common.contracts import mediation as inputs
 from common.errors import InvalidInput
-from services.mediation import inputs
 
 LATER = "2026-12-01T09:30:00+08:00"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from alembic.script import ScriptDirectory
 
-from common.migrations import COMPONENTS, alembic_config
+from ops.migrate import COMPONENTS, alembic_config
 
 
 @pytest.mark.parametrize("component", list(COMPONENTS))

@@ -24,9 +24,10 @@ from common.contracts import (
     MediationTransitioned,
     Unit,
 )
+from common.contracts.signing import sign, verify_signature
 from common.errors import InvalidInput
 from services.notification import planner, rules, settings, templates
-from services.notification.delivery import Channels, Logged, Outgoing, Smtp, sign, signed_headers, verify_signature
+from services.notification.delivery import Channels, Logged, Outgoing, Smtp, signed_headers
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 VILLAGE = Unit(code="330681109290", name="枫源村委会", tier="village")

@@ -14,9 +14,12 @@ from common.messaging import (
     DELIVERY_LIMIT,
     ReliableEventHandler,
     dead_letter_queue,
+    install_nameko_patches,
     on_event,
     retry_queue,
 )
+
+install_nameko_patches()  # as each service does (the RPC queue declarations are among them)
 
 CONFIG = {"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/unused"}
 

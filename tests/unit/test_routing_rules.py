@@ -37,8 +37,8 @@ def test_no_onboarded_unit():
 
 from decimal import Decimal  # noqa: E402
 
+from common.reference import REMEDY_ROUTES  # noqa: E402
 from services.routing.rules import (  # noqa: E402
-    REMEDY_ROUTES,
     Facts,
     TierPolicy,
     common_higher_unit,
@@ -213,9 +213,9 @@ def test_agency_matter_names_the_agency_and_keeps_the_unit():
     decision = decide(Facts("330681104226", agency_type="police"), ONBOARDED, lambda code: POLICY, AGENCIES)
     assert decision.unit == BAILIFAN and decision.agency == "330681104-police"
     assert decision.inputs["agency"]["rule"] == "agency.police"
-    # intake's petition_bureau is routing's petition
+    # one agency type code everywhere (common/reference.py): a petition matter finds the petition agency
     petition = decide(
-        Facts("330681104226", agency_type="petition_bureau"),
+        Facts("330681104226", agency_type="petition"),
         ONBOARDED,
         None,
         {"330681": {"petition": "330681-petition"}},

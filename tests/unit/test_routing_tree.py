@@ -95,7 +95,7 @@ def facts_sample(t: DivisionTree, n: int) -> list[Facts]:
                 claim_amount=rng.choice([None, 99, 1000, Decimal("1000.01"), 5000, Decimal("5000.5"), 60000]),
                 safety_related=rng.random() < 0.2,
                 category=rng.choice(["", "food_safety", "public_order"]),
-                agency_type=rng.choice([None, None, "police", "petition_bureau", "court"]),
+                agency_type=rng.choice([None, None, "police", "petition", "court"]),
                 collective_complainants=rng.choice([0, 0, 1, 2, 5]),
             )
         )

@@ -1,4 +1,4 @@
-// What each mediation action asks for, field by field (services/mediation/inputs.py), and the path it
+// What each mediation action asks for, field by field (common/contracts/mediation.py), and the path it
 // is posted to. ActionDialog renders these; the field names are the API's, so a 422 naming a field
 // lands on the field shown. Whether an action is offered at all is the server's (allowed_actions).
 import {

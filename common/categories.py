@@ -1,4 +1,5 @@
-"""Complaint categories, consumer requests and refusal grounds, as data.
+"""Complaint categories, consumer requests and refusal grounds, as data every service reads
+(intake files and decides with them, routing reads a category's flags, notification its labels).
 
 Codes are stable identifiers stored with cases and used in statistics: rename the labels
 freely, never the codes.
@@ -10,8 +11,9 @@ plus the matters a dispute-settlement centre receives that belong to another age
 
 - `safety_related`: threats to life or health start at a higher tier and are never left to
   wait in a village queue (food, drugs and medical devices, special equipment, personal safety).
-- `agency`: the matter belongs to that agency and is handed over to it (对接) rather than
-  mediated as a consumer dispute; None for market-regulation matters.
+- `agency`: the matter belongs to that agency (an agency type of common/reference.py) and is
+  handed over to it (对接) rather than mediated as a consumer dispute; None for market-regulation
+  matters.
 """
 
 from __future__ import annotations
@@ -21,15 +23,12 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Final
 
+from common import reference
+
 __all__ = [
-    "AGENCIES",
-    "AGENCY_CONSUMER_ASSOCIATION",
-    "AGENCY_COURT",
-    "AGENCY_LABOUR_ARBITRATION",
-    "AGENCY_PETITION",
-    "AGENCY_POLICE",
-    "AGENCY_PROCURATORATE",
     "CATEGORIES",
+    "FILED_REQUESTS",
+    "REQUEST_CODES",
     "Category",
     "ConsumerRequest",
     "RefusalGround",
@@ -37,22 +36,6 @@ __all__ = [
     "consumer_request",
     "refusal_ground",
 ]
-
-# Agencies a case can be handed to (DOMAIN.md, "Who uses it").
-AGENCY_POLICE: Final = "police"
-AGENCY_COURT: Final = "court"
-AGENCY_PROCURATORATE: Final = "procuratorate"
-AGENCY_PETITION: Final = "petition_bureau"
-AGENCY_LABOUR_ARBITRATION: Final = "labour_arbitration"
-AGENCY_CONSUMER_ASSOCIATION: Final = "consumer_association"
-AGENCIES: Final = (
-    AGENCY_POLICE,
-    AGENCY_COURT,
-    AGENCY_PROCURATORATE,
-    AGENCY_PETITION,
-    AGENCY_LABOUR_ARBITRATION,
-    AGENCY_CONSUMER_ASSOCIATION,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,21 +147,21 @@ CATEGORIES: Final[tuple[Category, ...]] = (
         "labour_dispute",
         "劳动争议",
         "Labour dispute",
-        agency=AGENCY_LABOUR_ARBITRATION,
+        agency=reference.AGENCY_LABOUR_ARBITRATION,
         scope="unpaid wages, dismissal, social insurance: not a consumer dispute",
     ),
     Category(
         "public_order",
         "治安纠纷",
         "Public order",
-        agency=AGENCY_POLICE,
+        agency=reference.AGENCY_POLICE,
         scope="fights, threats, harassment arising around a purchase",
     ),
     Category(
         "fraud_extortion",
         "诈骗、敲诈勒索",
         "Fraud or extortion",
-        agency=AGENCY_POLICE,
+        agency=reference.AGENCY_POLICE,
         scope="telecom or online fraud; extortion of a business under cover of a complaint (Art 42)",
     ),
     Category(
@@ -225,6 +208,12 @@ _REQUEST_LABELS: Final = MappingProxyType(
         ConsumerRequest.OTHER: "其他",
     }
 )
+
+
+# every request code (an agreement term's kind names one); a complaint, and a business's offer in the
+# settle-first lane, name those but `other` (what else is asked goes in the request details)
+REQUEST_CODES: Final = tuple(r.value for r in ConsumerRequest)
+FILED_REQUESTS: Final = tuple(r.value for r in ConsumerRequest if r is not ConsumerRequest.OTHER)
 
 
 def consumer_request(code: str) -> ConsumerRequest:

@@ -1,4 +1,5 @@
-"""What staff send for each mediation action: plain pydantic models, no nameko, no database.
+"""What staff and parties send for each mediation action: plain pydantic models, no nameko, no
+database. A contract between the gateway and the mediation service.
 
 The gateway uses them as request bodies (422 naming the field before any RPC) and the service
 validates again with the same models (`parse`), so the RPC cannot be fed a wrong shape either.
@@ -12,17 +13,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from common import reference
 from common.bounds import PlausibleDate, PlausibleDatetime
+from common.categories import REQUEST_CODES
+from common.contracts import DIVISION_CODE
 from common.errors import InvalidInput
-from services.mediation import states
 
 Party = Literal["complainant", "business"]
 # 救济途径: where the parties can go when mediation does not settle the dispute
-Remedy = Literal["arbitration", "court", "litigation_support", "judicial_confirmation"]
-DEFAULT_REMEDIES: tuple[str, ...] = ("arbitration", "court", "litigation_support")
+Remedy = Literal[tuple(reference.REMEDY_ROUTES)]  # type: ignore[valid-type]
+DEFAULT_REMEDIES: tuple[str, ...] = reference.DEFAULT_REMEDY_ROUTES
 # a case's state, as `GET /api/v1/mediations?state=` filters by it
-CaseState = Literal[states.STATES]  # type: ignore[valid-type]
-TermKind = Literal["refund", "exchange", "repair", "compensation", "apology", "other"]
+CaseState = Literal[tuple(reference.MEDIATION_STATES)]  # type: ignore[valid-type]
+# an agreement term: what the business does, one of the consumer's requests
+TermKind = Literal[REQUEST_CODES]  # type: ignore[valid-type]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -151,7 +155,7 @@ class EndNoticeInput(_Input):
 
 
 class MediatorInput(_Input):
-    unit: str = Field(pattern=r"^\d{6}(\d{3}(\d{3})?)?$")
+    unit: str = Field(pattern=DIVISION_CODE)
     categories: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(default_factory=list, max_length=40)
     active: bool = True
 
