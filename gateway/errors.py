@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from common.errors import HTTP_STATUS
 from gateway.admission import Overloaded
 from gateway.rpc import RemoteError, ServiceUnavailable
-from services.notification.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from services.notification.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 log = logging.getLogger("gateway")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from services.notification.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from services.notification.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
 
 
 def free_port() -> int:

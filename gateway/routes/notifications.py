@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.deps import Rpc, Staff
 from gateway.errors import problem
-from services.notification.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from services.notification.channels import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 

@@ -17,7 +17,7 @@ from kombu import Connection, Exchange, Queue
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from services.notification.delivery import MESSAGE_ID_HEADER, signed_headers
+from services.notification.channels import MESSAGE_ID_HEADER, signed_headers
 from tests.conftest import TEST_AMQP_URI, complaint, credit_code, wait_for
 
 pytestmark = pytest.mark.integration
@@ -510,7 +510,7 @@ def test_an_agency_gets_the_handover_by_webhook_and_docking_queue_and_reminders(
 
 
 def test_a_bad_signature_would_be_refused_by_the_receiver(notification_sinks):
-    from services.notification.delivery import sign, verify_signature
+    from services.notification.channels import sign, verify_signature
 
     body = b'{"a": 1}'
     now = int(time.time())
@@ -530,7 +530,7 @@ def test_a_bad_signature_would_be_refused_by_the_receiver(notification_sinks):
 
 
 def test_quiet_hours_hold_sms_but_not_the_inbox_and_a_tenant_override_changes_the_text(api, login, notification_sinks):
-    from services.notification.planner import LOCAL_TZ
+    from services.notification.planning import LOCAL_TZ
 
     village = "321282105200"  # 文嘉村委会: its own settings only
     local = datetime.now(UTC).astimezone(LOCAL_TZ).replace(minute=0)  # quiet hours are local time
