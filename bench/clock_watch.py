@@ -8,8 +8,8 @@ running (so twice as many clock rows), their next colour changes spread over the
 way `common.clocks.next_change` spreads them. Then, for each `--due` count, makes that many clocks
 due now and times one pass of the real watcher (`common.clock_watch.watch` over `intake.clocks`,
 with the outbox writes of the events it publishes), and the plan PostgreSQL chose. Last, the
-open-case gauge's count (`services.intake.case_clocks.OPEN_CLOCKS`), which does read every open case,
-and the clocks near breach the city holds (`GET /api/v1/clocks`: `services.intake.case_clocks.held`,
+open-case gauge's count (`services.intake.lights.OPEN_CLOCKS`), which does read every open case,
+and the clocks near breach the city holds (`GET /api/v1/clocks`: `services.intake.lights.held`,
 yellow and red, the nearest 100), with every clock of those passes lit.
 
 Target (issue 7): a pass costs in proportion to the clocks due, not to the open cases.
@@ -32,7 +32,7 @@ from common import clock_watch
 from common.db import make_engine
 from common.outbox import emit
 from common.tenancy import Scope
-from services.intake import case_clocks, complaints
+from services.intake import complaints, lights
 from services.intake.models import ClockRow, Outbox
 
 DATABASE = "disputes_bench_clocks"
@@ -129,7 +129,7 @@ def main() -> None:
         for _ in range(args.repeat):
             make_due(engine, due)
             t0 = time.perf_counter()
-            told = len(clock_watch.watch(uow, ClockRow, ClockRow.clock, case_clocks.holders))
+            told = len(clock_watch.watch(uow, ClockRow, ClockRow.clock, lights.holders))
             timings.append((time.perf_counter() - t0) * 1000)
         print(
             f"due {due:>5}: pass median {statistics.median(timings):8.1f} ms, best {min(timings):8.1f} ms "
@@ -140,7 +140,7 @@ def main() -> None:
     for _ in range(args.repeat):
         t0 = time.perf_counter()
         with uow.transaction() as session:
-            clock_watch.set_open_cases(session, case_clocks.OPEN_CLOCKS)
+            clock_watch.set_open_cases(session, lights.OPEN_CLOCKS)
         gauge.append((time.perf_counter() - t0) * 1000)
     print(f"open-case gauge recount: median {statistics.median(gauge):.0f} ms (reads every open case; every 30 s)")
 
@@ -152,7 +152,7 @@ def main() -> None:
         t0 = time.perf_counter()
         with uow.transaction() as session:
             found = len(
-                case_clocks.held(
+                lights.held(
                     session, clock_watch.HeldClocks(), complaints.in_scope(city, with_viewers=False), datetime.now(UTC)
                 )
             )

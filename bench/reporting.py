@@ -13,13 +13,13 @@ reporting schema is migrated) and vhost (`disputes_bench_report`). Steps:
    month. With `--from-complaints`, an UNLOGGED table of `--rows` complaints is filled by
    `generate_series` and turned into contributions in SQL as ingest would (the 1 M run's method; about
    ten times slower). Either way the township and city rows are the sums of the rows below, months
-   the sums of days, years the sums of months, as `ingest.fold` adds them; `reporting.units` is filled.
-2. Time `queries.read_figures` (what GET /api/v1/reports/summary runs) for the city 330681, the
+   the sums of days, years the sums of months, as `folding.fold` adds them; `reporting.units` is filled.
+2. Time `views.read_figures` (what GET /api/v1/reports/summary runs) for the city 330681, the
    township 330681109 and the village 330681109290: all time, last month, and a period with days,
    months and a whole year in it; each `--repeat` times in a scoped transaction (the
    `disputes_scoped` role under row-level security, as the service does).
 3. Ingest `--events` synthetic events (six per complaint: received, routed, acknowledgement sent,
-   accepted, mediation opened, ended) through `ingest.receive` (what every handler runs: one
+   accepted, mediation opened, ended) through `folding.receive` (what every handler runs: one
    transaction per event with the inbox) with 1 and 4 threads, then fold what they appended.
 4. The real service path: `nameko run` of the reporting service (`--processes`, e.g. 1 and 2 processes,
    `MAX_WORKERS` 10 each) on the scratch database and vhost; `--events` envelopes published to its
@@ -316,7 +316,7 @@ def generate(engine, rows: int, days: int, from_complaints: bool = False, busine
 
 def scoped_figures(sessions, unit: str, first, last) -> dict[str, Any]:
     from common.db import SCOPED_ROLE
-    from services.reporting import queries
+    from services.reporting import views
 
     with sessions() as session, session.begin():
         session.execute(
@@ -326,7 +326,7 @@ def scoped_figures(sessions, unit: str, first, last) -> dict[str, Any]:
             ),
             {"u": unit},
         )
-        return queries.read_figures(session, unit, first, last)
+        return views.read_figures(session, unit, first, last)
 
 
 def time_summaries(sessions, repeat: int, days: int) -> dict[str, Any]:
@@ -436,9 +436,9 @@ def pending_deltas(engine) -> int:
 
 
 def ingest_rate(engine, sessions, count: int, threads: int) -> dict[str, float]:
-    """`ingest.receive` in `threads` threads (a complaint's events in one thread, in order), then one
+    """`folding.receive` in `threads` threads (a complaint's events in one thread, in order), then one
     fold of everything they appended."""
-    from services.reporting import ingest
+    from services.reporting import folding
 
     events = synthetic_events(count)
     lanes: list[list[Any]] = [[] for _ in range(threads)]
@@ -448,7 +448,7 @@ def ingest_rate(engine, sessions, count: int, threads: int) -> dict[str, float]:
     def run(lane: list[Any]) -> None:
         for event in lane:
             with sessions() as session, session.begin():
-                ingest.receive(session, uuid.uuid4(), event, "bench")
+                folding.receive(session, uuid.uuid4(), event, "bench")
 
     began = time.perf_counter()
     workers = [threading.Thread(target=run, args=(lane,)) for lane in lanes]
@@ -460,7 +460,7 @@ def ingest_rate(engine, sessions, count: int, threads: int) -> dict[str, float]:
     deltas = pending_deltas(engine)
     began = time.perf_counter()
     with sessions() as session, session.begin():
-        ingest.fold_all(session)
+        folding.fold_all(session)
     return {
         "events_per_s": round(len(events) / elapsed, 1),
         "deltas": deltas,
@@ -599,7 +599,7 @@ def main() -> None:
         result["ingest"] = {}
         for threads in [int(t) for t in args.threads.split(",") if t]:
             result["ingest"][f"{threads} threads"] = ingest_rate(engine, sessions, args.events, threads)
-            print(f"ingest.receive, {threads} thread(s): {result['ingest'][f'{threads} threads']}", flush=True)
+            print(f"folding.receive, {threads} thread(s): {result['ingest'][f'{threads} threads']}", flush=True)
         if args.processes:
             from tests.conftest import reset_vhost
 

@@ -22,7 +22,7 @@ from common.divisions import is_unit_code
 from common.errors import InvalidInput
 from common.tenancy import Scope
 from common.workdays import SHANGHAI
-from services.intake import case_clocks, complaints
+from services.intake import complaints, lights
 from services.intake.models import CaseLight, ClockRow, ClockVerdict, Complaint
 
 MAX_LIMIT: Final = 200
@@ -255,7 +255,7 @@ def row(complaint: Complaint, scope: Scope, now: datetime, mirrored: list[str]) 
     nearest = None
     if running:
         first = min(running, key=lambda r: r.deadline)
-        nearest = {**case_clocks.views([first], now, unit)[0], "service": "intake"}
+        nearest = {**lights.views([first], now, unit)[0], "service": "intake"}
     colours = {r.colour for r in running} | set(mirrored)
     if nearest is not None:
         colours.add(nearest["colour"])

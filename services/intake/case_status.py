@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from common import reference
 from common.contracts import ClockColourChanged, ClockStopped, MediationTransitioned
 from common.workdays import local_date
-from services.intake.case_clocks import STARTED_AT_RECEIPT
+from services.intake.lights import STARTED_AT_RECEIPT
 from services.intake.models import CaseLight, ClockVerdict, Complaint, HistoryEntry
 
 # a later event never changes these: the case was not (or not as such) handled further

@@ -1,10 +1,9 @@
-"""Filing a complaint and keeping its record: plain functions over a session, no broker."""
+"""The complaint's record: its statuses, who sees it, what others' events add to it, and how it
+shows (filing.py files it). Plain functions over a session, no broker."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,9 +13,7 @@ from sqlalchemy.orm import Session
 from common import reference
 from common.clocks import ClockKind
 from common.contracts import (
-    ComplaintReceived,
     ComplaintRouted,
-    ComplaintSubmission,
     MessageHandled,
     MessageRecorded,
     SettleFirstOpened,
@@ -24,7 +21,7 @@ from common.contracts import (
 )
 from common.masking import mask_complainant, mask_name, mask_recipient
 from common.tenancy import Scope, Viewers, scope_clause
-from services.intake import case_clocks, duplicates
+from services.intake import duplicates, lights
 from services.intake import evidence as evidence_files
 from services.intake.models import CaseViewer, Complaint, HistoryEntry
 
@@ -44,309 +41,6 @@ REPORT = "report"
 # the complainant's personal data: shown in full only where `unmasked_fields` says so, and audited
 PERSONAL_FIELDS = ("name", "phone", "id_number", "address", "email")
 
-# no 0/O or 1/I: tracking numbers are read out over the phone
-_TRACKING_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-def new_tracking_no(now: datetime) -> str:
-    return "TS" + now.strftime("%Y%m%d") + "".join(secrets.choice(_TRACKING_ALPHABET) for _ in range(6))
-
-
-def by_idempotency_key(session: Session, key: str) -> Complaint | None:
-    return session.scalar(select(Complaint).where(Complaint.idempotency_key == key))
-
-
-@dataclass
-class Filing:
-    """What filing stored: the complaint, its Art 9 report half if any, and the events to emit."""
-
-    complaint: Complaint
-    report: Complaint | None = None
-    events: list[ComplaintReceived] = field(default_factory=list)
-
-    @property
-    def event(self) -> ComplaintReceived | None:
-        return self.events[0] if self.events else None
-
-
-def business_place(business: dict[str, Any]) -> str | None:
-    """Where the business is for routing (Art 13): where it operates, else where it is registered."""
-    return (
-        business.get("operating_division_code")
-        or business.get("division_code")
-        or business.get("registered_division_code")
-    )
-
-
-def _business_record(submission: ComplaintSubmission) -> dict[str, Any]:
-    record = submission.business.model_dump(mode="json", exclude_none=True)
-    if not record.get("platform_shop"):
-        record.pop("platform_shop", None)
-    return record
-
-
-def _details(submission: ComplaintSubmission) -> dict[str, Any]:
-    values = {
-        "product": submission.product,
-        "occurred_on": submission.occurred_on.isoformat() if submission.occurred_on else None,
-        "request_details": submission.request_details,
-        # which notice the complainant agreed to, and when the platform received the agreement
-        "privacy_consent": {"version": submission.privacy_consent.version, "at": datetime.now(UTC).isoformat()}
-        if submission.privacy_consent
-        else None,
-    }
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def fill(complaint: Complaint, submission: ComplaintSubmission) -> None:
-    """Put a checked submission's content on the record (a new one or a draft being completed)."""
-    complaint.complainant = submission.complainant.model_dump(mode="json", exclude_none=True)
-    complaint.business = _business_record(submission)
-    complaint.incident_division_code = submission.incident_division_code
-    complaint.category = submission.category
-    complaint.summary = submission.summary
-    complaint.claim_amount = submission.claim_amount
-    complaint.requests = list(submission.requests)
-    complaint.details = {**(complaint.details or {}), **_details(submission)}
-    complaint.complainant_phone = submission.complainant.phone
-    complaint.address_key = duplicates.address_key(submission.complainant.address)
-    complaint.business_key = duplicates.business_key(complaint.business)
-
-
-def received_event(complaint: Complaint) -> ComplaintReceived:
-    business, person = complaint.business, complaint.complainant
-    return ComplaintReceived(
-        complaint_id=complaint.id,
-        tracking_no=complaint.tracking_no,
-        channel=complaint.channel,
-        received_at=complaint.received_at,
-        category=complaint.category,
-        claim_amount=complaint.claim_amount,
-        business_division_code=business_place(business),
-        incident_division_code=complaint.incident_division_code,
-        first_receiver=complaint.first_receiver_code,
-        complainant_name=person["name"],
-        complainant_phone=person["phone"],
-        business_registered_division_code=business.get("registered_division_code"),
-        business_operating_division_code=business.get("operating_division_code") or business.get("division_code"),
-        is_platform_shop=bool(business.get("platform_shop")),
-        platform=business.get("platform"),
-        complainant_division_code=person.get("division_code"),
-        business_name=business.get("name"),
-        business_credit_code=business.get("credit_code"),
-    )
-
-
-def repeated_filing(
-    session: Session, submission: ComplaintSubmission, *, received_by: str | None, source_tenant: str | None
-) -> Complaint | None:
-    """The complaint this submission already filed minutes ago (a retry without an Idempotency-Key,
-    `duplicates.find_retry`), or None. Filings of the phone are serialized from here on."""
-    duplicates.lock_complainant(session, submission.complainant.phone)
-    candidate = Complaint(channel=submission.channel, received_by=received_by, source_tenant=source_tenant)
-    fill(candidate, submission)
-    return duplicates.find_retry(session, candidate, datetime.now(UTC))
-
-
-def file_complaint(
-    session: Session,
-    submission: ComplaintSubmission,
-    *,
-    first_receiver: str | None,
-    idempotency_key: str | None,
-    received_by: str | None = None,
-    source_tenant: str | None = None,
-    draft: Complaint | None = None,
-) -> Filing:
-    """Store the complaint with its first history steps, clocks and flags (or link it as a
-    duplicate), and the report half of an Art 9 split; return what was stored and the events."""
-    now = datetime.now(UTC)
-    duplicates.lock_complainant(session, submission.complainant.phone)
-    if draft is None:
-        complaint = Complaint(
-            id=uuid.uuid4(),
-            tracking_no=new_tracking_no(now),
-            channel=submission.channel,
-            kind=COMPLAINT,
-            status=RECEIVED,
-            first_receiver_code=first_receiver,
-            idempotency_key=idempotency_key,
-            received_by=received_by,
-            source_tenant=source_tenant,
-            received_at=now,
-            details={},
-            flags=[],
-        )
-        session.add(complaint)
-        session.add(
-            HistoryEntry(complaint_id=complaint.id, at=now, step="received", detail={"channel": complaint.channel})
-        )
-    else:
-        complaint = draft
-        # a draft was visible to its receiving unit only; routing decides from here
-        complaint.responsible_unit_code = complaint.responsible_unit_name = complaint.responsible_tier = None
-        session.add(HistoryEntry(complaint_id=complaint.id, at=now, step="completed", detail={"by": received_by}))
-    fill(complaint, submission)
-    complaint.updated_at = now
-    session.flush()
-    filing = Filing(complaint)
-
-    match = duplicates.find_duplicate(session, complaint)
-    if match.duplicate_of is not None:
-        first = match.duplicate_of
-        complaint.status = DUPLICATE
-        complaint.duplicate_of = first.id
-        complaint.responsible_unit_code = first.responsible_unit_code
-        complaint.responsible_unit_name = first.responsible_unit_name
-        complaint.responsible_tier = first.responsible_tier
-        session.add(
-            HistoryEntry(
-                complaint_id=complaint.id,
-                at=now,
-                step="duplicate",
-                detail={"of": first.tracking_no, "rule": "Art 35: same complainant, business and facts"},
-            )
-        )
-        session.add(
-            HistoryEntry(
-                complaint_id=first.id,
-                at=now,
-                step="duplicate_filed",
-                detail={"tracking_no": complaint.tracking_no, "channel": complaint.channel},
-            )
-        )
-        # the case was filed (again) now: clocks run on the first one only
-        for row in complaint.clocks if draft is not None else []:
-            case_clocks.stop(row, now)
-    else:
-        complaint.status = RECEIVED
-        if match.related_to is not None:
-            earlier = match.related_to
-            complaint.related_to = earlier.id
-            session.add(
-                HistoryEntry(
-                    complaint_id=complaint.id,
-                    at=now,
-                    step="new_facts",
-                    detail={"related_to": earlier.tracking_no, "new_facts": match.new_facts},
-                )
-            )
-            session.add(
-                HistoryEntry(
-                    complaint_id=earlier.id,
-                    at=now,
-                    step="new_facts_filed",
-                    detail={"tracking_no": complaint.tracking_no, "new_facts": match.new_facts},
-                )
-            )
-        complaint.flags = duplicates.abuse_flags(session, complaint, now)
-        if complaint.flags:
-            session.add(
-                HistoryEntry(
-                    complaint_id=complaint.id,
-                    at=now,
-                    step="flagged",
-                    detail={"flags": [flag["code"] for flag in complaint.flags], "review": "clerk"},
-                )
-            )
-        for kind in case_clocks.STARTED_AT_RECEIPT:
-            if draft is None or case_clocks.find(list(complaint.clocks), kind) is None:
-                case_clocks.start(session, complaint.id, kind, complaint.received_at)
-        filing.events.append(received_event(complaint))
-    case_clocks.refresh_deadline(session, complaint.id)
-    if submission.also_report and submission.report_text:
-        filing.report = _split_report(session, complaint, submission.report_text, now)
-    return filing
-
-
-def _split_report(session: Session, complaint: Complaint, text: str, now: datetime) -> Complaint:
-    """Art 9: the report half of a filing, its own record linked both ways; it follows the
-    complaint's responsible unit (set on routing) and gets no acceptance clock."""
-    report = Complaint(
-        id=uuid.uuid4(),
-        tracking_no=new_tracking_no(now),
-        channel=complaint.channel,
-        kind=REPORT,
-        status=REPORT_RECEIVED,
-        complainant=dict(complaint.complainant),
-        business=dict(complaint.business),
-        incident_division_code=complaint.incident_division_code,
-        category=complaint.category,
-        summary=text,
-        requests=[],
-        first_receiver_code=complaint.first_receiver_code,
-        responsible_unit_code=complaint.responsible_unit_code,
-        responsible_unit_name=complaint.responsible_unit_name,
-        responsible_tier=complaint.responsible_tier,
-        received_by=complaint.received_by,
-        source_tenant=complaint.source_tenant,
-        complainant_phone=complaint.complainant_phone,
-        business_key=complaint.business_key,
-        linked_id=complaint.id,
-        received_at=now,
-        updated_at=now,
-        details={},
-        flags=[],
-    )
-    session.add(report)
-    complaint.linked_id = report.id
-    session.add(
-        HistoryEntry(
-            complaint_id=report.id,
-            at=now,
-            step="received",
-            detail={"channel": report.channel, "kind": REPORT, "split_from": complaint.tracking_no},
-        )
-    )
-    session.add(
-        HistoryEntry(
-            complaint_id=complaint.id, at=now, step="split", detail={"report": report.tracking_no, "rule": "Art 9"}
-        )
-    )
-    return report
-
-
-def new_draft(
-    session: Session,
-    *,
-    first_receiver: str,
-    received_by: str,
-    idempotency_key: str | None,
-    complainant: dict[str, Any],
-    summary: str,
-    source: dict[str, Any],
-) -> Complaint:
-    """An e-mail complaint waiting for a clerk: visible to the receiving unit, no event yet. Its
-    clocks start now: the law counts from receipt."""
-    now = datetime.now(UTC)
-    draft = Complaint(
-        id=uuid.uuid4(),
-        tracking_no=new_tracking_no(now),
-        channel="email",
-        kind=COMPLAINT,
-        status=DRAFT,
-        complainant=complainant,
-        business={},
-        summary=summary,
-        requests=[],
-        first_receiver_code=first_receiver,
-        responsible_unit_code=first_receiver,
-        idempotency_key=idempotency_key,
-        received_by=received_by,
-        received_at=now,
-        updated_at=now,
-        details={"email": source},
-        flags=[],
-    )
-    session.add(draft)
-    session.add(
-        HistoryEntry(complaint_id=draft.id, at=now, step="received", detail={"channel": "email", "draft": True})
-    )
-    for kind in case_clocks.STARTED_AT_RECEIPT:
-        case_clocks.start(session, draft.id, kind, now)
-    case_clocks.refresh_deadline(session, draft.id)
-    return draft
-
 
 def record_routing(session: Session, event: ComplaintRouted) -> SettleFirstOpened | None:
     """Record the unit routing decided; the settle-first lane's opening when the case goes to the
@@ -362,8 +56,8 @@ def record_routing(session: Session, event: ComplaintRouted) -> SettleFirstOpene
         complaint.status, complaint.status_at = ROUTED, event.decided_at
     complaint.updated_at = event.decided_at
     if event.clock_policy is not None:
-        case_clocks.apply_policy(list(complaint.clocks), event.clock_policy, datetime.now(UTC))
-        case_clocks.refresh_deadline(session, complaint.id)
+        lights.apply_policy(list(complaint.clocks), event.clock_policy, datetime.now(UTC))
+        lights.refresh_deadline(session, complaint.id)
     # its duplicates and its Art 9 report half follow it, while they have no unit of their own
     followers = [Complaint.duplicate_of == complaint.id]
     if complaint.linked_id is not None:
@@ -401,12 +95,10 @@ def record_message(session: Session, event: MessageRecorded) -> None:
     if event.template == "acknowledgement" and event.state in ACKNOWLEDGED:
         # the 24-hour commitment is kept when the message went out, not when it was queued (quiet
         # hours may hold it past the deadline: then the acknowledgement is late)
-        row = session.get(
-            case_clocks.ClockRow, (event.complaint_id, ClockKind.ACKNOWLEDGEMENT.value), with_for_update=True
-        )
+        row = session.get(lights.ClockRow, (event.complaint_id, ClockKind.ACKNOWLEDGEMENT.value), with_for_update=True)
         if row is not None:
-            case_clocks.stop(row, event.recorded_at, measured_for=session.get(Complaint, event.complaint_id))
-            case_clocks.refresh_deadline(session, event.complaint_id)
+            lights.stop(row, event.recorded_at, measured_for=session.get(Complaint, event.complaint_id))
+            lights.refresh_deadline(session, event.complaint_id)
     session.add(
         HistoryEntry(
             complaint_id=event.complaint_id,
@@ -476,25 +168,6 @@ def tracking_numbers(session: Session, keys: list[uuid.UUID], scope: Scope | Non
 
 def receipt(complaint: Complaint) -> dict[str, Any]:
     return {"id": str(complaint.id), "tracking_no": complaint.tracking_no, "status": complaint.status}
-
-
-def filing_receipt(session: Session, complaint: Complaint) -> dict[str, Any]:
-    """The answer to a filing (and to its retries): the receipt, plus the first case's tracking
-    number for a duplicate and the report half of an Art 9 split."""
-    answer = receipt(complaint)
-    # the law's clock runs from receipt: the receipt names its deadline (the responsible tenant's
-    # calendar, applied at routing, may move it; tracking shows the current one)
-    acceptance = session.get(case_clocks.ClockRow, (complaint.id, ClockKind.ACCEPTANCE.value))
-    if acceptance is not None and acceptance.deadline is not None:
-        answer["acceptance_deadline"] = acceptance.deadline.isoformat()
-    if complaint.duplicate_of is not None:
-        first = session.get(Complaint, complaint.duplicate_of)
-        answer["duplicate_of"] = first.tracking_no if first else None
-    if complaint.linked_id is not None and complaint.kind == COMPLAINT:
-        report = session.get(Complaint, complaint.linked_id)
-        if report is not None:
-            answer["report"] = {"id": str(report.id), "tracking_no": report.tracking_no}
-    return answer
 
 
 def read_only(complaint: Complaint, scope: Scope) -> bool:
@@ -593,7 +266,7 @@ def view(complaint: Complaint, scope: Scope, *, single: bool = True) -> dict[str
                 "related_to": str(complaint.related_to) if complaint.related_to else None,
                 "received_by": None if scope.is_agency else complaint.received_by,
                 "source_tenant": complaint.source_tenant,
-                "clocks": case_clocks.views(list(complaint.clocks), datetime.now(UTC), unit),
+                "clocks": lights.views(list(complaint.clocks), datetime.now(UTC), unit),
                 "evidence": [evidence_files.view(row) for row in complaint.evidence],
             }
         )

@@ -10,7 +10,9 @@ acceptance clock and is announced (`complaint.accepted.v1`, `complaint.refused.v
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, object_session
@@ -19,10 +21,11 @@ from common import reference
 from common.categories import RefusalGround, refusal_ground
 from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.clocks import ClockKind
-from common.contracts import ComplaintAccepted, ComplaintRefused
-from common.errors import Conflict, Forbidden, InvalidInput
+from common.contracts import ComplaintAccepted, ComplaintRefused, Contract
+from common.db import UnitOfWork
+from common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from common.tenancy import Role, Scope
-from services.intake import case_clocks, validation
+from services.intake import lights, validation
 from services.intake.complaints import (
     ACCEPTED,
     DRAFT,
@@ -31,6 +34,8 @@ from services.intake.complaints import (
     REFUSED,
     REPORT,
     ROUTED,
+    find_in_scope,
+    receipt,
     responsible_unit,
 )
 from services.intake.models import Complaint, HistoryEntry
@@ -99,10 +104,10 @@ def parse_refusal(ground: Any, reason: Any, other_routes: Any) -> tuple[RefusalG
 
 
 def _stop_acceptance(complaint: Complaint, now: datetime) -> None:
-    row = case_clocks.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
+    row = lights.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
     if row is not None:
-        case_clocks.stop(row, now, measured_for=complaint)
-        case_clocks.refresh_deadline(object_session(complaint), complaint.id)
+        lights.stop(row, now, measured_for=complaint)
+        lights.refresh_deadline(object_session(complaint), complaint.id)
 
 
 def accept(session: Session, complaint: Complaint, scope: Scope, now: datetime) -> ComplaintAccepted:
@@ -129,8 +134,8 @@ def accept(session: Session, complaint: Complaint, scope: Scope, now: datetime) 
 
 def _clock_policy(complaint: Complaint) -> dict[str, Any]:
     """The responsible tenant's yellow share and calendar, which the acceptance clock carries
-    (case_clocks.apply_policy), for the clocks mediation runs."""
-    row = case_clocks.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
+    (lights.apply_policy), for the clocks mediation runs."""
+    row = lights.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
     if row is None:
         return {"yellow_share": DEFAULT_YELLOW_SHARE}
     return {"yellow_share": row.yellow_share or DEFAULT_YELLOW_SHARE, "working_days": row.working_days()}
@@ -178,3 +183,28 @@ def refuse(
         refused_by=scope.user,
         complainant_phone=complaint.complainant.get("phone", ""),
     )
+
+
+# a decision taken on a locked case at a time: what it announces
+Decision = Callable[[Session, Complaint, datetime], Contract]
+
+
+def check_decidable(db: UnitOfWork, scope: Scope, key: uuid.UUID) -> None:
+    """404 for a case the caller does not see, 403 for one it sees but may not decide."""
+    with db.scoped(scope) as session:
+        complaint = find_in_scope(session, key, scope)
+        if complaint is None:
+            raise NotFound(f"no complaint {key}")
+        check_decider(complaint, scope)
+
+
+def decide(db: UnitOfWork, scope: Scope, key: uuid.UUID, act: Decision) -> dict[str, Any]:
+    """Take the decision on the locked case, checked again, and announce it through the outbox."""
+    with db.transaction() as session:
+        complaint = session.get(Complaint, key, with_for_update=True)
+        if complaint is None:  # pragma: no cover - seen a moment ago; cases are never deleted
+            raise NotFound(f"no complaint {key}")
+        check_decider(complaint, scope)  # it may have moved meanwhile
+        check_state(complaint)
+        db.emit(session, act(session, complaint, datetime.now(UTC)))
+        return {**receipt(complaint), "decision": complaint.decision}

@@ -8,18 +8,22 @@ bytes (`validation.evidence_file`), size, sha256 and the storage key. Reads veri
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
 import tempfile
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from common.db import UnitOfWork
+from common.errors import InvalidInput
 from services.intake import validation
-from services.intake.models import Evidence
+from services.intake.models import Evidence, HistoryEntry
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MAX_FILES_PER_CASE = 50
@@ -126,3 +130,92 @@ def view(row: Evidence) -> dict:
         "source": row.source,
         "uploaded_at": row.uploaded_at.isoformat(),
     }
+
+
+# --- files added to a case ----------------------------------------------------------------------------
+
+
+def decode(content: Any, field: str) -> bytes:
+    try:
+        return base64.b64decode(content, validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise InvalidInput.one(field, "not base64 content") from None
+
+
+PUBLIC_FILES = 10  # files the complainant adds from the portal's filing
+PUBLIC_TYPES_ZH = "只能上传图片（JPG、PNG、GIF、WebP）或 PDF 文件"
+
+
+def _public_message(message: str) -> str:
+    """The complainant's upload problem in Chinese (staff read validation's English)."""
+    if "is empty" in message:
+        return "文件是空的"
+    if "bytes (10 MiB)" in message:
+        return "单个文件不能超过 10 MB"
+    return PUBLIC_TYPES_ZH
+
+
+def add_files(
+    db: UnitOfWork,
+    files_store: EvidenceStore,
+    key: uuid.UUID,
+    existing: int,
+    files: Any,
+    *,
+    by: str,
+    source: str,
+    public: bool = False,
+) -> list[dict[str, Any]]:
+    """Check and store uploaded files (each {"filename", "content": base64}) as evidence of the
+    case, with a history step; none stored when one is refused. `public`: the complainant's own."""
+    if not isinstance(files, list) or not files:
+        raise InvalidInput.one("files", "at least one file (multipart field 'files')")
+    if existing + len(files) > MAX_FILES_PER_CASE:
+        raise InvalidInput.one("files", f"a case holds at most {MAX_FILES_PER_CASE} evidence files")
+    checked, problems = [], []
+    for index, item in enumerate(files):
+        field = f"files[{index}]"
+        name = str(item.get("filename") or "") if isinstance(item, dict) else ""
+        try:
+            content = decode(item.get("content") if isinstance(item, dict) else None, field)
+            kind = validation.evidence_file(name, content, field=field)
+            if public and kind.media not in ("image", "document"):
+                raise validation.InvalidField(field, PUBLIC_TYPES_ZH)
+            checked.append((name, content, kind))
+        except validation.InvalidField as exc:
+            problems.append({"field": exc.field, "message": _public_message(exc.message) if public else exc.message})
+        except InvalidInput as exc:
+            problems += exc.fields
+    if problems:
+        raise InvalidInput(problems)
+    stored: list[Evidence] = []
+    try:
+        with db.transaction() as session:
+            now = datetime.now(UTC)
+            for name, content, kind in checked:
+                stored.append(
+                    store(
+                        session,
+                        files_store,
+                        key,
+                        name,
+                        content,
+                        kind=kind,
+                        source=source,
+                        uploaded_by=by,
+                        now=now,
+                    )
+                )
+            session.add(
+                HistoryEntry(
+                    complaint_id=key,
+                    at=now,
+                    step="evidence_added",
+                    detail={"files": [row.filename for row in stored], "by": by},
+                )
+            )
+    except BaseException:
+        for row in stored:
+            files_store.delete(row.storage_key)
+        raise
+    return [view(row) for row in stored]

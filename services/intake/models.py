@@ -97,7 +97,7 @@ class Complaint(Base):
     mediation_state: Mapped[str | None] = mapped_column(String(30))  # mediation's own state, as last told
     mediation_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # first passed up
-    # the nearest deadline of intake's running clocks (case_clocks.refresh_deadline), for sorting
+    # the nearest deadline of intake's running clocks (lights.refresh_deadline), for sorting
     next_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     history: Mapped[list[HistoryEntry]] = relationship(order_by="HistoryEntry.id", lazy="selectin")

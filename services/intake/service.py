@@ -1,7 +1,11 @@
-"""Intake entrypoints: take a complaint, check it, store it, tell the others (outbox)."""
+"""Intake entrypoints: take a complaint, check it, store it, tell the others (outbox); decide on
+acceptance, keep evidence, answer public tracking and the console. Each takes the message, calls
+the domain (filing.py, decisions.py, evidence.py, tracking.py, complaints.py, case_status.py,
+lights.py, settle_first.py) and returns; views.py and case_list.py are what it shows."""
 
 from __future__ import annotations
 
+import base64
 import time
 import uuid
 from datetime import UTC, datetime
@@ -22,24 +26,27 @@ from common.contracts import (
     OfficialCalendarChanged,
 )
 from common.db import Database
-from common.errors import EXPECTED, Forbidden, NotFound
+from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
 from common.messaging import install_nameko_patches, on_event
 from common.official_calendar import OfficialCalendarCopy
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
 from services.intake import (
     audit,
-    case_clocks,
-    case_detail,
     case_list,
     case_status,
     complaints,
     decisions,
+    filing,
+    lights,
     notices,
     settle_first,
+    tracking,
+    views,
 )
-from services.intake.desk import IntakeDesk
-from services.intake.models import ClockRow, Inbox, OfficialCalendar, Outbox
+from services.intake import evidence as evidence_files
+from services.intake.dependencies import EvidenceFiles
+from services.intake.models import ClockRow, Complaint, Evidence, Inbox, OfficialCalendar, Outbox
 from services.intake.reassignment import CaseReassigned, record_reassignment
 from services.intake.routing_events import CaseEscalated, CaseRoutingStep, record_escalation, record_step
 
@@ -49,7 +56,7 @@ install_nameko_patches()  # before nameko builds this service's container (commo
 _SERVED_CACHE_SECONDS = 300
 
 
-class IntakeService(IntakeDesk):
+class IntakeService:
     name = "intake"
 
     db = Database(Outbox, Inbox)
@@ -57,16 +64,169 @@ class IntakeService(IntakeDesk):
     scope = CurrentScope()
     official_calendar = OfficialCalendarCopy(OfficialCalendar)  # counted on in this process
     routing = RpcProxy("routing")
+    evidence_store = EvidenceFiles()
 
     # nameko makes a service instance per worker: the cache lives on the class, one per process
     _served: ClassVar[dict[str, float]] = {}
 
     @rpc(expected_exceptions=EXPECTED)
     def submit(self, submission: dict[str, Any], idempotency_key: str | None = None) -> dict[str, Any]:
-        """File a complaint (any channel but e-mail; see services/intake/desk.py for who files
+        """File a complaint (any channel but e-mail; see services/intake/filing.py for who files
         what). Answers only after it is durably stored with its event; tried again while the
         database is unreachable (a standby being promoted), within the caller's deadline."""
-        return self.db.retrying(lambda: self._file(submission, idempotency_key))
+        return self.db.retrying(
+            lambda: filing.file_submission(self.db, self.scope, submission, idempotency_key, self._unserved_divisions)
+        )
+
+    @rpc(expected_exceptions=EXPECTED)
+    def receive_email(self, message: str, idempotency_key: str | None = None) -> dict[str, Any]:
+        """A raw RFC 5322 message (base64) becomes a draft complaint of the clerk's unit; its
+        attachments become evidence when their content is an allowed type."""
+        scope = filing.require_clerk(self.scope)
+        raw = evidence_files.decode(message, "message")
+        return filing.file_email(self.db, scope, raw, idempotency_key, self.evidence_store)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def complete_draft(self, complaint_id: str, submission: dict[str, Any]) -> dict[str, Any]:
+        """A clerk of the receiving unit completes an e-mail draft: checked like any filing, then
+        stored, deduplicated and announced."""
+        scope = filing.require_clerk(self.scope)
+        key = self._complaint_key(complaint_id)
+        return filing.complete_draft(self.db, scope, key, submission, self._unserved_divisions)
+
+    # --- acceptance decision (decisions.py) --------------------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def accept(self, complaint_id: str) -> dict[str, Any]:
+        key = self._complaint_key(complaint_id)
+        decisions.check_decidable(self.db, self.scope, key)
+        return decisions.decide(
+            self.db, self.scope, key, lambda session, c, now: decisions.accept(session, c, self.scope, now)
+        )
+
+    @rpc(expected_exceptions=EXPECTED)
+    def refuse(self, complaint_id: str, ground: Any = None, reason: Any = None, other_routes: Any = None) -> dict:
+        key = self._complaint_key(complaint_id)
+        decisions.check_decidable(self.db, self.scope, key)
+        parsed_ground, text, routes = decisions.parse_refusal(ground, reason, other_routes)
+        return decisions.decide(
+            self.db,
+            self.scope,
+            key,
+            lambda session, c, now: decisions.refuse(
+                session, c, self.scope, now, ground=parsed_ground, reason=text, other_routes=routes
+            ),
+        )
+
+    # --- evidence (evidence.py) ----------------------------------------------------------------------
+
+    def _evidence_case(self, session, key: uuid.UUID, complaint_id: str) -> Complaint:
+        """The case, if the caller may handle its evidence: in scope (404 otherwise), not only a
+        read-only view, and a case-handling role (or an agency liaison for a case handed to it)."""
+        complaint = complaints.find_in_scope(session, key, self.scope)
+        if complaint is None:
+            raise NotFound(f"no complaint {complaint_id}")
+        views.check_evidence_handler(complaint, self.scope)
+        return complaint
+
+    @rpc(expected_exceptions=EXPECTED)
+    def add_evidence(self, complaint_id: str, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Store uploaded files (each {"filename", "content": base64}) as evidence of the case."""
+        key = self._complaint_key(complaint_id)
+        with self.db.scoped(self.scope) as session:
+            existing = len(self._evidence_case(session, key, complaint_id).evidence)
+        return evidence_files.add_files(
+            self.db, self.evidence_store, key, existing, files, by=self.scope.user, source="upload"
+        )
+
+    @rpc(expected_exceptions=EXPECTED)
+    def add_public_evidence(self, complaint_id: str, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The complainant's own files from the portal's filing (the gateway checked the filing's
+        upload token): images and PDF only, at most PUBLIC_FILES per case (docs/parties.md)."""
+        key = self._complaint_key(complaint_id)
+        with self.db.read() as session:
+            complaint = session.get(Complaint, key)
+            if complaint is None:
+                raise NotFound(f"no complaint {complaint_id}")
+            public = sum(1 for row in complaint.evidence if row.source == "web")
+        if isinstance(files, list) and public + len(files) > evidence_files.PUBLIC_FILES:
+            raise InvalidInput.one("files", f"网上投诉最多上传 {evidence_files.PUBLIC_FILES} 个文件")
+        return evidence_files.add_files(
+            self.db,
+            self.evidence_store,
+            key,
+            len(complaint.evidence),
+            files,
+            by="complainant",
+            source="web",
+            public=True,
+        )
+
+    @rpc(expected_exceptions=EXPECTED)
+    def evidence_ids(self, complaint_id: str) -> list[str]:
+        """The ids of the case's evidence files, for staff who may handle them: no content and no
+        personal data, so not audited (the gateway checks a supervision order's attachments)."""
+        key = self._complaint_key(complaint_id)
+        with self.db.scoped(self.scope) as session:
+            return [str(row.id) for row in self._evidence_case(session, key, complaint_id).evidence]
+
+    @rpc(expected_exceptions=EXPECTED)
+    def evidence_file(self, complaint_id: str, file_id: str) -> dict[str, Any]:
+        """One evidence file's bytes (base64) for staff handling the case; every read is audited."""
+        key = self._complaint_key(complaint_id)
+        try:
+            file_key = uuid.UUID(str(file_id))
+        except ValueError:
+            raise NotFound(f"no evidence file {file_id}") from None
+        with self.db.scoped(self.scope) as session:
+            self._evidence_case(session, key, complaint_id)
+            row = session.get(Evidence, file_key)
+            if row is None or row.complaint_id != key:
+                raise NotFound(f"no evidence file {file_id}")
+            session.expunge(row)
+        content = evidence_files.read(self.evidence_store, row)
+        with self.db.transaction() as session:
+            audit.record_access(session, self.scope, key, ["evidence"], endpoint="intake.evidence_file")
+        return {
+            **evidence_files.view(row),
+            "extension": row.storage_key.rsplit(".", 1)[-1],
+            "content": base64.b64encode(content).decode(),
+        }
+
+    # --- public tracking (tracking.py) and the portal --------------------------------------------
+
+    @rpc(expected_exceptions=EXPECTED)
+    def track(self, tracking_no: str, phone_tail: str, client: str) -> dict[str, Any]:
+        """{"found": view} for a right pair, {"found": None} otherwise (unknown number and wrong
+        tail alike), {"retry_after": seconds} when throttled. No scope: the pair is the key."""
+        return tracking.look_up(self.db, str(tracking_no), str(phone_tail or ""), str(client or "unknown"))
+
+    @rpc(expected_exceptions=EXPECTED)
+    def party_case(self, complaint_id: str) -> dict[str, Any]:
+        """The public tracking view for a party the gateway signed in by SMS code (docs/parties.md),
+        with the business, the complainant masked and intake's clocks (the acceptance deadline)."""
+        with self.db.read() as session:
+            complaint = session.get(Complaint, self._complaint_key(complaint_id))
+            if complaint is None:
+                raise NotFound(f"no complaint {complaint_id}")
+            return tracking.party_view(session, complaint)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def known_businesses(self, query: str, limit: int = 20) -> list[dict[str, str]]:
+        """Public: businesses complained about before, by credit-code prefix or a part of the name,
+        for the portal's filing form (views.py)."""
+        with self.db.read() as session:
+            return views.known_businesses(session, str(query or ""), limit)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def reference(self, name: str) -> list[dict[str, Any]]:
+        """The code lists: categories, requests, refusal grounds (public)."""
+        found = views.reference_list(name)
+        if found is None:
+            raise NotFound(f"no reference list {name}")
+        return found
+
+    # --- the console ---------------------------------------------------------------------------------
 
     # Staff-facing reads run in `db.scoped`: the query applies the scope (scope_clause) and
     # PostgreSQL's row-level security applies it again as the non-owner role.
@@ -81,10 +241,7 @@ class IntakeService(IntakeDesk):
             complaint = complaints.find_in_scope(session, key, self.scope)
             if complaint is None:
                 raise NotFound(f"no complaint {complaint_id}")
-            data = complaints.view(complaint, self.scope, single=True)
-            data.update(case_detail.linked(session, complaint, self.scope))
-            data["documents"] = case_detail.documents(complaint)
-            data["allowed_actions"] = case_detail.allowed_actions(complaint, self.scope)
+            data = views.case(session, complaint, self.scope)
             shown = complaints.unmasked_fields(complaint, self.scope, single=True)
         if shown:
             with self.db.transaction() as session:
@@ -140,7 +297,7 @@ class IntakeService(IntakeDesk):
         asked = clock_watch.HeldClocks.parse(colours, kinds, limit)
         with self.db.scoped(self.scope) as session:
             responsible = complaints.in_scope(self.scope, with_viewers=False)
-            return case_clocks.held(session, asked, responsible, datetime.now(UTC))
+            return lights.held(session, asked, responsible, datetime.now(UTC))
 
     @rpc(expected_exceptions=EXPECTED)
     def tracking_numbers(self, complaint_ids: list[str]) -> dict[str, str]:
@@ -274,12 +431,12 @@ class IntakeService(IntakeDesk):
     @timer(interval=clock_watch.WATCH_INTERVAL_SECONDS)
     def watch_clocks(self) -> None:
         """Turn the acknowledgement and acceptance clocks yellow and red, and say so."""
-        clock_watch.watch(self.db, ClockRow, ClockRow.clock, case_clocks.holders, calendar=ClockRow.work_calendar)
+        clock_watch.watch(self.db, ClockRow, ClockRow.clock, lights.holders, calendar=ClockRow.work_calendar)
 
     @timer(interval=clock_watch.OPEN_CASES_INTERVAL_SECONDS)
     def count_open_cases(self) -> None:
         with self.db.read() as session:
-            clock_watch.set_open_cases(session, case_clocks.OPEN_CLOCKS)
+            clock_watch.set_open_cases(session, lights.OPEN_CLOCKS)
 
     @staticmethod
     def _complaint_key(complaint_id: str) -> uuid.UUID:

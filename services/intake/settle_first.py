@@ -22,7 +22,7 @@ from common.contracts import ClockPolicy, SettleFirstEnded, SettleFirstOpened
 from common.errors import Conflict, InvalidInput, NotFound
 from common.masking import mask_complainant
 from common.workdays import WorkCalendar
-from services.intake import case_clocks, validation
+from services.intake import lights, validation
 from services.intake.complaints import ROUTED, responsible_unit
 from services.intake.models import BusinessContact, Complaint, HistoryEntry
 
@@ -70,7 +70,7 @@ def open_lane(
         return None
     calendar = WorkCalendar(policy.working_days.extra_workdays, policy.working_days.extra_holidays)
     deadline = calendar.add_working_days(now, policy.settle_first_working_days)
-    acceptance = case_clocks.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
+    acceptance = lights.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
     if acceptance is not None:
         deadline = min(deadline, acceptance.deadline - DECISION_MARGIN)
     if deadline <= now:
@@ -245,9 +245,9 @@ def reply(
         event = _end(session, complaint, lane, SETTLED, now)
         complaint.status, complaint.status_at = SETTLED, now
         complaint.decision = {"decision": SETTLED, "at": now.isoformat(), "by": "complainant", "terms": event.terms}
-        acceptance = case_clocks.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
+        acceptance = lights.find(list(complaint.clocks), ClockKind.ACCEPTANCE)
         if acceptance is not None:
-            case_clocks.stop(acceptance, now, measured_for=complaint)
+            lights.stop(acceptance, now, measured_for=complaint)
         session.add(HistoryEntry(complaint_id=complaint.id, at=now, step="settled", detail={**detail, **event.terms}))
     else:
         event = _end(session, complaint, lane, "rejected", now)

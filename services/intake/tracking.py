@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hmac
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy import delete, func, insert, select
@@ -21,6 +21,9 @@ from sqlalchemy.orm import Session
 
 from common import reference
 from common.categories import RefusalGround
+from common.db import UnitOfWork
+from common.masking import mask_complainant
+from services.intake import lights
 from services.intake.models import Complaint, TrackingAttempt
 
 WINDOW_SECONDS: Final = 900
@@ -175,3 +178,32 @@ def public_view(session: Session, complaint: Complaint) -> dict[str, Any]:
         first = session.get(Complaint, complaint.duplicate_of)
         data["duplicate_of"] = first.tracking_no if first else None
     return data
+
+
+def look_up(db: UnitOfWork, tracking_no: str, tail: str, client: str) -> dict[str, Any]:
+    """{"found": view} for a right pair, {"found": None} otherwise (unknown number and wrong
+    tail alike), {"retry_after": seconds} when throttled."""
+    number = normalize_number(tracking_no)
+    try:
+        attempt = reserve(db.transaction, client, number)
+    except Throttled as exc:
+        return {"retry_after": exc.retry_after}
+    with db.read() as session:
+        complaint = find(session, number)
+        if not matches(complaint, tail):
+            return {"found": None}
+        view = public_view(session, complaint)
+    succeeded(db.transaction, attempt)
+    return {"found": view}
+
+
+def party_view(session: Session, complaint: Complaint) -> dict[str, Any]:
+    """The public view for a party signed in by SMS code, with the business, the complainant
+    masked and intake's clocks (the acceptance deadline)."""
+    return {
+        **public_view(session, complaint),
+        "complaint_id": str(complaint.id),
+        "complainant": mask_complainant({k: complaint.complainant.get(k, "") for k in ("name", "phone")}),
+        "business": {k: complaint.business.get(k) for k in ("name", "credit_code")},
+        "clocks": lights.views(list(complaint.clocks), datetime.now(UTC), None),
+    }

@@ -26,7 +26,6 @@ from common.clock_watch import DEFAULT_YELLOW_SHARE
 from common.contracts import ComplaintAccepted, Contract, MediationEnded, MediationTransitioned, Unit
 from common.contracts import mediation as inputs
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
-from common.masking import mask_name, mask_phone
 from common.tenancy import Role, Scope, Viewers, scope_clause
 from services.mediation import roster, states
 from services.mediation.models import (
@@ -574,18 +573,6 @@ def put_mediator(session: Session, scope: Scope, username: str, data: inputs.Med
     return member
 
 
-def mediator_view(member: Mediator, load: int) -> dict[str, Any]:
-    return {
-        "username": member.username,
-        "unit": member.unit_code,
-        "categories": list(member.categories or []),
-        "active": member.active,
-        "source": member.source,
-        "open_cases": load,
-        "updated_at": member.updated_at.isoformat(),
-    }
-
-
 # --- handlers: one per action ------------------------------------------------------------------------
 
 
@@ -1034,227 +1021,12 @@ def _agreed_amount(case: Case) -> Decimal | None:
     return sum(amounts, Decimal(0)) if amounts else None
 
 
-def shows_personal_data(case: Case, scope: Scope, *, single: bool) -> list[str]:
-    return ["name", "phone"] if single and scope.handles(case.unit_code) else []
-
-
-def parties(case: Case, scope: Scope, *, single: bool) -> dict[str, Any]:
-    full = bool(shows_personal_data(case, scope, single=single))
-    return {
-        "complainant": {
-            "name": case.complainant_name if full else mask_name(case.complainant_name),
-            "phone": case.complainant_phone if full else mask_phone(case.complainant_phone),
-        },
-        "business": {"name": case.business_name, "credit_code": case.business_credit_code},
-    }
-
-
-def _clocks(case: Case, now: datetime) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for row in case.clocks:
-        data = clocks.to_dict(
-            row.clock(), now, calendar=row.work_calendar(), yellow_share=row.yellow_share or DEFAULT_YELLOW_SHARE
-        )
-        data["pauses"] = row.pauses
-        out[row.kind] = data
-    return out
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if value is not None else None
-
-
-def _money(value: Decimal | None) -> str | None:
-    return str(value) if value is not None else None
-
-
-def term_view(t: Term, today: Any) -> dict[str, Any]:
-    return {
-        "n": t.n,
-        "kind": t.kind,
-        "description": t.description,
-        "amount": _money(t.amount),
-        "deadline": t.deadline.isoformat(),
-        "status": t.status,
-        "overdue": t.status == "pending" and today > t.deadline,
-        "followed_at": _iso(t.followed_at),
-        "recovered_amount": _money(t.recovered_amount),
-        "note": t.note,
-    }
-
-
-def session_view(s: MediationSession) -> dict[str, Any]:
-    return {
-        "n": s.number,
-        "round": s.round,
-        "mode": s.mode,
-        "party": s.party,
-        "channel": s.channel,
-        "place": s.place,
-        "scheduled_at": _iso(s.scheduled_at),
-        "mediator": s.mediator,
-        "held_at": _iso(s.held_at),
-        "minutes": s.minutes,
-        "statements": s.statements,
-        "agreed": s.agreed,
-        "confirmed_by": {p: _iso(getattr(s, f"{p}_confirmed_at")) for p in confirmations_needed(s)},
-    }
-
-
-def summary(case: Case, scope: Scope) -> dict[str, Any]:
-    """A list entry: masked, no minutes."""
-    return {
-        "complaint_id": str(case.complaint_id),
-        "tracking_no": case.tracking_no,
-        "state": case.state,
-        "outcome": case.outcome,
-        "unit": {"code": case.unit_code, "name": case.unit_name, "tier": case.unit_tier},
-        "category": case.category,
-        "mediator": case.mediator,
-        "parties": parties(case, scope, single=False),
-        "accepted_at": case.accepted_at.isoformat(),
-        "ended_at": _iso(case.ended_at),
-        "updated_at": case.updated_at.isoformat(),
-    }
-
-
-def view(case: Case, scope: Scope, now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
-    today = now.date()
-    agreement = case.agreement
-    read_only = scope.unit != case.unit_code
-    return {
-        **summary(case, scope),
-        "parties": parties(case, scope, single=True),
-        "claim_amount": _money(case.claim_amount),
-        "round": case.round,
-        "read_only": read_only,
-        "consent": {
-            "complainant": {"consented": True, "at": case.complainant_consent_at.isoformat(), "how": "implied"},
-            "business": {
-                "consented": case.business_consent,
-                "at": _iso(case.business_consent_at),
-                **(case.consent_detail.get("business") or {}),
-            },
-        },
-        "clocks": _clocks(case, now),
-        "assignments": [
-            {
-                "mediator": a.mediator,
-                "at": a.assigned_at.isoformat(),
-                "by": a.assigned_by,
-                "reason": a.reason,
-                "picked": a.picked,
-                "ended_at": _iso(a.ended_at),
-            }
-            for a in case.assignments
-        ],
-        "recusals": [
-            {
-                "n": r.n,
-                "mediator": r.mediator,
-                "requested_by": r.requested_by,
-                "reason": r.reason,
-                "requested_at": r.requested_at.isoformat(),
-                "decision": r.decision,
-                "decided_by": r.decided_by,
-                "decided_at": _iso(r.decided_at),
-                "note": r.decision_note,
-                "replacement": r.replacement,
-            }
-            for r in case.recusals
-        ],
-        "sessions": [session_view(s) for s in case.sessions],
-        "agreement": None
-        if agreement is None
-        else {
-            "version": agreement.version,
-            "summary": agreement.summary,
-            "judicial_confirmation": agreement.judicial_confirmation,
-            "drafted_at": agreement.drafted_at.isoformat(),
-            "drafted_by": agreement.drafted_by,
-            "confirmed_by": {p: _iso(getattr(agreement, f"{p}_confirmed_at")) for p in PARTIES},
-            "confirmed_at": _iso(agreement.confirmed_at),
-            "terms": [term_view(t, today) for t in case.terms],
-        },
-        "recovered_amount": str(recovered(case)),
-        "re_reviews": [
-            {
-                "requested_by": r.requested_by,
-                "reason": r.reason,
-                "requested_at": r.requested_at.isoformat(),
-                "from_state": r.from_state,
-                "previous_mediator": r.previous_mediator,
-                "reviewer": r.reviewer,
-                "decision": r.decision,
-                "decided_at": _iso(r.decided_at),
-            }
-            for r in case.re_reviews
-        ],
-        "callbacks": [
-            {
-                "party": c.party,
-                "score": c.score,
-                "comments": c.comments,
-                "channel": c.channel,
-                "at": c.at.isoformat(),
-                "by": c.by,
-            }
-            for c in case.callbacks
-        ],
-        "judicial": judicial(case),
-        "judicial_deadline": _iso(judicial_deadline(case)),
-        "remedies": list(case.remedies or []),
-        "end_reason": case.end_reason,
-        "end_notice": None if case.end_notice_at is None else {"at": case.end_notice_at.isoformat(), **case.end_notice},
-        "allowed_actions": _readers_actions(case, scope)
-        if read_only
-        else states.allowed_actions(case.state, _facts(case)),
-        "history": [
-            {
-                "at": s.at.isoformat(),
-                "actor": s.actor,
-                "action": s.action,
-                "from": s.from_state,
-                "to": s.to_state,
-                "detail": s.detail,
-            }
-            for s in case.steps
-        ],
-    }
-
-
-def court_view(case: Case, *, with_parties: bool = True) -> dict[str, Any]:
-    """What the court applied to reads: the case reference, the parties (it rules on their
-    agreement; the caller audits that read), the agreement and its terms, and where the
-    application stands. A list leaves the parties out."""
-    agreement = case.agreement
-    view: dict[str, Any] = {
-        "complaint_id": str(case.complaint_id),
-        "tracking_no": case.tracking_no,
-        "unit": {"code": case.unit_code, "name": case.unit_name, "tier": case.unit_tier},
-        "category": case.category,
-        "state": case.state,
-        "agreement": None
-        if agreement is None
-        else {
-            "summary": agreement.summary,
-            "confirmed_at": _iso(agreement.confirmed_at),
-            "terms": [term_view(t, utcnow().date()) for t in case.terms],
-        },
-        "judicial": judicial(case),
-    }
-    if with_parties:
-        view["parties"] = {
-            "complainant": {"name": case.complainant_name, "phone": case.complainant_phone},
-            "business": {"name": case.business_name, "credit_code": case.business_credit_code},
-        }
-    return view
-
-
-def _readers_actions(case: Case, scope: Scope) -> list[str]:
-    """A unit that only reads the case acts on nothing, except the call-back of its own mediation."""
-    return [states.CALLBACK] if scope.roles & ACTOR_ROLES and mediated_by(case, scope.unit) else []
+def allowed_actions(case: Case, scope: Scope) -> list[str]:
+    """The actions the caller may take now: the state machine's, or for a unit that only reads the
+    case nothing, except the call-back of its own mediation."""
+    if scope.unit != case.unit_code:
+        return [states.CALLBACK] if scope.roles & ACTOR_ROLES and mediated_by(case, scope.unit) else []
+    return states.allowed_actions(case.state, _facts(case))
 
 
 def record_access(session: Session, scope: Scope, key: uuid.UUID, fields: list[str], endpoint: str) -> None:

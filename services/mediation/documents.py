@@ -14,8 +14,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from common.errors import Conflict, NotFound
 from common.tenancy import Scope
 from common.workdays import SHANGHAI
-from services.mediation.cases import confirmations_needed, judicial, parties, shows_personal_data, utcnow
+from services.mediation.cases import confirmations_needed, judicial, utcnow
 from services.mediation.models import Case
+from services.mediation.views import parties, shows_personal_data
 
 _env = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -192,3 +193,17 @@ def minutes_html(case: Case, scope: Scope, n: int) -> str:
             for p in needed
         },
     )
+
+
+def staff_document(case: Case, scope: Scope, kind: str, n: int | None) -> str:
+    """The agreement, a session's minutes, the termination notice or the judicial application as
+    printable HTML, as `scope` sees it."""
+    if kind == "agreement":
+        return agreement_html(case, scope)
+    if kind == "minutes" and n is not None:
+        return minutes_html(case, scope, n)
+    if kind == "termination":
+        return termination_html(case, scope)
+    if kind == "judicial_application":
+        return judicial_application_html(case, scope)
+    raise NotFound(f"no document {kind!r}")

@@ -16,7 +16,7 @@ from common import reference
 from common.contracts import mediation as inputs
 from common.errors import Conflict, Forbidden, InvalidInput
 from common.tenancy import Scope
-from services.mediation import cases, documents, states
+from services.mediation import cases, documents, states, views
 from services.mediation.documents import BY_STAFF, E_CONFIRMED, actor, e_confirmed_at
 from services.mediation.models import Case
 
@@ -162,7 +162,7 @@ def view(case: Case, party: str, now: datetime) -> dict[str, Any]:
             "summary": agreement.summary,
             "confirmed_at": cases._iso(agreement.confirmed_at),
             "terms": [
-                {**cases.term_view(t, now.date()), "kind_label": _label(documents.TERM_KINDS, t.kind)}
+                {**views.term_view(t, now.date()), "kind_label": _label(documents.TERM_KINDS, t.kind)}
                 for t in case.terms
             ],
             "confirmations": _confirmations(

@@ -16,7 +16,6 @@ from typing import Any
 
 from nameko.rpc import rpc
 from nameko.timer import timer
-from sqlalchemy import select
 
 from common import audit, clock_watch
 from common.contracts import CaseEscalated, CaseReassigned, ComplaintAccepted, OfficialCalendarChanged
@@ -26,10 +25,10 @@ from common.errors import EXPECTED, Forbidden, NotFound
 from common.messaging import install_nameko_patches, on_event
 from common.official_calendar import OfficialCalendarCopy
 from common.telemetry import Telemetry
-from common.tenancy import CurrentScope, Role, Scope, scope_clause
-from services.mediation import cases, documents, lights, states
+from common.tenancy import CurrentScope, Role, Scope
+from services.mediation import cases, documents, lights, states, views
 from services.mediation import party as online
-from services.mediation.models import Case, ClockRow, Inbox, Mediator, OfficialCalendar, Outbox, Step
+from services.mediation.models import Case, ClockRow, Inbox, OfficialCalendar, Outbox
 
 install_nameko_patches()  # before nameko builds this service's container (common/messaging.py)
 
@@ -139,8 +138,8 @@ class MediationService:
             session.flush()
             session.expire_all()
             case = cases.find(session, key, scope)
-            answer = cases.view(case, scope)
-            shown = cases.shows_personal_data(case, scope, single=True)
+            answer = views.view(case, scope)
+            shown = views.shows_personal_data(case, scope, single=True)
             if shown:
                 cases.record_access(session, scope, key, shown, "mediation.get_case")
         return answer
@@ -190,15 +189,8 @@ class MediationService:
     def judicial_applications(self, limit: int = 50) -> list[dict[str, Any]]:
         """The applications for judicial confirmation made to the calling court, newest first."""
         court = self._court()
-        query = (
-            select(Case)
-            .join(Step, Step.complaint_id == Case.complaint_id)
-            .where(Step.action == states.APPLY_JUDICIAL_CONFIRMATION, Step.detail["court"].astext == court.unit)
-            .order_by(Step.at.desc())
-            .limit(max(1, min(limit, 200)))
-        )
         with self.db.read() as session:
-            return [cases.court_view(case, with_parties=False) for case in session.scalars(query).unique()]
+            return views.applications_to(session, court.unit, limit)
 
     @rpc(expected_exceptions=EXPECTED)
     def judicial_decision(self, complaint_id: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -211,7 +203,7 @@ class MediationService:
                 self.db.emit(session, out)
             session.flush()
             session.expire_all()
-            answer = cases.court_view(self._applied_to(session, court, complaint_id))
+            answer = views.court_view(self._applied_to(session, court, complaint_id))
             cases.record_access(session, court, case.complaint_id, ["name", "phone"], "mediation.judicial_decision")
         return answer
 
@@ -237,8 +229,8 @@ class MediationService:
         key = cases.case_key(complaint_id)
         with self.db.scoped(scope) as session:
             case = cases.find(session, key, scope)
-            data = cases.view(case, scope)
-            shown = cases.shows_personal_data(case, scope, single=True)
+            data = views.view(case, scope)
+            shown = views.shows_personal_data(case, scope, single=True)
         self._audit(scope, key, shown, "mediation.get_case")
         return data
 
@@ -263,12 +255,8 @@ class MediationService:
     @rpc(expected_exceptions=EXPECTED)
     def list_cases(self, state: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         scope = self._staff()
-        query = select(Case).where(cases.visible(scope))
-        if state:
-            query = query.where(Case.state == state)
         with self.db.scoped(scope) as session:
-            found = session.scalars(query.order_by(Case.updated_at.desc()).limit(max(1, min(limit, 200))))
-            return [cases.summary(c, scope) for c in found]
+            return views.case_list(session, scope, state, limit)
 
     @rpc(expected_exceptions=EXPECTED)
     def document(self, complaint_id: str, kind: str, n: int | None = None) -> str:
@@ -282,17 +270,8 @@ class MediationService:
             return html
         with self.db.scoped(scope) as session:
             case = cases.find(session, key, scope)
-            if kind == "agreement":
-                html = documents.agreement_html(case, scope)
-            elif kind == "minutes" and n is not None:
-                html = documents.minutes_html(case, scope, n)
-            elif kind == "termination":
-                html = documents.termination_html(case, scope)
-            elif kind == "judicial_application":
-                html = documents.judicial_application_html(case, scope)
-            else:
-                raise NotFound(f"no document {kind!r}")
-            shown = cases.shows_personal_data(case, scope, single=True)
+            html = documents.staff_document(case, scope, kind, n)
+            shown = views.shows_personal_data(case, scope, single=True)
         self._audit(scope, key, shown, f"mediation.document.{kind}")
         return html
 
@@ -314,16 +293,8 @@ class MediationService:
     @rpc(expected_exceptions=EXPECTED)
     def mediators(self, unit: str | None = None) -> list[dict[str, Any]]:
         scope = self._staff()
-        query = select(Mediator).where(scope_clause(Mediator.unit_code, scope))
-        if unit:
-            query = query.where(Mediator.unit_code == unit)
         with self.db.scoped(scope) as session:
-            members = session.scalars(query.order_by(Mediator.unit_code, Mediator.username)).all()
-            units = {m.unit_code for m in members}
-            load: dict[str, int] = {}
-            for code in units:
-                load.update(cases.loads(session, code))
-            return [cases.mediator_view(m, load.get(m.username, 0)) for m in members]
+            return views.roster(session, scope, unit)
 
     @rpc(expected_exceptions=EXPECTED)
     def put_mediator(self, username: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -334,7 +305,7 @@ class MediationService:
         with self.db.transaction() as session:
             member = cases.put_mediator(session, scope, username.lower(), data)
             session.flush()
-            return cases.mediator_view(member, cases.loads(session, member.unit_code).get(member.username, 0))
+            return views.mediator_view(member, cases.loads(session, member.unit_code).get(member.username, 0))
 
     @rpc
     def ping(self) -> dict[str, Any]:

@@ -1,258 +1,276 @@
-"""Channels a message goes out on, each behind the same small interface: `send(message)` returns the
-state the channel reports (`sent`, or `delivered` when it confirms receipt), raises `TemporaryFailure`
-to be retried later, `PermanentFailure` to fail at once.
+"""A message's way out: recorded `queued` (or `failed` when no address is known), tried, then `sent`,
+`delivered` or `failed`, retried with backoff in between.
 
-- sms: `HttpSms` (signed POST to `SMS_ENDPOINT`) or `Logged` (demo: the service log, masked);
-  `delivered` when the provider's answer says `{"status": "delivered"}`, else `sent`, until the
-  provider's signed delivery report makes it `delivered` or `failed` (receipts.py);
-- email: `Smtp` (`SMTP_HOST`, `SMTP_PORT`, optional STARTTLS and login): `sent` (accepted); or
-  `Logged` (demo);
-- inbox: `Inbox`, the message row is the inbox item: `delivered`;
-- webhook: `Webhook`, signed POST to the agency's URL: `delivered` (its system answered 2xx);
-- amqp: `Docking`, the agency's durable queue `agency.<tenant>`, publisher confirms: `sent`.
-
-Signing (SMS and webhook): common/contracts/signing.py, the headers and HMAC a receiver checks.
+A message is recorded in the handler's transaction (with `message.recorded.v1`); after the commit
+the handler tries it at once, and the service's timer picks the rest (retries, SMS held over quiet
+hours, messages of a process that died) through the partial index on `next_attempt_at` of queued
+rows. An attempt claims its row with a lease (`next_attempt_at` moved ahead) in a short
+transaction, sends outside any transaction (channels.py), then records the outcome; an attempt
+whose lease ran out meanwhile records nothing. See docs/notification.md.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import smtplib
-import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
-from pathlib import Path
-from typing import Any, Protocol
+import random
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-import requests
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
 
-from common.contracts.signing import MESSAGE_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
-from common.masking import mask_recipient
-from common.messaging import durable_queue_arguments
+from common import metrics
+from common.contracts import MessageRecorded
+from common.db import UnitOfWork
+from services.notification import planning, receipts, tenants
+from services.notification import rules as R
+from services.notification import settings as tenant_settings
+from services.notification.channels import Channels, Outgoing, PermanentFailure, TemporaryFailure
+from services.notification.models import Message
 
-log = logging.getLogger("notification.delivery")
+log = logging.getLogger(__name__)
 
-HTTP_TIMEOUT_SECONDS = 10.0
-
-
-class TemporaryFailure(Exception):
-    """Try again later (a 5xx, a timeout, a refused connection)."""
-
-
-class PermanentFailure(Exception):
-    """Trying again will not help (no address, a 4xx other than 408/429, a refused recipient)."""
+SERVICE = "notification"  # as the dead-letter metrics name it
 
 
-@dataclass(frozen=True)
-class Outgoing:
-    """What a provider needs of a message."""
-
-    id: str
-    channel: str
-    address: str
-    subject: str
-    body: str
-    payload: dict[str, Any] | None = None
-    secret: str | None = None  # the webhook secret of this agency, when it has its own
-    confidential: bool = False  # a one-time code: never in the service log
+def _float_env(name: str, default: str) -> float:
+    return float(os.environ.get(name, default))
 
 
-class Provider(Protocol):
-    def send(self, message: Outgoing) -> str: ...
+DELIVERY_INTERVAL_SECONDS = _float_env("NOTIFICATION_DELIVERY_INTERVAL_SECONDS", "1")
+MAX_ATTEMPTS = int(_float_env("NOTIFICATION_MAX_ATTEMPTS", "6"))
+RETRY_BASE_SECONDS = _float_env("NOTIFICATION_RETRY_BASE_SECONDS", "30")
+RETRY_MAX_SECONDS = _float_env("NOTIFICATION_RETRY_MAX_SECONDS", "3600")
+LEASE_SECONDS = _float_env("NOTIFICATION_LEASE_SECONDS", "60")
+BATCH = 100
 
 
-def signed_headers(secret: str, body: bytes, message_id: str, now: float | None = None) -> dict[str, str]:
-    timestamp = int(now if now is not None else time.time())
-    return {
-        "Content-Type": "application/json; charset=utf-8",
-        TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: sign(secret, body, timestamp),
-        MESSAGE_ID_HEADER: message_id,
-    }
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
-def _post(url: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Exponential backoff with full jitter around it: base * 2^(n-1), times 0.5-1.5, capped."""
+    rng = rng or random
+    delay = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=delay * (0.5 + rng.random()))
+
+
+def record(
+    db: UnitOfWork,
+    session: Session,
+    event_id: uuid.UUID,
+    event_type: str,
+    event: Any,
+    facts: planning.CaseFacts,
+) -> list[uuid.UUID]:
+    """Record the messages the rules give (queued, or failed when no address is known); the ids due now."""
+    settings_rows = tenants.settings_rows(session)
+    agency = getattr(event, "agency_tenant", None) or getattr(event, "target", None) or facts.agency_tenant
+    webhook_url = tenant_settings.effective(settings_rows, agency).get("webhook_url") or None
+    at = now()
+    due: list[uuid.UUID] = []
+    for planned in planning.plan(event_type, event, facts, webhook_url):
+        recipient, rule = planned.recipient, planned.rule
+        effective = tenant_settings.effective(settings_rows, recipient.tenant)
+        ctx = planning.context(event_type, event, facts, recipient)
+        subject, body = tenants.render(session, rule.template, recipient.tenant, ctx)
+        message = {
+            "id": uuid.uuid4(),
+            "event_id": event_id,
+            "event_type": event_type,
+            "complaint_id": facts.complaint_id,
+            "unit_code": recipient.tenant,
+            "template": rule.template,
+            "channel": planned.channel,
+            "recipient_role": recipient.role,
+            "recipient_key": recipient.key,
+            "recipient_address": planned.address or "",
+            "subject": subject,
+            "body": body,
+            "payload": planning.payload(event_type, event, facts, recipient, subject, body)
+            if planned.channel in (R.WEBHOOK, R.DOCKING)
+            else None,
+            "time_critical": rule.time_critical,
+            "state": "queued",
+            "attempts": 0,
+            "created_at": at,
+            "next_attempt_at": at,
+        }
+        if planned.address is None:
+            message.update(
+                state="failed",
+                next_attempt_at=None,
+                failed_at=at,
+                last_error=f"no address known for the {recipient.role} on any of {', '.join(rule.channels)}",
+            )
+        elif planned.channel == R.SMS and not rule.time_critical:
+            message["next_attempt_at"] = tenant_settings.next_allowed(at, effective.get("quiet_hours"))
+        inserted = session.execute(
+            insert(Message).values(**message).on_conflict_do_nothing().returning(Message.id)
+        ).scalar()
+        if inserted is None:  # this event already made this message
+            continue
+        if message["state"] == "failed":
+            metrics.dead_lettered(SERVICE, f"delivery.{planned.channel}", "no_address")
+        elif message["next_attempt_at"] <= at:
+            due.append(inserted)
+        recorded(db, session, message, at)
+    return due
+
+
+def recorded(db: UnitOfWork, session: Session, message: dict[str, Any] | Message, at: datetime) -> None:
+    """`message.recorded.v1` (intake keeps the case history from it): at recording and at the outcome."""
+    get = message.get if isinstance(message, dict) else lambda k: getattr(message, k)
+    if get("complaint_id") is None:
+        return
+    db.emit(
+        session,
+        MessageRecorded(
+            message_id=get("id"),
+            complaint_id=get("complaint_id"),
+            template=get("template"),
+            channel=get("channel"),
+            recipient_role=get("recipient_role"),
+            state=get("state"),
+            recorded_at=at,
+        ),
+    )
+
+
+def due(session: Session, limit: int = BATCH) -> list[uuid.UUID]:
+    """Messages due: retries, SMS held over quiet hours, attempts whose lease ran out."""
+    return list(
+        session.scalars(
+            select(Message.id)
+            .where(Message.state == "queued", Message.next_attempt_at <= now())
+            .order_by(Message.next_attempt_at)
+            .limit(limit)
+        )
+    )
+
+
+def deliver(db: UnitOfWork, channels: Channels, ids: Iterable[uuid.UUID]) -> None:
+    for message_id in ids:
+        try:
+            attempt(db, channels, message_id)
+        except Exception:  # the timer picks it up again once its lease ran out
+            log.exception("delivery attempt of %s failed", message_id)
+
+
+def attempt(db: UnitOfWork, channels: Channels, message_id: uuid.UUID) -> str | None:
+    """One try of a due message: claim it with a lease, send, record the outcome; its state, or None
+    when it was not this attempt's to make (not due, claimed by another, or the lease ran out)."""
+    with db.transaction() as session:
+        claimed = _claim(session, message_id, now())
+    if claimed is None:
+        return None
+    outgoing, attempts = claimed
+    state, error, permanent = None, None, False
     try:
-        response = requests.post(url, data=body, headers=headers, timeout=HTTP_TIMEOUT_SECONDS)
-    except requests.RequestException as exc:
-        raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
-    if response.status_code >= 500 or response.status_code in (408, 429):
-        raise TemporaryFailure(f"HTTP {response.status_code}")
-    if response.status_code >= 400:
-        raise PermanentFailure(f"HTTP {response.status_code}: {response.text[:200]}")
-    return response
+        state = channels.provider(outgoing.channel).send(outgoing)
+    except PermanentFailure as exc:
+        error, permanent = str(exc), True
+    except TemporaryFailure as exc:
+        error = str(exc)
+    except Exception as exc:  # a provider bug must not lose the message: retried like a temporary failure
+        error = f"{type(exc).__name__}: {exc}"
+    with db.transaction() as session:
+        return _settle(db, session, message_id, attempts, state, error, permanent, now())
 
 
-class Logged:
-    """Demo mode: writes the message to the service log (the address masked) instead of sending it,
-    and, with a `demo_file`, appends it as a JSON line `{"at", "to", "text"}` (address masked) there:
-    the demo SMS log people and demo scripts read one-time codes from (docs/parties.md). A
-    confidential message (a code) goes to the demo file only."""
-
-    def __init__(self, channel: str, demo_file: str = "") -> None:
-        self.channel, self.demo_file = channel, demo_file
-
-    def send(self, message: Outgoing) -> str:
-        to = mask_recipient(message.address)
-        if self.demo_file:
-            line = {"at": datetime.now(UTC).isoformat(), "to": to, "text": message.body}
-            Path(self.demo_file).parent.mkdir(parents=True, exist_ok=True)
-            with open(self.demo_file, "a", encoding="utf-8") as f:
-                f.write(json.dumps(line, ensure_ascii=False) + "\n")
-        if message.confidential:
-            log.info("%s to %s: a one-time code (in the demo SMS log only)", self.channel, to)
-        else:
-            log.info("%s to %s: %s %s", self.channel, to, message.subject, message.body)
-        return "sent"
-
-
-class HttpSms:
-    """An SMS gateway over HTTP: POST {"message_id", "to", "text"} signed with `SMS_SECRET`. The
-    gateway's answer may say `{"status": "delivered"}`; otherwise the message is `sent`."""
-
-    def __init__(self, endpoint: str, secret: str) -> None:
-        self.endpoint, self.secret = endpoint, secret
-
-    def send(self, message: Outgoing) -> str:
-        body = json.dumps({"message_id": message.id, "to": message.address, "text": message.body}, ensure_ascii=False)
-        raw = body.encode()
-        response = _post(self.endpoint, raw, signed_headers(self.secret, raw, message.id))
-        try:
-            status = response.json().get("status")
-        except (ValueError, AttributeError):
-            status = None
-        return "delivered" if status == "delivered" else "sent"
+def _claim(session: Session, message_id: uuid.UUID, at: datetime) -> tuple[Outgoing, int] | None:
+    m = session.scalar(
+        select(Message)
+        .where(Message.id == message_id, Message.state == "queued", Message.next_attempt_at <= at)
+        .with_for_update(skip_locked=True)
+    )
+    if m is None:  # delivered, failed, not due, or claimed by another worker
+        return None
+    m.attempts += 1
+    m.next_attempt_at = at + timedelta(seconds=LEASE_SECONDS)  # the lease: nobody else tries it meanwhile
+    secret = None
+    if m.channel == R.WEBHOOK:
+        secret = tenant_settings.effective(tenants.settings_rows(session), m.unit_code).get("webhook_secret")
+    outgoing = Outgoing(
+        id=str(m.id),
+        channel=m.channel,
+        address=m.recipient_address,
+        subject=m.subject or "",
+        body=m.body,
+        payload=m.payload,
+        secret=secret,
+    )
+    return outgoing, m.attempts
 
 
-class Smtp:
-    def __init__(
-        self, host: str, port: int, sender: str, *, starttls: bool = False, user: str = "", password: str = ""
-    ):
-        self.host, self.port, self.sender = host, port, sender
-        self.starttls, self.user, self.password = starttls, user, password
+def _settle(
+    db: UnitOfWork,
+    session: Session,
+    message_id: uuid.UUID,
+    attempts: int,
+    state: str | None,
+    error: str | None,
+    permanent: bool,
+    done: datetime,
+) -> str | None:
+    m = session.get(Message, message_id, with_for_update=True)
+    if m is None or m.state != "queued" or m.attempts != attempts:
+        return None  # the lease ran out and another attempt took over
+    if state is not None:
+        m.state, m.sent_at, m.last_error, m.next_attempt_at = state, done, None, None
+        if state == "delivered":
+            m.delivered_at = done
+        recorded(db, session, m, done)
+    elif permanent or attempts >= MAX_ATTEMPTS:
+        m.state, m.failed_at, m.next_attempt_at = "failed", done, None
+        m.last_error = f"{'refused' if permanent else f'gave up after {attempts} attempts'}: {error}"[:1000]
+        recorded(db, session, m, done)
+        metrics.dead_lettered(SERVICE, f"delivery.{m.channel}", "refused" if permanent else "exhausted")
+        log.warning("message %s (%s, %s) failed: %s", m.id, m.template, m.channel, m.last_error)
+    else:
+        retry_at = done + backoff(attempts)
+        if m.channel == R.SMS and not m.time_critical:
+            quiet = tenant_settings.effective(tenants.settings_rows(session), m.unit_code).get("quiet_hours")
+            retry_at = tenant_settings.next_allowed(retry_at, quiet)
+        m.next_attempt_at, m.last_error = retry_at, error[:1000] if error else None
+    return m.state
 
-    def send(self, message: Outgoing) -> str:
-        mail = EmailMessage()
-        mail["From"] = formataddr(("消费纠纷调处平台", self.sender))
-        mail["To"] = message.address
-        mail["Subject"] = message.subject
-        mail["Message-ID"] = make_msgid(
-            idstring=message.id.replace("-", ""), domain=self.sender.partition("@")[2] or None
+
+def apply_receipts(db: UnitOfWork, session: Session, found: list[receipts.Receipt], at: datetime) -> list[dict]:
+    """The SMS provider's delivery reports (verified): each receipt's outcome, in order (`delivered`,
+    `failed`, `unchanged`, `ignored`, or `unknown` for an id that is none of our SMS)."""
+    rows = {
+        m.id: m
+        for m in session.scalars(
+            select(Message)
+            .where(Message.id.in_({r.message_id for r in found}), Message.channel == R.SMS)
+            .order_by(Message.id)  # one lock order for concurrent reports
+            .with_for_update()
         )
-        mail[MESSAGE_ID_HEADER] = message.id
-        mail.set_content(message.body)
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=HTTP_TIMEOUT_SECONDS) as smtp:
-                if self.starttls:
-                    smtp.starttls()
-                if self.user:
-                    smtp.login(self.user, self.password)
-                smtp.send_message(mail)
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentFailure(f"recipient refused: {list(exc.recipients.values())[:1]}") from None
-        except smtplib.SMTPResponseException as exc:
-            if 500 <= exc.smtp_code < 600:
-                raise PermanentFailure(f"SMTP {exc.smtp_code}") from None
-            raise TemporaryFailure(f"SMTP {exc.smtp_code}") from None
-        except (OSError, smtplib.SMTPException) as exc:
-            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
-        return "sent"
+    }
+    results = []
+    for receipt in found:
+        m = rows.get(receipt.message_id)
+        outcome = receipts.UNKNOWN if m is None else receipts.outcome(m.state, receipt.status)
+        if outcome in (receipts.DELIVERED, receipts.FAILED):
+            _report(db, session, m, receipt, at)
+        results.append({"message_id": str(receipt.message_id), "outcome": outcome})
+    return results
 
 
-class Inbox:
-    """The message row is the inbox item: delivered the moment it is recorded."""
-
-    def send(self, message: Outgoing) -> str:
-        return "delivered"
-
-
-class Webhook:
-    """An agency's system: POST the payload, signed (the agency's own secret, else `WEBHOOK_SECRET`)."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-
-    def send(self, message: Outgoing) -> str:
-        raw = json.dumps({"message_id": message.id, **(message.payload or {})}, ensure_ascii=False).encode()
-        _post(message.address, raw, signed_headers(message.secret or self.secret, raw, message.id))
-        return "delivered"
-
-
-class Docking:
-    """An agency's docking queue (`agency.<tenant>`, durable), published with confirms."""
-
-    def __init__(self, amqp_uri: str) -> None:
-        self.amqp_uri = amqp_uri
-        self._publisher = None
-
-    def send(self, message: Outgoing) -> str:
-        from kombu import Exchange, Queue
-        from nameko.amqp.publish import Publisher
-
-        if self._publisher is None:
-            self._publisher = Publisher(self.amqp_uri, use_confirms=True, serializer="json")
-        queue = Queue(
-            message.address,
-            exchange=Exchange("", type="direct"),
-            routing_key=message.address,
-            durable=True,
-            queue_arguments=durable_queue_arguments(),  # replicated like every durable queue (common/messaging.py)
-        )
-        try:
-            self._publisher.publish(
-                {"message_id": message.id, **(message.payload or {})},
-                exchange=queue.exchange,
-                routing_key=message.address,
-                declare=[queue],
-                message_id=message.id,
-                delivery_mode=2,
-                retry=False,
-            )
-        except Exception as exc:  # the broker is away or refused: try later
-            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from None
-        return "sent"
-
-
-class Channels:
-    """The providers of one process, chosen by the environment (README, docs/notification.md)."""
-
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        env = {**os.environ, **(config or {})}
-        sms = env.get("SMS_PROVIDER", "log")
-        self.sms_secret = env.get("SMS_SECRET", "")  # also verifies the provider's delivery reports (receipts.py)
-        if sms == "http":
-            endpoint = env.get("SMS_ENDPOINT", "")
-            if not endpoint:
-                raise RuntimeError("SMS_PROVIDER=http needs SMS_ENDPOINT")
-            self.sms: Provider = HttpSms(endpoint, self.sms_secret)
-        elif sms == "log":
-            self.sms = Logged("SMS", env.get("SMS_LOG_FILE", "var/sms.log"))
-        else:
-            raise RuntimeError(f"SMS_PROVIDER must be http or log, not {sms!r}")
-        email = env.get("EMAIL_PROVIDER", "log")
-        if email == "smtp":
-            self.email: Provider = Smtp(
-                env.get("SMTP_HOST", "127.0.0.1"),
-                int(env.get("SMTP_PORT", "25")),
-                env.get("SMTP_FROM", "noreply@disputes.local"),
-                starttls=env.get("SMTP_STARTTLS", "0") == "1",
-                user=env.get("SMTP_USER", ""),
-                password=env.get("SMTP_PASSWORD", ""),
-            )
-        elif email == "log":
-            self.email = Logged("e-mail")
-        else:
-            raise RuntimeError(f"EMAIL_PROVIDER must be smtp or log, not {email!r}")
-        self.inbox: Provider = Inbox()
-        self.webhook: Provider = Webhook(env.get("WEBHOOK_SECRET", ""))
-        self.amqp: Provider = Docking(env.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/disputes"))
-        self.webhook_url = env.get("WEBHOOK_URL", "")  # may hold {tenant}; an agency's own URL wins
-
-    def provider(self, channel: str) -> Provider:
-        return {"sms": self.sms, "email": self.email, "inbox": self.inbox, "webhook": self.webhook, "amqp": self.amqp}[
-            channel
-        ]
+def _report(db: UnitOfWork, session: Session, m: Message, receipt: receipts.Receipt, at: datetime) -> None:
+    reported = receipt.at or at
+    m.next_attempt_at = None  # a queued message (its answer still on the way, or a retry) is settled
+    if receipt.status == receipts.DELIVERED:
+        m.state, m.delivered_at, m.sent_at = "delivered", reported, m.sent_at or reported
+        m.failed_at, m.last_error = None, None
+    else:
+        m.state, m.failed_at = "failed", reported
+        m.last_error = f"the SMS provider reported it undelivered: {receipt.error or 'no reason given'}"
+        metrics.dead_lettered(SERVICE, f"delivery.{R.SMS}", "undelivered")
+    recorded(db, session, m, at)

@@ -2,7 +2,7 @@
 
 The provider POSTs `{"receipts": [{"message_id", "status", "at"?, "error"?}, ...]}` to the gateway
 (`POST /api/v1/notification/sms-receipts`), signed like the messages it receives from us (HMAC with
-`SMS_SECRET`, delivery.py). `message_id` is the id we sent it with the message; `status` is
+`SMS_SECRET`, channels.py). `message_id` is the id we sent it with the message; `status` is
 `delivered` or `failed`; `at` (ISO 8601 with offset) when the handset got it or the provider gave
 up; `error` the provider's reason code. What a receipt does to a message depends only on the
 message's state (`outcome`), so a provider repeating a report changes nothing.

@@ -21,7 +21,7 @@ from typing import Any
 
 from common.errors import InvalidInput
 from common.tenancy import parse_tenant
-from services.notification.planner import LOCAL_TZ
+from services.notification.planning import LOCAL_TZ
 
 QUIET = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 KEYS = ("quiet_hours", "webhook_url", "webhook_secret")

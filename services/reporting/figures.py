@@ -1,5 +1,5 @@
 """Figures read from the fact rows: an agency's volumes, and escalations per unit (routing issue).
-The read model is kept by services/reporting/ingest.py; unit figures come from the rollups."""
+The read model is kept by services/reporting/folding.py; unit figures come from the rollups."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from sqlalchemy.orm import Session
 from common.contracts import CaseReassigned
 from common.tenancy import Scope, scope_clause
 from common.workdays import SHANGHAI, end_of_day
-from services.reporting import queries
+from services.reporting import views
 from services.reporting.models import ComplaintFact, EarlyWarningFact, Escalation
-from services.reporting.queries import ESCALATION_LINE
+from services.reporting.views import ESCALATION_LINE
 
 
 def summary(
     session: Session, scope: Scope | None, first: date | None = None, last: date | None = None
 ) -> dict[str, Any]:
-    """Volumes of the cases handed to an agency (units read the rollups: services/reporting/queries.py),
+    """Volumes of the cases handed to an agency (units read the rollups: services/reporting/views.py),
     in total and by status, channel, category and tier, for complaints received in the period."""
     in_scope = scope_clause(ComplaintFact.unit_code, scope, agency_column=ComplaintFact.agency_tenant)
     if first is not None:
@@ -42,7 +42,7 @@ def count_reassigned(session: Session, event: CaseReassigned) -> None:
     """The case counts for its new unit from now on. A move that arrives before the routing it
     moves from is refused (LookupError: the handler retries it), so the older decision cannot
     overwrite it; a move away from a unit the case has already left changes nothing.
-    (`ingest.on_reassigned` applies it with the rollups.)"""
+    (`folding.on_reassigned` applies it with the rollups.)"""
     fact = session.get(ComplaintFact, event.complaint_id, with_for_update=True)
     if fact is None or fact.unit_code is None:
         raise LookupError(f"complaint {event.complaint_id} is not counted as routed yet; the move waits for it")
@@ -52,12 +52,12 @@ def count_reassigned(session: Session, event: CaseReassigned) -> None:
 
 def escalation_rates(session: Session, scope: Scope | None) -> dict[str, Any]:
     """Per unit of the caller's subtree that passed cases up, over all time: the escalation rate of
-    the summary's figures (`queries.escalation_entry`), townships against the 10% line."""
+    the summary's figures (`views.escalation_entry`), townships against the 10% line."""
     if scope is None or not scope.valid or scope.is_agency:
         return {"unit": scope.unit if scope else None, "line": ESCALATION_LINE, "units": [], "warnings": 0}
     passed = scope_clause(Escalation.from_unit, scope)
     codes = session.scalars(select(Escalation.from_unit).where(passed).distinct()).all()
-    units = queries.escalation_units(session, scope.unit, list(codes))
+    units = views.escalation_units(session, scope.unit, list(codes))
     warnings = (
         session.scalar(
             select(func.count())

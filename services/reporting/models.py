@@ -98,7 +98,7 @@ class EarlyWarningFact(Base):
 
 class DailyRollup(Base):
     """Per unit and day, the figures of the unit's whole subtree (every contribution is added to the
-    unit, its township and its city, by `ingest.fold`): a subtree summary reads one unit's rows
+    unit, its township and its city, by `folding.fold`): a subtree summary reads one unit's rows
     (services/reporting/rollups.py) plus the subtree's deltas not folded yet."""
 
     __tablename__ = "daily_rollups"
@@ -147,7 +147,7 @@ class YearlyRollup(Base):
 
 class RollupDelta(Base):
     """What an event adds to the rollups, at its own unit only, appended (never updated): handlers
-    share no row. `ingest.fold` moves the rows into the daily, monthly and yearly rollups of the unit
+    share no row. `folding.fold` moves the rows into the daily, monthly and yearly rollups of the unit
     and every unit above it, a batch at a time; reads add the rows not folded yet (prefix range)."""
 
     __tablename__ = "rollup_deltas"

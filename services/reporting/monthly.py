@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from common.errors import InvalidInput
 from common.workdays import local_date
-from services.reporting import queries, rollups
+from services.reporting import rollups, views
 from services.reporting.models import MonthlyReport, UnitName
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -75,7 +75,7 @@ def generate(session: Session, first: date, units: list[str], generated_by: str)
     for unit in units:
         if unit in existing:
             continue
-        figures = queries.read_figures(session, unit, first, last)
+        figures = views.read_figures(session, unit, first, last)
         inserted = session.execute(
             insert(MonthlyReport)
             .values(
@@ -114,7 +114,7 @@ def provisional(session: Session, unit: str, first: date) -> dict[str, Any]:
         "generated_at": datetime.now(UTC).isoformat(),
         "generated_by": "provisional",
         "provisional": True,
-        "figures": queries.read_figures(session, unit, first, month_end(first)),
+        "figures": views.read_figures(session, unit, first, month_end(first)),
     }
 
 

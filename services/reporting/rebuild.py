@@ -10,13 +10,13 @@ import sys
 from sqlalchemy.orm import Session
 
 from common.db import make_engine
-from services.reporting import ingest
+from services.reporting import folding
 
 
 def main(argv: list[str]) -> None:
     engine = make_engine(argv[0] if argv else None, pool_size=1)
     with Session(engine) as session, session.begin():
-        done = ingest.rebuild(session)
+        done = folding.rebuild(session)
     engine.dispose()
     print(f"replayed {done['replayed']} events")
 

@@ -2,7 +2,7 @@
 
 A contribution is (unit, day, metric, key, n, amount). It is added to the unit's row and to the rows
 of its township and city (`expand`), so the figures of a subtree are the rows of its root unit.
-Handlers write contributions at their own unit only (`net`, as rollup deltas); `ingest.fold` does
+Handlers write contributions at their own unit only (`net`, as rollup deltas); `folding.fold` does
 the expansion in SQL, a batch at a time, so no two handlers update the same city or township row.
 
 Two kinds:
@@ -176,7 +176,7 @@ def net(before: Iterable[Contribution], after: Iterable[Contribution]) -> dict[K
 
 
 def expand_rows(rows: dict[Key, tuple[int, Decimal]]) -> dict[Key, tuple[int, Decimal]]:
-    """Rows at their own unit added to the unit and the units above it (what `ingest.fold` does in
+    """Rows at their own unit added to the unit and the units above it (what `folding.fold` does in
     SQL); zero rows left out."""
     total: dict[Key, list] = defaultdict(lambda: [0, ZERO])
     for (unit, day, metric, key), (n, amount) in rows.items():

@@ -37,7 +37,7 @@ from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
 from common.messaging import RetiredHandlers, install_nameko_patches, on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
-from services.reporting import disclosure, exports, figures, ingest, monthly, queries
+from services.reporting import disclosure, exports, figures, folding, monthly, views
 from services.reporting.models import Inbox
 
 install_nameko_patches()  # before nameko builds this service's container (common/messaging.py)
@@ -47,10 +47,10 @@ log = logging.getLogger(__name__)
 # how often the timer looks for monthly reports still to produce (the month just ended)
 MONTHLY_INTERVAL_SECONDS = float(os.environ.get("REPORTING_MONTHLY_INTERVAL_SECONDS", "3600"))
 CHARTS = ("trend", "categories", "sla")
-# how often the rollup deltas handlers append are folded into the rollups (ingest.fold); reads add
+# how often the rollup deltas handlers append are folded into the rollups (folding.fold); reads add
 # the deltas not folded yet, so this bounds how many rows a summary reads beside the rollups
 FOLD_INTERVAL_SECONDS = float(os.environ.get("REPORTING_FOLD_INTERVAL_SECONDS", "1"))
-FOLD_BATCHES = 10  # at most this many batches (ingest.FOLD_BATCH deltas each) per tick
+FOLD_BATCHES = 10  # at most this many batches (folding.FOLD_BATCH deltas each) per tick
 
 
 class ReportingService:
@@ -138,13 +138,13 @@ class ReportingService:
 
     @on_event(ClockColourChanged)
     def on_clock_colour_changed(self, event_id: uuid.UUID, event: ClockColourChanged) -> None:
-        if event.clock == ingest.SUPERVISION_CLOCK and event.colour == "red":
+        if event.clock == folding.SUPERVISION_CLOCK and event.colour == "red":
             self._consume("reporting.on_clock_colour_changed", event_id, event)
 
     def _consume(self, handler: str, event_id: uuid.UUID, event: Any) -> bool:
-        """Inbox, event log and read model in one transaction (ingest.receive); False for a redelivery."""
+        """Inbox, event log and read model in one transaction (folding.receive); False for a redelivery."""
         with self.db.transaction() as session:
-            return ingest.receive(session, event_id, event, handler)
+            return folding.receive(session, event_id, event, handler)
 
     @timer(interval=FOLD_INTERVAL_SECONDS)
     def fold_rollups(self) -> None:
@@ -152,8 +152,8 @@ class ReportingService:
         advisory lock: another process's tick finds it taken and leaves)."""
         for _ in range(FOLD_BATCHES):
             with self.db.transaction() as session:
-                moved = ingest.fold(session, wait=False)
-            if moved < ingest.FOLD_BATCH:
+                moved = folding.fold(session, wait=False)
+            if moved < folding.FOLD_BATCH:
                 break
 
     # --- monthly reports: the timer for the month just ended, a supervisor for any past month ---
@@ -212,9 +212,9 @@ class ReportingService:
         """Complaints received and agreements per month (the trend chart's figures; default the last
         twelve months), for the console's own charts."""
         unit = self._unit_scope()
-        first, last = queries.parse_period(start, end)
+        first, last = views.parse_period(start, end)
         with self.db.scoped(self.scope, stale_ok=True) as session:
-            rows = queries.monthly_trend(session, unit, first, last)
+            rows = views.monthly_trend(session, unit, first, last)
         return [{"month": month, "complaints": complaints, "agreements": agreed} for month, complaints, agreed in rows]
 
     @rpc(expected_exceptions=EXPECTED)
@@ -222,18 +222,18 @@ class ReportingService:
         if name not in CHARTS:
             raise NotFound(f"no chart {name!r}; there are {', '.join(CHARTS)}")
         unit = self._unit_scope()
-        first, last = queries.parse_period(start, end)
+        first, last = views.parse_period(start, end)
         with self.db.scoped(self.scope, stale_ok=True) as session:
             if name == "trend":
-                return exports.trend_chart(unit, queries.monthly_trend(session, unit, first, last))
-            figures_ = queries.read_figures(session, unit, first, last)
+                return exports.trend_chart(unit, views.monthly_trend(session, unit, first, last))
+            figures_ = views.read_figures(session, unit, first, last)
         return exports.categories_chart(unit, figures_) if name == "categories" else exports.sla_chart(unit, figures_)
 
     @rpc
     def rebuild(self) -> dict[str, int]:
         """Empty the read model and replay the event log (ops; not exposed through the gateway)."""
         with self.db.transaction() as session:
-            return ingest.rebuild(session)
+            return folding.rebuild(session)
 
     @rpc(expected_exceptions=EXPECTED)
     def escalations(self) -> dict[str, Any]:
@@ -245,11 +245,11 @@ class ReportingService:
         """Every figure of the caller's subtree over the period (days, inclusive); an agency: the
         volumes of the cases handed to it. Scoped: the query names the unit and row-level security
         refuses any other row."""
-        first, last = queries.parse_period(start, end)
+        first, last = views.parse_period(start, end)
         with self.db.scoped(self.scope, stale_ok=True) as session:
             if self.scope is None or not self.scope.valid or self.scope.is_agency:
                 return figures.summary(session, self.scope, first, last)
-            return queries.read_figures(session, self.scope.unit, first, last)
+            return views.read_figures(session, self.scope.unit, first, last)
 
     @rpc(expected_exceptions=EXPECTED)
     def disclosure(self, unit_code: str, min_accepted: int, credit_code: str | None = None) -> dict[str, Any]:

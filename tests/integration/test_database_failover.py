@@ -123,7 +123,7 @@ def dead_letters() -> int:
 
 def filed_keys(db: Engine, keys: list[str]) -> list[str]:
     """Which of these public Idempotency-Keys a complaint carries (intake stores them hashed per caller,
-    services/intake/desk.py)."""
+    services/intake/filing.py)."""
     hashed = {hashlib.sha256(f"public\n{key}".encode()).hexdigest(): key for key in keys}
     with db.connect() as conn:
         found = conn.execute(

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from common.contracts.signing import MESSAGE_ID_HEADER
-from services.notification.delivery import signed_headers
+from services.notification.channels import signed_headers
 from tests.conftest import TEST_AMQP_URI, complaint, credit_code, wait_for
 
 pytestmark = pytest.mark.integration
@@ -531,7 +531,7 @@ def test_a_bad_signature_would_be_refused_by_the_receiver(notification_sinks):
 
 
 def test_quiet_hours_hold_sms_but_not_the_inbox_and_a_tenant_override_changes_the_text(api, login, notification_sinks):
-    from services.notification.planner import LOCAL_TZ
+    from services.notification.planning import LOCAL_TZ
 
     village = "321282105200"  # 文嘉村委会: its own settings only
     local = datetime.now(UTC).astimezone(LOCAL_TZ).replace(minute=0)  # quiet hours are local time

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from common.contracts import CaseEscalated, ComplaintReceived, ComplaintRouted, MessageRecorded, Unit
-from services.reporting import ingest
+from services.reporting import folding
 from tests.conftest import complaint, credit_code, wait_for
 from tests.integration.test_mediation_flow import AGREEMENT, Desk
 
@@ -212,7 +212,7 @@ SNAPSHOTS = {
 def snapshot(session: Session) -> dict[str, Any]:
 
     figures_unfolded = _all_figures(session)
-    ingest.fold_all(session)  # the rebuild folds every delta: compare folded tables
+    folding.fold_all(session)  # the rebuild folds every delta: compare folded tables
     tables = {name: sorted(map(tuple, session.execute(text(sql)).all()), key=repr) for name, sql in SNAPSHOTS.items()}
     figures = _all_figures(session)
     assert figures == figures_unfolded  # the deltas not folded yet count the same as folded ones
@@ -220,10 +220,10 @@ def snapshot(session: Session) -> dict[str, Any]:
 
 
 def _all_figures(session: Session) -> dict[str, Any]:
-    from services.reporting import queries
+    from services.reporting import views
 
     units = session.execute(text("SELECT code FROM reporting.units ORDER BY code")).scalars().all()
-    return {unit: queries.read_figures(session, unit, None, None) for unit in units}
+    return {unit: views.read_figures(session, unit, None, None) for unit in units}
 
 
 def test_rebuild_from_the_event_log_gives_every_figure_again(db, scenario):
@@ -231,7 +231,7 @@ def test_rebuild_from_the_event_log_gives_every_figure_again(db, scenario):
         session.execute(text("LOCK TABLE reporting.event_log IN SHARE MODE"))  # handlers wait meanwhile
         before = snapshot(session)
         assert before["figures"][VILLAGE]["total"] >= 3
-        done = ingest.rebuild(session)
+        done = folding.rebuild(session)
         assert done["replayed"] >= 10
         after = snapshot(session)
     for name in SNAPSHOTS:
@@ -265,8 +265,8 @@ def test_a_rebuild_applies_a_move_logged_before_its_routing_after_it(db, platfor
     ]  # fmt: skip
     with Session(db) as session, session.begin():
         for event in logged:
-            ingest.log_event(session, uuid.uuid4(), event)
-        ingest.rebuild(session)
+            folding.log_event(session, uuid.uuid4(), event)
+        folding.rebuild(session)
         fact = session.execute(
             text("SELECT unit_code, tier FROM reporting.complaint_facts WHERE complaint_id = :c"), {"c": cid}
         ).one()

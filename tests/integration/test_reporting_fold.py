@@ -1,4 +1,4 @@
-"""Rollup deltas and their fold (reporting performance issue): events applied through `ingest.consume`
+"""Rollup deltas and their fold (reporting performance issue): events applied through `folding.consume`
 in a city no other test uses (339901), over three calendar years, in one transaction that is rolled
 back at the end. Before the fold every figure is read from the deltas alone (days); after it from the
 daily, monthly and yearly rollups; the two must agree for every unit and every kind of period."""
@@ -23,7 +23,7 @@ from common.contracts import (
     MediationTransitioned,
     Unit,
 )
-from services.reporting import ingest, queries
+from services.reporting import folding, views
 
 pytestmark = pytest.mark.integration
 
@@ -82,8 +82,8 @@ def events(village: str, at: datetime, n: int) -> list:
 
 def all_figures(session: Session) -> dict:
     units = (CITY, *TOWNSHIPS, *VILLAGES)
-    return {(u, p): queries.read_figures(session, u, *p) for u in units for p in PERIODS} | {
-        (u, "trend"): queries.monthly_trend(session, u, date(2023, 10, 1), date(2025, 12, 31)) for u in units
+    return {(u, p): views.read_figures(session, u, *p) for u in units for p in PERIODS} | {
+        (u, "trend"): views.monthly_trend(session, u, date(2023, 10, 1), date(2025, 12, 31)) for u in units
     }
 
 
@@ -93,7 +93,7 @@ def test_figures_are_the_same_before_and_after_the_fold(db):
             start = datetime(2023, 11, 20, 10, tzinfo=SH)
             for n in range(60):  # every 13 days from November 2023 to February 2026
                 for event in events(VILLAGES[n % 3], start + timedelta(days=13 * n), n):
-                    ingest.consume(session, uuid.uuid4(), event)
+                    folding.consume(session, uuid.uuid4(), event)
             pending = session.execute(
                 text("SELECT count(*) FROM reporting.rollup_deltas WHERE unit_code LIKE :p"), {"p": CITY + "%"}
             ).scalar()
@@ -105,7 +105,7 @@ def test_figures_are_the_same_before_and_after_the_fold(db):
             unfolded = all_figures(session)
             assert unfolded[(CITY, (None, None))]["total"] == 60
             assert unfolded[(TOWNSHIPS[0], (None, None))]["by_unit"] == {VILLAGES[0]: 10, VILLAGES[1]: 20}
-            ingest.fold_all(session)
+            folding.fold_all(session)
             left = session.execute(
                 text("SELECT count(*) FROM reporting.rollup_deltas WHERE unit_code LIKE :p"), {"p": CITY + "%"}
             ).scalar()

@@ -133,7 +133,7 @@ def test_termination_tells_the_end_with_the_remedies_chosen_then_passes_the_case
 @pytest.fixture
 def quiet_now(api, login) -> Iterator[str]:
     """A village whose quiet hours hold every SMS now (local time)."""
-    from services.notification.planner import LOCAL_TZ
+    from services.notification.planning import LOCAL_TZ
 
     village = "321282001202"  # 光明村委会
     local = datetime.now(UTC).astimezone(LOCAL_TZ).replace(minute=0)

@@ -13,7 +13,7 @@ from common.categories import RefusalGround
 from common.errors import Conflict, Forbidden, InvalidInput
 from common.tenancy import Scope
 from services.intake import decisions, duplicates, email_intake, tracking
-from services.intake.desk import check_channel, idempotency_scope_key
+from services.intake.filing import check_channel, idempotency_scope_key
 from services.intake.models import Complaint
 from services.intake.validation import InvalidField
 

@@ -26,8 +26,8 @@ from common.contracts import (
 )
 from common.contracts.signing import sign, verify_signature
 from common.errors import InvalidInput
-from services.notification import planner, rules, settings, templates
-from services.notification.delivery import Channels, Logged, Outgoing, Smtp, signed_headers
+from services.notification import planning, rules, settings, templates
+from services.notification.channels import Channels, Logged, Outgoing, Smtp, signed_headers
 
 NOW = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
 VILLAGE = Unit(code="330681109290", name="枫源村委会", tier="village")
@@ -36,8 +36,8 @@ CID = uuid.uuid4()
 PHONE = "13800138000"
 
 
-def case(**overrides) -> planner.CaseFacts:
-    facts = planner.CaseFacts(
+def case(**overrides) -> planning.CaseFacts:
+    facts = planning.CaseFacts(
         complaint_id=CID,
         tracking_no="TS20261123ABC234",
         category="product_quality",
@@ -83,7 +83,7 @@ def transition(action: str, **detail) -> MediationTransitioned:
 def planned(event_type, event, facts=None, webhook=None):
     return {
         (p.rule.template, p.recipient.role, p.channel, p.address)
-        for p in planner.plan(event_type, event, facts or case(), webhook)
+        for p in planning.plan(event_type, event, facts or case(), webhook)
     }
 
 
@@ -110,7 +110,7 @@ def test_clock_colour_event_is_a_contract_on_the_shared_clocks_exchange():
 
 
 def test_receipt_acknowledges_to_the_complainants_phone():
-    assert planned(rules.RECEIVED, received(), planner.CaseFacts(complaint_id=CID, complainant_phone=PHONE)) == {
+    assert planned(rules.RECEIVED, received(), planning.CaseFacts(complaint_id=CID, complainant_phone=PHONE)) == {
         ("acknowledgement", "complainant", "sms", PHONE)
     }
 
@@ -149,13 +149,13 @@ def test_mediation_actions_pick_their_recipients():
         ("mediator_assigned", "complainant", "sms", PHONE),
         ("case_assigned_mediator", "mediator", "inbox", "user:li.ming"),
     }
-    schedule = planner.plan(rules.TRANSITIONED, transition("schedule_session"), case(business_email="b@x.cn"))
+    schedule = planning.plan(rules.TRANSITIONED, transition("schedule_session"), case(business_email="b@x.cn"))
     assert {(p.recipient.role, p.channel) for p in schedule} == {("complainant", "sms"), ("business", "email")}
     assert all(p.rule.time_critical for p in schedule)  # a session may be tomorrow morning
     # a single-party session (单方调解) invites the party it is with, and only that party
     for party in ("business", "complainant"):
         single = transition("schedule_session", mode="single_party", party=party)
-        invited = planner.plan(rules.TRANSITIONED, single, case(business_email="b@x.cn"))
+        invited = planning.plan(rules.TRANSITIONED, single, case(business_email="b@x.cn"))
         assert {p.recipient.role for p in invited} == {party}
     assert planned(rules.TRANSITIONED, transition("request_recusal", requested_by="business")) == {
         ("recusal_requested", "unit_staff", "inbox", f"tenant:{VILLAGE.code}")
@@ -192,17 +192,17 @@ def test_a_failed_mediation_passed_up_is_one_message_with_the_remedies_chosen():
         at=NOW,
         inputs={"outcome": "failed", "escalate": True, "remedies": ["court", "judicial_confirmation"]},
     )
-    told = planner.plan(rules.ESCALATED, up, case())
+    told = planning.plan(rules.ESCALATED, up, case())
     assert [p.rule.template for p in told if p.recipient.role == "complainant"] == ["mediation_passed_up"]
     [sms] = [p for p in told if p.recipient.role == "complainant"]
     _, body = templates.render(
-        templates.TEMPLATES["mediation_passed_up"], planner.context(rules.ESCALATED, up, case(), sms.recipient)
+        templates.TEMPLATES["mediation_passed_up"], planning.context(rules.ESCALATED, up, case(), sms.recipient)
     )
     assert "向人民法院起诉、申请司法确认" in body and "申请仲裁" not in body
     assert VILLAGE.name in body and TOWNSHIP.name in body and "调解未达成协议" in body
     ended = MediationEnded(complaint_id=CID, unit=VILLAGE, outcome="expired", ended_at=NOW, remedies=["court"])
-    recipient = planner.Recipient("complainant", "complainant", {"sms": PHONE}, VILLAGE.code, "张*")
-    assert planner.context(rules.ENDED, ended, case(), recipient)["remedies"] == "向人民法院起诉"
+    recipient = planning.Recipient("complainant", "complainant", {"sms": PHONE}, VILLAGE.code, "张*")
+    assert planning.context(rules.ENDED, ended, case(), recipient)["remedies"] == "向人民法院起诉"
 
 
 def test_escalation_goes_to_the_higher_tier_and_take_over_to_the_lower():
@@ -239,7 +239,7 @@ def test_take_over_request_and_early_warning_reach_units_above():
         window_days=30,
         raised_at=NOW,
     )
-    assert {a for _, _, _, a in planned(rules.EARLY_WARNING, warning, planner.CaseFacts())} == {
+    assert {a for _, _, _, a in planned(rules.EARLY_WARNING, warning, planning.CaseFacts())} == {
         "tenant:330681109",
         "tenant:330681",
     }
@@ -281,8 +281,8 @@ def test_clock_colours_go_to_the_handler_else_the_unit_and_red_also_to_the_super
 
 def test_a_complainant_message_before_the_contact_is_known_is_retried():
     event = ComplaintRouted(complaint_id=CID, unit=VILLAGE, rule="r", decided_at=NOW)
-    with pytest.raises(planner.NotYetKnown):
-        planner.plan(rules.ROUTED, event, planner.CaseFacts(complaint_id=CID))
+    with pytest.raises(planning.NotYetKnown):
+        planning.plan(rules.ROUTED, event, planning.CaseFacts(complaint_id=CID))
 
 
 def test_learning_never_writes_none_over_a_value():
@@ -297,7 +297,7 @@ def test_learning_never_writes_none_over_a_value():
         refused_by="x",
         complainant_phone=PHONE,
     )
-    facts = planner.learned(rules.REFUSED, refused)
+    facts = planning.learned(rules.REFUSED, refused)
     assert facts["complainant_phone"] == PHONE and facts["unit_code"] == VILLAGE.code
     assert None not in facts.values()
 
@@ -322,15 +322,15 @@ def test_every_template_renders_without_personal_data(name):
     subject, body = templates.render(templates.TEMPLATES[name], templates.SAMPLE_CONTEXT)
     assert subject and body
     event = EVENTS[rules.TRANSITIONED]
-    recipient = planner.Recipient("complainant", "complainant", {"sms": PHONE}, VILLAGE.code, "张**")
-    ctx = planner.context(rules.TRANSITIONED, event, case(), recipient)
+    recipient = planning.Recipient("complainant", "complainant", {"sms": PHONE}, VILLAGE.code, "张**")
+    ctx = planning.context(rules.TRANSITIONED, event, case(), recipient)
     assert PHONE not in str(ctx) and "张三丰" not in str(ctx)
     assert ctx["name"] == "张**"
 
 
 def test_the_context_formats_terms_and_local_times():
-    recipient = planner.Recipient("business", "business", {}, VILLAGE.code, "某某电器商店")
-    ctx = planner.context(rules.TRANSITIONED, EVENTS[rules.TRANSITIONED], case(), recipient)
+    recipient = planning.Recipient("business", "business", {}, VILLAGE.code, "某某电器商店")
+    ctx = planning.context(rules.TRANSITIONED, EVENTS[rules.TRANSITIONED], case(), recipient)
     assert ctx["scheduled_at"] == "2026-12-01 09:30"  # Shanghai time
     assert ctx["terms"] == [{"kind": "退款", "amount": "399.00", "deadline": "2026-12-01"}]
     _, body = templates.render(templates.TEMPLATES["agreement_terms"], ctx)
@@ -402,12 +402,12 @@ def test_settings_validation_names_the_field():
     ],
 )
 def test_quiet_hours_hold_sms_until_the_window_ends(local_time, quiet, expected_local):
-    now = datetime.strptime(local_time, "%Y-%m-%d %H:%M").replace(tzinfo=planner.LOCAL_TZ).astimezone(UTC)
+    now = datetime.strptime(local_time, "%Y-%m-%d %H:%M").replace(tzinfo=planning.LOCAL_TZ).astimezone(UTC)
     allowed = settings.next_allowed(now, quiet)
     if expected_local is None:
         assert allowed == now
     else:
-        assert allowed.astimezone(planner.LOCAL_TZ).strftime("%Y-%m-%d %H:%M") == expected_local
+        assert allowed.astimezone(planning.LOCAL_TZ).strftime("%Y-%m-%d %H:%M") == expected_local
         assert allowed.tzinfo is not None and allowed > now
 
 
@@ -428,19 +428,19 @@ def test_signature_covers_timestamp_and_body_and_expires():
 
 
 def test_backoff_grows_with_jitter_and_is_capped():
-    from services.notification import service
+    from services.notification import delivery
 
     rng = random.Random(7)
-    delays = [service.backoff(n, rng) for n in (1, 2, 3, 4)]
-    base = service.RETRY_BASE_SECONDS
+    delays = [delivery.backoff(n, rng) for n in (1, 2, 3, 4)]
+    base = delivery.RETRY_BASE_SECONDS
     for n, delay in zip((1, 2, 3, 4), delays, strict=True):
-        nominal = min(service.RETRY_MAX_SECONDS, base * 2 ** (n - 1))
+        nominal = min(delivery.RETRY_MAX_SECONDS, base * 2 ** (n - 1))
         assert timedelta(seconds=0.5 * nominal) <= delay <= timedelta(seconds=1.5 * nominal)
-    assert len({d.total_seconds() for d in (service.backoff(3, random.Random(s)) for s in range(5))}) > 1  # jitter
-    assert service.backoff(100, rng) <= timedelta(seconds=1.5 * service.RETRY_MAX_SECONDS)
+    assert len({d.total_seconds() for d in (delivery.backoff(3, random.Random(s)) for s in range(5))}) > 1  # jitter
+    assert delivery.backoff(100, rng) <= timedelta(seconds=1.5 * delivery.RETRY_MAX_SECONDS)
 
 
-# --- channels chosen by the environment (services/notification/delivery.py) -------------------------
+# --- channels chosen by the environment (services/notification/channels.py) -------------------------
 
 
 def test_email_is_logged_unless_smtp_is_chosen_and_a_wrong_choice_is_named() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from common.contracts import ComplaintAccepted, ComplaintReceived, MediationTransitioned, Unit
 from common.errors import InvalidInput
-from services.reporting import exports, ingest, monthly, queries, rollups
+from services.reporting import exports, folding, monthly, rollups, views
 from services.reporting.rollups import Contribution, Ending, FactState
 
 T0 = datetime(2026, 3, 2, 1, tzinfo=UTC)  # a Monday, 09:00 in Shanghai
@@ -73,7 +73,7 @@ def test_no_clock_is_judged_from_the_facts_only_the_clocks_verdicts_count():
     late = fact(decided_at=T0 + timedelta(days=20), decided_unit=VILLAGE, accepted_at=T0 + timedelta(days=20))
     assert not any(c.metric.startswith("clock:") for c in rollups.fact_contributions(late))
     assert rollups.REPORTED_CLOCKS["mediation_end_notice"] == "end_notice"
-    assert set(rollups.REPORTED_CLOCKS.values()) == set(queries.CLOCKS)
+    assert set(rollups.REPORTED_CLOCKS.values()) == set(views.CLOCKS)
 
 
 def test_duration_buckets_and_percentiles():
@@ -84,8 +84,8 @@ def test_duration_buckets_and_percentiles():
     assert rollups.percentile({}, 0.5) is None
 
 
-def rows(**pairs) -> queries.Rows:
-    out: queries.Rows = {}
+def rows(**pairs) -> views.Rows:
+    out: views.Rows = {}
     for name, (n, amount) in pairs.items():
         metric, _, key = name.partition("__")
         out[(metric.replace("_", ":", 1) if metric.startswith("clock_") else metric, key)] = (n, Decimal(amount))
@@ -100,7 +100,7 @@ def test_success_rate_leaves_out_refused_consent_and_withdrawals():
         mediation__withdrawn=(2, 0),
         recovered__agreed=(3, "1200.5"),
     )
-    figures = queries.assemble(TOWNSHIP, None, None, own, {}, {}, [])
+    figures = views.assemble(TOWNSHIP, None, None, own, {}, {}, [])
     assert figures["mediation"]["ended"] == 11 and figures["mediation"]["mediated"] == 4
     assert figures["mediation"]["success_rate"] == 0.75
     assert figures["money_recovered"]["agreed"] == "1200.50"
@@ -111,7 +111,7 @@ def test_township_escalation_rate_against_the_line():
     own[("escalated_from:village", "mediation_failed")] = (9, Decimal(0))  # its villages': not its own
     own[("arrived", "routed")] = (40, Decimal(0))  # cases that came, accepted or not: not the disputes
     own[("decision", "refused")] = (20, Decimal(0))
-    entry = queries.escalation_entry(TOWNSHIP, own)
+    entry = views.escalation_entry(TOWNSHIP, own)
     assert entry == {
         "unit": TOWNSHIP,
         "tier": "township",
@@ -121,7 +121,7 @@ def test_township_escalation_rate_against_the_line():
         "within_line": False,
     }
     own[("decision", "accepted")] = (30, Decimal(0))
-    assert queries.escalation_entry(TOWNSHIP, own)["within_line"] is True
+    assert views.escalation_entry(TOWNSHIP, own)["within_line"] is True
 
 
 def test_on_time_rates_and_satisfaction():
@@ -131,33 +131,33 @@ def test_on_time_rates_and_satisfaction():
         ("satisfaction", "5"): (3, Decimal(15)),
         ("satisfaction", "2"): (1, Decimal(2)),
     }
-    figures = queries.assemble(CITY, None, None, own, {}, {}, [])
+    figures = views.assemble(CITY, None, None, own, {}, {}, [])
     assert figures["on_time"]["acceptance"] == {"met": 9, "missed": 1, "rate": 0.9}
     assert figures["on_time"]["mediation"]["rate"] is None
     assert figures["satisfaction"] == {"responses": 4, "average": 4.25, "by_score": {"2": 1, "5": 3}}
 
 
 def test_period_parsing():
-    assert queries.parse_period("2026-01-01", "2026-01-31") == (date(2026, 1, 1), date(2026, 1, 31))
-    assert queries.parse_period(None, "") == (None, None)
+    assert views.parse_period("2026-01-01", "2026-01-31") == (date(2026, 1, 1), date(2026, 1, 31))
+    assert views.parse_period(None, "") == (None, None)
     with pytest.raises(InvalidInput):
-        queries.parse_period("2026-02-01", "2026-01-01")
+        views.parse_period("2026-02-01", "2026-01-01")
     with pytest.raises(InvalidInput):
-        queries.parse_period("yesterday", None)
+        views.parse_period("yesterday", None)
 
 
 def test_a_period_reads_whole_months_from_the_monthly_rollups():
     d = date
-    assert queries.split_period(None, None) == ([], (None, None))
-    assert queries.split_period(d(2026, 1, 1), d(2026, 1, 31)) == ([], (d(2026, 1, 1), d(2026, 1, 1)))
-    assert queries.split_period(d(2026, 1, 15), d(2026, 3, 10)) == (
+    assert views.split_period(None, None) == ([], (None, None))
+    assert views.split_period(d(2026, 1, 1), d(2026, 1, 31)) == ([], (d(2026, 1, 1), d(2026, 1, 1)))
+    assert views.split_period(d(2026, 1, 15), d(2026, 3, 10)) == (
         [(d(2026, 1, 15), d(2026, 1, 31)), (d(2026, 3, 1), d(2026, 3, 10))],
         (d(2026, 2, 1), d(2026, 2, 1)),
     )
-    assert queries.split_period(d(2026, 1, 5), d(2026, 1, 20)) == ([(d(2026, 1, 5), d(2026, 1, 20))], None)
-    assert queries.split_period(d(2026, 1, 15), None) == ([(d(2026, 1, 15), d(2026, 1, 31))], (d(2026, 2, 1), None))
-    assert queries.split_period(None, d(2026, 3, 10)) == ([(d(2026, 3, 1), d(2026, 3, 10))], (None, d(2026, 2, 1)))
-    assert queries.split_period(d(2025, 12, 1), d(2026, 1, 31)) == ([], (d(2025, 12, 1), d(2026, 1, 1)))
+    assert views.split_period(d(2026, 1, 5), d(2026, 1, 20)) == ([(d(2026, 1, 5), d(2026, 1, 20))], None)
+    assert views.split_period(d(2026, 1, 15), None) == ([(d(2026, 1, 15), d(2026, 1, 31))], (d(2026, 2, 1), None))
+    assert views.split_period(None, d(2026, 3, 10)) == ([(d(2026, 3, 1), d(2026, 3, 10))], (None, d(2026, 2, 1)))
+    assert views.split_period(d(2025, 12, 1), d(2026, 1, 31)) == ([], (d(2025, 12, 1), d(2026, 1, 1)))
 
 
 def test_the_event_log_keeps_no_personal_data():
@@ -166,7 +166,7 @@ def test_the_event_log_keeps_no_personal_data():
         incident_division_code=VILLAGE, complainant_name="张三", complainant_phone="13800138000",
         complainant_division_code=VILLAGE, business_name="某店",
     )  # fmt: skip
-    kept = ingest.strip(event.model_dump(mode="json"))
+    kept = folding.strip(event.model_dump(mode="json"))
     assert "张三" not in str(kept) and "13800138000" not in str(kept) and kept["business_name"] == "某店"
     assert ComplaintReceived.model_validate(kept).complaint_id == event.complaint_id  # replayable
     accepted = ComplaintAccepted(
@@ -174,13 +174,13 @@ def test_the_event_log_keeps_no_personal_data():
         accepted_at=T0, accepted_by="clerk-wang", category="c", business_name="b", complainant_name="李四",
         complainant_phone="13900000000",
     )  # fmt: skip
-    assert "clerk-wang" not in str(ingest.strip(accepted.model_dump(mode="json")))
+    assert "clerk-wang" not in str(folding.strip(accepted.model_dump(mode="json")))
     moved = MediationTransitioned(
         complaint_id=uuid.uuid4(), unit=Unit(code=VILLAGE, name="v", tier="village"), action="assign",
         from_state="awaiting_assignment", to_state="assigned", actor="sup-li", mediator="med-zhao", at=T0,
         detail={"mediator": "med-zhao", "picked": "load_and_skill"},
     )  # fmt: skip
-    kept = ingest.strip(moved.model_dump(mode="json"))
+    kept = folding.strip(moved.model_dump(mode="json"))
     assert "med-zhao" not in str(kept) and "sup-li" not in str(kept) and kept["detail"] == {"picked": "load_and_skill"}
 
 
@@ -239,16 +239,16 @@ def test_deltas_at_the_own_unit_expand_to_the_same_rows_as_the_difference():
 
 def test_whole_months_read_whole_years_from_the_yearly_rollups():
     d = date
-    assert queries.split_months(None, None) == ([], (None, None))
-    assert queries.split_months(d(2025, 1, 1), d(2025, 12, 1)) == ([], (d(2025, 1, 1), d(2025, 1, 1)))
-    assert queries.split_months(d(2024, 11, 1), d(2026, 2, 1)) == (
+    assert views.split_months(None, None) == ([], (None, None))
+    assert views.split_months(d(2025, 1, 1), d(2025, 12, 1)) == ([], (d(2025, 1, 1), d(2025, 1, 1)))
+    assert views.split_months(d(2024, 11, 1), d(2026, 2, 1)) == (
         [(d(2024, 11, 1), d(2024, 12, 1)), (d(2026, 1, 1), d(2026, 2, 1))],
         (d(2025, 1, 1), d(2025, 1, 1)),
     )
-    assert queries.split_months(d(2025, 3, 1), d(2025, 10, 1)) == ([(d(2025, 3, 1), d(2025, 10, 1))], None)
-    assert queries.split_months(d(2025, 3, 1), d(2026, 10, 1)) == ([(d(2025, 3, 1), d(2026, 10, 1))], None)
-    assert queries.split_months(None, d(2026, 3, 1)) == ([(d(2026, 1, 1), d(2026, 3, 1))], (None, d(2025, 1, 1)))
-    assert queries.split_months(d(2025, 3, 1), None) == ([(d(2025, 3, 1), d(2025, 12, 1))], (d(2026, 1, 1), None))
+    assert views.split_months(d(2025, 3, 1), d(2025, 10, 1)) == ([(d(2025, 3, 1), d(2025, 10, 1))], None)
+    assert views.split_months(d(2025, 3, 1), d(2026, 10, 1)) == ([(d(2025, 3, 1), d(2026, 10, 1))], None)
+    assert views.split_months(None, d(2026, 3, 1)) == ([(d(2026, 1, 1), d(2026, 3, 1))], (None, d(2025, 1, 1)))
+    assert views.split_months(d(2025, 3, 1), None) == ([(d(2025, 3, 1), d(2025, 12, 1))], (d(2026, 1, 1), None))
 
 
 def test_the_table_carries_each_units_own_escalation_rate():

@@ -131,7 +131,7 @@ def receive(session: Session, event_id: uuid.UUID, event: Contract, handler: str
 # insert-only table, so concurrent handlers never wait on each other's rows (before this, every event
 # of a day updated the same city and township rows). `fold` moves the deltas into the daily, monthly
 # and yearly rollups of the unit and every unit above it, many events at a time, under an advisory
-# lock (one folder at a time). Reads add the deltas not folded yet (queries.py), so figures do not
+# lock (one folder at a time). Reads add the deltas not folded yet (views.py), so figures do not
 # wait for the fold.
 _DELTAS = """
 INSERT INTO reporting.rollup_deltas (unit_code, day, metric, key, n, amount)

@@ -1,7 +1,8 @@
-"""What the single-case view adds for a decision (docs/intake.md, "The case detail"): the cases
-linked to it, the documents it has, and the intake actions the caller may take now. The rules are
-the ones the actions themselves apply (`check_*` here and in decisions.py), so a button shown is an
-action allowed, and the console computes none of it."""
+"""What intake shows: the single case (docs/intake.md, "The case detail") with what it adds for a
+decision (the cases linked to it, the documents it has, and the intake actions the caller may take
+now), the businesses complained about before and the code lists. The rules are the ones the
+actions themselves apply (`check_*` here and in decisions.py), so a button shown is an action
+allowed, and the console computes none of it. The case list is case_list.py."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from common.categories import CATEGORIES, ConsumerRequest, RefusalGround
 from common.errors import Conflict, Forbidden
 from common.tenancy import CASE_ROLES, Role, Scope
 from services.intake import complaints, decisions, evidence
@@ -108,3 +110,53 @@ def linked(session: Session, complaint: Complaint, scope: Scope) -> dict[str, An
         "duplicate_of_case": {"id": str(first.id), "tracking_no": first.tracking_no} if first else None,
         "related": related,
     }
+
+
+def case(session: Session, complaint: Complaint, scope: Scope) -> dict[str, Any]:
+    """The single-case view: the case as the caller may see it, its linked cases, documents and actions."""
+    data = complaints.view(complaint, scope, single=True)
+    data.update(linked(session, complaint, scope))
+    data["documents"] = documents(complaint)
+    data["allowed_actions"] = allowed_actions(complaint, scope)
+    return data
+
+
+def known_businesses(session: Session, query: str, limit: int) -> list[dict[str, str]]:
+    """Businesses complained about before, by credit-code prefix or a part of the name. Only
+    businesses with a credit code (a registered business, not a person's name typed as one); name
+    and credit code only."""
+    q = query.strip()
+    credit = Complaint.business["credit_code"].astext
+    name = Complaint.business["name"].astext
+    if q.isalnum() and q.upper() == q and len(q) >= 2 and any(ch.isdigit() for ch in q):
+        match = credit.startswith(q)  # ix_complaints_business_credit_prefix
+    else:
+        match = name.contains(q, autoescape=True)
+    rows = session.execute(
+        select(name, credit).where(credit.is_not(None), match).distinct().order_by(credit).limit(limit)
+    ).all()
+    seen: dict[str, str] = {}
+    for business_name, code in rows:
+        seen.setdefault(code, business_name)
+    return [{"name": n, "credit_code": c} for c, n in seen.items()]
+
+
+def reference_list(name: str) -> list[dict[str, Any]] | None:
+    """A code list (categories, requests, refusal grounds), None for an unknown name."""
+    if name == "categories":
+        return [
+            {
+                "code": c.code,
+                "name_zh": c.name_zh,
+                "name_en": c.name_en,
+                "safety_related": c.safety_related,
+                "agency": c.agency,
+                "scope": c.scope,
+            }
+            for c in CATEGORIES
+        ]
+    if name == "requests":
+        return [{"code": r.value, "label_zh": r.label_zh} for r in ConsumerRequest]
+    if name == "refusal-grounds":
+        return [{"code": g.value, "label_zh": g.label_zh, "other_routes_zh": g.other_routes_zh} for g in RefusalGround]
+    return None
