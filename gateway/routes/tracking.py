@@ -49,7 +49,8 @@ async def reference(
     """The code lists with their Chinese labels: those intake accepts (`categories`, `requests`,
     `refusal-grounds`) and the platform's shared ones (common/reference.py: `case-statuses`,
     `history-steps`, `actions`, `message-states`, `message-actions`, `told-otherwise`,
-    `escalation-triggers`, `lights`, `channels`, `tiers`)."""
+    `escalation-triggers`, `lights`, `channels`, `tiers`, `mediation-states`, `agency-types`,
+    `remedy-routes`)."""
     if name == "history-steps":
         return reference_data.history_step_list()
     if name in reference_data.REFERENCE_LISTS:
