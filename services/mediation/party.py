@@ -143,7 +143,7 @@ def view(case: Case, party: str, now: datetime) -> dict[str, Any]:
                 "channel_label": _label(documents.CHANNELS, s.channel),
                 "place": s.place,
                 "scheduled_at": s.scheduled_at.isoformat(),
-                "held_at": cases._iso(s.held_at),
+                "held_at": views._iso(s.held_at),
                 "confirmations": _confirmations(
                     {
                         p: (
@@ -160,7 +160,7 @@ def view(case: Case, party: str, now: datetime) -> dict[str, Any]:
         agreement_view = {
             "version": agreement.version,
             "summary": agreement.summary,
-            "confirmed_at": cases._iso(agreement.confirmed_at),
+            "confirmed_at": views._iso(agreement.confirmed_at),
             "terms": [
                 {**views.term_view(t, now.date()), "kind_label": _label(documents.TERM_KINDS, t.kind)}
                 for t in case.terms
@@ -184,7 +184,7 @@ def view(case: Case, party: str, now: datetime) -> dict[str, Any]:
         "agreement": agreement_view,
         "outcome": case.outcome,
         "remedies": [{"code": r, "label": documents.REMEDIES.get(r, r)} for r in case.remedies or []],
-        "clocks": cases._clocks(case, now),
+        "clocks": views._clocks(case, now),
         "allowed_actions": allowed(case, party),
     }
 
