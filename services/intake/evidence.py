@@ -18,6 +18,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from common.config import IntakeSettings
 from services.intake import validation
 from services.intake.models import Evidence
 
@@ -42,7 +43,7 @@ class FilesystemStore:
     """Files under a root directory (`EVIDENCE_DIR`, default `var/evidence`), written atomically."""
 
     def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root or os.environ.get("EVIDENCE_DIR") or ROOT / "var" / "evidence")
+        self.root = Path(root or IntakeSettings().evidence_dir or ROOT / "var" / "evidence")
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()

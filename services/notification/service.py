@@ -12,7 +12,6 @@ transaction, sends outside any transaction, then records the outcome. See docs/n
 from __future__ import annotations
 
 import logging
-import os
 import random
 import uuid
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from common import metrics, reference
+from common.config import NotificationSettings
 from common.contracts import (
     CaseEscalated,
     CaseReassigned,
@@ -82,17 +82,14 @@ from services.notification.templates import TEMPLATES, check_override, placehold
 log = logging.getLogger(__name__)
 
 
-def _float_env(name: str, default: str) -> float:
-    return float(os.environ.get(name, default))
-
-
-DELIVERY_INTERVAL_SECONDS = _float_env("NOTIFICATION_DELIVERY_INTERVAL_SECONDS", "1")
-MAX_ATTEMPTS = int(_float_env("NOTIFICATION_MAX_ATTEMPTS", "6"))
-RETRY_BASE_SECONDS = _float_env("NOTIFICATION_RETRY_BASE_SECONDS", "30")
-RETRY_MAX_SECONDS = _float_env("NOTIFICATION_RETRY_MAX_SECONDS", "3600")
-LEASE_SECONDS = _float_env("NOTIFICATION_LEASE_SECONDS", "60")
-AGENCY_REMINDER_SECONDS = _float_env("AGENCY_REMINDER_SECONDS", "86400")
-AGENCY_MAX_REMINDERS = int(_float_env("AGENCY_MAX_REMINDERS", "3"))
+_SETTINGS = NotificationSettings()
+DELIVERY_INTERVAL_SECONDS = _SETTINGS.notification_delivery_interval_seconds
+MAX_ATTEMPTS = _SETTINGS.notification_max_attempts
+RETRY_BASE_SECONDS = _SETTINGS.notification_retry_base_seconds
+RETRY_MAX_SECONDS = _SETTINGS.notification_retry_max_seconds
+LEASE_SECONDS = _SETTINGS.notification_lease_seconds
+AGENCY_REMINDER_SECONDS = _SETTINGS.agency_reminder_seconds
+AGENCY_MAX_REMINDERS = _SETTINGS.agency_max_reminders
 BATCH = 100
 REMINDER_NAMESPACE = uuid.UUID("6f1d3c2a-8b7e-4f60-9a51-2c4d8e9f0a17")
 ADMIN_ROLES = frozenset({Role.TENANT_ADMIN, Role.PLATFORM_ADMIN})
@@ -753,7 +750,7 @@ class NotificationService:
             text = (
                 f"【消费纠纷调解】{row.business_name or '贵单位'}：有消费者就一件消费纠纷（编号 {row.tracking_no}）"
                 f"向{row.unit_name or '调解组织'}投诉贵单位。请凭统一社会信用代码和短信验证码登录 "
-                f"{os.environ.get('PORTAL_URL', '/business/')} 查看并回应。"
+                f"{_SETTINGS.portal_url} 查看并回应。"
             )
         self.channels.sms.send(Outgoing(str(uuid.uuid4()), "sms", known[0], "", text))
         return {"sent": True, "phone": mask_phone(known[0])}
