@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 DEFAULT_YELLOW_SHARE = 2 / 3
 BATCH = 500
 # how often a service looks for clocks changing colour, and recounts its open cases for the gauge
-WATCH_INTERVAL_SECONDS = ServiceSettings().clock_watch_interval_seconds
-OPEN_CASES_INTERVAL_SECONDS = ServiceSettings().open_cases_interval_seconds
+_SETTINGS = ServiceSettings()
+WATCH_INTERVAL_SECONDS = _SETTINGS.clock_watch_interval_seconds
+OPEN_CASES_INTERVAL_SECONDS = _SETTINGS.open_cases_interval_seconds
 
 
 class WatchedClock:

@@ -5,12 +5,14 @@
 - `ServiceSettings`: every nameko service (nameko.yaml, metrics, clock watch), and one subclass per
   service that has settings of its own (`IntakeSettings`, `RoutingSettings`, `NotificationSettings`,
   `ReportingSettings`; mediation has none beyond `ServiceSettings`);
-- `RunnerSettings`: `make run` (`ops/run.py`), which starts all of them.
+- `RunnerSettings`: `make run` (`ops/run.py`), which starts all of them; `AccountsSettings`: the
+  accounts command.
 
 A variable keeps its exact name (upper case) and default. docs/settings.md is generated from these
 models (`python -m ops.settings_doc`); tests/unit/test_settings.py fails when it is out of date. The
-OpenTelemetry SDK reads its own `OTEL_*` variables (common/telemetry.py follows the same ones): they
-are listed there, not modelled here. This module is of the platform layer: it imports no service.
+libraries' own variables are listed there, not modelled here: the OpenTelemetry SDK's `OTEL_*`
+(common/telemetry.py reads them as the SDK does) and prometheus_client's `PROMETHEUS_MULTIPROC_DIR`.
+This module is of the platform layer: it imports nothing of the platform's own.
 """
 
 from __future__ import annotations
