@@ -10,14 +10,25 @@ WEB_APPS := console portal
 WEB_BUILT := $(foreach app,$(WEB_APPS),web/$(app)/dist/.built)
 web_sources = $(shell find web/$(1)/src -type f) $(addprefix web/$(1)/,index.html vite.config.ts tsconfig.json package.json)
 
-.PHONY: run test lint bench clean web $(WEB_APPS)
+# the locks with hashes, each from its requirements*.in and pinned like the one before it:
+# requirements.txt (every process), requirements-pdf.txt (+ weasyprint: the gateway's image),
+# requirements-dev.txt (+ tests and tools: what this Makefile installs); `make lock` after editing an .in
+PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
 
-$(STAMP): requirements.txt requirements-dev.txt
+.PHONY: run test lint lock bench clean web $(WEB_APPS)
+
+$(STAMP): requirements-dev.txt
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip "setuptools<81" wheel
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
+
+# keeps every pin it can (`$(PIP_COMPILE) --upgrade-package X ...` moves one on)
+lock: $(STAMP)
+	$(PIP_COMPILE) -o requirements.txt requirements.in
+	$(PIP_COMPILE) -o requirements-pdf.txt requirements-pdf.in
+	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
 
 # each web app: npm ci when its lock changed, a build when a source did
 web/%/node_modules/.installed: web/%/package-lock.json

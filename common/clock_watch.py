@@ -15,7 +15,6 @@ the transaction that records it, and a clock turning red counts its breach once.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from common import clocks, metrics
 from common.clocks import Clock, ClockKind, ClockUnit, Colour
+from common.config import ServiceSettings
 from common.contracts import ClockColourChanged, ClockStopped, Contract, Unit, WorkingDays
 from common.errors import InvalidInput
 from common.outbox import emit
@@ -41,8 +41,9 @@ if TYPE_CHECKING:
 DEFAULT_YELLOW_SHARE = 2 / 3
 BATCH = 500
 # how often a service looks for clocks changing colour, and recounts its open cases for the gauge
-WATCH_INTERVAL_SECONDS = float(os.environ.get("CLOCK_WATCH_INTERVAL_SECONDS", "5"))
-OPEN_CASES_INTERVAL_SECONDS = float(os.environ.get("OPEN_CASES_INTERVAL_SECONDS", "30"))
+_SETTINGS = ServiceSettings()
+WATCH_INTERVAL_SECONDS = _SETTINGS.clock_watch_interval_seconds
+OPEN_CASES_INTERVAL_SECONDS = _SETTINGS.open_cases_interval_seconds
 
 
 class WatchedClock:

@@ -66,7 +66,6 @@ CLOCK_BUCKETS = (
     MEDIATION_SECONDS,
     90 * DAY,
 )
-DEFAULT_POLL_SECONDS = 15.0
 NO_TIER = "platform"  # a clock before any unit is responsible (the acknowledgement)
 
 HTTP_REQUEST_SECONDS = Histogram(
@@ -206,6 +205,7 @@ def observe_handler_seconds(service: str, entrypoint: str, kind: str, outcome: s
 
 
 def multiprocess_dir() -> str | None:
+    # prometheus_client's own variable: it decides there where values are written (docs/settings.md)
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
@@ -267,12 +267,12 @@ class ServiceMetrics:
     periodic gauges (outbox backlog from the service's own outbox table, queue depths by a passive
     `queue_declare`, which creates nothing)."""
 
-    def __init__(self, container) -> None:
+    def __init__(self, container, *, port: int, host: str, poll_seconds: float) -> None:
         self.container = container
         self.service = container.service_name
-        self.port = int(os.environ.get("METRICS_PORT", "0") or 0)
-        self.host = os.environ.get("METRICS_HOST", "127.0.0.1")
-        self.poll_seconds = float(os.environ.get("METRICS_POLL_SECONDS", DEFAULT_POLL_SECONDS))
+        self.port = port  # 0: no /metrics server
+        self.host = host
+        self.poll_seconds = poll_seconds
         self._children: dict[tuple[str, str], Any] = {}
         self._socket = None
         self._running = False

@@ -19,7 +19,6 @@ stay as they were counted.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -31,6 +30,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from common import clock_watch, clocks
 from common.clocks import Clock, ClockUnit
+from common.config import ServiceSettings
 from common.contracts import OfficialCalendarChanged, OfficialSchedule
 from common.errors import InvalidInput
 from common.workdays import SHANGHAI, OfficialYear, WorkCalendar, enter_official_year, set_official_years
@@ -38,7 +38,7 @@ from common.workdays import SHANGHAI, OfficialYear, WorkCalendar, enter_official
 log = logging.getLogger(__name__)
 
 FIRST_YEAR = 2000
-OFFICIAL_CALENDAR_REFRESH_SECONDS = float(os.environ.get("OFFICIAL_CALENDAR_REFRESH_SECONDS", "30"))
+OFFICIAL_CALENDAR_REFRESH_SECONDS = ServiceSettings().official_calendar_refresh_seconds
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 LISTS = ("statutory_holidays", "bridging_days", "makeup_workdays")
 MAX_DAYS = 60  # more days in one list than any notice has: a typing error

@@ -37,6 +37,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from common import metrics
+from common.config import ServiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +284,13 @@ class Telemetry(DependencyProvider):
     def setup(self) -> None:
         self.tracing = setup_tracing(self.container.service_name)
         self.service = self.container.service_name
-        self.exporter = metrics.ServiceMetrics(self.container)
+        config = ServiceSettings()
+        self.exporter = metrics.ServiceMetrics(
+            self.container,
+            port=config.metrics_port,
+            host=config.metrics_host,
+            poll_seconds=config.metrics_poll_seconds,
+        )
 
     def start(self) -> None:
         self.exporter.start()

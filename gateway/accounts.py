@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import csv
 import getpass
-import os
 import re
 import sys
 from collections.abc import Iterable
@@ -23,7 +22,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from common.config import settings
+from common.config import AccountsSettings
 from common.db import make_engine
 from common.divisions import is_unit_code
 from common.tenancy import UNIT_ROLES
@@ -100,14 +99,15 @@ def main() -> None:
     create.add_argument("tenant", help="division code, or <unit code>-<agency type>")
     create.add_argument("roles", nargs="+")
     args = parser.parse_args()
+    config = AccountsSettings()
     if args.command == "create-user":
-        password = os.environ.get("NEW_USER_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+        password = config.new_user_password or getpass.getpass(f"password for {args.username}: ")
         if len(password) < 12:
             sys.exit("the password needs at least 12 characters")
     engine = make_engine()
     with Session(engine) as session, session.begin():
         if args.command == "demo":
-            print(f"{ensure_demo_accounts(session, unit_codes(args.folder), settings().demo_password)} demo accounts")
+            print(f"{ensure_demo_accounts(session, unit_codes(args.folder), config.demo_password)} demo accounts")
         elif args.command == "create-user":
             try:
                 user = create_user(session, args.username.lower(), password, args.tenant, args.roles)

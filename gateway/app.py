@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
-from common.config import missing_secrets, refusal, settings
+from common.config import GatewaySettings, missing_secrets, refusal
 from common.db import make_engine
 from common.telemetry import instrument_app
 from gateway import errors, throttle
@@ -61,7 +61,7 @@ async def lifespan(app: FastAPI):
     if missing:  # tokens signed with a guessable secret could be forged by anyone
         log.critical(refusal(missing))
         raise RuntimeError(refusal(missing))
-    config = settings()
+    config = GatewaySettings()
     app.state.config = config
     app.state.proxies = throttle.trusted_proxies(config.forwarded_allow_ips)
     app.state.engine = make_engine(config.database_url, pool_size=5)
@@ -83,11 +83,12 @@ app = FastAPI(
     redoc_url=None,  # ReDoc would load from a CDN: a government intranet has none
 )
 app.add_middleware(PlainText, binary_paths=complaints.UPLOAD_PATHS)  # inside BodySizeLimit: reads bodies it let in
+body_limits = GatewaySettings()
 app.add_middleware(
     BodySizeLimit,
-    max_bytes=settings().max_body_bytes,
+    max_bytes=body_limits.max_body_bytes,
     upload_paths=complaints.UPLOAD_PATHS,
-    upload_max_bytes=settings().max_upload_bytes,
+    upload_max_bytes=body_limits.max_upload_bytes,
 )
 errors.install(app)
 instrument_app(app)  # request spans and latency histogram, GET /metrics (common/telemetry.py)

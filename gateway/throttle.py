@@ -28,7 +28,7 @@ from datetime import timedelta
 from sqlalchemy import Engine, delete, func, insert, select
 from starlette.requests import Request
 
-from common.config import Settings
+from common.config import GatewaySettings
 from gateway.identity import growing_delay, retry_after
 from gateway.models import LoginAttempt
 
@@ -43,7 +43,7 @@ class Limits:
     first_delay_seconds: int = 30
 
     @classmethod
-    def from_settings(cls, config: Settings) -> Limits:
+    def from_settings(cls, config: GatewaySettings) -> Limits:
         return cls(
             window_seconds=config.login_window_seconds,
             per_username=config.login_failures_per_username,

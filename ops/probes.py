@@ -12,7 +12,6 @@ container runs so it starts only after the migration Job has finished.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 from alembic.runtime.migration import MigrationContext
@@ -26,7 +25,7 @@ from ops.migrate import COMPONENTS, alembic_config
 def ping(service: str, *, database: bool, timeout: float) -> bool:
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    proxy = ClusterRpcProxy({"AMQP_URI": os.environ["AMQP_URI"]}, timeout=timeout)
+    proxy = ClusterRpcProxy({"AMQP_URI": settings().amqp_uri}, timeout=timeout)
     rpc = proxy.start()
     try:
         answer = getattr(rpc, service).ping()

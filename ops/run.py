@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session
 
-from common.config import missing_secrets, refusal, settings
+from common.config import RunnerSettings, missing_secrets, refusal
 from common.db import make_engine
 from ops.infra import ensure_all
 from ops.migrate import upgrade
@@ -86,13 +86,14 @@ class Platform:
         self.env = env
         self.gateway_env = gateway_env or {}  # what the gateway alone runs with (e.g. another broker address)
         # each service serves /metrics on its own port: METRICS_PORT_BASE (9101), +1, ... in SERVICES order
-        base = int(env.get("METRICS_PORT_BASE", "9101"))
+        config = RunnerSettings.from_env(env)
+        base = config.metrics_port_base
         self.metrics_ports = metrics_ports or {name: base + i for i, name in enumerate(SERVICES)}
         self.host = host
         self.port = port
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
-        self.service_processes = service_processes(env.get("SERVICE_PROCESSES", ""))
+        self.service_processes = service_processes(config.service_processes)
         log_dir.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -187,13 +188,12 @@ class Platform:
 
 
 def main() -> None:
-    config = settings()
+    config = RunnerSettings()
     env = dict(os.environ)
     if config.demo_mode:
         env.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
     if missing_secrets(env):
         sys.exit(refusal(missing_secrets(env)))
-    host, port = env.get("GATEWAY_HOST", "127.0.0.1"), int(env.get("GATEWAY_PORT", "8000"))
     print("checking PostgreSQL and RabbitMQ ...", flush=True)
     ensure_all()
     print("migrating schemas ...", flush=True)
@@ -201,7 +201,7 @@ def main() -> None:
     units, demo_accounts = load_tenants(config.database_url, demo=config.demo_mode, password=config.demo_password)
     print(f"tenants: {units} units onboarded in {', '.join(DEMO_CITIES)}", flush=True)
 
-    platform = Platform(env=env, host=host, port=port, log_dir=ROOT / "var" / "log")
+    platform = Platform(env=env, host=config.gateway_host, port=config.gateway_port, log_dir=ROOT / "var" / "log")
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:

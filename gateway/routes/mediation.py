@@ -6,6 +6,7 @@ supervisors act (403), cases outside the caller's scope answer 404."""
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from gateway.deps import Rpc, Staff
 from gateway.errors import problem
 from gateway.models import User
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["mediation"])
 
 CASE = "/complaints/{complaint_id}/mediation"
@@ -205,16 +207,30 @@ async def _document(client: Any, staff: Any, complaint_id: str, kind: str, n: in
     return await client.call("mediation", "document", complaint_id, kind, n=n, context=staff.scope.to_context())
 
 
+# weasyprint is the gateway image's optional extra (requirements-pdf.txt, Pango and a CJK font): a
+# gateway without it serves the same documents as HTML, which the browser prints
+PDF_NOT_INSTALLED = "本服务器未安装 PDF 生成组件，请打开同名的 .html 文书，用浏览器打印或另存为 PDF。"
+
+
+class PdfNotInstalled(RuntimeError):
+    """weasyprint, or the system libraries it loads, are not installed here."""
+
+
 def _pdf(html: str) -> bytes:
     try:
         from weasyprint import HTML  # imported on first use: it loads Pango
     except (ImportError, OSError) as exc:  # the library or its system libraries are missing
-        raise HTTPException(503, f"PDF rendering is not available here ({exc}); use the .html document") from None
+        raise PdfNotInstalled(str(exc)) from None
     return HTML(string=html).write_pdf()
 
 
 async def _pdf_document(client: Any, staff: Any, complaint_id: str, kind: str, n: int | None = None) -> Response:
-    pdf = await run_in_threadpool(_pdf, await _document(client, staff, complaint_id, kind, n))
+    html = await _document(client, staff, complaint_id, kind, n)
+    try:
+        pdf = await run_in_threadpool(_pdf, html)
+    except PdfNotInstalled as exc:
+        log.warning("PDF asked for, but this gateway cannot render it: %s", exc)
+        return problem(501, "pdf_not_installed", PDF_NOT_INSTALLED)
     return Response(pdf, media_type="application/pdf")
 
 

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from common.config import IntakeSettings
 from common.db import UnitOfWork
 from common.errors import InvalidInput
 from services.intake import validation
@@ -46,7 +47,7 @@ class FilesystemStore:
     """Files under a root directory (`EVIDENCE_DIR`, default `var/evidence`), written atomically."""
 
     def __init__(self, root: str | Path | None = None) -> None:
-        self.root = Path(root or os.environ.get("EVIDENCE_DIR") or ROOT / "var" / "evidence")
+        self.root = Path(root or IntakeSettings().evidence_dir or ROOT / "var" / "evidence")
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()

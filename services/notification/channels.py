@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import smtplib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 import requests
 
+from common.config import NotificationSettings
 from common.contracts.signing import MESSAGE_ID_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from common.masking import mask_recipient
 from common.messaging import durable_queue_arguments
@@ -218,39 +219,39 @@ class Docking:
 
 
 class Channels:
-    """The providers of one process, chosen by the environment (README, docs/notification.md)."""
+    """The providers of one process, chosen by `NotificationSettings` (docs/settings.md); `config`
+    (variables by name, e.g. nameko's `AMQP_URI`) wins over the environment."""
 
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        env = {**os.environ, **(config or {})}
-        sms = env.get("SMS_PROVIDER", "log")
-        self.sms_secret = env.get("SMS_SECRET", "")  # also verifies the provider's delivery reports (receipts.py)
+    def __init__(self, config: Mapping[str, str] | None = None) -> None:
+        settings = NotificationSettings.from_env(config or {})
+        sms = settings.sms_provider
+        self.sms_secret = settings.sms_secret  # also verifies the provider's delivery reports (receipts.py)
         if sms == "http":
-            endpoint = env.get("SMS_ENDPOINT", "")
-            if not endpoint:
+            if not settings.sms_endpoint:
                 raise RuntimeError("SMS_PROVIDER=http needs SMS_ENDPOINT")
-            self.sms: Provider = HttpSms(endpoint, self.sms_secret)
+            self.sms: Provider = HttpSms(settings.sms_endpoint, self.sms_secret)
         elif sms == "log":
-            self.sms = Logged("SMS", env.get("SMS_LOG_FILE", "var/sms.log"))
+            self.sms = Logged("SMS", settings.sms_log_file)
         else:
             raise RuntimeError(f"SMS_PROVIDER must be http or log, not {sms!r}")
-        email = env.get("EMAIL_PROVIDER", "log")
+        email = settings.email_provider
         if email == "smtp":
             self.email: Provider = Smtp(
-                env.get("SMTP_HOST", "127.0.0.1"),
-                int(env.get("SMTP_PORT", "25")),
-                env.get("SMTP_FROM", "noreply@disputes.local"),
-                starttls=env.get("SMTP_STARTTLS", "0") == "1",
-                user=env.get("SMTP_USER", ""),
-                password=env.get("SMTP_PASSWORD", ""),
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_from,
+                starttls=settings.smtp_starttls,
+                user=settings.smtp_user,
+                password=settings.smtp_password,
             )
         elif email == "log":
             self.email = Logged("e-mail")
         else:
             raise RuntimeError(f"EMAIL_PROVIDER must be smtp or log, not {email!r}")
         self.inbox: Provider = Inbox()
-        self.webhook: Provider = Webhook(env.get("WEBHOOK_SECRET", ""))
-        self.amqp: Provider = Docking(env.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/disputes"))
-        self.webhook_url = env.get("WEBHOOK_URL", "")  # may hold {tenant}; an agency's own URL wins
+        self.webhook: Provider = Webhook(settings.webhook_secret)
+        self.amqp: Provider = Docking(settings.amqp_uri)
+        self.webhook_url = settings.webhook_url  # may hold {tenant}; an agency's own URL wins
 
     def provider(self, channel: str) -> Provider:
         return {"sms": self.sms, "email": self.email, "inbox": self.inbox, "webhook": self.webhook, "amqp": self.amqp}[

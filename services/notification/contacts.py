@@ -4,7 +4,6 @@ staff record; where a party's SMS and one-time codes go."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import datetime
 from typing import Any
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from common.config import NotificationSettings
 from common.errors import Conflict, Forbidden, InvalidInput
 from common.tenancy import Scope
 from services.notification import planning
@@ -117,6 +117,6 @@ def business_invitation(session: Session, scope: Scope | None, complaint_id: uui
     text = (
         f"【消费纠纷调解】{row.business_name or '贵单位'}：有消费者就一件消费纠纷（编号 {row.tracking_no}）"
         f"向{row.unit_name or '调解组织'}投诉贵单位。请凭统一社会信用代码和短信验证码登录 "
-        f"{os.environ.get('PORTAL_URL', '/business/')} 查看并回应。"
+        f"{NotificationSettings().portal_url} 查看并回应。"
     )
     return known[0], text

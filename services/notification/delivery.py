@@ -12,7 +12,6 @@ whose lease ran out meanwhile records nothing. See docs/notification.md.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import uuid
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from common import metrics
+from common.config import NotificationSettings
 from common.contracts import MessageRecorded
 from common.db import UnitOfWork
 from services.notification import planning, receipts, tenants
@@ -37,15 +37,12 @@ log = logging.getLogger(__name__)
 SERVICE = "notification"  # as the dead-letter metrics name it
 
 
-def _float_env(name: str, default: str) -> float:
-    return float(os.environ.get(name, default))
-
-
-DELIVERY_INTERVAL_SECONDS = _float_env("NOTIFICATION_DELIVERY_INTERVAL_SECONDS", "1")
-MAX_ATTEMPTS = int(_float_env("NOTIFICATION_MAX_ATTEMPTS", "6"))
-RETRY_BASE_SECONDS = _float_env("NOTIFICATION_RETRY_BASE_SECONDS", "30")
-RETRY_MAX_SECONDS = _float_env("NOTIFICATION_RETRY_MAX_SECONDS", "3600")
-LEASE_SECONDS = _float_env("NOTIFICATION_LEASE_SECONDS", "60")
+_SETTINGS = NotificationSettings()
+DELIVERY_INTERVAL_SECONDS = _SETTINGS.notification_delivery_interval_seconds
+MAX_ATTEMPTS = _SETTINGS.notification_max_attempts
+RETRY_BASE_SECONDS = _SETTINGS.notification_retry_base_seconds
+RETRY_MAX_SECONDS = _SETTINGS.notification_retry_max_seconds
+LEASE_SECONDS = _SETTINGS.notification_lease_seconds
 BATCH = 100
 
 

@@ -4,7 +4,6 @@ clock turns yellow; none once it acknowledged or the handover lapsed."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,14 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from common.config import NotificationSettings
 from common.contracts import CaseRoutingStep
 from common.db import UnitOfWork
 from services.notification import contacts, delivery, planning
 from services.notification import rules as R
 from services.notification.models import AgencyHandover, CaseContact
 
-AGENCY_REMINDER_SECONDS = float(os.environ.get("AGENCY_REMINDER_SECONDS", "86400"))
-AGENCY_MAX_REMINDERS = int(float(os.environ.get("AGENCY_MAX_REMINDERS", "3")))
+_SETTINGS = NotificationSettings()
+AGENCY_REMINDER_SECONDS = _SETTINGS.agency_reminder_seconds
+AGENCY_MAX_REMINDERS = _SETTINGS.agency_max_reminders
 REMINDER_NAMESPACE = uuid.UUID("6f1d3c2a-8b7e-4f60-9a51-2c4d8e9f0a17")
 
 

@@ -13,12 +13,12 @@ same inheritance: defaults <- city <- township <- village (<- an agency's own).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from common.config import TenantDefaults
 from common.errors import InvalidInput
 from common.tenancy import parse_tenant
 from services.notification.planning import LOCAL_TZ
@@ -29,9 +29,10 @@ URL = re.compile(r"^https?://[^\s]{3,500}$")
 
 
 def defaults() -> dict[str, Any]:
+    config = TenantDefaults()
     return {
-        "quiet_hours": os.environ.get("SMS_QUIET_HOURS", "21:00-08:00") or "off",
-        "webhook_url": os.environ.get("WEBHOOK_URL", ""),
+        "quiet_hours": config.sms_quiet_hours or "off",
+        "webhook_url": config.webhook_url,
         "webhook_secret": None,
     }
 

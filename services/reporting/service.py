@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import logging
-import os
 import uuid
 from typing import Any
 
 from nameko.rpc import rpc
 from nameko.timer import timer
 
+from common.config import ReportingSettings
 from common.contracts import (
     CaseEscalated,
     CaseReassigned,
@@ -45,11 +45,11 @@ install_nameko_patches()  # before nameko builds this service's container (commo
 log = logging.getLogger(__name__)
 
 # how often the timer looks for monthly reports still to produce (the month just ended)
-MONTHLY_INTERVAL_SECONDS = float(os.environ.get("REPORTING_MONTHLY_INTERVAL_SECONDS", "3600"))
+MONTHLY_INTERVAL_SECONDS = ReportingSettings().reporting_monthly_interval_seconds
 CHARTS = ("trend", "categories", "sla")
 # how often the rollup deltas handlers append are folded into the rollups (folding.fold); reads add
 # the deltas not folded yet, so this bounds how many rows a summary reads beside the rollups
-FOLD_INTERVAL_SECONDS = float(os.environ.get("REPORTING_FOLD_INTERVAL_SECONDS", "1"))
+FOLD_INTERVAL_SECONDS = ReportingSettings().reporting_fold_interval_seconds
 FOLD_BATCHES = 10  # at most this many batches (folding.FOLD_BATCH deltas each) per tick
 
 

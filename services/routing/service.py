@@ -10,7 +10,6 @@ the context data. Rules and moves: docs/routing.md."""
 from __future__ import annotations
 
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from nameko.timer import timer
 
 from common import clock_watch
 from common import official_calendar as calendar_copy
+from common.config import RoutingSettings
 from common.contracts import (
     ClockColourChanged,
     ComplaintReceived,
@@ -46,9 +46,9 @@ install_nameko_patches()  # before nameko builds this service's container (commo
 log = logging.getLogger(__name__)
 
 # another process may have changed tenants: the tree is checked against the registry this often
-TREE_CHECK_SECONDS = float(os.environ.get("ROUTING_TREE_CHECK_SECONDS", "10"))
+TREE_CHECK_SECONDS = RoutingSettings().routing_tree_check_seconds
 # how often the official calendar of this year and the next is checked (gauge, notice)
-CALENDAR_CHECK_SECONDS = float(os.environ.get("OFFICIAL_CALENDAR_CHECK_SECONDS", "300"))
+CALENDAR_CHECK_SECONDS = RoutingSettings().official_calendar_check_seconds
 
 
 class RoutingService:

@@ -225,9 +225,9 @@ def test_three_times_the_capacity_is_refused_at_once_and_nothing_refused_is_file
     gateway's own request-duration histogram, which a stall of the load generator cannot inflate, 99%
     of the overload 503s (all but the few a descheduled gateway process delays; two cores run several
     platforms here) and the median 503 seen by the client."""
-    from common.config import Settings
+    from common.config import GatewaySettings
 
-    url, bound = overload_platform.url, Settings().max_submissions_in_flight
+    url, bound = overload_platform.url, GatewaySettings().max_submissions_in_flight
     # the capacity: what the platform files per second with the gateway's bound kept busy
     measuring = asyncio.run(closed_loop(url, bound, seconds=6))
     assert all(a.status == 201 for a in measuring), collections.Counter(a.status for a in measuring)
