@@ -100,7 +100,7 @@ class Assignment(Base):
     rule: Mapped[str] = mapped_column(String(40))
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # active | handover_pending | contested | with_agency | ended (services/routing/cases.py)
+    # active | handover_pending | contested | with_agency | ended (services/routing/moves.py)
     state: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
     # the number of the case's last routing event (ComplaintRouted is 1): consumers apply them in order
     seq: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -1,7 +1,7 @@
 """What routing offers the caller on a case, for the console (docs/routing.md, "Allowed actions"):
 the moves the caller may make now, and why the case is where it is, in Chinese.
 
-`allowed_actions` asks the same questions the moves ask before they act (cases.py: who sees the
+`allowed_actions` asks the same questions the moves ask before they act (moves.py: who sees the
 case how, the role, the assignment's state, the open handover), without acting, so a button the
 console shows is a move routing accepts. Pure reads: no lock, no write.
 """
@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from common.reference import ESCALATION_TRIGGERS
 from common.tenancy import Scope
-from services.routing.cases import (
+from services.routing.models import Assignment, Handover
+from services.routing.moves import (
     ACCEPTORS,
     ACTIVE,
     AGENCY_PENDING,
@@ -26,7 +27,6 @@ from services.routing.cases import (
     SUPERVISOR,
     visibility,
 )
-from services.routing.models import Assignment, Handover
 from services.routing.rules import common_higher_unit, escalation_target
 from services.routing.tree import DivisionTree
 

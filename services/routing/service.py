@@ -35,7 +35,7 @@ from common.errors import EXPECTED
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
-from services.routing import cases, lights, offers, supervision
+from services.routing import escalation, lights, moves, offers, responsibility, supervision, views, warnings
 from services.routing import official_calendar as calendar_ops
 from services.routing import tenants as tenant_ops
 from services.routing.models import Assignment, CaseClock, Inbox, OfficialCalendar, Outbox, SupervisionOrder, TierClock
@@ -93,7 +93,7 @@ class RoutingService:
                     for event in events:
                         self.db.emit(session, event)
                     return events
-            except cases.TreeStale:
+            except responsibility.TreeStale:
                 if attempt:
                     raise
         return []
@@ -103,7 +103,7 @@ class RoutingService:
         (services/routing/offers.py)."""
         tree = self.tree()
         with self.db.read() as session:
-            data = cases.view(session, tree, self.scope, complaint_id)
+            data = views.view(session, tree, self.scope, complaint_id)
             a = session.get(Assignment, complaint_id)
             data["allowed_actions"] = offers.allowed_actions(session, tree, a, self.scope)
             data["explanation_zh"] = offers.explain(a, tree)
@@ -116,7 +116,7 @@ class RoutingService:
         def route(session, tree):
             if not self.db.first_delivery(session, event_id, "routing.on_complaint_received"):
                 return []
-            return cases.route_new(session, tree, event, datetime.now(UTC))
+            return responsibility.route_new(session, tree, event, datetime.now(UTC))
 
         self._act(route)
 
@@ -125,7 +125,7 @@ class RoutingService:
         def ended(session, tree):
             if not self.db.first_delivery(session, event_id, "routing.on_mediation_ended"):
                 return []
-            return cases.on_mediation_ended(session, tree, event)
+            return escalation.on_mediation_ended(session, tree, event)
 
         self._act(ended)
 
@@ -148,13 +148,13 @@ class RoutingService:
     @timer(interval=clock_watch.WATCH_INTERVAL_SECONDS)
     def watch_clocks(self) -> None:
         """Turn the tier targets and the handovers' clocks yellow and red, and say so; a red light
-        is acted on (cases.on_clock_red) in the transaction that reports it."""
+        is acted on (escalation.on_clock_red) in the transaction that reports it."""
         tree = self.tree()
 
         def act(session, change: ClockColourChanged) -> list[Contract]:
             if change.colour != "red":
                 return []
-            events = cases.on_clock_red(session, tree, change, datetime.now(UTC))
+            events = escalation.on_clock_red(session, tree, change, datetime.now(UTC))
             return events + supervision.follow(session, tree, events)
 
         def act_on_order(session, change: ClockColourChanged) -> list[Contract]:
@@ -206,7 +206,7 @@ class RoutingService:
         """The case's tier target and handover clocks, stopped ones too."""
         key = self._key(complaint_id)
         with self.db.read() as session:
-            return cases.clocks_of(session, self.tree(), self.scope, key, datetime.now(UTC))
+            return views.clocks_of(session, self.tree(), self.scope, key, datetime.now(UTC))
 
     @rpc(expected_exceptions=EXPECTED)
     def held_clocks(
@@ -220,37 +220,37 @@ class RoutingService:
     @rpc(expected_exceptions=EXPECTED)
     def accept_handover(self, complaint_id: str) -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.accept_handover, self.scope, key)
+        self._act(moves.accept_handover, self.scope, key)
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def acknowledge_handover(self, complaint_id: str) -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.acknowledge_agency, self.scope, key)
+        self._act(moves.acknowledge_agency, self.scope, key)
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def return_case(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.return_case, self.scope, key, reason)
+        self._act(moves.return_case, self.scope, key, reason)
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def contest(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.contest, self.scope, key, reason)
+        self._act(moves.contest, self.scope, key, reason)
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def decide_authority(self, complaint_id: str, unit: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.decide_authority, self.scope, key, unit, reason)
+        self._act(moves.decide_authority, self.scope, key, unit, reason)
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def escalate(self, complaint_id: str, trigger: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.request_escalation, self.scope, key, trigger, reason)
+        self._act(escalation.request_escalation, self.scope, key, trigger, reason)
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -261,7 +261,7 @@ class RoutingService:
         escalated: list[bool] = []
 
         def run(session, tree):
-            done, events = cases.reclassify(
+            done, events = escalation.reclassify(
                 session, tree, self.scope, key, claim_amount=claim_amount, category=category, reason=reason
             )
             escalated.append(done)
@@ -275,19 +275,19 @@ class RoutingService:
     @rpc(expected_exceptions=EXPECTED)
     def take_over(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.take_over, self.scope, key, reason)
+        self._act(escalation.take_over, self.scope, key, reason)
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def request_takeover(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.request_takeover, self.scope, key, reason)
+        self._act(moves.request_takeover, self.scope, key, reason)
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def decline_takeover(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.decline_takeover, self.scope, key, reason)
+        self._act(moves.decline_takeover, self.scope, key, reason)
         return self._view(key)
 
     # --- supervision orders (督办, services/routing/supervision.py) ---
@@ -353,7 +353,7 @@ class RoutingService:
     @rpc(expected_exceptions=EXPECTED)
     def warnings(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.db.read() as session:
-            return cases.warnings_in_scope(session, self.scope, limit)
+            return warnings.warnings_in_scope(session, self.scope, limit)
 
     # --- the registry ---
 

@@ -1,6 +1,6 @@
 """Supervision orders (督办): a higher unit orders a lower one to act on a case by a deadline.
 
-Plain functions over a session and the division tree, like services/routing/cases.py; each returns
+Plain functions over a session and the division tree, like services/routing/moves.py; each returns
 the events it causes and the service emits them through its outbox in the same transaction.
 
 | state | meaning | leaves it by |
@@ -60,7 +60,7 @@ from common.contracts import (
 from common.divisions import covers
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from common.tenancy import CASE_ROLES, Role, Scope, scope_clause
-from services.routing import cases, lights
+from services.routing import lights, moves
 from services.routing.models import Assignment, CaseStep, Outbox, SupervisionOrder, SupervisionStep
 from services.routing.settings import work_calendar
 from services.routing.tree import DivisionTree
@@ -217,14 +217,14 @@ def send(
     a = session.get(Assignment, complaint_id, with_for_update=True, populate_existing=True)
     if a is None:
         raise NotFound(f"no complaint {complaint_id}")
-    seen = cases.visibility(session, a, scope)
+    seen = moves.visibility(session, a, scope)
     if seen is None or scope is None:
         raise NotFound(f"no complaint {complaint_id}")
     if seen != "above" or scope.unit not in tree.units:
         raise Forbidden("only an onboarded unit above the responsible unit sends a supervision order (督办)")
     if not scope.roles & SUPERVISOR:
         raise Forbidden("sending a supervision order needs the role supervisor")
-    if a.state == cases.ENDED:
+    if a.state == moves.ENDED:
         raise Conflict("not possible now: it ended at the top tier; the parties were told the remedy routes")
     instruction = _text(instruction, "instruction", "say what the unit is to do")
     working_days = _working_days(DEFAULT_WORKING_DAYS if working_days is None else working_days)
@@ -578,6 +578,6 @@ def listing(
 def of_case(session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
     """The orders of a case the caller sees (404 for a case it does not see)."""
     a = session.get(Assignment, complaint_id)
-    if a is None or cases.visibility(session, a, scope) is None:
+    if a is None or moves.visibility(session, a, scope) is None:
         raise NotFound(f"no complaint {complaint_id}")
     return listing(session, tree, scope, complaint_id=complaint_id, limit=LIST_LIMIT)
