@@ -5,7 +5,7 @@ top the case ends with the remedy routes. What a red light means (`on_clock_red`
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -13,31 +13,33 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.clocks import ClockKind
-from common.contracts import CaseEscalated, ClockColourChanged, Contract, MediationEnded
+from common.contracts import ClockColourChanged, Contract, MediationEnded
 from common.divisions import lineage
 from common.errors import Conflict, Forbidden, InvalidInput
 from common.tenancy import Scope
+from services.routing import lights
 from services.routing.facts import category_flags, facts_from_json
+from services.routing.handovers import agency_handover_lapsed, contest_expired
 from services.routing.models import Assignment, Handover, Signal, TierClock
 from services.routing.moves import (
+    ABOVE,
     ACTIVE,
     AGENCY_ACK,
     AUTHORITY_DISPUTE,
-    ENDED,
-    SUPERVISOR,
+    END_AT_TOP,
+    ESCALATE,
+    PASS_UP,
+    RECLASSIFY,
+    RESPONSIBLE,
     SYSTEM,
-    agency_handover_lapsed,
+    TAKE_OVER,
     authorize,
-    contest_expired,
+    enter,
     load,
     move_to,
     need_role,
-    need_state,
-    routing_step,
-    start_tier_clock,
-    stop_tier_clock,
-    unit_data,
-    write_step,
+    record_step,
+    transition,
 )
 from services.routing.rules import REMEDY_ROUTES, TIER_RANK, Decision, escalation_target, required_tier, territory
 from services.routing.tree import DivisionTree
@@ -99,9 +101,6 @@ def collective_moves(
     return events
 
 
-# --- escalation -------------------------------------------------------------------------------------
-
-
 def escalate(
     session: Session,
     tree: DivisionTree,
@@ -116,7 +115,7 @@ def escalate(
 ) -> list[Contract]:
     """Pass the case up (上交): to `to`, else the nearest onboarded unit above. Beyond the top the case
     ends with the remedy routes. The lower unit keeps a read-only view (intake's case_viewers)."""
-    need_state(a, ACTIVE)
+    transition(a, PASS_UP)
     inputs = {"trigger": trigger, "reason": reason, **(inputs or {})}
     target = tree.units.get(to) if to else escalation_target(a.unit_code, tree.units)
     for request in session.scalars(
@@ -127,22 +126,19 @@ def escalate(
         request.state, request.resolved_at, request.resolved_by = "accepted" if target else "cancelled", now, actor
         inputs["takeover_requested_by"] = request.from_unit
     if target is None:
-        a.state = ENDED
-        stop_tier_clock(session, a.complaint_id, now)
+        enter(a, END_AT_TOP)
+        lights.stop_tier_clock(session, a.complaint_id, now)
         inputs["top"] = a.unit_code
         inputs["remedy_routes"] = list(inputs.get("remedies") or REMEDY_ROUTES)  # those the mediator chose
-        write_step(session, a, "ended_at_top", rule=f"top.{trigger}"[:40], inputs=inputs, actor=actor, at=now)
-        return [
-            routing_step(
-                tree, a, "ended_at_top", rule=f"top.{trigger}"[:40], inputs=inputs, actor=actor, at=now, remedy=True
-            )
-        ]
+        rule = f"top.{trigger}"[:40]
+        return [record_step(session, tree, a, "ended_at_top", rule=rule, inputs=inputs, actor=actor, at=now)]
     previous = a.unit_code
-    from_unit = unit_data(tree, previous)
+    enter(a, PASS_UP)
     move_to(a, tree, target.code, f"escalated.{trigger}"[:40], now)
     a.inputs = inputs
-    write_step(
+    step = record_step(
         session,
+        tree,
         a,
         "escalated",
         rule=a.rule,
@@ -150,37 +146,33 @@ def escalate(
         actor=actor,
         at=now,
         from_unit=previous,
-        to_tenant=target.code,
+        to=target.code,
+        previous=previous,
     )
-    start_tier_clock(session, tree, a, now)
-    return [
-        CaseEscalated(
-            complaint_id=a.complaint_id,
-            from_unit=from_unit,
-            to_unit=unit_data(tree, target.code),
-            trigger=trigger,
-            reason=reason,
-            actor=actor,
-            at=now,
-            seq=a.seq,
-            rule=a.rule,
-            inputs=inputs,
-        )
-    ]
+    lights.start_tier_clock(session, tree, a.complaint_id, a.unit_code, a.tier, now)
+    return [step]
 
 
 def request_escalation(
-    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, trigger: str, reason: str
+    session: Session,
+    tree: DivisionTree,
+    scope: Scope | None,
+    complaint_id: uuid.UUID,
+    trigger: str,
+    reason: str,
+    *,
+    now: datetime,
 ) -> list[Contract]:
     """A party asks (party_request, recorded by staff) or staff ask (提请上一级, staff_request)."""
     if trigger not in PARTY_TRIGGERS:
         raise InvalidInput.one("trigger", f"expected one of {', '.join(PARTY_TRIGGERS)}")
     a = load(session, complaint_id)
     caller, seen = authorize(session, a, scope)
-    if seen != "responsible":
+    if seen != RESPONSIBLE:
         raise Forbidden("only the responsible unit passes a case up")
-    need_role(caller, SUPERVISOR, "escalating a case")
-    return escalate(session, tree, a, trigger, actor=caller.user, reason=reason, now=datetime.now(UTC))
+    need_role(caller, ESCALATE)
+    transition(a, ESCALATE)
+    return escalate(session, tree, a, trigger, actor=caller.user, reason=reason, now=now)
 
 
 def reclassify(
@@ -192,15 +184,16 @@ def reclassify(
     claim_amount: Any = None,
     category: str | None = None,
     reason: str = "",
+    now: datetime,
 ) -> tuple[bool, list[Contract]]:
     """The case turned out bigger: new amount or category. When the tier rules now need a higher
     tier than the case is at, it goes up (trigger `reclassified`); else the new facts are recorded."""
     a = load(session, complaint_id)
     caller, seen = authorize(session, a, scope)
-    if seen != "responsible":
+    if seen != RESPONSIBLE:
         raise Forbidden("only the responsible unit reclassifies a case")
-    need_role(caller, SUPERVISOR, "reclassifying a case")
-    need_state(a, ACTIVE)
+    need_role(caller, RECLASSIFY)
+    transition(a, RECLASSIFY)
     if claim_amount is None and category is None:
         raise InvalidInput.one("body", "give claim_amount, category or both")
     data = dict(a.facts or {})
@@ -229,7 +222,6 @@ def reclassify(
     policy = tree.policy_for(territorial.code) if territorial else tree.policy_for(a.unit_code)
     tier, fired = required_tier(facts, place, policy)
     a.facts = data
-    now = datetime.now(UTC)
     inputs = {"changed": changed, "tier_rules": fired, "required_tier": tier, "tier": a.tier}
     if tier is not None and TIER_RANK[tier] > TIER_RANK[a.tier]:
         target = next(
@@ -254,29 +246,26 @@ def reclassify(
             to=target.code if target else None,
             inputs={**inputs, "rule": rule},
         )
-    write_step(session, a, "reclassified", rule="reclassified.same_tier", inputs=inputs, actor=caller.user, at=now)
-    return False, [
-        routing_step(tree, a, "reclassified", rule="reclassified.same_tier", inputs=inputs, actor=caller.user, at=now)
-    ]
+    rule = "reclassified.same_tier"
+    return False, [record_step(session, tree, a, "reclassified", rule=rule, inputs=inputs, actor=caller.user, at=now)]
 
 
 def take_over(
-    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, reason: str
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, reason: str, *, now: datetime
 ) -> list[Contract]:
     """A higher unit takes a case over from a unit below it (on its own or on that unit's request)."""
     a = load(session, complaint_id)
     caller, seen = authorize(session, a, scope)
-    if seen == "responsible":
+    if seen == RESPONSIBLE:
         raise Conflict("not possible now: your unit is already responsible for it")
-    if seen != "above" or caller.unit not in tree.units:
+    if seen != ABOVE or caller.unit not in tree.units:
         raise Forbidden("only an onboarded unit above the responsible unit takes a case over")
-    need_role(caller, SUPERVISOR, "taking a case over")
-    return escalate(
-        session, tree, a, "take_over", actor=caller.user, reason=reason, now=datetime.now(UTC), to=caller.unit
-    )
+    need_role(caller, TAKE_OVER)
+    transition(a, TAKE_OVER)
+    return escalate(session, tree, a, "take_over", actor=caller.user, reason=reason, now=now, to=caller.unit)
 
 
-def on_mediation_ended(session: Session, tree: DivisionTree, ended: MediationEnded) -> list[Contract]:
+def on_mediation_ended(session: Session, tree: DivisionTree, ended: MediationEnded, now: datetime) -> list[Contract]:
     """Mediation at the responsible unit failed (or asks to escalate): pass the case up, with the
     outcome and the remedy routes the parties were told of (the complainant's one message says both,
     docs/notification.md). A mediation of a unit the case has already left, or a case not active,
@@ -291,9 +280,7 @@ def on_mediation_ended(session: Session, tree: DivisionTree, ended: MediationEnd
     inputs = {"outcome": ended.outcome, "escalate": ended.escalate, "mediation_ended_at": ended.ended_at.isoformat()}
     if ended.remedies:
         inputs["remedies"] = list(ended.remedies)
-    return escalate(
-        session, tree, a, "mediation_failed", actor="system:mediation", now=datetime.now(UTC), inputs=inputs
-    )
+    return escalate(session, tree, a, "mediation_failed", actor="system:mediation", now=now, inputs=inputs)
 
 
 # --- red lights (the clock watcher, services/routing/service.py) ---------------------------------------
@@ -324,10 +311,10 @@ def _tier_target_expired(session: Session, tree: DivisionTree, a: Assignment | N
     if a is None or clock is None:
         return []
     if a.state != ACTIVE:  # in a handover, with an agency, ended: the target no longer applies
-        stop_tier_clock(session, a.complaint_id, now)
+        lights.stop_tier_clock(session, a.complaint_id, now)
         return []
     if a.unit_code != clock.unit_code:  # moved before offboarding restarted the clock: start afresh
-        start_tier_clock(session, tree, a, now)
+        lights.start_tier_clock(session, tree, a.complaint_id, a.unit_code, a.tier, now)
         return []
     inputs = {"deadline": clock.deadline.isoformat(), "working_days": clock.working_days, "tier": clock.tier}
     return escalate(session, tree, a, "tier_target_expired", actor="system:clock", now=now, inputs=inputs)

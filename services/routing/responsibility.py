@@ -8,14 +8,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from common.contracts import ComplaintReceived, ComplaintRouted, Contract
-from common.contracts import Unit as UnitData
+from common.contracts import ComplaintReceived, Contract
 from common.divisions import lineage
 from services.routing import lights, registry
 from services.routing.escalation import collective_moves
 from services.routing.facts import facts_of, facts_to_json
-from services.routing.models import Assignment, CaseStep
-from services.routing.moves import ACTIVE, SYSTEM, hand_over, start_tier_clock
+from services.routing.handovers import hand_over
+from services.routing.models import Assignment
+from services.routing.moves import ACTIVE, SYSTEM, record_step
 from services.routing.rules import territory
 from services.routing.tree import DivisionTree
 from services.routing.warnings import raise_warnings, record_signal
@@ -56,7 +56,7 @@ def route_new(session: Session, tree: DivisionTree, event: ComplaintReceived, no
         inputs=decision.inputs,
         decided_at=now,
         state=ACTIVE,
-        seq=1,
+        seq=0,  # the decision is its first step
         facts=facts_to_json(facts),
         first_receiver=event.first_receiver,
     )
@@ -71,29 +71,8 @@ def route_new(session: Session, tree: DivisionTree, event: ComplaintReceived, no
         a.inputs = routed_inputs
     session.add(a)
     session.flush()
-    session.add(
-        CaseStep(
-            complaint_id=a.complaint_id,
-            seq=1,
-            step="routed",
-            unit_code=a.unit_code,
-            rule=a.rule,
-            inputs=routed_inputs,
-            actor=SYSTEM,
-            at=now,
-        )
-    )
-    events.append(
-        ComplaintRouted(
-            complaint_id=event.complaint_id,
-            unit=UnitData(code=responsible.code, name=responsible.name, tier=responsible.tier),
-            rule=a.rule,
-            inputs=routed_inputs,
-            decided_at=now,
-            clock_policy=lights.clock_policy(tree, responsible.code),
-        )
-    )
-    start_tier_clock(session, tree, a, now)
+    events.append(record_step(session, tree, a, "routed", rule=a.rule, inputs=routed_inputs, actor=SYSTEM, at=now))
+    lights.start_tier_clock(session, tree, a.complaint_id, a.unit_code, a.tier, now)
     if decision.agency:
         rule = decision.inputs.get("agency", {}).get("rule", "agency")
         events.append(hand_over(session, tree, a, "agency", decision.agency, rule, decision.inputs, SYSTEM, now))

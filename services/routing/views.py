@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from common.errors import NotFound
 from common.tenancy import Scope
-from services.routing import lights
+from services.routing import lights, offers
 from services.routing.models import Assignment, CaseClock, CaseStep, Handover, TierClock
-from services.routing.moves import ENDED, unit_data, visibility
+from services.routing.moves import ENDED, visibility
 from services.routing.rules import REMEDY_ROUTES
 from services.routing.tree import DivisionTree
 
@@ -29,9 +29,12 @@ def clocks_of(
     return lights.of_case(session, tree, complaint_id, now)
 
 
-def view(session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID) -> dict[str, Any]:
+def view(
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, now: datetime
+) -> dict[str, Any]:
     """The routing record of a case: who is responsible and why, open handovers, the tier clock and
-    every step with its rule and inputs. `read_only` for a unit that passed the case up."""
+    every step with its rule and inputs; what the caller may do now and why the case is where it is
+    (offers.py). `read_only` for a unit that passed the case up."""
     a = session.get(Assignment, complaint_id)
     if a is None:
         raise NotFound(f"no complaint {complaint_id}")
@@ -48,10 +51,9 @@ def view(session: Session, tree: DivisionTree, scope: Scope | None, complaint_id
     steps = session.scalars(
         select(CaseStep).where(CaseStep.complaint_id == complaint_id).order_by(CaseStep.seq, CaseStep.id)
     ).all()
-    now = datetime.now(UTC)
     data: dict[str, Any] = {
         "complaint_id": str(a.complaint_id),
-        "responsible_unit": unit_data(tree, a.unit_code).model_dump(),
+        "responsible_unit": lights.unit_data(tree, a.unit_code).model_dump(),
         "state": a.state,
         "rule": a.rule,
         "inputs": a.inputs,
@@ -100,4 +102,6 @@ def view(session: Session, tree: DivisionTree, scope: Scope | None, complaint_id
         data["remedy_routes"] = list(REMEDY_ROUTES)
     if clock is not None:
         data["tier_clock"] = {**lights.view(clock, tree, now), "working_days": clock.working_days}
+    data["allowed_actions"] = offers.allowed_actions(session, tree, a, scope)
+    data["explanation_zh"] = offers.explain(a, tree)
     return data
