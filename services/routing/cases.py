@@ -8,8 +8,8 @@ States of a case (`routing.assignments.state`):
 | `active` | the responsible unit works it | escalation, return, take-over |
 | `handover_pending` | handed to another unit; the first receiver stays responsible (首接责任制) | accept, contest |
 | `contested` | the target contests, or a returned case points back | the common higher unit decides (Art 33) |
-| `agency_pending` | handed to an agency (谁主管，谁负责); the unit stays responsible | the agency acknowledges |
-| `with_agency` | the agency acknowledged | - |
+| `agency_pending` | handed to an agency (谁主管，谁负责); the unit stays responsible | acknowledge, answer, hand back |
+| `with_agency` | the agency acknowledged; it answers (and keeps it) | hand back (agencies.py) |
 | `ended` | passed beyond the city, the top: the parties are told the remedy routes | - |
 
 Who may act (the caller's `Scope`): staff of the responsible unit holding `supervisor`; the unit a
@@ -1276,38 +1276,58 @@ def _agency_handover_lapsed(
         return []
     clock = session.get(CaseClock, (a.complaint_id, AGENCY_ACK))
     handover = _open_handover(session, a.complaint_id, "agency")
+    above = escalation_target(a.unit_code, tree.units)
+    inputs = {
+        "requested_at": handover.requested_at.isoformat() if handover else None,
+        "deadline": clock.deadline.isoformat() if clock else None,
+        "working_days": clock.amount if clock else lights.AGENCY_ACK.amount,
+        "told": above.code if above else None,
+    }
+    return agency_releases(
+        session,
+        tree,
+        a,
+        handover,
+        "agency_handover_lapsed",
+        handover_state="lapsed",
+        rule="agency.ack_expired",
+        inputs=inputs,
+        actor="system:clock",
+        now=now,
+        target=above.code if above else None,
+    )
+
+
+def agency_releases(
+    session: Session,
+    tree: DivisionTree,
+    a: Assignment,
+    handover: Handover | None,
+    step: str,
+    *,
+    handover_state: str,
+    rule: str,
+    inputs: dict[str, Any],
+    actor: str,
+    now: datetime,
+    target: str | None,
+) -> list[Contract]:
+    """The agency no longer has the case (its acknowledgement lapsed, or it handed the case back,
+    services/routing/agencies.py): the unit that handed it over (responsible all along,
+    first-receiver duty) works it again, on a running tier target. `target` is told."""
     agency = a.agency_tenant
     if handover is not None:
-        handover.state, handover.resolved_at, handover.resolved_by = "lapsed", now, "system:clock"
+        handover.state, handover.resolved_at, handover.resolved_by = handover_state, now, actor
+    clock = session.get(CaseClock, (a.complaint_id, AGENCY_ACK))
     if clock is not None and clock.stopped_at is None:
         lights.stop_case_clock(session, a.complaint_id, AGENCY_ACK, now)
     a.state, a.agency_tenant, a.agency_state = ACTIVE, None, None
     resume_tier_clock(session, tree, a, now)
-    above = escalation_target(a.unit_code, tree.units)
-    inputs = {
-        "agency": agency,
-        "requested_at": handover.requested_at.isoformat() if handover else None,
-        "deadline": clock.deadline.isoformat() if clock else None,
-        "working_days": clock.amount if clock else lights.AGENCY_ACK.amount,
-        "first_receiver_duty": f"{a.unit_code} is responsible and works the case",
-        "told": above.code if above else None,
-    }
-    rule = "agency.ack_expired"
-    _step(
-        session, a, "agency_handover_lapsed", rule=rule, inputs=inputs, actor="system:clock", at=now, to_tenant=agency
-    )
-    step = _routing_step(
-        tree,
-        a,
-        "agency_handover_lapsed",
-        rule=rule,
-        inputs=inputs,
-        actor="system:clock",
-        at=now,
-        target=above.code if above else None,
-    )
+    inputs = {"agency": agency, **inputs, "first_receiver_duty": f"{a.unit_code} is responsible and works the case"}
+    _step(session, a, step, rule=rule, inputs=inputs, actor=actor, at=now, to_tenant=agency)
+    event = _routing_step(tree, a, step, rule=rule, inputs=inputs, actor=actor, at=now, target=target)
     # the event names the agency (its consumers tell it, and stop reminding it) though it no longer has the case
-    return [step.model_copy(update={"agency_tenant": agency})]
+    return [event.model_copy(update={"agency_tenant": agency})]
 
 
 def _contest_expired(session: Session, tree: DivisionTree, a: Assignment | None, now: datetime) -> list[Contract]:

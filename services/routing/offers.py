@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from common.reference import ESCALATION_TRIGGERS
 from common.tenancy import Scope
+from services.routing import agencies
 from services.routing.cases import (
     ACCEPTORS,
     ACTIVE,
@@ -66,6 +67,7 @@ def allowed_actions(session: Session, tree: DivisionTree, a: Assignment, scope: 
         actions.append("decide_authority")
     if seen == "agency" and a.state == AGENCY_PENDING and scope.roles & AGENCY_STAFF:
         actions.append("handover_acknowledge")
+    actions += agencies.offered(a, scope, seen)
     if seen == "above" and supervisor:
         if a.state == ACTIVE and scope.unit in tree.units:
             actions.append("take_over")

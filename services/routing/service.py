@@ -1,6 +1,7 @@
 """Routing entrypoints: on a new complaint, decide the responsible unit, record it, announce it;
 moving cases (handover, return, contest and decision, escalation, take-over and declining it,
-agency handover), the clock watcher (warning lights; red: escalation on an expired tier target, a
+agency handover, the agency's answer and hand-back: services/routing/agencies.py), the clock
+watcher (warning lights; red: escalation on an expired tier target, a
 lapsed agency handover, an expired contest, an overdue supervision order), early warning,
 supervision orders (督办, services/routing/supervision.py, which follow every move); the tenant
 registry (services/routing/tenants.py, `tenant_ops` here) and the official calendar
@@ -35,7 +36,7 @@ from common.errors import EXPECTED
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
-from services.routing import cases, lights, offers, supervision
+from services.routing import agencies, cases, lights, offers, supervision
 from services.routing import official_calendar as calendar_ops
 from services.routing import tenants as tenant_ops
 from services.routing.models import Assignment, CaseClock, Inbox, OfficialCalendar, Outbox, SupervisionOrder, TierClock
@@ -228,6 +229,31 @@ class RoutingService:
         key = self._key(complaint_id)
         self._act(cases.acknowledge_agency, self.scope, key)
         return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def answer_handover(self, complaint_id: str, answer: str, outcome: str | None = None) -> dict[str, Any]:
+        key = self._key(complaint_id)
+        self._act(agencies.answer, self.scope, key, answer, outcome)
+        return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def hand_back(self, complaint_id: str, reason: str) -> dict[str, Any]:
+        """The agency hands the case back. It no longer sees the case: the answer says only where the
+        case is now."""
+        key = self._key(complaint_id)
+        step = self._act(agencies.hand_back, self.scope, key, reason)[0]
+        return {
+            "complaint_id": str(key),
+            "state": cases.ACTIVE,
+            "responsible_unit": step.responsible_unit.model_dump(),
+            "agency": None,
+            "handed_back": True,
+        }
+
+    @rpc(expected_exceptions=EXPECTED)
+    def agency_handovers(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return agencies.handovers(session, self.tree(), self.scope, limit)
 
     @rpc(expected_exceptions=EXPECTED)
     def return_case(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
