@@ -66,7 +66,7 @@ def _with_the_agency(
     a = _load(session, complaint_id)
     caller, seen = _authorize(session, a, scope)
     if seen != "agency":
-        raise Forbidden(f"only the agency {a.agency_tenant or ''} the case is handed to {what}".replace("  ", " "))
+        raise Forbidden(f"{what} is for the agency the case is handed to ({a.agency_tenant or 'none now'})")
     _need_state(a, AGENCY_PENDING, WITH_AGENCY)
     if a.agency_state == ANSWERED:
         raise Conflict("not possible now: the agency answered already; the unit works the case")
@@ -100,7 +100,7 @@ def answer(
 ) -> list[Contract]:
     """The agency says what it did (`outcome`: a code of common.reference.AGENCY_OUTCOMES). An
     unacknowledged handover is acknowledged first, in the same transaction."""
-    caller, a = _with_the_agency(session, scope, complaint_id, "answers")
+    caller, a = _with_the_agency(session, scope, complaint_id, "answering")
     text = _text(text, "answer", AGENCY_ANSWER_MAX_TEXT, "say what the agency did")
     if outcome is not None and outcome not in AGENCY_OUTCOMES:
         raise InvalidInput.one("outcome", f"one of {', '.join(AGENCY_OUTCOMES)}")
@@ -132,7 +132,7 @@ def hand_back(
 ) -> list[Contract]:
     """The agency gives the case back (not its matter, or it cannot act): the unit that handed it
     over works it again, as after a lapsed acknowledgement."""
-    caller, a = _with_the_agency(session, scope, complaint_id, "hands the case back")
+    caller, a = _with_the_agency(session, scope, complaint_id, "handing a case back")
     reason = _text(reason, "reason", AGENCY_REASON_MAX_TEXT, "say why the case goes back")
     inputs = {"agency_name": _agency_name(session, a.agency_tenant), "reason": reason, "handed_back_by": caller.user}
     return agency_releases(
