@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from common import reference
 from common.masking import mask_name
 from common.tenancy import Role
 from services.notification import rules as R
@@ -364,6 +365,9 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
             remedies=_remedies(event.remedy_routes or DEFAULT_REMEDIES),
             from_unit=(event.previous_unit or event.responsible_unit).name,
             reason=str(event.inputs.get("reason") or ""),  # staff's own words, e.g. why a take-over was declined
+            agency_name=str(event.inputs.get("agency_name") or event.agency_tenant or ""),
+            agency_outcome=reference.AGENCY_OUTCOMES.get(str(event.inputs.get("outcome")), "已答复"),
+            answer=str(event.inputs.get("answer") or ""),
         )
     elif event_type == R.ESCALATED:
         outcome = str(event.inputs.get("outcome") or "")  # passed up after mediation: how it ended there

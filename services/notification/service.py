@@ -261,7 +261,7 @@ class NotificationService:
                     },
                 )
             )
-        elif event.step in ("agency_acknowledged", "agency_handover_lapsed"):  # no more reminders
+        elif event.step == "agency_acknowledged" or event.step in reference.AGENCY_RELEASING_STEPS:  # no more reminders
             for row in session.scalars(
                 select(AgencyHandover).where(
                     AgencyHandover.complaint_id == event.complaint_id, AgencyHandover.acknowledged_at.is_(None)

@@ -475,44 +475,67 @@ def decline_takeover(
 
 
 def agency_handover_lapsed(session: Session, tree: DivisionTree, a: Assignment | None, now: datetime) -> list[Contract]:
-    """The agency did not acknowledge within 3 working days: the handover lapses, the agency no
-    longer sees the case, and the unit that handed it over (responsible all along, first-receiver
-    duty) works it again. The unit above is told (the event's target), the agency too."""
+    """The agency did not acknowledge within 3 working days: the handover lapses and the unit above
+    is told."""
     if a is None or a.state != AGENCY_PENDING:
         return []
     clock = session.get(CaseClock, (a.complaint_id, AGENCY_ACK))
     handover = open_handover(session, a.complaint_id, "agency")
-    agency = a.agency_tenant
-    if handover is not None:
-        handover.state, handover.resolved_at, handover.resolved_by = "lapsed", now, "system:clock"
-    if clock is not None and clock.stopped_at is None:
-        lights.stop_case_clock(session, a.complaint_id, AGENCY_ACK, now)
-    enter(a, AGENCY_LAPSED)
-    a.agency_tenant, a.agency_state = None, None
-    resume_tier_clock(session, tree, a, now)
     above = escalation_target(a.unit_code, tree.units)
     inputs = {
-        "agency": agency,
         "requested_at": handover.requested_at.isoformat() if handover else None,
         "deadline": clock.deadline.isoformat() if clock else None,
         "working_days": clock.amount if clock else lights.AGENCY_ACK.amount,
-        "first_receiver_duty": f"{a.unit_code} is responsible and works the case",
         "told": above.code if above else None,
     }
-    step = record_step(
+    return release_from_agency(
         session,
         tree,
         a,
+        handover,
         "agency_handover_lapsed",
+        move=AGENCY_LAPSED,
+        handover_state="lapsed",
         rule="agency.ack_expired",
         inputs=inputs,
         actor="system:clock",
-        at=now,
-        to=agency,
+        now=now,
+        target=above.code if above else None,
     )
+
+
+def release_from_agency(
+    session: Session,
+    tree: DivisionTree,
+    a: Assignment,
+    handover: Handover | None,
+    step: str,
+    *,
+    move: str,
+    handover_state: str,
+    rule: str,
+    inputs: dict[str, Any],
+    actor: str,
+    now: datetime,
+    target: str | None,
+) -> list[Contract]:
+    """The agency no longer has the case (its acknowledgement lapsed, or it handed the case back,
+    agencies.py): the unit that handed it over (responsible all along, first-receiver duty) works it
+    again, on a running tier target. `target` is told."""
+    agency = a.agency_tenant
+    if handover is not None:
+        handover.state, handover.resolved_at, handover.resolved_by = handover_state, now, actor
+    clock = session.get(CaseClock, (a.complaint_id, AGENCY_ACK))
+    if clock is not None and clock.stopped_at is None:
+        lights.stop_case_clock(session, a.complaint_id, AGENCY_ACK, now)
+    enter(a, move)
+    a.agency_tenant, a.agency_state = None, None
+    resume_tier_clock(session, tree, a, now)
+    inputs = {"agency": agency, **inputs, "first_receiver_duty": f"{a.unit_code} is responsible and works the case"}
+    event = record_step(session, tree, a, step, rule=rule, inputs=inputs, actor=actor, at=now, to=agency)
     # the event names the agency (its consumers tell it, and stop reminding it) though it no longer
-    # has the case, and is addressed to the unit above
-    return [step.model_copy(update={"agency_tenant": agency, "target": inputs["told"]})]
+    # has the case, and goes to `target`
+    return [event.model_copy(update={"agency_tenant": agency, "target": target})]
 
 
 def contest_expired(session: Session, tree: DivisionTree, a: Assignment | None, now: datetime) -> list[Contract]:

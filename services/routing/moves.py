@@ -2,7 +2,7 @@
 state it leads, who makes it, and what the case then waits for. Every move checks itself here
 (`transition`, `need_role`), changes the state here (`enter`) and records itself here
 (`record_step`: the history step and its event, together). The moves themselves are in
-handovers.py, escalation.py and responsibility.py; what the console offers (offers.py) asks this
+handovers.py, agencies.py, escalation.py and responsibility.py; what the console offers (offers.py) asks this
 table too.
 
 States of a case (`routing.assignments.state`):
@@ -12,8 +12,8 @@ States of a case (`routing.assignments.state`):
 | `active` | the responsible unit works it | escalation, return, take-over |
 | `handover_pending` | handed to another unit; the first receiver stays responsible (首接责任制) | accept, contest |
 | `contested` | the target contests, or a returned case points back | the common higher unit decides (Art 33) |
-| `agency_pending` | handed to an agency (谁主管，谁负责); the unit stays responsible | the agency acknowledges |
-| `with_agency` | the agency acknowledged | - |
+| `agency_pending` | handed to an agency (谁主管，谁负责); the unit stays responsible | acknowledge, answer, hand back |
+| `with_agency` | the agency acknowledged; it answers (and keeps it) | hand back (agencies.py) |
 | `ended` | passed beyond the city, the top: the parties are told the remedy routes | - |
 
 Who may act (the caller's `Scope`): staff of the responsible unit holding `supervisor`; the unit a
@@ -69,6 +69,8 @@ RECLASSIFY = "reclassify"
 REQUEST_TAKEOVER = "request_takeover"
 TAKE_OVER = "take_over"
 DECLINE_TAKEOVER = "decline_takeover"
+AGENCY_ANSWER = "agency_answer"
+AGENCY_HAND_BACK = "agency_hand_back"
 # routing's own moves: on a decision, a return, a red light, mediation's end
 HAND_OVER = "hand_over"  # to the unit the rules name, when the first receiver or a returning unit is not it
 HAND_TO_AGENCY = "hand_to_agency"
@@ -97,7 +99,9 @@ class Transition:
     waits_for: str = ""  # what the case waits for next, in the words of its steps
 
 
-def _rows(states: Iterable[str], move: str, to: str | None, who: str, roles: frozenset[str], waits_for: str = ""):
+def _rows(
+    states: Iterable[str], move: str, to: str | None, who: str, roles: frozenset[str], waits_for: str = ""
+) -> dict[tuple[str, str], Transition]:
     """One row per state; `to` None: the move records something and the case stays in its state."""
     return {(state, move): Transition(state if to is None else to, who, roles, waits_for) for state in states}
 
@@ -113,6 +117,10 @@ TRANSITIONS: dict[tuple[str, str], Transition] = {
     (CONTESTED, DECIDE_AUTHORITY): Transition(ACTIVE, DECIDER, SUPERVISOR),
     (AGENCY_PENDING, ACKNOWLEDGE): Transition(WITH_AGENCY, AGENCY, AGENCY_STAFF),
     (AGENCY_PENDING, AGENCY_LAPSED): Transition(ACTIVE, ROUTING, NOBODY),
+    # the agency answers (acknowledging first if need be) and keeps the case, or hands it back; once
+    # it answered, neither (agencies.py)
+    **_rows([AGENCY_PENDING, WITH_AGENCY], AGENCY_ANSWER, WITH_AGENCY, AGENCY, AGENCY_STAFF),
+    **_rows([AGENCY_PENDING, WITH_AGENCY], AGENCY_HAND_BACK, ACTIVE, AGENCY, AGENCY_STAFF),
     (ACTIVE, ESCALATE): Transition(ACTIVE, RESPONSIBLE, SUPERVISOR),  # PASS_UP or END_AT_TOP
     (ACTIVE, RECLASSIFY): Transition(ACTIVE, RESPONSIBLE, SUPERVISOR),  # recorded, or PASS_UP
     (ACTIVE, TAKE_OVER): Transition(ACTIVE, ABOVE, SUPERVISOR),  # PASS_UP to the caller
@@ -134,6 +142,8 @@ DOING = {
     TAKE_OVER: "taking a case over",
     REQUEST_TAKEOVER: "asking for a take-over",
     DECLINE_TAKEOVER: "declining a take-over request",
+    AGENCY_ANSWER: "answering",
+    AGENCY_HAND_BACK: "handing a case back",
 }
 ROLES = {move: t.roles for (_, move), t in TRANSITIONS.items()}
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from common.reference import ESCALATION_TRIGGERS
 from common.tenancy import Scope
+from services.routing import agencies
 from services.routing.models import Assignment, Handover
 from services.routing.moves import (
     ABOVE,
@@ -81,6 +82,7 @@ def allowed_actions(session: Session, tree: DivisionTree, a: Assignment, scope: 
         actions.append(DECIDE_AUTHORITY)
     if seen == AGENCY and may(a.state, ACKNOWLEDGE, scope):
         actions.append(ACKNOWLEDGE)
+    actions += agencies.offered(a, scope, seen)
     if seen == ABOVE:
         onboarded = scope.unit in tree.units
         if onboarded and may(a.state, TAKE_OVER, scope):

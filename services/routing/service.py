@@ -1,7 +1,8 @@
 """Routing entrypoints: each takes the event, the RPC or the timer's turn with the time it came,
 calls the domain and answers. On a new complaint, decide the responsible unit
 (services/routing/responsibility.py); moving cases (handovers.py: handover, return, contest and
-decision, take-over requests and declining them, agency handover; escalation.py: escalation,
+decision, take-over requests and declining them, agency handover; agencies.py: the agency's
+answer and hand-back; escalation.py: escalation,
 reclassification, take-over); the clock watcher (warning lights; red: escalation on an expired tier
 target, a lapsed agency handover, an expired contest, an overdue supervision order); early warning
 (warnings.py); supervision orders (督办, supervision.py, which follow every move); the tenant
@@ -35,7 +36,16 @@ from common.errors import EXPECTED
 from common.messaging import on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
-from services.routing import escalation, handovers, lights, responsibility, supervision, views, warnings
+from services.routing import (
+    agencies,
+    escalation,
+    handovers,
+    lights,
+    responsibility,
+    supervision,
+    views,
+    warnings,
+)
 from services.routing import official_calendar as calendar_ops
 from services.routing import tenants as tenant_ops
 from services.routing.dependencies import DivisionTrees
@@ -197,6 +207,24 @@ class RoutingService:
         key = self._key(complaint_id)
         self._act(handovers.acknowledge_agency, self.scope, key, now=datetime.now(UTC))
         return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def answer_handover(self, complaint_id: str, answer: str, outcome: str | None = None) -> dict[str, Any]:
+        key = self._key(complaint_id)
+        self._act(agencies.answer, self.scope, key, answer, outcome, now=datetime.now(UTC))
+        return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def hand_back(self, complaint_id: str, reason: str) -> dict[str, Any]:
+        """The agency hands the case back. It no longer sees the case: the answer says only where the
+        case is now."""
+        key = self._key(complaint_id)
+        return views.handed_back(self._act(agencies.hand_back, self.scope, key, reason, now=datetime.now(UTC))[0])
+
+    @rpc(expected_exceptions=EXPECTED)
+    def agency_handovers(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return agencies.handovers(session, self.trees.get(), self.scope, limit)
 
     @rpc(expected_exceptions=EXPECTED)
     def return_case(self, complaint_id: str, reason: str = "") -> dict[str, Any]:

@@ -9,11 +9,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common.contracts import CaseRoutingStep
 from common.errors import NotFound
 from common.tenancy import Scope
 from services.routing import lights, offers
 from services.routing.models import Assignment, CaseClock, CaseStep, Handover, TierClock
-from services.routing.moves import ENDED, visibility
+from services.routing.moves import ACTIVE, ENDED, visibility
 from services.routing.rules import REMEDY_ROUTES
 from services.routing.tree import DivisionTree
 
@@ -105,3 +106,15 @@ def view(
     data["allowed_actions"] = offers.allowed_actions(session, tree, a, scope)
     data["explanation_zh"] = offers.explain(a, tree)
     return data
+
+
+def handed_back(step: CaseRoutingStep) -> dict[str, Any]:
+    """What an agency that handed a case back is answered: only where the case is now (it no longer
+    sees it)."""
+    return {
+        "complaint_id": str(step.complaint_id),
+        "state": ACTIVE,
+        "responsible_unit": step.responsible_unit.model_dump(),
+        "agency": None,
+        "handed_back": True,
+    }

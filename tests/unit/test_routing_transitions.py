@@ -27,6 +27,10 @@ EXPECTED = {
     ("contested", "decide_authority"): "active",
     ("agency_pending", "handover_acknowledge"): "with_agency",
     ("agency_pending", "agency_lapsed"): "active",
+    ("agency_pending", "agency_answer"): "with_agency",  # acknowledged on the way
+    ("with_agency", "agency_answer"): "with_agency",
+    ("agency_pending", "agency_hand_back"): "active",
+    ("with_agency", "agency_hand_back"): "active",
     ("active", "escalate"): "active",
     ("active", "reclassify"): "active",
     ("active", "take_over"): "active",
@@ -59,7 +63,10 @@ def test_the_table_has_no_other_rows() -> None:
     ("move", "roles"),
     [
         ("handover_accept", {"supervisor", "intake_clerk"}),
-        ("handover_acknowledge", {"agency_liaison", "supervisor", "intake_clerk"}),
+        *[
+            (move, {"agency_liaison", "supervisor", "intake_clerk"})
+            for move in ("handover_acknowledge", "agency_answer", "agency_hand_back")
+        ],
         *[(move, {"supervisor"}) for move in ("return", "contest", "decide_authority", "escalate", "reclassify")],
         *[(move, {"supervisor"}) for move in ("request_takeover", "take_over", "decline_takeover")],
     ],
