@@ -138,6 +138,8 @@ HISTORY_STEPS: Final[dict[str, tuple[str, bool]]] = {
     "agency_handover_requested": ("移送对接部门", True),
     "agency_acknowledged": ("对接部门已签收", True),
     "agency_handover_lapsed": ("对接部门逾期未签收", False),
+    "agency_answered": ("对接部门已答复", True),
+    "agency_handed_back": ("对接部门退回，由本单位继续办理", False),
     "takeover_requested": ("提请上级提级办理", False),
     "takeover_declined": ("上级不予提级", False),
     "reclassified": ("重新定性", False),
@@ -178,10 +180,31 @@ CASE_ACTIONS: Final[dict[str, str]] = {
     "take_over": "提级办理",
     "decline_takeover": "不予提级",
     "handover_accept": "接收移交",
-    "handover_acknowledge": "签收移送",
+    "handover_acknowledge": "签收",
+    "agency_answer": "答复",
+    "agency_hand_back": "退回",
     "reclassify": "重新定性",
     "supervise": "督办",
 }
+
+# --- agencies (对接): what an agency answers on a case handed to it ------------------------------------
+
+# what the agency did; the answer's text says the rest
+AGENCY_OUTCOMES: Final[dict[str, str]] = {
+    "handled": "已依职责处理",
+    "mediated": "已调解化解",
+    "case_filed": "已立案",
+    "penalized": "已依法处罚",
+    "not_established": "经查不属实",
+    "referred": "已转有关部门",
+    "other": "其他",
+}
+AGENCY_ANSWER_MAX_TEXT: Final = 2000
+AGENCY_REASON_MAX_TEXT: Final = 500
+
+# routing steps after which the agency no longer has the case: its acknowledgement lapsed, or it
+# handed the case back; the unit works it again and the agency no longer sees it
+AGENCY_RELEASING_STEPS: Final = frozenset({"agency_handover_lapsed", "agency_handed_back"})
 
 # --- messages ------------------------------------------------------------------------------------
 
@@ -276,4 +299,5 @@ REFERENCE_LISTS: Final[dict[str, dict[str, str]]] = {
     "mediation-states": MEDIATION_STATES,
     "agency-types": AGENCY_TYPES,
     "remedy-routes": REMEDY_ROUTES,
+    "agency-outcomes": AGENCY_OUTCOMES,
 }

@@ -286,7 +286,7 @@ class CaseEscalated(Contract):
 
 
 class CaseRoutingStep(Contract):
-    """A routing step of a case other than escalation (services/routing/cases.py): a handover asked
+    """A routing step of a case other than escalation (services/routing/moves.py): a handover asked
     for, accepted, contested or decided; a return to routing; an agency handover and its
     acknowledgement; a take-over request; the end at the top tier with the remedy routes.
     `responsible_unit` is the unit responsible after the step; `seq` orders a case's events."""

@@ -1,8 +1,8 @@
 """Routing: who is responsible for a case and why, moving it (handover, return, contest and the
 decision on authority, escalation, take-over and declining a request for it, agency
-acknowledgement), early warnings and the escalation figures. The routing service decides who may
-act (services/routing/cases.py): out of scope 404, a read-only viewer or the wrong role 403, the
-wrong state 409 with the reason. See docs/routing.md."""
+acknowledgement, answer and hand-back), early warnings and the escalation figures. The routing
+service decides who may act (services/routing/moves.py): out of scope 404, a read-only viewer or the
+wrong role 403, the wrong state 409 with the reason. See docs/routing.md."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.contracts import DIVISION_CODE
+from common.reference import AGENCY_ANSWER_MAX_TEXT, AGENCY_OUTCOMES, AGENCY_REASON_MAX_TEXT
 from gateway.deps import Rpc, Staff
 
 router = APIRouter(tags=["routing"])
@@ -47,6 +48,24 @@ class Reclassification(_Body):
     reason: str = Field(default="", max_length=500)
 
 
+class AgencyAnswer(_Body):
+    answer: str = Field(min_length=1, max_length=AGENCY_ANSWER_MAX_TEXT, description="what the agency did")
+    outcome: str | None = Field(
+        default=None, description=f"its outcome, one of {', '.join(AGENCY_OUTCOMES)} (common/reference.py)"
+    )
+
+    @field_validator("outcome")
+    @classmethod
+    def _known_outcome(cls, value: str | None) -> str | None:
+        if value is not None and value not in AGENCY_OUTCOMES:
+            raise ValueError(f"one of {', '.join(AGENCY_OUTCOMES)}")
+        return value
+
+
+class HandingBack(_Body):
+    reason: str = Field(min_length=1, max_length=AGENCY_REASON_MAX_TEXT, description="why; the unit is told")
+
+
 def _reason(body: Reason | None) -> str:
     return body.reason if body else ""
 
@@ -68,6 +87,29 @@ async def accept_handover(complaint_id: str, staff: Staff, client: Rpc) -> Any:
 async def acknowledge_handover(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """The agency a case is handed to acknowledges it (谁主管，谁负责)."""
     return await client.call("routing", "acknowledge_handover", complaint_id, context=staff.scope.to_context())
+
+
+@router.post(CASE + "/handover/answer")
+async def answer_handover(complaint_id: str, body: AgencyAnswer, staff: Staff, client: Rpc) -> Any:
+    """The agency a case is handed to answers what it did (acknowledging it, if not yet); the unit
+    that handed it over stays responsible and is told."""
+    return await client.call(
+        "routing", "answer_handover", complaint_id, body.answer, body.outcome, context=staff.scope.to_context()
+    )
+
+
+@router.post(CASE + "/handover/hand-back")
+async def hand_back(complaint_id: str, body: HandingBack, staff: Staff, client: Rpc) -> Any:
+    """The agency hands the case back, with its reason: the unit that handed it over works it again
+    and is told; the agency no longer sees the case."""
+    return await client.call("routing", "hand_back", complaint_id, body.reason, context=staff.scope.to_context())
+
+
+@router.get("/api/v1/agency/handovers")
+async def agency_handovers(staff: Staff, client: Rpc, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
+    """The cases handed to the caller's agency, newest first: the handover's state, the unit that
+    handed it over, the agency's answer or reason for handing back."""
+    return await client.call("routing", "agency_handovers", limit=limit, context=staff.scope.to_context())
 
 
 @router.post(CASE + "/return")

@@ -10,7 +10,7 @@
   agency is involved (the agency then sees the case); a viewer row for a unit a case is handed to,
   so it can read it before accepting (removed when a decision gives the case to someone else); an
   agency handover that lapsed (`agency_handover_lapsed`: not acknowledged in time) takes the agency's
-  view away again.
+  view away again, and so does one the agency handed back (`agency_handed_back`).
 - The case status (services/intake/case_status.py): an escalation makes it `escalated`; `ended_at_top`
   closes a case nobody accepted.
 - Reclassification (`reclassified` steps, escalations with trigger `reclassified`): the case record
@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from common.contracts import CaseEscalated, CaseRoutingStep, Unit
+from common.reference import AGENCY_RELEASING_STEPS
 from services.intake import case_status
 from services.intake.models import CaseViewer, Complaint, HistoryEntry
 
@@ -139,8 +140,8 @@ def record_step(session: Session, event: CaseRoutingStep) -> bool:
         _responsible(complaint, event.responsible_unit, event.at)
     if event.agency_tenant is not None:
         complaint.agency_tenant = event.agency_tenant
-    if event.step == "agency_handover_lapsed":
-        complaint.agency_tenant = None  # the agency never took it: it no longer sees the case
+    if event.step in AGENCY_RELEASING_STEPS:
+        complaint.agency_tenant = None  # lapsed or handed back: the agency no longer sees the case
     replaced = _reclassify(complaint, event.inputs) if event.step == "reclassified" else None
     if event.step == "ended_at_top":
         case_status.record_ended_at_top(session, complaint, event.at)

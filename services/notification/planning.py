@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from common import reference
 from common.categories import ConsumerRequest, category, refusal_ground
 from common.masking import mask_name
 from common.reference import DEFAULT_REMEDY_ROUTES, REMEDY_ROUTES
@@ -349,6 +350,9 @@ def context(event_type: str, event: Any, case: CaseFacts, recipient: Recipient) 
             remedies=_remedies(event.remedy_routes or DEFAULT_REMEDY_ROUTES),
             from_unit=(event.previous_unit or event.responsible_unit).name,
             reason=str(event.inputs.get("reason") or ""),  # staff's own words, e.g. why a take-over was declined
+            agency_name=str(event.inputs.get("agency_name") or event.agency_tenant or ""),
+            agency_outcome=reference.AGENCY_OUTCOMES.get(str(event.inputs.get("outcome")), "已答复"),
+            answer=str(event.inputs.get("answer") or ""),
         )
     elif event_type == R.ESCALATED:
         outcome = str(event.inputs.get("outcome") or "")  # passed up after mediation: how it ended there

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from common import reference
 from common.config import NotificationSettings
 from common.contracts import CaseRoutingStep
 from common.db import UnitOfWork
@@ -53,7 +54,7 @@ def track_handover(session: Session, event: CaseRoutingStep) -> None:
                 set_={"requested_at": event.at, "acknowledged_at": None, "reminders": 0, "next_reminder_at": first},
             )
         )
-    elif event.step in ("agency_acknowledged", "agency_handover_lapsed"):  # no more reminders
+    elif event.step == "agency_acknowledged" or event.step in reference.AGENCY_RELEASING_STEPS:  # no more reminders
         for row in session.scalars(
             select(AgencyHandover).where(
                 AgencyHandover.complaint_id == event.complaint_id, AgencyHandover.acknowledged_at.is_(None)

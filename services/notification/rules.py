@@ -158,6 +158,10 @@ RULES: tuple[Rule, ...] = (
     # the handing unit itself got the red light of the agency's clock
     _r(ROUTING_STEP, HIGHER_TIER, "agency_handover_lapsed", INBOX, True, step=("agency_handover_lapsed",)),
     _r(EARLY_WARNING, WARNED_UNITS, "early_warning", INBOX, True),
+    # --- the unit that handed a case to an agency (the step's target): the agency answered, or
+    # handed the case back for the unit to work again --------------------------------------------
+    _r(ROUTING_STEP, UNIT_STAFF, "agency_answered", INBOX, step=("agency_answered",)),
+    _r(ROUTING_STEP, UNIT_STAFF, "agency_handed_back", INBOX, True, step=("agency_handed_back",)),
     # --- the platform ------------------------------------------------------------------------
     _r(CALENDAR_MISSING, PLATFORM_ADMINS, "official_calendar_missing", INBOX, True),
     # --- supervision orders (督办): the unit ordered and the unit that sent it -------------------

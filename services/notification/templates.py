@@ -211,6 +211,20 @@ _TEMPLATES: tuple[Template, ...] = (
         "higher tier: an agency did not acknowledge a handover in time; the handing unit works the case",
     ),
     Template(
+        "agency_answered",
+        "对接部门答复：{{ tracking_no }}",
+        "{{ agency_name }}已答复本单位移送的案件{{ tracking_no }}（{{ category }}）：{{ agency_outcome }}。"
+        "{{ answer }}",
+        "the unit that handed a case to an agency: the agency's answer",
+    ),
+    Template(
+        "agency_handed_back",
+        "对接部门退回案件：{{ tracking_no }}",
+        "{{ agency_name }}退回本单位移送的案件{{ tracking_no }}（{{ category }}），案件由本单位继续办理。"
+        "退回理由：{{ reason }}",
+        "the unit that handed a case to an agency: the agency handed it back",
+    ),
+    Template(
         "early_warning",
         "排查预警：{{ warning_kind }}",
         "预警：近{{ window_days }}天内{{ warning_kind }}（{{ key }}）的投诉已达{{ count }}件"
@@ -340,6 +354,9 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "instruction": "三日内联系经营者核实退款情况",
     "deadline": "2026-12-10 23:59",
     "previous_unit": "枫源村委会",
+    "agency_name": "枫桥派出所",
+    "agency_outcome": "已调解化解",
+    "answer": "已出警调解，双方当场达成和解",
     "complaint_id": "00000000-0000-0000-0000-000000000000",
 }
 

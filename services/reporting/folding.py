@@ -442,8 +442,9 @@ def on_routing_step(session: Session, event_id: uuid.UUID, event: CaseRoutingSte
         if event.previous_unit is not None:
             _move(fact, event.previous_unit.code, event.responsible_unit)
         if event.agency_tenant is not None:
-            # a lapsed handover names the agency it was withdrawn from: the agency no longer sees it
-            fact.agency_tenant = None if event.step == "agency_handover_lapsed" else event.agency_tenant
+            # a lapsed or handed-back handover names the agency it left: the agency no longer sees it
+            released = event.step in reference.AGENCY_RELEASING_STEPS
+            fact.agency_tenant = None if released else event.agency_tenant
     know_units(session, (), [event.responsible_unit])
     if event.previous_unit is not None and event.previous_unit.code != event.responsible_unit.code:
         add(session, [Contribution(event.responsible_unit.code, local_date(event.at), "arrived", "moved")])

@@ -14,7 +14,7 @@ who is told of their colours, and the running clocks counted for the open-case g
   go to the unit ordered, its red light to the sender too.
 
 Each takes the yellow share of the unit whose calendar counts it (its effective tenant settings).
-What happens on red is in services/routing/cases.py (`on_clock_red`), run by the watcher in the
+What happens on red is in services/routing/escalation.py (`on_clock_red`), run by the watcher in the
 transaction that reports the red light, so a breach is counted once and acted on once.
 """
 

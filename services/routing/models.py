@@ -100,7 +100,7 @@ class Assignment(Base):
     rule: Mapped[str] = mapped_column(String(40))
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONB)
     decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # active | handover_pending | contested | with_agency | ended (services/routing/cases.py)
+    # active | handover_pending | contested | with_agency | ended (services/routing/moves.py)
     state: Mapped[str] = mapped_column(String(20), default="active", server_default="active")
     # the number of the case's last routing event (ComplaintRouted is 1): consumers apply them in order
     seq: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -108,14 +108,15 @@ class Assignment(Base):
     facts: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default=text("'{}'::jsonb"))
     first_receiver: Mapped[str | None] = mapped_column(String(12))
     agency_tenant: Mapped[str | None] = mapped_column(String(40))
-    agency_state: Mapped[str | None] = mapped_column(String(20))  # pending | acknowledged
+    agency_state: Mapped[str | None] = mapped_column(String(20))  # pending | acknowledged | answered
 
 
 class Handover(Base):
     """A case on its way to another unit or an agency, or a lower unit's request that the unit above
     take it over. `kind`: unit | agency | takeover; `state`: pending | accepted | acknowledged |
-    contested | decided | lapsed | declined | cancelled. An agency handover runs the agency's
-    acknowledgement clock (3 working days; `lapsed` when it ran out); a contested handover runs the
+    contested | decided | lapsed | declined | cancelled | answered | handed_back. An agency handover
+    runs the agency's acknowledgement clock (3 working days; `lapsed` when it ran out); then the
+    agency answers or hands the case back (services/routing/agencies.py); a contested handover runs the
     Art 33 clock (`contest_deadline`, 7 working days), then `decider`, the lowest common higher unit,
     decides. The clocks are `CaseClock` rows."""
 

@@ -1,9 +1,9 @@
 """What routing offers the caller on a case, for the console (docs/routing.md, "Allowed actions"):
 the moves the caller may make now, and why the case is where it is, in Chinese.
 
-`allowed_actions` asks the same questions the moves ask before they act (cases.py: who sees the
-case how, the role, the assignment's state, the open handover), without acting, so a button the
-console shows is a move routing accepts. Pure reads: no lock, no write.
+`allowed_actions` asks the same questions the moves ask before they act (who sees the case how,
+the state and roles of the transition table in moves.py, the open handover), without acting, so a
+button the console shows is a move routing accepts. Pure reads: no lock, no write.
 """
 
 from __future__ import annotations
@@ -15,18 +15,27 @@ from sqlalchemy.orm import Session
 
 from common.reference import ESCALATION_TRIGGERS
 from common.tenancy import Scope
-from services.routing.cases import (
-    ACCEPTORS,
-    ACTIVE,
-    AGENCY_PENDING,
-    AGENCY_STAFF,
-    CONTESTED,
+from services.routing import agencies
+from services.routing.models import Assignment, Handover
+from services.routing.moves import (
+    ABOVE,
+    ACCEPT,
+    ACKNOWLEDGE,
+    AGENCY,
+    CONTEST,
+    DECIDE_AUTHORITY,
+    DECLINE_TAKEOVER,
     ENDED,
-    HANDOVER_PENDING,
+    ESCALATE,
+    RECLASSIFY,
+    REQUEST_TAKEOVER,
+    RESPONSIBLE,
+    RETURN,
     SUPERVISOR,
+    TAKE_OVER,
+    may,
     visibility,
 )
-from services.routing.models import Assignment, Handover
 from services.routing.rules import common_higher_unit, escalation_target
 from services.routing.tree import DivisionTree
 
@@ -44,35 +53,44 @@ def _open(session: Session, a: Assignment) -> dict[str, Handover]:
 
 
 def allowed_actions(session: Session, tree: DivisionTree, a: Assignment, scope: Scope | None) -> list[str]:
-    """Routing's moves the caller may make on the case now (codes of common.reference.CASE_ACTIONS)."""
+    """Routing's moves the caller may make on the case now (codes of common.reference.CASE_ACTIONS):
+    those the table in moves.py allows in the case's state for the caller's roles, made by the unit
+    or agency the caller is, and possible in the case as it is."""
     seen = visibility(session, a, scope)
     if scope is None or seen in (None, "viewer"):
         return []
-    supervisor, handover = bool(scope.roles & SUPERVISOR), _open(session, a)
+    handover = _open(session, a)
     actions: list[str] = []
-    if seen == "responsible" and a.state == ACTIVE and supervisor:
-        actions.append("escalate")
-        if a.facts:
-            actions += ["return", "reclassify"]
-        if escalation_target(a.unit_code, tree.units) is not None and "takeover" not in handover:
-            actions.append("request_takeover")
+    if seen == RESPONSIBLE:
+        for move in (ESCALATE, RETURN, RECLASSIFY):
+            # returning and reclassifying decide again, on the facts routing kept
+            if may(a.state, move, scope) and (move == ESCALATE or a.facts):
+                actions.append(move)
+        if (
+            may(a.state, REQUEST_TAKEOVER, scope)
+            and escalation_target(a.unit_code, tree.units) is not None
+            and "takeover" not in handover
+        ):
+            actions.append(REQUEST_TAKEOVER)
     unit = handover.get("unit")
-    if a.state == HANDOVER_PENDING and unit is not None and unit.state == "pending" and scope.unit == unit.to_tenant:
-        if scope.roles & ACCEPTORS:
-            actions.append("handover_accept")
-        if supervisor and common_higher_unit(unit.from_unit, unit.to_tenant, tree.units) is not None:
-            actions.append("contest")
-    if a.state == CONTESTED and unit is not None and unit.decider == scope.unit and supervisor:
-        actions.append("decide_authority")
-    if seen == "agency" and a.state == AGENCY_PENDING and scope.roles & AGENCY_STAFF:
-        actions.append("handover_acknowledge")
-    if seen == "above" and supervisor:
-        if a.state == ACTIVE and scope.unit in tree.units:
-            actions.append("take_over")
+    if unit is not None and unit.state == "pending" and scope.unit == unit.to_tenant:
+        if may(a.state, ACCEPT, scope):
+            actions.append(ACCEPT)
+        if may(a.state, CONTEST, scope) and common_higher_unit(unit.from_unit, unit.to_tenant, tree.units) is not None:
+            actions.append(CONTEST)
+    if unit is not None and unit.decider == scope.unit and may(a.state, DECIDE_AUTHORITY, scope):
+        actions.append(DECIDE_AUTHORITY)
+    if seen == AGENCY and may(a.state, ACKNOWLEDGE, scope):
+        actions.append(ACKNOWLEDGE)
+    actions += agencies.offered(a, scope, seen)
+    if seen == ABOVE:
+        onboarded = scope.unit in tree.units
+        if onboarded and may(a.state, TAKE_OVER, scope):
+            actions.append(TAKE_OVER)
         takeover = handover.get("takeover")
-        if takeover is not None and takeover.to_tenant == scope.unit:
-            actions.append("decline_takeover")
-        if a.state != ENDED and scope.unit in tree.units:  # as supervision.send asks
+        if takeover is not None and takeover.to_tenant == scope.unit and may(a.state, DECLINE_TAKEOVER, scope):
+            actions.append(DECLINE_TAKEOVER)
+        if a.state != ENDED and onboarded and scope.roles & SUPERVISOR:  # as supervision.send asks
             actions.append("supervise")
     return actions
 

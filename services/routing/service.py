@@ -1,22 +1,23 @@
-"""Routing entrypoints: on a new complaint, decide the responsible unit, record it, announce it;
-moving cases (handover, return, contest and decision, escalation, take-over and declining it,
-agency handover), the clock watcher (warning lights; red: escalation on an expired tier target, a
-lapsed agency handover, an expired contest, an overdue supervision order), early warning,
-supervision orders (督办, services/routing/supervision.py, which follow every move); the tenant
-registry (services/routing/tenants.py, `tenant_ops` here) and the official calendar
-(services/routing/official_calendar.py). The caller's scope comes from
-the context data. Rules and moves: docs/routing.md."""
+"""Routing entrypoints: each takes the event, the RPC or the timer's turn with the time it came,
+calls the domain and answers. On a new complaint, decide the responsible unit
+(services/routing/responsibility.py); moving cases (handovers.py: handover, return, contest and
+decision, take-over requests and declining them, agency handover; agencies.py: the agency's
+answer and hand-back; escalation.py: escalation,
+reclassification, take-over); the clock watcher (warning lights; red: escalation on an expired tier
+target, a lapsed agency handover, an expired contest, an overdue supervision order); early warning
+(warnings.py); supervision orders (督办, supervision.py, which follow every move); the tenant
+registry (tenants.py, `tenant_ops` here) and the official calendar (official_calendar.py). Every
+move goes through the transition table in moves.py. The caller's scope comes from the context
+data. Rules and moves: docs/routing.md."""
 
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
-from eventlet.semaphore import Semaphore
 from nameko.rpc import rpc
 from nameko.timer import timer
 
@@ -35,18 +36,25 @@ from common.errors import EXPECTED
 from common.messaging import install_nameko_patches, on_event
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
-from services.routing import cases, lights, offers, supervision
+from services.routing import (
+    agencies,
+    escalation,
+    handovers,
+    lights,
+    responsibility,
+    supervision,
+    views,
+    warnings,
+)
 from services.routing import official_calendar as calendar_ops
 from services.routing import tenants as tenant_ops
-from services.routing.models import Assignment, CaseClock, Inbox, OfficialCalendar, Outbox, SupervisionOrder, TierClock
-from services.routing.tree import DivisionTree, registry_fingerprint
+from services.routing.dependencies import DivisionTrees
+from services.routing.models import CaseClock, Inbox, OfficialCalendar, Outbox, SupervisionOrder, TierClock
 
 install_nameko_patches()  # before nameko builds this service's container (common/messaging.py)
 
 log = logging.getLogger(__name__)
 
-# another process may have changed tenants: the tree is checked against the registry this often
-TREE_CHECK_SECONDS = RoutingSettings().routing_tree_check_seconds
 # how often the official calendar of this year and the next is checked (gauge, notice)
 CALENDAR_CHECK_SECONDS = RoutingSettings().official_calendar_check_seconds
 
@@ -59,57 +67,28 @@ class RoutingService:
     scope = CurrentScope()
     official_calendar = calendar_copy.OfficialCalendarCopy(OfficialCalendar)
 
-    # one tree per process (nameko makes a service instance per worker)
-    _tree: ClassVar[DivisionTree | None] = None
-    _tree_checked: ClassVar[float] = 0.0
-    _tree_lock: ClassVar[Semaphore] = Semaphore()
-
-    # --- the tree ---
-
-    def tree(self, *, reload: bool = False) -> DivisionTree:
-        cls = type(self)
-        with cls._tree_lock:
-            now = time.monotonic()
-            if cls._tree is None or reload:
-                with self.db.read() as session:
-                    cls._tree = DivisionTree.load(session)
-                cls._tree_checked = now
-            elif now - cls._tree_checked > TREE_CHECK_SECONDS:
-                with self.db.read() as session:
-                    if registry_fingerprint(session) != cls._tree.fingerprint:
-                        cls._tree = DivisionTree.load(session)
-                cls._tree_checked = now
-            return cls._tree
-
-    def _invalidate(self) -> None:
-        type(self)._tree = None
+    trees = DivisionTrees()
 
     def _act(self, operation: Callable[..., list[Contract]], *args: Any, **kwargs: Any) -> list[Contract]:
         """Run a move in one transaction, emit its events, reload the tree once if it was stale."""
         for attempt in (0, 1):
             try:
                 with self.db.transaction() as session:
-                    tree = self.tree(reload=attempt == 1)
+                    tree = self.trees.get(reload=attempt == 1)
                     events = operation(session, tree, *args, **kwargs)
                     events += supervision.follow(session, tree, events)  # the case's orders follow its moves
                     for event in events:
                         self.db.emit(session, event)
                     return events
-            except cases.TreeStale:
+            except responsibility.TreeStale:
                 if attempt:
                     raise
         return []
 
     def _view(self, complaint_id: uuid.UUID) -> dict[str, Any]:
-        """The routing record with what the caller may do now and why the case is where it is
-        (services/routing/offers.py)."""
-        tree = self.tree()
+        tree = self.trees.get()
         with self.db.read() as session:
-            data = cases.view(session, tree, self.scope, complaint_id)
-            a = session.get(Assignment, complaint_id)
-            data["allowed_actions"] = offers.allowed_actions(session, tree, a, self.scope)
-            data["explanation_zh"] = offers.explain(a, tree)
-            return data
+            return views.view(session, tree, self.scope, complaint_id, datetime.now(UTC))
 
     # --- events ---
 
@@ -118,7 +97,7 @@ class RoutingService:
         def route(session, tree):
             if not self.db.first_delivery(session, event_id, "routing.on_complaint_received"):
                 return []
-            return cases.route_new(session, tree, event, datetime.now(UTC))
+            return responsibility.route_new(session, tree, event, datetime.now(UTC))
 
         self._act(route)
 
@@ -127,7 +106,7 @@ class RoutingService:
         def ended(session, tree):
             if not self.db.first_delivery(session, event_id, "routing.on_mediation_ended"):
                 return []
-            return cases.on_mediation_ended(session, tree, event)
+            return escalation.on_mediation_ended(session, tree, event, datetime.now(UTC))
 
         self._act(ended)
 
@@ -139,7 +118,7 @@ class RoutingService:
                 if not self.db.first_delivery(session, event_id, "routing.on_official_calendar_changed"):
                     return
                 if calendar_copy.is_latest(session, OfficialCalendar, event):
-                    tree, now = self.tree(), datetime.now(UTC)
+                    tree, now = self.trees.get(), datetime.now(UTC)
                     calendar_copy.count_on(event, lambda since: lights.recount(session, tree, since, now))
         except Exception:
             self.official_calendar.forget()
@@ -150,13 +129,13 @@ class RoutingService:
     @timer(interval=clock_watch.WATCH_INTERVAL_SECONDS)
     def watch_clocks(self) -> None:
         """Turn the tier targets and the handovers' clocks yellow and red, and say so; a red light
-        is acted on (cases.on_clock_red) in the transaction that reports it."""
-        tree = self.tree()
+        is acted on (escalation.on_clock_red) in the transaction that reports it."""
+        tree = self.trees.get()
 
         def act(session, change: ClockColourChanged) -> list[Contract]:
             if change.colour != "red":
                 return []
-            events = cases.on_clock_red(session, tree, change, datetime.now(UTC))
+            events = escalation.on_clock_red(session, tree, change, datetime.now(UTC))
             return events + supervision.follow(session, tree, events)
 
         def act_on_order(session, change: ClockColourChanged) -> list[Contract]:
@@ -208,7 +187,7 @@ class RoutingService:
         """The case's tier target and handover clocks, stopped ones too."""
         key = self._key(complaint_id)
         with self.db.read() as session:
-            return cases.clocks_of(session, self.tree(), self.scope, key, datetime.now(UTC))
+            return views.clocks_of(session, self.trees.get(), self.scope, key, datetime.now(UTC))
 
     @rpc(expected_exceptions=EXPECTED)
     def held_clocks(
@@ -217,42 +196,60 @@ class RoutingService:
         """The running tier targets and handover clocks the caller's units hold, in the colours asked."""
         asked = clock_watch.HeldClocks.parse(colours, kinds, limit)
         with self.db.read() as session:
-            return lights.held(session, self.tree(), self.scope, asked, datetime.now(UTC))
+            return lights.held(session, self.trees.get(), self.scope, asked, datetime.now(UTC))
 
     @rpc(expected_exceptions=EXPECTED)
     def accept_handover(self, complaint_id: str) -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.accept_handover, self.scope, key)
+        self._act(handovers.accept_handover, self.scope, key, now=datetime.now(UTC))
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def acknowledge_handover(self, complaint_id: str) -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.acknowledge_agency, self.scope, key)
+        self._act(handovers.acknowledge_agency, self.scope, key, now=datetime.now(UTC))
         return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def answer_handover(self, complaint_id: str, answer: str, outcome: str | None = None) -> dict[str, Any]:
+        key = self._key(complaint_id)
+        self._act(agencies.answer, self.scope, key, answer, outcome, now=datetime.now(UTC))
+        return self._view(key)
+
+    @rpc(expected_exceptions=EXPECTED)
+    def hand_back(self, complaint_id: str, reason: str) -> dict[str, Any]:
+        """The agency hands the case back. It no longer sees the case: the answer says only where the
+        case is now."""
+        key = self._key(complaint_id)
+        return views.handed_back(self._act(agencies.hand_back, self.scope, key, reason, now=datetime.now(UTC))[0])
+
+    @rpc(expected_exceptions=EXPECTED)
+    def agency_handovers(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.db.read() as session:
+            return agencies.handovers(session, self.trees.get(), self.scope, limit)
 
     @rpc(expected_exceptions=EXPECTED)
     def return_case(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.return_case, self.scope, key, reason)
+        self._act(handovers.return_case, self.scope, key, reason, now=datetime.now(UTC))
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def contest(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.contest, self.scope, key, reason)
+        self._act(handovers.contest, self.scope, key, reason, now=datetime.now(UTC))
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def decide_authority(self, complaint_id: str, unit: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.decide_authority, self.scope, key, unit, reason)
+        self._act(handovers.decide_authority, self.scope, key, unit, reason, now=datetime.now(UTC))
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def escalate(self, complaint_id: str, trigger: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.request_escalation, self.scope, key, trigger, reason)
+        self._act(escalation.request_escalation, self.scope, key, trigger, reason, now=datetime.now(UTC))
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -263,8 +260,15 @@ class RoutingService:
         escalated: list[bool] = []
 
         def run(session, tree):
-            done, events = cases.reclassify(
-                session, tree, self.scope, key, claim_amount=claim_amount, category=category, reason=reason
+            done, events = escalation.reclassify(
+                session,
+                tree,
+                self.scope,
+                key,
+                claim_amount=claim_amount,
+                category=category,
+                reason=reason,
+                now=datetime.now(UTC),
             )
             escalated.append(done)
             return events
@@ -277,19 +281,19 @@ class RoutingService:
     @rpc(expected_exceptions=EXPECTED)
     def take_over(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.take_over, self.scope, key, reason)
+        self._act(escalation.take_over, self.scope, key, reason, now=datetime.now(UTC))
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def request_takeover(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.request_takeover, self.scope, key, reason)
+        self._act(handovers.request_takeover, self.scope, key, reason, now=datetime.now(UTC))
         return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def decline_takeover(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
         key = self._key(complaint_id)
-        self._act(cases.decline_takeover, self.scope, key, reason)
+        self._act(handovers.decline_takeover, self.scope, key, reason, now=datetime.now(UTC))
         return self._view(key)
 
     # --- supervision orders (督办, services/routing/supervision.py) ---
@@ -305,32 +309,32 @@ class RoutingService:
 
     def _order(self, order_id: uuid.UUID) -> dict[str, Any]:
         with self.db.read() as session:
-            return supervision.one(session, self.tree(), self.scope, order_id)
+            return supervision.one(session, self.trees.get(), self.scope, order_id, datetime.now(UTC))
 
     @rpc(expected_exceptions=EXPECTED)
     def supervise(
         self, complaint_id: str, instruction: str, working_days: int | None = None, to_unit: str | None = None
     ) -> dict[str, Any]:
         key = self._key(complaint_id)
-        events = self._act(supervision.send, self.scope, key, instruction, working_days, to_unit)
+        events = self._act(supervision.send, self.scope, key, instruction, working_days, to_unit, now=datetime.now(UTC))
         return self._order(events[0].order_id)
 
     @rpc(expected_exceptions=EXPECTED)
     def answer_supervision(self, order_id: str, answer: str, attachments: list[str] | None = None) -> dict[str, Any]:
         key = self._order_key(order_id)
-        self._act(supervision.answer, self.scope, key, answer, attachments)
+        self._act(supervision.answer, self.scope, key, answer, attachments, now=datetime.now(UTC))
         return self._order(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def accept_supervision(self, order_id: str, note: str = "") -> dict[str, Any]:
         key = self._order_key(order_id)
-        self._act(supervision.accept, self.scope, key, note)
+        self._act(supervision.accept, self.scope, key, note, now=datetime.now(UTC))
         return self._order(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def return_supervision(self, order_id: str, reason: str, working_days: int | None = None) -> dict[str, Any]:
         key = self._order_key(order_id)
-        self._act(supervision.send_back, self.scope, key, reason, working_days)
+        self._act(supervision.send_back, self.scope, key, reason, working_days, now=datetime.now(UTC))
         return self._order(key)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -343,19 +347,26 @@ class RoutingService:
     ) -> list[dict[str, Any]]:
         with self.db.read() as session:
             return supervision.listing(
-                session, self.tree(), self.scope, box=box, overdue=overdue, state=state, limit=limit
+                session,
+                self.trees.get(),
+                self.scope,
+                datetime.now(UTC),
+                box=box,
+                overdue=overdue,
+                state=state,
+                limit=limit,
             )
 
     @rpc(expected_exceptions=EXPECTED)
     def case_supervision_orders(self, complaint_id: str) -> list[dict[str, Any]]:
         key = self._key(complaint_id)
         with self.db.read() as session:
-            return supervision.of_case(session, self.tree(), self.scope, key)
+            return supervision.of_case(session, self.trees.get(), self.scope, key, datetime.now(UTC))
 
     @rpc(expected_exceptions=EXPECTED)
     def warnings(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.db.read() as session:
-            return cases.warnings_in_scope(session, self.scope, limit)
+            return warnings.warnings_in_scope(session, self.scope, limit)
 
     # --- the registry ---
 
@@ -409,7 +420,7 @@ class RoutingService:
     def rename_agency(self, code: str, name: Any) -> dict[str, Any]:
         with self.db.transaction() as session:
             result = tenant_ops.rename_agency(session, self.scope, code, name)
-        self._invalidate()
+        self.trees.forget()
         return result
 
     @rpc(expected_exceptions=EXPECTED)
@@ -417,7 +428,7 @@ class RoutingService:
         """Apply a JSON merge patch to the tenant's own overrides (null removes one)."""
         with self.db.transaction() as session:
             result = tenant_ops.update_settings(session, self.scope, code, overrides)
-        self._invalidate()
+        self.trees.forget()
         return result
 
     @rpc(expected_exceptions=EXPECTED)
@@ -433,7 +444,7 @@ class RoutingService:
             result = tenant_ops.onboard(
                 session, self.scope, code, subtree=subtree, kind=kind, agency_type=agency_type, name=name
             )
-        self._invalidate()
+        self.trees.forget()
         return result
 
     @rpc(expected_exceptions=EXPECTED)
@@ -443,11 +454,11 @@ class RoutingService:
         with self.db.transaction() as session:
             result, events = tenant_ops.offboard(session, self.scope, code)
             for event in events:
-                lights.move_tier_clock(session, self.tree(), event.complaint_id, event.to_unit, event.at)
+                lights.move_tier_clock(session, self.trees.get(), event.complaint_id, event.to_unit, event.at)
                 self.db.emit(session, event)
-            for event in supervision.follow(session, self.tree(), events):
+            for event in supervision.follow(session, self.trees.get(), events):
                 self.db.emit(session, event)
-        self._invalidate()
+        self.trees.forget()
         return result
 
     # --- the official calendar (services/routing/official_calendar.py) ---

@@ -1,6 +1,6 @@
 """Supervision orders (督办): a higher unit orders a lower one to act on a case by a deadline.
 
-Plain functions over a session and the division tree, like services/routing/cases.py; each returns
+Plain functions over a session and the division tree, like services/routing/moves.py; each returns
 the events it causes and the service emits them through its outbox in the same transaction.
 
 | state | meaning | leaves it by |
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -60,7 +60,7 @@ from common.contracts import (
 from common.divisions import covers
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from common.tenancy import CASE_ROLES, Role, Scope, scope_clause
-from services.routing import cases, lights
+from services.routing import lights, moves
 from services.routing.models import Assignment, CaseStep, Outbox, SupervisionOrder, SupervisionStep
 from services.routing.settings import work_calendar
 from services.routing.tree import DivisionTree
@@ -211,20 +211,22 @@ def send(
     instruction: str,
     working_days: int | None = None,
     to_unit: str | None = None,
+    *,
+    now: datetime,
 ) -> list[Contract]:
     """A higher unit orders the responsible unit (or a named unit the case lies under, below the
     sender) to act within `working_days` working days from now (`DEFAULT_WORKING_DAYS` if not given)."""
     a = session.get(Assignment, complaint_id, with_for_update=True, populate_existing=True)
     if a is None:
         raise NotFound(f"no complaint {complaint_id}")
-    seen = cases.visibility(session, a, scope)
+    seen = moves.visibility(session, a, scope)
     if seen is None or scope is None:
         raise NotFound(f"no complaint {complaint_id}")
     if seen != "above" or scope.unit not in tree.units:
         raise Forbidden("only an onboarded unit above the responsible unit sends a supervision order (督办)")
     if not scope.roles & SUPERVISOR:
         raise Forbidden("sending a supervision order needs the role supervisor")
-    if a.state == cases.ENDED:
+    if a.state == moves.ENDED:
         raise Conflict("not possible now: it ended at the top tier; the parties were told the remedy routes")
     instruction = _text(instruction, "instruction", "say what the unit is to do")
     working_days = _working_days(DEFAULT_WORKING_DAYS if working_days is None else working_days)
@@ -237,7 +239,6 @@ def send(
             f"expected an onboarded unit below {scope.unit} that the case lies under "
             f"({a.unit_code} or a unit above it)",
         )
-    now = datetime.now(UTC)
     order = SupervisionOrder(
         id=uuid.uuid4(),
         complaint_id=complaint_id,
@@ -285,6 +286,8 @@ def answer(
     order_id: uuid.UUID,
     text: str,
     attachments: list[str] | None = None,
+    *,
+    now: datetime,
 ) -> list[Contract]:
     """The unit ordered says what it did; `attachments` are evidence files of the case (intake's
     store: the gateway checked they belong to it). The clock stops, in time or late."""
@@ -303,7 +306,6 @@ def answer(
             uuid.UUID(file_id)
         except ValueError:
             raise InvalidInput.one(f"attachments[{index}]", "not an evidence file id") from None
-    now = datetime.now(UTC)
     in_time = bool(_stop(session, tree, order, now).met)
     order.state, order.answer, order.attachments = ANSWERED, text, files
     order.answered_at, order.answered_by = now, caller.user
@@ -332,11 +334,10 @@ def _decider(scope: Scope | None, session: Session, order_id: uuid.UUID, what: s
 
 
 def accept(
-    session: Session, tree: DivisionTree, scope: Scope | None, order_id: uuid.UUID, note: str = ""
+    session: Session, tree: DivisionTree, scope: Scope | None, order_id: uuid.UUID, note: str = "", *, now: datetime
 ) -> list[Contract]:
     """The sender accepts the answer: the order is done."""
     caller, order = _decider(scope, session, order_id, "accepts")
-    now = datetime.now(UTC)
     order.state, order.closed_at = ACCEPTED, now
     _step(session, order, "accepted", caller.user, now, note=str(note or "").strip()[:MAX_TEXT])
     return [
@@ -353,13 +354,14 @@ def send_back(
     order_id: uuid.UUID,
     reason: str,
     working_days: int | None = None,
+    *,
+    now: datetime,
 ) -> list[Contract]:
     """The sender sends the answer back with its reason: the unit ordered answers again within
     `working_days` (the order's own number when not given), a fresh clock."""
     caller, order = _decider(scope, session, order_id, "sends back")
     reason = _text(reason, "reason", "say why the answer is sent back; the unit ordered is told")
     days = _working_days(order.amount if working_days is None else working_days)
-    now = datetime.now(UTC)
     order.state, order.return_reason = RETURNED, reason
     _start(tree, order, days, now)
     _step(
@@ -526,17 +528,20 @@ def view(
     }
 
 
-def one(session: Session, tree: DivisionTree, scope: Scope | None, order_id: uuid.UUID) -> dict[str, Any]:
+def one(
+    session: Session, tree: DivisionTree, scope: Scope | None, order_id: uuid.UUID, now: datetime
+) -> dict[str, Any]:
     order = session.get(SupervisionOrder, order_id)
     if order is None or not _visible(scope, order):
         raise NotFound(f"no supervision order {order_id}")
-    return view(session, tree, scope, order, datetime.now(UTC))
+    return view(session, tree, scope, order, now)
 
 
 def listing(
     session: Session,
     tree: DivisionTree,
     scope: Scope | None,
+    now: datetime,
     *,
     box: str | None = None,
     overdue: bool = False,
@@ -557,7 +562,6 @@ def listing(
         raise InvalidInput(errors)
     if scope is None or not scope.valid or scope.is_agency:
         return []
-    now = datetime.now(UTC)
     query = select(SupervisionOrder).where(
         or_(scope_clause(SupervisionOrder.unit_code, scope), scope_clause(SupervisionOrder.from_unit, scope))
     )
@@ -575,9 +579,11 @@ def listing(
     return [view(session, tree, scope, row, now) for row in rows]
 
 
-def of_case(session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
+def of_case(
+    session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, now: datetime
+) -> list[dict[str, Any]]:
     """The orders of a case the caller sees (404 for a case it does not see)."""
     a = session.get(Assignment, complaint_id)
-    if a is None or cases.visibility(session, a, scope) is None:
+    if a is None or moves.visibility(session, a, scope) is None:
         raise NotFound(f"no complaint {complaint_id}")
-    return listing(session, tree, scope, complaint_id=complaint_id, limit=LIST_LIMIT)
+    return listing(session, tree, scope, now, complaint_id=complaint_id, limit=LIST_LIMIT)

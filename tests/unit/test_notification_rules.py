@@ -265,6 +265,32 @@ def test_an_agency_handover_goes_to_webhook_docking_queue_and_inbox():
     assert ("agency_handover", "agency", "webhook", None) in no_hook  # failed with the reason, not lost silently
 
 
+def test_an_agencys_answer_and_hand_back_tell_the_unit_that_handed_the_case_over():
+    said = {"agency": "330681109-police", "agency_name": "枫桥派出所", "outcome": "mediated", "answer": "已调解"}
+    answered = CaseRoutingStep(
+        complaint_id=CID,
+        seq=4,
+        step="agency_answered",
+        responsible_unit=VILLAGE,
+        target=VILLAGE.code,
+        agency_tenant="330681109-police",
+        inputs=said,
+        actor="liaison",
+        at=NOW,
+    )
+    inbox = f"tenant:{VILLAGE.code}"
+    assert planned(rules.ROUTING_STEP, answered) == {("agency_answered", "unit_staff", "inbox", inbox)}
+    recipient = planning.Recipient("unit_staff", inbox, {}, VILLAGE.code)
+    ctx = planning.context(rules.ROUTING_STEP, answered, case(), recipient)
+    _, body = templates.render(templates.TEMPLATES["agency_answered"], {**templates.SAMPLE_CONTEXT, **ctx})
+    assert "枫桥派出所" in body and "已调解化解" in body and "已调解" in body
+    back = answered.model_copy(update={"step": "agency_handed_back", "inputs": {**said, "reason": "不属治安案件"}})
+    assert planned(rules.ROUTING_STEP, back) == {("agency_handed_back", "unit_staff", "inbox", inbox)}
+    ctx = planning.context(rules.ROUTING_STEP, back, case(), recipient)
+    _, body = templates.render(templates.TEMPLATES["agency_handed_back"], {**templates.SAMPLE_CONTEXT, **ctx})
+    assert "退回理由：不属治安案件" in body
+
+
 def test_clock_colours_go_to_the_handler_else_the_unit_and_red_also_to_the_supervisor():
     red = ClockColourChanged(complaint_id=CID, clock="acceptance", colour="red", unit=VILLAGE, handler="li", tier="v")
     assert planned(rules.CLOCK, red) == {

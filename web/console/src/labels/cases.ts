@@ -48,3 +48,23 @@ export const LIGHT_FILTER = {
   yellow: "黄灯",
   green: "绿灯",
 } as const;
+
+// what an agency answers on a case handed to it (common/reference.py AGENCY_OUTCOMES)
+export const AGENCY_OUTCOMES = {
+  handled: "已依职责处理",
+  mediated: "已调解化解",
+  case_filed: "已立案",
+  penalized: "已依法处罚",
+  not_established: "经查不属实",
+  referred: "已转有关部门",
+  other: "其他",
+} as const;
+
+// where a case handed to an agency stands (routing's handover state)
+export const AGENCY_HANDOVER_STATES = {
+  pending: "待签收",
+  acknowledged: "已签收",
+  answered: "已答复",
+  handed_back: "已退回",
+  lapsed: "逾期未签收",
+} as const;

@@ -3,7 +3,7 @@ import { CHANNELS, HOW_TOLD, MESSAGE_CHANNELS } from "./channels";
 import { DELIVERY } from "./delivery";
 import { STATUS } from "./status";
 import { TEMPLATES } from "./templates";
-import { ESCALATION_TRIGGERS, FLAGS, NEW_FACTS } from "./cases";
+import { AGENCY_OUTCOMES, ESCALATION_TRIGGERS, FLAGS, NEW_FACTS } from "./cases";
 import { REQUESTS } from "./requests";
 
 export const HISTORY_STEPS = {
@@ -34,6 +34,8 @@ export const HISTORY_STEPS = {
   agency_handover_requested: "移送对接部门",
   agency_acknowledged: "对接部门已签收",
   agency_handover_lapsed: "对接部门逾期未签收",
+  agency_answered: "对接部门已答复",
+  agency_handed_back: "对接部门退回，由本单位继续办理",
   takeover_requested: "提请上级提级办理",
   takeover_declined: "上级不予提级",
   reclassified: "重新定性",
@@ -114,6 +116,18 @@ const LINES: Record<string, (p: Params) => (string | false)[]> = {
   agency_handover_requested: (p) => [!!p.agency && `部门：${unit(p.agency)}`],
   agency_acknowledged: (p) => [!!p.agency && `部门：${unit(p.agency)}`],
   agency_handover_lapsed: (p) => [!!p.agency && `部门：${unit(p.agency)}`],
+  agency_answered: (p) => {
+    const said = (p.inputs ?? {}) as Params;
+    return [
+      `部门：${text(said.agency_name) || unit(p.agency)}`,
+      !!said.outcome && `结果：${named(AGENCY_OUTCOMES, said.outcome)}`,
+      !!said.answer && `答复：${text(said.answer)}`,
+    ];
+  },
+  agency_handed_back: (p) => {
+    const said = (p.inputs ?? {}) as Params;
+    return [`部门：${text(said.agency_name) || unit(p.agency)}`, !!said.reason && `理由：${text(said.reason)}`];
+  },
   takeover_requested: (p) => [!!p.to && `请求单位：${unit(p.to)}`, !!p.reason && `理由：${text(p.reason)}`],
   takeover_declined: (p) => [!!p.declined_by && `${unit(p.declined_by)}不同意`, !!p.reason && `理由：${text(p.reason)}`],
   reclassified: (p) => {

@@ -29,4 +29,6 @@ export const TEMPLATES = {
   agency_handover: "案件移送",
   agency_handover_withdrawn: "移送已失效",
   agency_reminder: "移送待签收提醒",
+  agency_answered: "对接部门答复",
+  agency_handed_back: "对接部门退回案件",
 } as const;
