@@ -18,7 +18,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 # contract id -> (module, the import planted in it)
 PLANTED = [
-    ("services", "services/routing/cases.py", "import services.intake.validation"),
+    ("services", "services/routing/moves.py", "import services.intake.validation"),
     ("layers", "gateway/errors.py", "import services.notification.delivery"),
     ("layers", "common/masking.py", "import services.intake.validation"),
     ("layers", "services/intake/checks.py", "import gateway.auth"),
