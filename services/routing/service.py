@@ -1,8 +1,8 @@
 """Routing entrypoints: on a new complaint, decide the responsible unit, record it, announce it;
 moving cases (handover, return, contest and decision, escalation, take-over and declining it,
 agency handover, the agency's answer and hand-back: services/routing/agencies.py), the clock
-watcher (warning lights; red: escalation on an expired tier target, a
-lapsed agency handover, an expired contest, an overdue supervision order), early warning,
+watcher (warning lights; red: escalation on an expired tier target, a lapsed agency handover, an
+expired contest, an overdue supervision order), early warning,
 supervision orders (督办, services/routing/supervision.py, which follow every move); the tenant
 registry (services/routing/tenants.py, `tenant_ops` here) and the official calendar
 (services/routing/official_calendar.py). The caller's scope comes from
