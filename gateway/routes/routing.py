@@ -1,8 +1,8 @@
 """Routing: who is responsible for a case and why, moving it (handover, return, contest and the
-decision on authority, escalation, take-over and declining a request for it, agency
+decision on authority, escalation, take-over and declining a request for it; the agency's
 acknowledgement, answer and hand-back), early warnings and the escalation figures. The routing
-service decides who may act (services/routing/moves.py): out of scope 404, a read-only viewer or the
-wrong role 403, the wrong state 409 with the reason. See docs/routing.md."""
+service decides who may act (services/routing/moves.py, agencies.py): out of scope 404, a read-only
+viewer or the wrong role 403, the wrong state 409 with the reason. See docs/routing.md."""
 
 from __future__ import annotations
 
