@@ -84,7 +84,7 @@ def require(what: str) -> None:
         return
     if os.environ.get("CI"):
         pytest.fail(f"{what} cannot run in CI: {reason} (see .ci/run)")
-    pytest.skip(f"{what} needs private instances: {reason}")
+    pytest.skip(f"{what}: no private instances here: {reason}")
 
 
 class PrivateRabbit:
