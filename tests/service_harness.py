@@ -17,13 +17,14 @@ from typing import Any, TypeVar
 from kombu import Connection, Queue
 from nameko.standalone.events import event_dispatcher, get_event_exchange
 from nameko.standalone.rpc import ServiceRpcProxy
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from common.contracts import Contract
 from common.db import make_engine
 from common.migrations import upgrade
 from common.tenancy import Role, Scope
-from tests.conftest import TEST_AMQP_URI, TEST_DATABASE_URL, reset_database, reset_vhost
+from ops.run import load_tenants
+from tests.conftest import DEMO_PASSWORD, TEST_AMQP_URI, TEST_DATABASE_URL, reset_database, reset_vhost
 
 C = TypeVar("C", bound=Contract)
 
@@ -37,14 +38,18 @@ def staff(unit: str = CITY, roles: frozenset[str] = STAFF) -> Scope:
     return Scope(unit=unit, user=f"{unit}-clerk", roles=roles)
 
 
-def service_config(service: str, components: Iterable[str]) -> dict[str, Any]:
+def service_config(service: str, components: Iterable[str], *, tenants: bool = False) -> dict[str, Any]:
     """The nameko config of `service`'s container, on a database (recreated, migrated for
-    `components`) and a vhost (recreated) of its own."""
+    `components`; with the demo tenants when `tenants`, which needs `routing` and `identity`) and a
+    vhost (recreated) of its own. Before any container starts: the division import's COPY cannot
+    run once psycopg2 yields to eventlet (so one module per process)."""
     database_url = f"{TEST_DATABASE_URL}_{service}"
     amqp_uri = f"{TEST_AMQP_URI}_{service}"
     reset_database(database_url)
     reset_vhost(amqp_uri)
     upgrade(database_url, list(components))
+    if tenants:
+        load_tenants(database_url, demo=True, password=DEMO_PASSWORD)
     # what the services read from the environment rather than from nameko's config
     os.environ.update(
         DATABASE_URL=database_url,
@@ -66,6 +71,16 @@ def service_config(service: str, components: Iterable[str]) -> dict[str, Any]:
 def owner_engine(config: dict[str, Any]) -> Engine:
     """The owner's connection, for a test to arrange rows and to look at what the service stored."""
     return make_engine(config["DATABASE_URL"], pool_size=2)
+
+
+def stored(config: dict[str, Any], sql: str, **params: Any) -> list[Any]:
+    """The rows `sql` finds, read as the owner."""
+    engine = owner_engine(config)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql), params).all())
+    finally:
+        engine.dispose()
 
 
 @contextmanager

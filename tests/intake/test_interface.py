@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 from nameko.exceptions import RemoteError
 from nameko.testing.services import entrypoint_waiter, replace_dependencies
-from sqlalchemy import text
 
 from common.contracts import ComplaintReceived, ComplaintRouted, Unit
 from services.intake.service import IntakeService
 from tests.conftest import complaint
-from tests.service_harness import CITY, VILLAGE, dispatch, owner_engine, rpc, service_config, staff, tap
+from tests.service_harness import CITY, VILLAGE, dispatch, rpc, service_config, staff, stored, tap
 
 pytestmark = pytest.mark.integration
 
@@ -33,15 +32,6 @@ def intake(container_factory, config):
     IntakeService._served.clear()  # the class's cache of served divisions outlives a container
     container.start()
     return container, routing
-
-
-def stored(config, sql: str, **params: Any) -> list[Any]:
-    engine = owner_engine(config)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql), params).all()
-    finally:
-        engine.dispose()
 
 
 def test_a_filing_is_stored_answered_and_announced(intake, config) -> None:
