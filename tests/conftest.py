@@ -251,9 +251,8 @@ _interface_summaries: list[str] = []
 
 
 def eventlet_patched() -> bool:
-    from eventlet import patcher
-
-    return patcher.is_monkey_patched("socket")
+    eventlet = sys.modules.get("eventlet")  # not imported: not patched (and no import to find out)
+    return eventlet is not None and eventlet.patcher.is_monkey_patched("socket")
 
 
 class InterfaceModuleFailed(Exception):
