@@ -31,7 +31,8 @@ def intake(container_factory, config):
     routing.served_divisions.side_effect = lambda codes: dict.fromkeys(codes, True)
     IntakeService._served.clear()  # the class's cache of served divisions outlives a container
     container.start()
-    return container, routing
+    yield container, routing
+    container.stop()  # closes its database pools (container_factory only kills it)
 
 
 def test_a_filing_is_stored_answered_and_announced(intake, config) -> None:

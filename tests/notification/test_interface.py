@@ -28,7 +28,8 @@ def config() -> dict[str, Any]:
 def notification(container_factory, config):
     container = container_factory(NotificationService, config)
     container.start()
-    return container
+    yield container
+    container.stop()  # closes its database pools (container_factory only kills it)
 
 
 def received() -> ComplaintReceived:

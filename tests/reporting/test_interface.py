@@ -27,7 +27,8 @@ def config() -> dict[str, Any]:
 def reporting(container_factory, config):
     container = container_factory(ReportingService, config)
     container.start()
-    return container
+    yield container
+    container.stop()  # closes its database pools (container_factory only kills it)
 
 
 def a_case(reporting, config, deliveries: int = 1) -> uuid.UUID:

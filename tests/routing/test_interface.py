@@ -31,7 +31,8 @@ def config() -> dict[str, Any]:
 def routing(container_factory, config):
     container = container_factory(RoutingService, config)
     container.start()
-    return container
+    yield container
+    container.stop()  # closes its database pools (container_factory only kills it)
 
 
 def received(**overrides: Any) -> ComplaintReceived:
