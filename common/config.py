@@ -21,6 +21,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from typing import Annotated, Any, Self
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -296,6 +297,26 @@ MODELS: tuple[type[PlatformSettings], ...] = (
 def settings() -> PlatformSettings:
     """What every process reads, from the environment now."""
     return PlatformSettings()
+
+
+def service_role(service: str) -> str:
+    """The database role a service connects as: it owns the service's schema and nothing else
+    (common.migrations.own_service_schemas)."""
+    return f"{service}_service"
+
+
+def service_database_url(service: str, database_url: str | None = None, setting: str = "DATABASE_URL") -> str:
+    """Where `service` connects: `<SERVICE>_DATABASE_URL` (`<SERVICE>_DATABASE_READ_URL` for the
+    standby's `setting`), or else `database_url` (by default DATABASE_URL) with the service's role as
+    the user and the same password."""
+    explicit = os.environ.get(f"{service.upper()}_{setting}")
+    if explicit:
+        return explicit
+    parts = urlsplit(database_url or settings().database_url)
+    _, at, host = parts.netloc.rpartition("@")
+    password = parts.password
+    user = service_role(service) + (f":{password}" if password is not None else "")
+    return urlunsplit(parts._replace(netloc=f"{user}@{host if at else parts.netloc}"))
 
 
 def missing_secrets(env: Mapping[str, str] | None = None) -> list[str]:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from common import deadlines
-from common.config import settings
+from common.config import service_database_url, settings
 from common.contracts import Contract
 from common.outbox import InboxMixin, OutboxMixin, OutboxRelay, emit, first_delivery
 from common.telemetry import instrument_engine, trace_headers
@@ -60,6 +60,15 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     engine = create_engine(sqlalchemy_url(url or settings().database_url), **options)
     instrument_engine(engine)  # database spans when tracing is on (common/telemetry.py)
     return engine
+
+
+def container_database_url(container, setting: str = "DATABASE_URL") -> str | None:
+    """The container's `setting` (nameko.yaml: DATABASE_URL, or DATABASE_READ_URL, None when empty)
+    as its service's own role (common.config.service_database_url)."""
+    url = container.config.get(setting) or None
+    if url is None and setting != "DATABASE_URL":
+        return None
+    return service_database_url(container.service_name, url, setting)
 
 
 class UnitOfWork:
@@ -162,9 +171,9 @@ class Database(DependencyProvider):
 
     def setup(self) -> None:
         patch_psycopg()
-        self.engine: Engine = make_engine(self.container.config.get("DATABASE_URL"))
+        self.engine: Engine = make_engine(container_database_url(self.container))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        read_url = self.container.config.get("DATABASE_READ_URL") or None  # nameko.yaml: empty when unset
+        read_url = container_database_url(self.container, "DATABASE_READ_URL")  # nameko.yaml: empty when unset
         # named, so the standby's pg_stat_activity tells whose reads these are
         reader = {"application_name": f"{self.container.service_name}-reads"}
         self.read_engine = make_engine(read_url, pool_size=5, connect_args=reader) if read_url else None

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic import context
 from sqlalchemy import MetaData, text
 
+from common.config import service_database_url, service_role
 from common.db import SCOPED_ROLE, make_engine
 
 
@@ -242,3 +243,95 @@ def clamp_dates(op: Any, schema: str) -> list[dict[str, Any]]:
 
 def _tables(schema: str, tables: Iterable[str]) -> str:
     return ", ".join(f"{schema}.{table}" for table in tables)
+
+
+# the services' schemas, each owned by its service's role (the gateway's `identity` stays the owner's)
+SERVICE_SCHEMAS = ("routing", "intake", "mediation", "notification", "reporting")
+
+# the service's role: it logs in, may SET ROLE to the scoped role for staff reads but does not
+# inherit its grants (NOINHERIT: those would open the other schemas' scoped tables to it), and the
+# migrating role stays able to alter what the service owns
+_CREATE_SERVICE_ROLE = """
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :role) THEN
+        BEGIN
+            EXECUTE format('CREATE ROLE %I LOGIN NOINHERIT', :role);
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;
+        END;
+    END IF;
+    IF NOT pg_has_role(:role, :scoped, 'MEMBER') THEN
+        EXECUTE format('GRANT %I TO %I', :scoped, :role);
+    END IF;
+    IF NOT pg_has_role(current_user, :role, 'MEMBER') THEN
+        EXECUTE format('GRANT %I TO %I', :role, current_user);
+    END IF;
+END
+$$
+"""
+
+# every table, view, sequence (but those of identity columns, which go with their table), type and
+# function of the schema, and the schema itself, owned by the service's role
+_OWN_SCHEMA = """
+DO $$
+DECLARE
+    item record;
+BEGIN
+    EXECUTE format('ALTER SCHEMA %I OWNER TO %I', :schema, :role);
+    FOR item IN
+        SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = :schema AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+          AND pg_get_userbyid(c.relowner) <> :role
+          AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass
+                          AND d.objid = c.oid AND d.deptype IN ('a', 'i'))
+    LOOP
+        EXECUTE format('ALTER %s %I.%I OWNER TO %I',
+                       CASE item.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                            WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+                       :schema, item.relname, :role);
+    END LOOP;
+    FOR item IN
+        SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = :schema AND t.typtype IN ('e', 'd') AND pg_get_userbyid(t.typowner) <> :role
+    LOOP
+        EXECUTE format('ALTER TYPE %I.%I OWNER TO %I', :schema, item.typname, :role);
+    END LOOP;
+    FOR item IN
+        SELECT p.oid::regprocedure AS signature FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = :schema AND pg_get_userbyid(p.proowner) <> :role
+    LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO %I', item.signature, :role);
+    END LOOP;
+END
+$$
+"""
+
+
+def own_service_schemas(database_url: str | None = None, schemas: Iterable[str] = SERVICE_SCHEMAS) -> None:
+    """Give each service's schema to the service's role (`common.config.service_role`), created if
+    missing: the service reads and writes its own tables and cannot read another's. The role's
+    password is the one of the service's connection URL (`<SERVICE>_DATABASE_URL`, or DATABASE_URL's);
+    none without one (local trust authentication). Runs after every upgrade, so the tables a later
+    migration creates (as the migrating role) change hands too."""
+    from sqlalchemy.engine import make_url
+
+    engine = make_engine(database_url, poolclass=None, pool_size=1)
+    with engine.begin() as conn:
+        for schema in schemas:
+            role = service_role(schema)
+            conn.execute(text(_inline(_CREATE_SERVICE_ROLE, role=role, scoped=SCOPED_ROLE)))
+            password = make_url(service_database_url(schema, database_url)).password
+            if password:
+                conn.execute(text(f"ALTER ROLE {role} PASSWORD :password"), {"password": password})
+            conn.execute(text(_inline(_OWN_SCHEMA, role=role, schema=schema)))
+    engine.dispose()
+
+
+def _inline(sql: str, **names: str) -> str:
+    """A DO block takes no bind parameters: the names (identifiers we define) go in as literals."""
+    for key, value in names.items():
+        if not value.isidentifier():
+            raise ValueError(f"not a role or schema name: {value!r}")
+        sql = sql.replace(f":{key}", f"'{value}'")
+    return sql

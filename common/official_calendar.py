@@ -268,10 +268,10 @@ class OfficialCalendarCopy(DependencyProvider):
         self.running = False
 
     def setup(self) -> None:
-        from common.db import make_engine, patch_psycopg
+        from common.db import container_database_url, make_engine, patch_psycopg
 
         patch_psycopg()
-        self.engine = make_engine(self.container.config.get("DATABASE_URL"), pool_size=1, max_overflow=1)
+        self.engine = make_engine(container_database_url(self.container), pool_size=1, max_overflow=1)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def start(self) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from common.migrations import SERVICE_SCHEMAS, own_service_schemas
+
 ROOT = Path(__file__).resolve().parent.parent
 # the order they migrate in
 COMPONENTS = {
@@ -34,8 +36,10 @@ def alembic_config(component: str, database_url: str | None = None) -> Config:
 
 
 def upgrade(database_url: str | None = None, components: list[str] | None = None) -> None:
-    for component in components or list(COMPONENTS):
+    components = components or list(COMPONENTS)
+    for component in components:
         command.upgrade(alembic_config(component, database_url), "head")
+    own_service_schemas(database_url, [name for name in components if name in SERVICE_SCHEMAS])
 
 
 def main() -> None:

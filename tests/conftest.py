@@ -9,6 +9,7 @@ import os
 import secrets
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -242,3 +243,58 @@ def wait_for(check: Callable[[], Any], timeout: float = 15, interval: float = 0.
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
         time.sleep(interval)
+
+
+# --- interface tests of one service (tests/<service>/test_interface.py, tests/service_harness.py) -----
+INTERFACE_MODULE = "test_interface.py"
+_interface_summaries: list[str] = []
+
+
+def eventlet_patched() -> bool:
+    eventlet = sys.modules.get("eventlet")  # not imported: not patched (and no import to find out)
+    return eventlet is not None and eventlet.patcher.is_monkey_patched("socket")
+
+
+class InterfaceModuleFailed(Exception):
+    """What the interface module's own pytest printed, when it did not pass."""
+
+
+class InterfaceRun(pytest.Item):
+    """An interface module run by pytest in an eventlet-patched process of its own (tests/green_pytest.py)."""
+
+    def runtest(self) -> None:
+        command = [sys.executable, "-m", "tests.green_pytest", "-q", "-p", "no:cacheprovider", str(self.path)]
+        finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+        lines = finished.stdout.strip().splitlines()
+        _interface_summaries.append(f"{self.path.relative_to(ROOT)}: {lines[-1] if lines else 'no output'}")
+        if finished.returncode != 0:
+            raise InterfaceModuleFailed(finished.stdout + finished.stderr)
+
+    def repr_failure(self, excinfo, style=None) -> str:
+        if isinstance(excinfo.value, InterfaceModuleFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, None, str]:
+        return self.path, None, f"{self.path.parent.name} interface tests (eventlet process)"
+
+
+class InterfaceModule(pytest.File):
+    def collect(self) -> Iterator[InterfaceRun]:
+        run = InterfaceRun.from_parent(self, name="interface")
+        run.add_marker(pytest.mark.timeout(900))
+        yield run
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: Any) -> Any:
+    """Outside an eventlet-patched process an interface module is one item: its own pytest run."""
+    if module_path.name == INTERFACE_MODULE and not eventlet_patched():
+        return InterfaceModule.from_parent(parent, path=module_path)
+    return None
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _interface_summaries:
+        terminalreporter.section("interface tests, each module in its own process")
+        for line in _interface_summaries:
+            terminalreporter.write_line(line)

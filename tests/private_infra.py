@@ -9,7 +9,8 @@ Erlang cookie; no plugins) and a PostgreSQL cluster made by `initdb` in a tempor
 `PrivateReplicatedPostgres` is a primary with a streaming standby (`pg_basebackup -R`, synchronous
 replication) for the failover test: the primary can be killed and the standby promoted.
 
-`missing()` says why they cannot run here (None when they can), so a test can skip with a reason.
+`missing()` says why they cannot run here (None when they can); `require()` skips a test with that
+reason on a developer's machine and fails it in CI (`CI` set), where a skipped test would pass unnoticed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 RABBITMQ_BIN = Path("/usr/lib/rabbitmq/bin")
 
@@ -60,14 +63,28 @@ def missing() -> str | None:
     """Why the private instances cannot be started on this machine; None when they can."""
     if not (RABBITMQ_BIN / "rabbitmq-server").exists() or not (RABBITMQ_BIN / "rabbitmqctl").exists():
         return f"no RabbitMQ server scripts in {RABBITMQ_BIN}"
-    if postgres_bin() is None:
+    postgres = postgres_bin()
+    if postgres is None:
         return "no PostgreSQL binaries (initdb, pg_ctl) in /usr/lib/postgresql/*/bin"
+    for binary in ("pg_ctl", "pg_basebackup"):
+        if not (postgres / binary).exists():
+            return f"no {binary} in {postgres}"
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
         except KeyError:
             return "running as root and there is no `postgres` user to run initdb as"
     return None
+
+
+def require(what: str) -> None:
+    """Skip the test (`what` needs the private instances) when they cannot run here, or fail it in CI."""
+    reason = missing()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} cannot run in CI: {reason} (see .ci/run)")
+    pytest.skip(f"{what}: no private instances here: {reason}")
 
 
 class PrivateRabbit:

@@ -39,7 +39,7 @@ from tests.conftest import (
 )
 from tests.integration.test_reliability import routed_exactly_once, settle
 from tests.integration.test_restarts import Submitter
-from tests.private_infra import RABBITMQ_BIN, PrivateRabbit, missing
+from tests.private_infra import RABBITMQ_BIN, PrivateRabbit, require
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -49,8 +49,7 @@ DATABASE_URL = make_url(TEST_DATABASE_URL).set(database=make_url(TEST_DATABASE_U
 
 @pytest.fixture(scope="module")
 def nodes() -> Iterator[list[PrivateRabbit]]:
-    if missing() is not None:
-        pytest.skip(f"the cluster test needs private RabbitMQ nodes: {missing()}")
+    require("the cluster test (private RabbitMQ nodes)")
     base = Path(tempfile.mkdtemp(prefix="disputes-cluster-"))
     cookie = secrets.token_hex(16)
     cluster = [PrivateRabbit(base / f"node{i}", name=f"cluster{i}", cookie=cookie) for i in (1, 2, 3)]

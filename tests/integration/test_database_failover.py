@@ -48,7 +48,7 @@ from tests.conftest import (
 )
 from tests.integration.test_reliability import routed_exactly_once, settle
 from tests.integration.test_restarts import Submitter, outboxes_drained
-from tests.private_infra import PrivateReplicatedPostgres, missing
+from tests.private_infra import PrivateReplicatedPostgres, require
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -62,11 +62,7 @@ SUBMITTERS = 3
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[PrivateReplicatedPostgres]:
-    reason = missing()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"the failover test cannot run in CI: {reason}")
-        pytest.skip(f"the failover test needs a private PostgreSQL primary and standby: {reason}")
+    require("the failover test (a private PostgreSQL primary and standby)")
     base = Path(tempfile.mkdtemp(prefix="disputes-failover-"))
     base.chmod(0o755)  # the postgres user must reach its directories inside
     servers = PrivateReplicatedPostgres(base)

@@ -27,7 +27,7 @@ from sqlalchemy import Engine, text
 
 from tests.conftest import DEMO_PASSWORD, ROOT, complaint, credit_code, platform_env, platform_running, wait_for
 from tests.integration.test_reliability import routed_exactly_once, settle
-from tests.private_infra import PrivateInfra, missing
+from tests.private_infra import PrivateInfra, require
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -37,9 +37,7 @@ SCHEMAS_WITH_OUTBOX = ("intake", "routing", "mediation", "notification")
 
 @pytest.fixture(scope="module")
 def infra() -> Iterator[PrivateInfra]:
-    reason = missing()
-    if reason is not None:
-        pytest.skip(f"restart tests need a private RabbitMQ and PostgreSQL: {reason}")
+    require("the restart tests (a private RabbitMQ and PostgreSQL)")
     private = PrivateInfra()
     failed = True
     try:
