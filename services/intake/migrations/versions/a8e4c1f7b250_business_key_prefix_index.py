@@ -11,10 +11,11 @@ early warning on the dashboard. The search now asks `starts_with(business_key, '
 (`business_key` is 'cc:' and the credit code whenever the business has one; starts_with is
 leakproof) on this index; rows filed before `business_key` existed get their key.
 """
+
 from alembic import op
 
-revision = 'a8e4c1f7b250'
-down_revision = 'e3b8d1f6a4c2'
+revision = "a8e4c1f7b250"
+down_revision = "e3b8d1f6a4c2"
 branch_labels = None
 depends_on = None
 
