@@ -57,7 +57,7 @@ SELECT md5(i::text)::uuid,
            'prepaid_card','food_safety','other'])[1 + i % 9],
     '商品质量问题，商家拒绝退货', (i % 5000) + 0.5, '{refund}', v.code, '村委会', 'village',
     t.at, t.at, t.at, '139' || lpad((i * 7919 % 100000000)::text, 8, '0'),
-    '91330681MA2B' || lpad((i % 3000)::text, 5, '0') || 'X', 'complaint', '[]'::jsonb, '{}'::jsonb,
+    'cc:91330681MA2B' || lpad((i % 3000)::text, 5, '0') || 'X', 'complaint', '[]'::jsonb, '{}'::jsonb,
     CASE WHEN i % 20 = 0 THEN t.at + interval '3 days' END
 FROM generate_series(1, :n) AS i
 CROSS JOIN LATERAL (SELECT now() - (i % 365) * interval '1 day' - (i % 86400) * interval '1 second' AS at) t

@@ -112,10 +112,12 @@ class UnitOfWork:
         be seconds behind, never what an action is decided on."""
         with self._sessions(stale_ok)(autobegin=False) as session, session.begin():
             (unit_key, unit), (agency_key, agency) = scope_settings(scope).items()
-            # one round trip: read only, the non-owner role, the two settings, all local to this transaction
+            # one round trip: read only, the non-owner role, the two settings, all local to this transaction;
+            # no JIT: compiling the row-level-security filters of a list's count or a figure over a
+            # city's 100,000 cases took longer than running them (docs/performance.md, "Dashboard")
             session.execute(
                 text(
-                    f"SET TRANSACTION READ ONLY; SET LOCAL ROLE {SCOPED_ROLE}; "
+                    f"SET TRANSACTION READ ONLY; SET LOCAL ROLE {SCOPED_ROLE}; SET LOCAL jit = off; "
                     "SELECT set_config(:unit_key, :unit, true), set_config(:agency_key, :agency, true)"
                 ),
                 {"unit_key": unit_key, "unit": unit, "agency_key": agency_key, "agency": agency},

@@ -269,6 +269,31 @@ async def list_complaints(
     return JSONResponse(found["items"], headers={"X-Total-Count": str(found["total"])})
 
 
+class Lights(BaseModel):
+    red: int
+    yellow: int
+    green: int
+
+
+@router.get("/lights", response_model=Lights)
+async def count_lights(
+    staff: Staff,
+    client: Rpc,
+    unit: Annotated[str | None, Query(description="a unit in the caller's subtree")] = None,
+    received_from: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD, China time")] = None,
+    received_to: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD, inclusive")] = None,
+) -> Any:
+    """How many cases in the caller's scope (received in the period) show each light: the
+    `X-Total-Count` of the list with `light=red`, `yellow` and `green`, in one call."""
+    asked = {"unit": unit, "received_from": received_from, "received_to": received_to}
+    return await client.call(
+        "intake",
+        "count_lights",
+        {k: v for k, v in asked.items() if v is not None},
+        context=staff.scope.to_context(),
+    )
+
+
 @router.get("/{complaint_id}")
 async def get_complaint(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """The case as the caller may see it, with every clock it carries (intake's, routing's and

@@ -58,6 +58,7 @@ FREQUENT_COMPLAINANT: Final = 10
 MASS_MIN_COMPLAINANTS: Final = 3
 RETRY_MINUTES: Final = 10  # a client's retries and a person submitting the form again after a 503
 _CANDIDATES: Final = 500  # rows read per check at most
+CREDIT_CODE_KEY: Final = "cc:"  # a business key from a credit code (the case list searches it too)
 
 # statuses that are no case of their own
 NOT_A_CASE: Final = ("duplicate", "draft")
@@ -83,7 +84,7 @@ def normalize(text: str | None) -> str:
 
 def business_key(business: dict[str, Any]) -> str | None:
     if business.get("credit_code"):
-        return "cc:" + business["credit_code"]
+        return CREDIT_CODE_KEY + business["credit_code"]
     name = normalize(business.get("name"))
     return "name:" + name[:110] if name else None
 

@@ -53,6 +53,8 @@ class Complaint(Base):
             "ix_complaints_credit_code",
             text("(business ->> 'credit_code') text_pattern_ops"),
         ),
+        # the case list's credit-code search as the scoped role: starts_with on a column is leakproof
+        Index("ix_complaints_business_key_prefix", "business_key", postgresql_ops={"business_key": "text_pattern_ops"}),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

@@ -195,6 +195,23 @@ def test_the_list_searches_by_number_name_phone_business_and_credit_code(api, lo
     assert listed(api, headers, q="不存在的名字xyz", unit=unit)[0] == 0
 
 
+def test_the_light_counts_are_the_lists_counts_in_one_call(api, login):
+    unit = "330681106245"
+    headers = login(unit)
+    file(api, unit)
+    wait_for(lambda: listed(api, headers, unit=unit, status="routed")[0] >= 1, timeout=20)
+    response = api.get("/api/v1/complaints/lights", params={"unit": unit}, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {c: listed(api, headers, unit=unit, light=c)[0] for c in ("red", "yellow", "green")}
+    assert response.json()["green"] >= 1
+    today = datetime.now(SHANGHAI).date()
+    past = {"unit": unit, "to": (today - timedelta(days=2)).isoformat()}
+    assert (
+        api.get("/api/v1/complaints/lights", params=past, headers=headers).json()["green"]
+        == listed(api, headers, light="green", **past)[0]
+    )
+
+
 def test_the_list_filters_and_refuses_unknown_values(api, login):
     unit = "330681106237"
     headers = login(unit)

@@ -8,8 +8,8 @@ export const TIERS = {
   agency: "有关部门",
 } as const;
 
-/** Names of units looked up through the tenants API (session.learnUnitNames), by code: a report or an
- * order may carry a unit's code with no name. */
+/** Names of units by code, from a summary's `names` or looked up through the tenants API
+ * (session.learnUnitNames): a report or an order may carry a unit's code with no name. */
 export const UNIT_NAMES = reactive<Record<string, string>>({});
 
 /** A unit's Chinese name: the one it came with, else the looked-up one, else (unknown unit) its code. */
