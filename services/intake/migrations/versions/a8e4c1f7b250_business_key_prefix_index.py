@@ -1,7 +1,7 @@
 """issue 18: a credit-code search serves itself from an index under row-level security
 
 Revision ID: a8e4c1f7b250
-Revises: e3b8d1f6a4c2
+Revises: a9f4c7e2d1b6
 Create Date: 2026-12-04 22:30:00
 
 The case list searched credit codes with `(business ->> 'credit_code') LIKE 'X%'`. Neither `->>` nor
@@ -15,7 +15,7 @@ leakproof) on this index; rows filed before `business_key` existed get their key
 from alembic import op
 
 revision = "a8e4c1f7b250"
-down_revision = "e3b8d1f6a4c2"
+down_revision = "a9f4c7e2d1b6"
 branch_labels = None
 depends_on = None
 
