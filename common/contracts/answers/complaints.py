@@ -31,9 +31,10 @@ class Receipt(Answer):
 
 
 class Complainant(Answer):
-    """As filed (common.contracts.Complainant), masked unless the caller handles the case."""
+    """As filed (common.contracts.Complainant), masked unless the caller handles the case; an
+    e-mail draft's holds what the message told (perhaps no name)."""
 
-    name: str
+    name: str | None = None
     phone: str | None = None
     id_number: str | None = None
     address: str | None = None
