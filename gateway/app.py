@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
 from common.config import GatewaySettings, missing_secrets, refusal
+from common.contracts.answers.platform import Health
 from common.db import make_engine
 from common.telemetry import instrument_app
 from gateway import errors, throttle
@@ -151,7 +152,13 @@ if PORTAL_DIR.is_dir():
     app.mount("/static", StaticFiles(directory=PORTAL_DIR / "static"), name="portal")
 
 
-@app.get("/healthz", tags=["ops"])
+@app.get(
+    "/healthz",
+    tags=["ops"],
+    response_model=Health,
+    responses={503: {"model": Health, "description": "a service is not answering"}},
+    response_model_exclude_unset=True,
+)
 async def healthz(client: Rpc) -> JSONResponse:
     """200 only when every service answers its ping (and reaches its database)."""
 

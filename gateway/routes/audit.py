@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from common.bounds import PlausibleDatetime
+from common.contracts.answers.complaints import PersonalDataRead
 from common.tenancy import Role
 from gateway.deps import Rpc, Staff
 from gateway.errors import problem
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 SERVICES = ("intake", "mediation")  # the services that show a complainant's data in full
 
 
-@router.get("/personal-data")
+@router.get("/personal-data", response_model=list[PersonalDataRead], response_model_exclude_unset=True)
 async def personal_data_access(
     staff: Staff,
     client: Rpc,

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.contracts.answers.routing import OfficialYear, OfficialYears
 from gateway.deps import Rpc, Staff
 
 router = APIRouter(prefix="/api/v1/calendar/official", tags=["calendar"])
@@ -33,19 +34,19 @@ class OfficialSchedule(BaseModel):
     source: str = Field(default="", max_length=500, description="the notice, e.g. 国办发明电〔2026〕x号")
 
 
-@router.get("")
+@router.get("", response_model=OfficialYears, response_model_exclude_unset=True)
 async def official_years(staff: Staff, client: Rpc) -> Any:
     """The years entered, and for this year and the next where their working days come from
     (`entered`, `package` or `fallback`)."""
     return await client.call("routing", "official_calendar_years", context=staff.scope.to_context())
 
 
-@router.get("/{year}")
+@router.get("/{year}", response_model=OfficialYear, response_model_exclude_unset=True)
 async def official_year(year: Year, staff: Staff, client: Rpc) -> Any:
     return await client.call("routing", "official_calendar_year", year, context=staff.scope.to_context())
 
 
-@router.put("/{year}")
+@router.put("/{year}", response_model=OfficialYears, response_model_exclude_unset=True)
 async def enter_official_year(year: Year, body: OfficialSchedule, staff: Staff, client: Rpc) -> Any:
     """Enter (or replace) a year's schedule (platform_admin). Clocks count on it from now on, and the
     running clocks' deadlines are computed again on it."""
@@ -53,7 +54,7 @@ async def enter_official_year(year: Year, body: OfficialSchedule, staff: Staff, 
     return await client.call("routing", "enter_official_calendar", year, schedule, context=staff.scope.to_context())
 
 
-@router.delete("/{year}")
+@router.delete("/{year}", response_model=OfficialYears, response_model_exclude_unset=True)
 async def withdraw_official_year(year: Year, staff: Staff, client: Rpc) -> Any:
     """Withdraw an entered year (platform_admin): it counts on the package, else the fallback, again."""
     return await client.call("routing", "withdraw_official_calendar", year, context=staff.scope.to_context())

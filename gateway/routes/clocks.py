@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 
 from common.clock_watch import HELD_LIMIT
 from common.clocks import ClockKind, Colour
+from common.contracts.answers.clocks import HeldClock
 from gateway.deps import Rpc, Staff
 from gateway.rpc import RpcClient, ServiceUnavailable
 
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["clocks"])
 CLOCK_SERVICES = ("intake", "routing", "mediation")
 
 
-@router.get("/clocks")
+@router.get("/clocks", response_model=list[HeldClock], response_model_exclude_unset=True)
 async def held_clocks(
     staff: Staff,
     client: Rpc,

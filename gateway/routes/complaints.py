@@ -14,6 +14,8 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.contracts import ComplaintSubmission
+from common.contracts.answers.complaints import Case, Decided, EmailDraft, Evidence, LightCounts, ListedCase, Receipt
+from common.contracts.answers.notifications import Message
 from gateway import auth
 from gateway.admission import Admitted
 from gateway.deps import Rpc, Staff, current_staff
@@ -44,22 +46,6 @@ def optional_staff(
     if token is None and api_key is None:
         return None
     return current_staff(request, token, api_key)
-
-
-class ReportRef(BaseModel):
-    id: str
-    tracking_no: str
-
-
-class Receipt(BaseModel):
-    id: str
-    tracking_no: str
-    status: str
-    acceptance_deadline: str | None = None  # when the unit must have decided whether to accept (Art 14)
-    duplicate_of: str | None = None  # the first case's tracking number, for a duplicate (Art 35)
-    already_filed: bool | None = None  # a retry without a key: the case filed minutes ago (200, not 201)
-    report: ReportRef | None = None  # the report half of an Art 9 split
-    upload_token: str | None = None  # the public web form: add evidence at POST /api/v1/portal/evidence
 
 
 class Refusal(BaseModel):
@@ -118,7 +104,7 @@ async def submit_complaint(
     return receipt
 
 
-@router.post("/email", status_code=201)
+@router.post("/email", status_code=201, response_model=EmailDraft, response_model_exclude_unset=True)
 async def receive_email(
     request: Request,
     staff: Staff,
@@ -156,13 +142,13 @@ async def complete_draft(
     return await client.call("intake", "complete_draft", complaint_id, submission, context=staff.scope.to_context())
 
 
-@router.post("/{complaint_id}/accept")
+@router.post("/{complaint_id}/accept", response_model=Decided, response_model_exclude_unset=True)
 async def accept_complaint(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """Accept (受理, Art 15): staff of the responsible unit with `intake_clerk` or `supervisor`."""
     return await client.call("intake", "accept", complaint_id, context=staff.scope.to_context())
 
 
-@router.post("/{complaint_id}/refuse")
+@router.post("/{complaint_id}/refuse", response_model=Decided, response_model_exclude_unset=True)
 async def refuse_complaint(complaint_id: str, refusal: Refusal, staff: Staff, client: Rpc) -> Any:
     """Refuse (不予受理) on a ground of Art 16, with the reason and the other routes open to the
     consumer (default: the ground's standard text)."""
@@ -177,7 +163,9 @@ async def refuse_complaint(complaint_id: str, refusal: Refusal, staff: Staff, cl
     )
 
 
-@router.post("/{complaint_id}/evidence", status_code=201)
+@router.post(
+    "/{complaint_id}/evidence", status_code=201, response_model=list[Evidence], response_model_exclude_unset=True
+)
 async def upload_evidence(
     complaint_id: str, staff: Staff, client: Rpc, files: Annotated[list[UploadFile], File()]
 ) -> Any:
@@ -195,7 +183,16 @@ async def upload_evidence(
     return await client.call("intake", "add_evidence", complaint_id, sent, context=staff.scope.to_context(), timeout=30)
 
 
-@router.get("/{complaint_id}/evidence/{file_id}")
+@router.get(
+    "/{complaint_id}/evidence/{file_id}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the file, of the type it was judged to be",
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def download_evidence(complaint_id: str, file_id: str, staff: Staff, client: Rpc) -> Response:
     """An evidence file, for staff handling the case (audited like other personal data)."""
     found = await client.call(
@@ -213,7 +210,7 @@ async def download_evidence(complaint_id: str, file_id: str, staff: Staff, clien
     )
 
 
-@router.get("")
+@router.get("", response_model=list[ListedCase], response_model_exclude_unset=True)
 async def list_complaints(
     staff: Staff,
     client: Rpc,
@@ -269,13 +266,7 @@ async def list_complaints(
     return JSONResponse(found["items"], headers={"X-Total-Count": str(found["total"])})
 
 
-class Lights(BaseModel):
-    red: int
-    yellow: int
-    green: int
-
-
-@router.get("/lights", response_model=Lights)
+@router.get("/lights", response_model=LightCounts)
 async def count_lights(
     staff: Staff,
     client: Rpc,
@@ -294,7 +285,7 @@ async def count_lights(
     )
 
 
-@router.get("/{complaint_id}")
+@router.get("/{complaint_id}", response_model=Case, response_model_exclude_unset=True)
 async def get_complaint(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """The case as the caller may see it, with every clock it carries (intake's, routing's and
     mediation's), each with its deadline, remaining working time and colour; routing's record of it
@@ -342,7 +333,7 @@ async def decision_notice(complaint_id: str, kind: Literal["acceptance", "refusa
     return HTMLResponse(html, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/{complaint_id}/messages")
+@router.get("/{complaint_id}/messages", response_model=list[Message], response_model_exclude_unset=True)
 async def complaint_messages(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """The messages about the case with their delivery state (`failed` ones with the reason) and,
     on a failed one, what the caller may do about it (`allowed_actions`: resend, told_otherwise)."""
@@ -359,7 +350,7 @@ class ToldOtherwise(BaseModel):
     note: str = Field(description="who was told what, when (1-500 characters)")
 
 
-@router.post("/{complaint_id}/messages/{message_id}/resend")
+@router.post("/{complaint_id}/messages/{message_id}/resend", response_model=Message, response_model_exclude_unset=True)
 async def resend_message(complaint_id: str, message_id: str, staff: Staff, client: Rpc) -> Any:
     """Resend a failed message to the party's address known now (409 when it did not fail);
     again on the same message answers the same resent copy."""
@@ -369,7 +360,9 @@ async def resend_message(complaint_id: str, message_id: str, staff: Staff, clien
     )
 
 
-@router.post("/{complaint_id}/messages/{message_id}/told-otherwise")
+@router.post(
+    "/{complaint_id}/messages/{message_id}/told-otherwise", response_model=Message, response_model_exclude_unset=True
+)
 async def message_told_otherwise(
     complaint_id: str, message_id: str, body: ToldOtherwise, staff: Staff, client: Rpc
 ) -> Any:

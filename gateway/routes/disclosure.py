@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
+from common.contracts.answers.reports import Disclosure
 from gateway.deps import Rpc
 from gateway.errors import problem
 
@@ -39,7 +40,7 @@ async def _published(client: Rpc, unit: str, credit_code: str | None) -> JSONRes
     return JSONResponse(body, headers={"Cache-Control": f"public, max-age={CACHE_SECONDS}"})
 
 
-@router.get("", responses={404: {}})
+@router.get("", response_model=Disclosure, response_model_exclude_unset=True, responses={404: {}})
 async def disclosure(client: Rpc, unit: Annotated[str, UNIT]) -> Any:
     """Per business (name, credit code; listed from the unit's `disclosure.min_accepted` accepted
     complaints): accepted, settled or agreed, settle-first answers on time, average days to close,
@@ -47,7 +48,9 @@ async def disclosure(client: Rpc, unit: Annotated[str, UNIT]) -> Any:
     return await _published(client, unit, None)
 
 
-@router.get("/businesses/{credit_code}", responses={404: {}})
+@router.get(
+    "/businesses/{credit_code}", response_model=Disclosure, response_model_exclude_unset=True, responses={404: {}}
+)
 async def business_disclosure(
     client: Rpc,
     credit_code: Annotated[str, Path(pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$")],

@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from common.contracts import DIVISION_CODE
 from common.contracts import mediation as inputs
+from common.contracts.answers.mediation import CourtCase, MediationCase, MediationSummary, Mediator
+from common.contracts.answers.routing import Court
 from common.tenancy import Role
 from gateway.deps import Rpc, Staff
 from gateway.errors import problem
@@ -30,6 +32,14 @@ router = APIRouter(prefix="/api/v1", tags=["mediation"])
 
 CASE = "/complaints/{complaint_id}/mediation"
 N = Annotated[int, Path(ge=1, le=1000)]
+# every action answers the case as the caller sees it now
+CASE_ANSWER: dict[str, Any] = {"response_model": MediationCase, "response_model_exclude_unset": True}
+PDF = {
+    200: {
+        "description": "the document as PDF",
+        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
 
 
 async def _act(client: Any, staff: Any, complaint_id: str, action: str, body: Any = None, n: int | None = None) -> Any:
@@ -37,7 +47,7 @@ async def _act(client: Any, staff: Any, complaint_id: str, action: str, body: An
     return await client.call("mediation", "act", complaint_id, action, payload, n=n, context=staff.scope.to_context())
 
 
-@router.get("/mediations")
+@router.get("/mediations", response_model=list[MediationSummary], response_model_exclude_unset=True)
 async def list_mediations(
     staff: Staff,
     client: Rpc,
@@ -48,7 +58,7 @@ async def list_mediations(
     return await client.call("mediation", "list_cases", state=state, limit=limit, context=staff.scope.to_context())
 
 
-@router.get(CASE)
+@router.get(CASE, **CASE_ANSWER)
 async def get_mediation(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """The case: state, parties, consent, mediator, clocks (deadline, remaining, colour), sessions,
     agreement and terms, recusals, re-reviews, call-backs, allowed actions, history."""
@@ -150,7 +160,9 @@ def _action_endpoint(spec: _Action) -> Callable[..., Awaitable[Any]]:
 
 
 for _spec in ACTIONS:
-    router.add_api_route(f"{CASE}{_spec.path}", _action_endpoint(_spec), methods=["POST"], name=_spec.name)
+    router.add_api_route(
+        f"{CASE}{_spec.path}", _action_endpoint(_spec), methods=["POST"], name=_spec.name, **CASE_ANSWER
+    )
 
 
 # --- judicial confirmation (诉调对接, People's Mediation Law Art 33) ------------------------------
@@ -161,13 +173,13 @@ async def _city_courts(client: Any, staff: Any, complaint_id: str) -> list[dict[
     return await client.call("routing", "courts", case["unit"]["code"], context=staff.scope.to_context())
 
 
-@router.get(f"{CASE}/judicial-confirmation/courts")
+@router.get(f"{CASE}/judicial-confirmation/courts", response_model=list[Court], response_model_exclude_unset=True)
 async def judicial_courts(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """The courts onboarded in the case's city, to which its agreement may go for judicial confirmation."""
     return await _city_courts(client, staff, complaint_id)
 
 
-@router.post(f"{CASE}/judicial-confirmation")
+@router.post(f"{CASE}/judicial-confirmation", **CASE_ANSWER)
 async def apply_judicial_confirmation(
     complaint_id: str, body: inputs.JudicialApplicationInput, staff: Staff, client: Rpc
 ) -> Any:
@@ -182,7 +194,7 @@ async def apply_judicial_confirmation(
     return await _act(client, staff, complaint_id, "apply_judicial_confirmation", record)
 
 
-@router.post(f"{CASE}/judicial-confirmation/decision")
+@router.post(f"{CASE}/judicial-confirmation/decision", response_model=CourtCase, response_model_exclude_unset=True)
 async def record_judicial_decision(
     complaint_id: str, body: inputs.JudicialDecisionInput, staff: Staff, client: Rpc
 ) -> Any:
@@ -194,7 +206,7 @@ async def record_judicial_decision(
     )
 
 
-@router.get("/judicial-confirmations")
+@router.get("/judicial-confirmations", response_model=list[CourtCase], response_model_exclude_unset=True)
 async def judicial_applications(staff: Staff, client: Rpc, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> Any:
     """A court's applications for judicial confirmation, newest first (403 for anyone but a court)."""
     return await client.call("mediation", "judicial_applications", limit=limit, context=staff.scope.to_context())
@@ -239,7 +251,7 @@ async def agreement_html(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     return HTMLResponse(await _document(client, staff, complaint_id, "agreement"))
 
 
-@router.get(f"{CASE}/documents/agreement.pdf", response_class=Response)
+@router.get(f"{CASE}/documents/agreement.pdf", response_class=Response, responses=PDF)
 async def agreement_pdf(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     return await _pdf_document(client, staff, complaint_id, "agreement")
 
@@ -256,7 +268,7 @@ async def judicial_application_html(complaint_id: str, staff: Staff, client: Rpc
     return HTMLResponse(await _document(client, staff, complaint_id, "judicial_application"))
 
 
-@router.get(f"{CASE}/documents/judicial-application.pdf", response_class=Response)
+@router.get(f"{CASE}/documents/judicial-application.pdf", response_class=Response, responses=PDF)
 async def judicial_application_pdf(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     return await _pdf_document(client, staff, complaint_id, "judicial_application")
 
@@ -266,7 +278,7 @@ async def minutes_html(complaint_id: str, n: N, staff: Staff, client: Rpc) -> An
     return HTMLResponse(await _document(client, staff, complaint_id, "minutes", n))
 
 
-@router.get(f"{CASE}/documents/minutes/{{n}}.pdf", response_class=Response)
+@router.get(f"{CASE}/documents/minutes/{{n}}.pdf", response_class=Response, responses=PDF)
 async def minutes_pdf(complaint_id: str, n: N, staff: Staff, client: Rpc) -> Any:
     return await _pdf_document(client, staff, complaint_id, "minutes", n)
 
@@ -274,7 +286,7 @@ async def minutes_pdf(complaint_id: str, n: N, staff: Staff, client: Rpc) -> Any
 # --- the roster -----------------------------------------------------------------------------------
 
 
-@router.get("/mediators")
+@router.get("/mediators", response_model=list[Mediator], response_model_exclude_unset=True)
 async def list_mediators(
     staff: Staff,
     client: Rpc,
@@ -294,7 +306,7 @@ def _mediator_problem(engine: Any, username: str, unit: str) -> str | None:
     return None
 
 
-@router.put("/mediators/{username}")
+@router.put("/mediators/{username}", response_model=Mediator, response_model_exclude_unset=True)
 async def put_mediator(username: str, body: inputs.MediatorInput, staff: Staff, client: Rpc, request: Request) -> Any:
     """Add or change a roster entry (a supervisor of the unit): category skills, active or not. The
     username must be an active account holding the mediator role in that unit."""

@@ -9,6 +9,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from common.contracts.answers.notifications import (
+    CodeSent,
+    ContactsKnown,
+    Inbox,
+    InboxItem,
+    ReceiptOutcomes,
+    Template,
+    TenantNotificationSettings,
+    TenantTemplate,
+)
+from common.contracts.answers.notifications import (
+    TemplateText as RenderedTemplate,
+)
 from common.contracts.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from gateway.deps import Rpc, Staff
 from gateway.errors import problem
@@ -39,7 +52,7 @@ class TemplateText(BaseModel):
     subject: str | None = Field(default=None, min_length=1, max_length=200)
 
 
-@router.get("/inbox")
+@router.get("/inbox", response_model=Inbox, response_model_exclude_unset=True)
 async def inbox(
     staff: Staff,
     client: Rpc,
@@ -52,13 +65,13 @@ async def inbox(
     )
 
 
-@router.post("/inbox/{item_id}/read")
+@router.post("/inbox/{item_id}/read", response_model=InboxItem, response_model_exclude_unset=True)
 async def mark_read(item_id: str, staff: Staff, client: Rpc) -> Any:
     """Mark an item read for you (a unit's item stays unread for your colleagues). Not yours: 404."""
     return await client.call("notification", "mark_read", item_id, context=staff.scope.to_context())
 
 
-@router.put("/complaints/{complaint_id}/contacts")
+@router.put("/complaints/{complaint_id}/contacts", response_model=ContactsKnown, response_model_exclude_unset=True)
 async def set_contacts(complaint_id: str, body: Contacts, staff: Staff, client: Rpc) -> Any:
     """Record a party's contact for the messages of this case (responsible unit's case staff)."""
     ref = await client.call("intake", "case_ref", complaint_id, context=staff.scope.to_context())
@@ -73,7 +86,12 @@ async def set_contacts(complaint_id: str, body: Contacts, staff: Staff, client: 
     )
 
 
-@router.post("/complaints/{complaint_id}/invite-business", status_code=202)
+@router.post(
+    "/complaints/{complaint_id}/invite-business",
+    status_code=202,
+    response_model=CodeSent,
+    response_model_exclude_unset=True,
+)
 async def invite_business(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """Invite the business by SMS to sign in at the portal with its credit code (docs/parties.md)."""
     ref = await client.call("intake", "case_ref", complaint_id, context=staff.scope.to_context())
@@ -82,13 +100,13 @@ async def invite_business(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     return await client.call("notification", "invite_business", ref["id"], context=staff.scope.to_context())
 
 
-@router.get("/notification/templates")
+@router.get("/notification/templates", response_model=list[Template], response_model_exclude_unset=True)
 async def templates(staff: Staff, client: Rpc, tenant: Annotated[str | None, Query(max_length=40)] = None) -> Any:
     """Every message template with the text that applies to `tenant` (default: yours) and its source."""
     return await client.call("notification", "templates", tenant, context=staff.scope.to_context())
 
 
-@router.put("/notification/templates/{tenant}/{name}")
+@router.put("/notification/templates/{tenant}/{name}", response_model=TenantTemplate, response_model_exclude_unset=True)
 async def put_template(tenant: TenantCode, name: TemplateName, body: TemplateText, staff: Staff, client: Rpc) -> Any:
     """A tenant's own text of a template (tenant_admin of the tenant or of a unit above); the units
     below inherit it unless they have their own."""
@@ -97,7 +115,11 @@ async def put_template(tenant: TenantCode, name: TemplateName, body: TemplateTex
     )
 
 
-@router.post("/notification/templates/{tenant}/{name}/preview")
+@router.post(
+    "/notification/templates/{tenant}/{name}/preview",
+    response_model=RenderedTemplate,
+    response_model_exclude_unset=True,
+)
 async def preview_template(
     tenant: TenantCode, name: TemplateName, body: TemplateText, staff: Staff, client: Rpc
 ) -> Any:
@@ -114,13 +136,17 @@ async def delete_template(tenant: TenantCode, name: TemplateName, staff: Staff, 
     await client.call("notification", "delete_template", tenant, name, context=staff.scope.to_context())
 
 
-@router.get("/notification/settings/{tenant}")
+@router.get(
+    "/notification/settings/{tenant}", response_model=TenantNotificationSettings, response_model_exclude_unset=True
+)
 async def get_settings(tenant: TenantCode, staff: Staff, client: Rpc) -> Any:
     """A tenant's own notification settings and the effective ones (quiet hours, agency webhook)."""
     return await client.call("notification", "tenant_settings", tenant, context=staff.scope.to_context())
 
 
-@router.patch("/notification/settings/{tenant}")
+@router.patch(
+    "/notification/settings/{tenant}", response_model=TenantNotificationSettings, response_model_exclude_unset=True
+)
 async def update_settings(
     tenant: TenantCode,
     staff: Staff,
@@ -130,7 +156,13 @@ async def update_settings(
     return await client.call("notification", "update_tenant_settings", tenant, patch, context=staff.scope.to_context())
 
 
-@router.post("/notification/sms-receipts", tags=["public"], responses={401: {}, 404: {}, 422: {}})
+@router.post(
+    "/notification/sms-receipts",
+    tags=["public"],
+    response_model=ReceiptOutcomes,
+    responses={401: {}, 404: {}, 422: {}},
+    response_model_exclude_unset=True,
+)
 async def sms_receipts(
     request: Request,
     client: Rpc,

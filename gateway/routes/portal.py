@@ -15,6 +15,9 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from common.contracts.answers.complaints import Evidence, KnownBusiness
+from common.contracts.answers.portal import CodeSent, PartyCase, PartyMe, PartyToken
+from common.contracts.answers.routing import ServedUnit
 from common.contracts.mediation import PARTY_ACTIONS
 from gateway.deps import Rpc
 from gateway.rpc import RemoteError
@@ -66,7 +69,7 @@ def party_problem(status: int, error: str, message_zh: str, field: str | None = 
     return JSONResponse(body, status_code=status)
 
 
-@router.post("/codes", status_code=202, responses={429: {}})
+@router.post("/codes", status_code=202, response_model=CodeSent, response_model_exclude_unset=True, responses={429: {}})
 async def send_code(body: CodeRequest, request: Request, client: Rpc) -> Any:
     """Send a sign-in code to the phone filed on the case. The answer is the same whether or not the
     number is known, so nothing is probed."""
@@ -78,7 +81,7 @@ async def send_code(body: CodeRequest, request: Request, client: Rpc) -> Any:
     return SENT
 
 
-@router.post("/sign-in", responses={422: {}})
+@router.post("/sign-in", response_model=PartyToken, responses={422: {}}, response_model_exclude_unset=True)
 async def sign_in(body: SignIn, request: Request, client: Rpc) -> Any:
     """A complainant proves control of the phone filed on the case: a party token for that case; a
     business, of the phone known for it: a party token for the cases against it."""
@@ -135,7 +138,7 @@ def signed_in(request: Request, authorization: str, complaint_id: str | None = N
     return claims
 
 
-@router.get("/me", responses={401: {}})
+@router.get("/me", response_model=PartyMe, responses={401: {}}, response_model_exclude_unset=True)
 async def me(request: Request, authorization: Authorization = "") -> Any:
     """Who the party token stands for: the party and its cases."""
     claims = signed_in(request, authorization)
@@ -157,7 +160,9 @@ async def _view(client: Any, complaint_id: str, party: str) -> dict[str, Any]:
     return view
 
 
-@router.get("/cases/{complaint_id}", responses={401: {}, 404: {}})
+@router.get(
+    "/cases/{complaint_id}", response_model=PartyCase, response_model_exclude_unset=True, responses={401: {}, 404: {}}
+)
 async def party_case(complaint_id: str, request: Request, client: Rpc, authorization: Authorization = "") -> Any:
     """Every step of the case as the party follows it (docs/parties.md)."""
     claims = signed_in(request, authorization, complaint_id)
@@ -171,7 +176,13 @@ class ConfirmCode(BaseModel):
     action: Literal[PARTY_ACTIONS]  # type: ignore[valid-type]
 
 
-@router.post("/cases/{complaint_id}/codes", status_code=202, responses={401: {}, 404: {}, 429: {}})
+@router.post(
+    "/cases/{complaint_id}/codes",
+    status_code=202,
+    response_model=CodeSent,
+    response_model_exclude_unset=True,
+    responses={401: {}, 404: {}, 429: {}},
+)
 async def confirm_code(
     complaint_id: str, body: ConfirmCode, request: Request, client: Rpc, authorization: Authorization = ""
 ) -> Any:
@@ -205,7 +216,12 @@ class PartyAction(BaseModel):
     comments: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/cases/{complaint_id}/actions/{action}", responses={401: {}, 404: {}, 409: {}, 422: {}})
+@router.post(
+    "/cases/{complaint_id}/actions/{action}",
+    response_model=PartyCase,
+    response_model_exclude_unset=True,
+    responses={401: {}, 404: {}, 409: {}, 422: {}},
+)
 async def party_action(
     complaint_id: str,
     action: Annotated[str, Path(pattern="^(" + "|".join(PARTY_ACTIONS) + ")$")],
@@ -262,7 +278,7 @@ async def minutes_html(
 # --- public helpers of the filing form (no token) ---------------------------------------------------
 
 
-@router.get("/units")
+@router.get("/units", response_model=list[ServedUnit], response_model_exclude_unset=True)
 async def units(
     client: Rpc,
     parent: Annotated[str | None, Query(pattern=r"^\d{6}(\d{3})?$", description="a city or township")] = None,
@@ -272,7 +288,7 @@ async def units(
     return await client.call("routing", "served_units", parent)
 
 
-@router.get("/businesses")
+@router.get("/businesses", response_model=list[KnownBusiness], response_model_exclude_unset=True)
 async def businesses(client: Rpc, q: Annotated[str, Query(min_length=2, max_length=50)]) -> Any:
     """Businesses complained about before, by name or credit code: name and credit code only."""
     return await client.call("intake", "known_businesses", q)
@@ -285,7 +301,13 @@ def upload_token(complaint_id: str, secret: str) -> str:
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-@router.post("/evidence", status_code=201, responses={401: {}, 422: {}})
+@router.post(
+    "/evidence",
+    status_code=201,
+    response_model=list[Evidence],
+    responses={401: {}, 422: {}},
+    response_model_exclude_unset=True,
+)
 async def public_evidence(
     request: Request, client: Rpc, files: Annotated[list[UploadFile], File()], authorization: Authorization = ""
 ) -> Any:

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 
 from common.bounds import PlausibleDate, PlausibleMonth
+from common.contracts.answers.reports import AgencyFigures, Figures, MonthlyGenerated, MonthlyReports, TrendMonth
 from gateway.deps import Rpc, Staff
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -20,6 +21,7 @@ MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+FILE = {"type": "string", "format": "binary"}
 Start = Annotated[PlausibleDate | None, Query(alias="from", description="YYYY-MM-DD, inclusive")]
 End = Annotated[PlausibleDate | None, Query(alias="to", description="YYYY-MM-DD, inclusive")]
 
@@ -32,7 +34,7 @@ def _period(start: date | None, end: date | None) -> dict[str, str | None]:
     return {"start": start.isoformat() if start else None, "end": end.isoformat() if end else None}
 
 
-@router.get("/summary")
+@router.get("/summary", response_model=Figures | AgencyFigures, response_model_exclude_unset=True)
 async def report_summary(
     staff: Staff,
     client: Rpc,
@@ -43,7 +45,7 @@ async def report_summary(
     return await client.call("reporting", "summary", **_period(start, end), context=staff.scope.to_context())
 
 
-@router.get("/monthly")
+@router.get("/monthly", response_model=MonthlyReports, response_model_exclude_unset=True)
 async def monthly_reports(
     staff: Staff, client: Rpc, month: Annotated[PlausibleMonth, Query(description="YYYY-MM")]
 ) -> Any:
@@ -51,14 +53,20 @@ async def monthly_reports(
     return await client.call("reporting", "monthly", month, context=staff.scope.to_context())
 
 
-@router.post("/monthly/{month}/generate")
+@router.post("/monthly/{month}/generate", response_model=MonthlyGenerated, response_model_exclude_unset=True)
 async def generate_monthly(month: Annotated[PlausibleMonth, Path()], staff: Staff, client: Rpc) -> Any:
     """Produce the reports of a past month for the caller's unit and its subtree (a supervisor);
     a report that exists already stays as it was sent."""
     return await client.call("reporting", "generate_monthly", month, context=staff.scope.to_context())
 
 
-@router.get("/monthly/{month}.{fmt}", response_class=Response)
+@router.get(
+    "/monthly/{month}.{fmt}",
+    response_class=Response,
+    responses={
+        200: {"description": "the reports side by side", "content": {t: {"schema": FILE} for t in MEDIA_TYPES.values()}}
+    },
+)
 async def download_monthly(
     month: Annotated[PlausibleMonth, Path()], fmt: Literal["csv", "xlsx"], staff: Staff, client: Rpc
 ) -> Response:
@@ -73,7 +81,7 @@ async def download_monthly(
     )
 
 
-@router.get("/trend")
+@router.get("/trend", response_model=list[TrendMonth], response_model_exclude_unset=True)
 async def trend(
     staff: Staff,
     client: Rpc,
@@ -85,7 +93,11 @@ async def trend(
     return await client.call("reporting", "trend", start=start, end=end, context=staff.scope.to_context())
 
 
-@router.get("/charts/{name}.svg", response_class=Response)
+@router.get(
+    "/charts/{name}.svg",
+    response_class=Response,
+    responses={200: {"description": "the chart", "content": {"image/svg+xml": {"schema": {"type": "string"}}}}},
+)
 async def chart(
     name: Literal["trend", "categories", "sla"],
     staff: Staff,

@@ -13,11 +13,15 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from common.contracts import DIVISION_CODE
+from common.contracts.answers.reports import EscalationRates
+from common.contracts.answers.routing import AgencyHandoverRow, CaseRouting, EarlyWarning, HandedBack
 from common.reference import AGENCY_ANSWER_MAX_TEXT, AGENCY_OUTCOMES, AGENCY_REASON_MAX_TEXT
 from gateway.deps import Rpc, Staff
 
 router = APIRouter(tags=["routing"])
 CASE = "/api/v1/complaints/{complaint_id}"
+# every move answers the case's routing record as the caller sees it now
+ROUTING: dict[str, Any] = {"response_model": CaseRouting, "response_model_exclude_unset": True}
 
 
 class _Body(BaseModel):
@@ -70,26 +74,26 @@ def _reason(body: Reason | None) -> str:
     return body.reason if body else ""
 
 
-@router.get(CASE + "/routing")
+@router.get(CASE + "/routing", **ROUTING)
 async def case_routing(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """Who is responsible, the rule and inputs that decided it, open handovers, the tier clock and
     every routing step (`read_only` for a unit that passed the case up)."""
     return await client.call("routing", "case_routing", complaint_id, context=staff.scope.to_context())
 
 
-@router.post(CASE + "/handover/accept")
+@router.post(CASE + "/handover/accept", **ROUTING)
 async def accept_handover(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """The unit a case is handed to accepts it (supervisor or intake clerk): it is responsible now."""
     return await client.call("routing", "accept_handover", complaint_id, context=staff.scope.to_context())
 
 
-@router.post(CASE + "/handover/acknowledge")
+@router.post(CASE + "/handover/acknowledge", **ROUTING)
 async def acknowledge_handover(complaint_id: str, staff: Staff, client: Rpc) -> Any:
     """The agency a case is handed to acknowledges it (谁主管，谁负责)."""
     return await client.call("routing", "acknowledge_handover", complaint_id, context=staff.scope.to_context())
 
 
-@router.post(CASE + "/handover/answer")
+@router.post(CASE + "/handover/answer", **ROUTING)
 async def answer_handover(complaint_id: str, body: AgencyAnswer, staff: Staff, client: Rpc) -> Any:
     """The agency a case is handed to answers what it did (acknowledging it, if not yet); the unit
     that handed it over stays responsible and is told."""
@@ -98,33 +102,33 @@ async def answer_handover(complaint_id: str, body: AgencyAnswer, staff: Staff, c
     )
 
 
-@router.post(CASE + "/handover/hand-back")
+@router.post(CASE + "/handover/hand-back", response_model=HandedBack)
 async def hand_back(complaint_id: str, body: HandingBack, staff: Staff, client: Rpc) -> Any:
     """The agency hands the case back, with its reason: the unit that handed it over works it again
     and is told; the agency no longer sees the case."""
     return await client.call("routing", "hand_back", complaint_id, body.reason, context=staff.scope.to_context())
 
 
-@router.get("/api/v1/agency/handovers")
+@router.get("/api/v1/agency/handovers", response_model=list[AgencyHandoverRow])
 async def agency_handovers(staff: Staff, client: Rpc, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
     """The cases handed to the caller's agency, newest first: the handover's state, the unit that
     handed it over, the agency's answer or reason for handing back."""
     return await client.call("routing", "agency_handovers", limit=limit, context=staff.scope.to_context())
 
 
-@router.post(CASE + "/return")
+@router.post(CASE + "/return", **ROUTING)
 async def return_case(complaint_id: str, staff: Staff, client: Rpc, body: Reason | None = None) -> Any:
     """A unit without authority returns the case to routing (never sideways to another unit, Art 41)."""
     return await client.call("routing", "return_case", complaint_id, _reason(body), context=staff.scope.to_context())
 
 
-@router.post(CASE + "/contest")
+@router.post(CASE + "/contest", **ROUTING)
 async def contest(complaint_id: str, staff: Staff, client: Rpc, body: Reason | None = None) -> Any:
     """The unit a case is handed to disputes its authority: 7 working days, then the common higher unit decides."""
     return await client.call("routing", "contest", complaint_id, _reason(body), context=staff.scope.to_context())
 
 
-@router.post(CASE + "/decide-authority")
+@router.post(CASE + "/decide-authority", **ROUTING)
 async def decide_authority(complaint_id: str, body: Decision, staff: Staff, client: Rpc) -> Any:
     """The lowest common higher unit decides a contested case (Art 33)."""
     return await client.call(
@@ -132,7 +136,7 @@ async def decide_authority(complaint_id: str, body: Decision, staff: Staff, clie
     )
 
 
-@router.post(CASE + "/escalate")
+@router.post(CASE + "/escalate", **ROUTING)
 async def escalate(complaint_id: str, body: Escalation, staff: Staff, client: Rpc) -> Any:
     """Pass the case up (上交) on a party's request or the staff's (提请上一级)."""
     return await client.call(
@@ -140,7 +144,7 @@ async def escalate(complaint_id: str, body: Escalation, staff: Staff, client: Rp
     )
 
 
-@router.post(CASE + "/reclassify")
+@router.post(CASE + "/reclassify", **ROUTING)
 async def reclassify(complaint_id: str, body: Reclassification, staff: Staff, client: Rpc) -> Any:
     """New claim amount or category; the case goes up when its tier no longer fits (`escalated`)."""
     return await client.call(
@@ -154,13 +158,13 @@ async def reclassify(complaint_id: str, body: Reclassification, staff: Staff, cl
     )
 
 
-@router.post(CASE + "/take-over")
+@router.post(CASE + "/take-over", **ROUTING)
 async def take_over(complaint_id: str, staff: Staff, client: Rpc, body: Reason | None = None) -> Any:
     """A higher unit takes the case over from a unit below it."""
     return await client.call("routing", "take_over", complaint_id, _reason(body), context=staff.scope.to_context())
 
 
-@router.post(CASE + "/request-takeover")
+@router.post(CASE + "/request-takeover", **ROUTING)
 async def request_takeover(complaint_id: str, staff: Staff, client: Rpc, body: Reason | None = None) -> Any:
     """The responsible unit asks the unit above to take the case over."""
     return await client.call(
@@ -168,20 +172,20 @@ async def request_takeover(complaint_id: str, staff: Staff, client: Rpc, body: R
     )
 
 
-@router.post(CASE + "/decline-takeover")
+@router.post(CASE + "/decline-takeover", **ROUTING)
 async def decline_takeover(complaint_id: str, body: Declining, staff: Staff, client: Rpc) -> Any:
     """The unit asked to take a case over declines, with its reason; the unit that asked stays
     responsible and is told."""
     return await client.call("routing", "decline_takeover", complaint_id, body.reason, context=staff.scope.to_context())
 
 
-@router.get("/api/v1/warnings")
+@router.get("/api/v1/warnings", response_model=list[EarlyWarning], response_model_exclude_unset=True)
 async def warnings(staff: Staff, client: Rpc, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> Any:
     """Early warnings raised to the caller's township or city, newest first."""
     return await client.call("routing", "warnings", limit=limit, context=staff.scope.to_context())
 
 
-@router.get("/api/v1/reports/escalations")
+@router.get("/api/v1/reports/escalations", response_model=EscalationRates, response_model_exclude_unset=True)
 async def escalation_figures(staff: Staff, client: Rpc) -> Any:
     """Escalations per unit of the caller's subtree, townships against the 10% line."""
     return await client.call("reporting", "escalations", context=staff.scope.to_context())

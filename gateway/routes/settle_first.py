@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, HTTPException, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.categories import FILED_REQUESTS
+from common.contracts.answers.complaints import BusinessContact, SettleFirstAnswered, SettleFirstCase
 from gateway.deps import Rpc, Staff
 from gateway.party_seam import BusinessParty, ComplainantParty
 
@@ -41,7 +42,9 @@ class Performance(BaseModel):
     performed: bool
 
 
-@router.put("/api/v1/businesses/{credit_code}/contact")
+@router.put(
+    "/api/v1/businesses/{credit_code}/contact", response_model=BusinessContact, response_model_exclude_unset=True
+)
 async def record_contact(credit_code: str, contact: Contact, staff: Staff, client: Rpc) -> Any:
     """Staff (intake_clerk, supervisor) record the phone a business is reached at; complaints
     against it may then go to it first."""
@@ -50,13 +53,18 @@ async def record_contact(credit_code: str, contact: Contact, staff: Staff, clien
     )
 
 
-@router.get("/api/v1/business/settle-first")
+@router.get("/api/v1/business/settle-first", response_model=list[SettleFirstCase], response_model_exclude_unset=True)
 async def business_cases(party: BusinessParty, client: Rpc) -> Any:
     """The complaints sent to the signed-in business first (complainant masked), newest first."""
     return await client.call("intake", "settle_first_cases", party.credit_code)
 
 
-@router.post("/api/v1/business/settle-first/{tracking_no}/offer", responses={404: {}, 409: {}, 422: {}})
+@router.post(
+    "/api/v1/business/settle-first/{tracking_no}/offer",
+    response_model=SettleFirstCase,
+    response_model_exclude_unset=True,
+    responses={404: {}, 409: {}, 422: {}},
+)
 async def make_offer(
     tracking_no: Annotated[str, TRACKING_NO], offer: Annotated[Offer, Body()], party: BusinessParty, client: Rpc
 ) -> Any:
@@ -65,7 +73,12 @@ async def make_offer(
     return await client.call("intake", "settle_first_offer", tracking_no, party.credit_code, sent)
 
 
-@router.post("/api/v1/track/{tracking_no}/settle-first/reply", responses={404: {}, 409: {}})
+@router.post(
+    "/api/v1/track/{tracking_no}/settle-first/reply",
+    response_model=SettleFirstAnswered,
+    response_model_exclude_unset=True,
+    responses={404: {}, 409: {}},
+)
 async def reply(tracking_no: Annotated[str, TRACKING_NO], answer: Reply, party: ComplainantParty, client: Rpc) -> Any:
     """The complainant accepts the offer (the case is settled, 已和解) or rejects it (the case goes on
     to the unit's acceptance decision)."""
@@ -73,7 +86,12 @@ async def reply(tracking_no: Annotated[str, TRACKING_NO], answer: Reply, party: 
     return await client.call("intake", "settle_first_reply", tracking_no, party.phone, answer.accept, answer.comment)
 
 
-@router.post("/api/v1/track/{tracking_no}/settle-first/performance", responses={404: {}, 409: {}})
+@router.post(
+    "/api/v1/track/{tracking_no}/settle-first/performance",
+    response_model=SettleFirstAnswered,
+    response_model_exclude_unset=True,
+    responses={404: {}, 409: {}},
+)
 async def performance(
     tracking_no: Annotated[str, TRACKING_NO], answer: Performance, party: ComplainantParty, client: Rpc
 ) -> Any:

@@ -6,19 +6,18 @@ scope 404, the wrong unit or role 403, the wrong state 409 with the reason. See 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.clocks import Colour
 from common.contracts import (
     DIVISION_CODE,
     SUPERVISION_MAX_ATTACHMENTS,
     SUPERVISION_MAX_TEXT,
     SUPERVISION_MAX_WORKING_DAYS,
 )
+from common.contracts.answers.supervision import State, SupervisionOrder
 from gateway.deps import Rpc, Staff
 from gateway.errors import problem
 from gateway.rpc import RpcClient
@@ -28,7 +27,6 @@ ORDERS = "/api/v1/supervision-orders"
 CASE_ORDERS = "/api/v1/complaints/{complaint_id}/supervision-orders"
 LIST_LIMIT = 500
 
-State = Literal["open", "answered", "returned", "accepted", "withdrawn"]
 WorkingDays = Annotated[int, Field(ge=1, le=SUPERVISION_MAX_WORKING_DAYS, description="working days from now")]
 
 
@@ -62,60 +60,6 @@ class Accepting(_Body):
 class SendingBack(_Body):
     reason: str = Field(min_length=1, max_length=SUPERVISION_MAX_TEXT, description="why; the unit ordered is told")
     working_days: WorkingDays | None = Field(default=None, description="to answer again (default: as first given)")
-
-
-class UnitRef(BaseModel):
-    code: str
-    name: str
-    tier: str
-
-
-class OrderClock(BaseModel):
-    kind: str
-    started_at: datetime
-    deadline: datetime
-    remaining_seconds: int
-    colour: Colour
-    paused: bool
-    stopped_at: datetime | None
-    met: bool | None
-    unit: str
-    tier: str
-
-
-class OrderStep(BaseModel):
-    step: str
-    unit: str
-    detail: dict[str, Any]
-    actor: str
-    at: datetime
-
-
-class SupervisionOrder(BaseModel):
-    id: uuid.UUID
-    complaint_id: uuid.UUID
-    from_unit: UnitRef
-    sent_by: str
-    to_unit: UnitRef
-    follows_case: bool
-    instruction: str
-    state: State
-    sent_at: datetime
-    working_days: int
-    deadline: datetime
-    clock: OrderClock
-    overdue: bool = Field(description="waiting for an answer past its deadline")
-    overdue_at: datetime | None
-    answer: str | None
-    attachments: list[str]
-    answered_at: datetime | None
-    answered_by: str | None
-    return_reason: str | None
-    closed_at: datetime | None
-    history: list[OrderStep]
-    allowed_actions: list[Literal["answer", "accept", "return"]] = Field(
-        default_factory=list, description="what the caller may do on the order now"
-    )
 
 
 @router.post(CASE_ORDERS, status_code=201, response_model=SupervisionOrder)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from common.contracts import DIVISION_CODE
+from common.contracts.answers.tenants import Offboarded, Tenant, TenantAuditRow, TenantDetail
 from common.reference import AGENCY_TYPES
 from gateway.deps import Rpc, Staff
 
@@ -45,7 +46,7 @@ class Onboarding(BaseModel):
         return self
 
 
-@router.get("")
+@router.get("", response_model=list[Tenant], response_model_exclude_unset=True)
 async def list_tenants(
     staff: Staff,
     client: Rpc,
@@ -56,13 +57,13 @@ async def list_tenants(
     return await client.call("routing", "tenants", parent=parent, kind=kind, context=staff.scope.to_context())
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=TenantDetail, response_model_exclude_unset=True)
 async def onboard(body: Onboarding, staff: Staff, client: Rpc) -> Any:
     """Onboard a unit (platform_admin) or an agency (platform_admin, or tenant_admin of its city)."""
     return await client.call("routing", "onboard", **body.model_dump(), context=staff.scope.to_context())
 
 
-@router.get("/{code}")
+@router.get("/{code}", response_model=TenantDetail, response_model_exclude_unset=True)
 async def get_tenant(code: TenantCode, staff: Staff, client: Rpc) -> Any:
     """A tenant with its own settings overrides and its effective settings (inherited)."""
     return await client.call("routing", "tenant", code, context=staff.scope.to_context())
@@ -74,13 +75,13 @@ class AgencyEdit(BaseModel):
     name: str = Field(min_length=1, max_length=100)
 
 
-@router.patch("/{code}")
+@router.patch("/{code}", response_model=TenantDetail, response_model_exclude_unset=True)
 async def edit_agency(code: TenantCode, body: AgencyEdit, staff: Staff, client: Rpc) -> Any:
     """Rename an agency (platform_admin, or tenant_admin of its city); audited as `rename`."""
     return await client.call("routing", "rename_agency", code, body.name, context=staff.scope.to_context())
 
 
-@router.patch("/{code}/settings")
+@router.patch("/{code}/settings", response_model=TenantDetail, response_model_exclude_unset=True)
 async def update_settings(
     code: TenantCode,
     staff: Staff,
@@ -91,7 +92,7 @@ async def update_settings(
     return await client.call("routing", "update_settings", code, patch, context=staff.scope.to_context())
 
 
-@router.delete("/{code}")
+@router.delete("/{code}", response_model=Offboarded, response_model_exclude_unset=True)
 async def offboard(code: TenantCode, staff: Staff, client: Rpc) -> Any:
     """Offboard a tenant (a unit: platform_admin; an agency: also tenant_admin of its city). A unit's
     open cases move to the nearest onboarded unit above it; 409 when it still has agencies, or open
@@ -99,7 +100,7 @@ async def offboard(code: TenantCode, staff: Staff, client: Rpc) -> Any:
     return await client.call("routing", "offboard", code, context=staff.scope.to_context())
 
 
-@router.get("/{code}/audit")
+@router.get("/{code}/audit", response_model=list[TenantAuditRow], response_model_exclude_unset=True)
 async def tenant_audit(
     code: TenantCode, staff: Staff, client: Rpc, limit: Annotated[int, Query(ge=1, le=200)] = 200
 ) -> Any:

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from common import reference as reference_data
+from common.contracts.answers.complaints import CodeLabel
+from common.contracts.answers.portal import TrackedCase
 from gateway.deps import Rpc
 from gateway.errors import problem
 from gateway.throttle import client_address
@@ -18,7 +20,12 @@ router = APIRouter(tags=["public"])
 NOT_FOUND = "no case with this tracking number and phone tail"
 
 
-@router.get("/api/v1/track/{tracking_no}", responses={404: {}, 429: {}})
+@router.get(
+    "/api/v1/track/{tracking_no}",
+    response_model=TrackedCase,
+    response_model_exclude_unset=True,
+    responses={404: {}, 429: {}},
+)
 async def track(
     request: Request,
     client: Rpc,
@@ -42,7 +49,7 @@ _INTAKE_LISTS = ("categories", "requests", "refusal-grounds")
 _SHARED_LISTS = (*reference_data.REFERENCE_LISTS, "history-steps")
 
 
-@router.get("/api/v1/reference/{name}")
+@router.get("/api/v1/reference/{name}", response_model=list[CodeLabel], response_model_exclude_unset=True)
 async def reference(
     name: Annotated[str, Path(pattern=rf"^({'|'.join((*_INTAKE_LISTS, *_SHARED_LISTS))})$")], client: Rpc
 ) -> Any:
