@@ -218,7 +218,7 @@ def _where(query: ListQuery, scope: Scope) -> list[ColumnElement[bool]]:
         where.append(Complaint.responsible_unit_code.startswith(query.unit, autoescape=True))
     if query.received_from:
         where.append(Complaint.received_at >= _local_midnight(query.received_from))
-    if query.received_to:
+    if query.received_to and query.received_to < date.max:  # to the last day there is: no upper bound
         where.append(Complaint.received_at < _local_midnight(query.received_to + timedelta(days=1)))
     if query.escalated is not None:
         where.append(Complaint.escalated_at.is_not(None) if query.escalated else Complaint.escalated_at.is_(None))

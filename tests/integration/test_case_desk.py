@@ -210,6 +210,11 @@ def test_the_light_counts_are_the_lists_counts_in_one_call(api, login):
         api.get("/api/v1/complaints/lights", params=past, headers=headers).json()["green"]
         == listed(api, headers, light="green", **past)[0]
     )
+    # the last day there is bounds nothing (the day after it does not exist)
+    last = {"unit": unit, "to": "9999-12-31"}
+    response = api.get("/api/v1/complaints/lights", params=last, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["green"] == listed(api, headers, light="green", **last)[0] >= 1
 
 
 def test_the_list_filters_and_refuses_unknown_values(api, login):
