@@ -90,8 +90,10 @@ MEDIATION_STATUS: Final[dict[str, str]] = {
     "escalated": ESCALATED,
 }
 
-# statuses of a case still being handled (在办): the dashboard's open figure and its drill-down
-OPEN_STATUSES: Final = (RECEIVED, ROUTED, SETTLE_FIRST, ESCALATED, ACCEPTED, MEDIATING)
+# statuses of a case still being handled (在办): the dashboard's open figure and its drill-down. Not
+# `escalated`: a passed-up case counts at the unit above once it accepts it, while the unit that passed
+# it up still lists it (read only), so the figure and its case list would disagree
+OPEN_STATUSES: Final = (RECEIVED, ROUTED, SETTLE_FIRST, ACCEPTED, MEDIATING)
 
 # statuses with no clock left to watch: the case's light is off
 SETTLED_STATUSES: Final = frozenset({REFUSED, CLOSED, DUPLICATE, REPORT_RECEIVED, SETTLED})
