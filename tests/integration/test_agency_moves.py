@@ -29,7 +29,7 @@ LIAISON = "agency-moves.station"
 OTHER_LIAISON = "agency-moves.court"
 LIAISON_ROLE = "agency_liaison"
 
-_serial = itertools.count(8100)
+_serial = itertools.count(8600)  # routing_clocks has 8100-
 
 
 def bearer(api, username: str) -> dict[str, str]:
