@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import re
 
-from common.migrations import disable_row_security, enable_row_security, ensure_scoped_role, revoke_scoped_role
+from common.migrations import (
+    agency_is,
+    covered,
+    disable_row_security,
+    enable_row_security,
+    ensure_scoped_role,
+    revoke_scoped_role,
+)
 
 
 class RecordingOp:
@@ -65,3 +72,12 @@ def test_each_table_gets_read_only_access_and_its_policy_and_loses_them_again():
         "ALTER TABLE mediation.steps DISABLE ROW LEVEL SECURITY",
         "REVOKE SELECT ON mediation.cases, mediation.steps FROM disputes_scoped",
     ]
+
+
+def test_a_policy_reads_each_scope_setting_in_a_sub_select_run_once_per_query():
+    unit = covered("unit_code")
+    assert unit.startswith("starts_with(unit_code, (SELECT CASE WHEN coalesce(current_setting('app.scope_unit', true)")
+    assert "~ '^[0-9]{6}([0-9]{3}([0-9]{3})?)?$' THEN current_setting('app.scope_unit', true) END)" in unit
+    # an empty agency setting is NULL, which equals no tenant id
+    agency = agency_is("agency_tenant")
+    assert agency == "agency_tenant = (SELECT nullif(current_setting('app.scope_agency', true), ''))"
