@@ -2,15 +2,16 @@
 browser makes them, cold and warm; and, when the console is built, the page's render in chromium.
 
     .venv/bin/python -m bench.dashboard_page [--cases 100000] [--repeat 20] [--user 330681] [--no-browser]
+        [--reuse [--pg-dir DIR]]
 
-Runs on a PostgreSQL cluster of its own (tests/private_infra.py, in var/bench-dashboard-pg; default
-settings but `fsync=off`: the shared server's 100 connections are taken by other test runs) and its
-own vhost (`disputes_bench_dashboard`, re-created). Migrates every schema, onboards the demo tenants,
-then fills the read models the dashboard reads with bulk SQL: intake's cases, clocks and lights
-(bench/case_list.py's fill: `--cases` cases over the 514 villages of 诸暨市 and the past year),
-reporting's rollups for as many complaints (bench/reporting.py's synthesis) and routing's early
-warnings (business warnings on credit codes of the cases, category warnings on townships). Starts
-the whole platform on free ports and logs in as `--user`.
+Runs on a PostgreSQL cluster of its own (tests/private_infra.py, in var/bench-dashboard-pg or
+`--pg-dir`; default settings but `fsync=off`: the shared server's 100 connections are taken by other
+test runs) and its own vhost (`disputes_bench_dashboard`, re-created). Migrates every schema,
+onboards the demo tenants, then fills the read models the dashboard reads with bulk SQL: intake's
+cases, clocks and lights (bench/case_list.py's fill: `--cases` cases over the 514 villages of 诸暨市
+and the past year), reporting's rollups for as many complaints (bench/reporting.py's synthesis) and
+routing's early warnings (business warnings on credit codes of the cases, category warnings on
+townships). Starts the whole platform on free ports and logs in as `--user`.
 
 One page open is `page_calls()`: the calls of `web/console/src/views/DashboardView.vue`'s `load()`,
 in the same order and concurrency, over at most six connections (chromium's limit per host on
@@ -32,6 +33,7 @@ import statistics
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -226,12 +228,15 @@ def main() -> None:
     parser.add_argument("--business-warnings", type=int, default=8)
     parser.add_argument("--category-warnings", type=int, default=4)
     parser.add_argument("--reuse", action="store_true", help="keep the cluster an earlier run filled (migrated again)")
+    parser.add_argument(
+        "--pg-dir", type=Path, default=PG_DIR, help="the cluster's directory (another checkout's, with --reuse)"
+    )
     parser.add_argument("--no-browser", action="store_true", help="only the calls, not the render in chromium")
     args = parser.parse_args()
-    fresh = not (args.reuse and (PG_DIR / "data").exists())
+    fresh = not (args.reuse and (args.pg_dir / "data").exists())
     if fresh:
-        shutil.rmtree(PG_DIR, ignore_errors=True)
-    cluster = PrivatePostgres(PG_DIR)
+        shutil.rmtree(args.pg_dir, ignore_errors=True)
+    cluster = PrivatePostgres(args.pg_dir)
     if fresh:
         cluster.init()
     cluster.start()
