@@ -10,15 +10,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session
 
-from common import reference
+from common import contracts, reference
 from common.clocks import ClockKind
-from common.contracts import (
-    ComplaintRouted,
-    MessageHandled,
-    MessageRecorded,
-    SettleFirstOpened,
-    Unit,
-)
 from common.masking import mask_complainant, mask_name, mask_recipient
 from common.tenancy import Scope, Viewers, scope_clause
 from services.intake import duplicates, lights
@@ -42,7 +35,7 @@ REPORT = "report"
 PERSONAL_FIELDS = ("name", "phone", "id_number", "address", "email")
 
 
-def record_routing(session: Session, event: ComplaintRouted) -> SettleFirstOpened | None:
+def record_routing(session: Session, event: contracts.ComplaintRouted) -> contracts.SettleFirstOpened | None:
     """Record the unit routing decided; the settle-first lane's opening when the case goes to the
     business first (the caller emits it)."""
     complaint = session.get(Complaint, event.complaint_id, with_for_update=True)
@@ -91,7 +84,7 @@ def record_routing(session: Session, event: ComplaintRouted) -> SettleFirstOpene
 ACKNOWLEDGED = frozenset({"sent", "delivered"})
 
 
-def record_message(session: Session, event: MessageRecorded) -> None:
+def record_message(session: Session, event: contracts.MessageRecorded) -> None:
     if event.template == "acknowledgement" and event.state in ACKNOWLEDGED:
         # the 24-hour commitment is kept when the message went out, not when it was queued (quiet
         # hours may hold it past the deadline: then the acknowledgement is late)
@@ -109,7 +102,7 @@ def record_message(session: Session, event: MessageRecorded) -> None:
     )
 
 
-def record_message_handled(session: Session, event: MessageHandled) -> None:
+def record_message_handled(session: Session, event: contracts.MessageHandled) -> None:
     """A failed message resent, or the party told another way: a step of the case's history."""
     detail: dict[str, Any] = {
         "message_id": str(event.message_id),
@@ -208,9 +201,9 @@ def details_view(complaint: Complaint, scope: Scope) -> dict[str, Any]:
     return details
 
 
-def responsible_unit(complaint: Complaint) -> Unit:
+def responsible_unit(complaint: Complaint) -> contracts.Unit:
     """The unit responsible for the case, as the events carry it."""
-    return Unit(
+    return contracts.Unit(
         code=complaint.responsible_unit_code or "",
         name=complaint.responsible_unit_name or "",
         tier=complaint.responsible_tier or "",

@@ -14,17 +14,8 @@ from typing import Any, ClassVar
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from common import clock_watch
+from common import clock_watch, contracts
 from common.audit import parse_instant
-from common.contracts import (
-    ClockColourChanged,
-    ClockStopped,
-    ComplaintRouted,
-    MediationTransitioned,
-    MessageHandled,
-    MessageRecorded,
-    OfficialCalendarChanged,
-)
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
 from common.messaging import install_nameko_patches, on_event
@@ -328,16 +319,16 @@ class IntakeService:
         with self.db.scoped(self.scope) as session:
             return audit.accesses(session, self.scope, since=start, until=end, limit=limit)
 
-    @on_event(ComplaintRouted)
-    def on_complaint_routed(self, event_id: uuid.UUID, event: ComplaintRouted) -> None:
+    @on_event(contracts.ComplaintRouted)
+    def on_complaint_routed(self, event_id: uuid.UUID, event: contracts.ComplaintRouted) -> None:
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_complaint_routed"):
                 opened = complaints.record_routing(session, event)
                 if opened is not None:
                     self.db.emit(session, opened)
 
-    @on_event(MessageRecorded)
-    def on_message_recorded(self, event_id: uuid.UUID, event: MessageRecorded) -> None:
+    @on_event(contracts.MessageRecorded)
+    def on_message_recorded(self, event_id: uuid.UUID, event: contracts.MessageRecorded) -> None:
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_message_recorded"):
                 complaints.record_message(session, event)
@@ -361,35 +352,35 @@ class IntakeService:
             if self.db.first_delivery(session, event_id, "intake.on_case_routing_step"):
                 record_step(session, event)
 
-    @on_event(OfficialCalendarChanged)
-    def on_official_calendar_changed(self, event_id: uuid.UUID, event: OfficialCalendarChanged) -> None:
+    @on_event(contracts.OfficialCalendarChanged)
+    def on_official_calendar_changed(self, event_id: uuid.UUID, event: contracts.OfficialCalendarChanged) -> None:
         """The platform admin entered or withdrew a year: kept, counted on, running clocks recounted."""
         self.official_calendar.apply_change(
             self.db, event_id, "intake.on_official_calendar_changed", event, (ClockRow,)
         )
 
     # the case status follows mediation; other services' clock lights (services/intake/case_status.py)
-    @on_event(MediationTransitioned)
-    def on_mediation_transitioned(self, event_id: uuid.UUID, event: MediationTransitioned) -> None:
+    @on_event(contracts.MediationTransitioned)
+    def on_mediation_transitioned(self, event_id: uuid.UUID, event: contracts.MediationTransitioned) -> None:
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_mediation_transitioned"):
                 case_status.record_mediation(session, event)
 
-    @on_event(ClockColourChanged)
-    def on_clock_colour_changed(self, event_id: uuid.UUID, event: ClockColourChanged) -> None:
+    @on_event(contracts.ClockColourChanged)
+    def on_clock_colour_changed(self, event_id: uuid.UUID, event: contracts.ClockColourChanged) -> None:
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_clock_colour_changed"):
                 case_status.record_light(session, event)
 
-    @on_event(ClockStopped)
-    def on_clock_stopped(self, event_id: uuid.UUID, event: ClockStopped) -> None:
+    @on_event(contracts.ClockStopped)
+    def on_clock_stopped(self, event_id: uuid.UUID, event: contracts.ClockStopped) -> None:
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_clock_stopped"):
                 case_status.record_clock_stopped(session, event)
 
     # notification: a failed message resent or the party told another way, in the case history
-    @on_event(MessageHandled)
-    def on_message_handled(self, event_id: uuid.UUID, event: MessageHandled) -> None:
+    @on_event(contracts.MessageHandled)
+    def on_message_handled(self, event_id: uuid.UUID, event: contracts.MessageHandled) -> None:
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_message_handled"):
                 complaints.record_message_handled(session, event)

@@ -42,34 +42,22 @@ ESCALATED = "escalated"
 # every state, with its label, is listed in common/reference.py (the gateway and reporting read it)
 STATES: tuple[str, ...] = tuple(reference.MEDIATION_STATES)
 
+# from assignment to a drafted agreement: a mediator holds the case and the 60-day clock runs
+_IN_SESSIONS: frozenset[str] = frozenset(
+    {
+        ASSIGNED,
+        SESSION_SCHEDULED,
+        SESSION_HELD,
+        FAILED_ONCE,
+        SECOND_SESSION_SCHEDULED,
+        SECOND_SESSION_HELD,
+        AGREEMENT_DRAFTED,
+    }
+)
 # mediation is under way: the 60-day clock runs (appraisal may pause it), withdrawal and expiry apply
-RUNNING: frozenset[str] = frozenset(
-    {
-        AWAITING_CONSENT,
-        AWAITING_ASSIGNMENT,
-        ASSIGNED,
-        SESSION_SCHEDULED,
-        SESSION_HELD,
-        FAILED_ONCE,
-        SECOND_SESSION_SCHEDULED,
-        SECOND_SESSION_HELD,
-        AGREEMENT_DRAFTED,
-    }
-)
+RUNNING: frozenset[str] = frozenset({AWAITING_CONSENT, AWAITING_ASSIGNMENT}) | _IN_SESSIONS
 # a mediator holds the case (recusal and reassignment apply)
-WITH_MEDIATOR: frozenset[str] = frozenset(
-    {
-        ASSIGNED,
-        SESSION_SCHEDULED,
-        SESSION_HELD,
-        FAILED_ONCE,
-        SECOND_SESSION_SCHEDULED,
-        SECOND_SESSION_HELD,
-        AGREEMENT_DRAFTED,
-        RE_REVIEW,
-        BREACHED,
-    }
-)
+WITH_MEDIATOR: frozenset[str] = _IN_SESSIONS | {RE_REVIEW, BREACHED}
 # entering one of these ends the mediation (MediationEnded is published)
 ENDED: frozenset[str] = frozenset({CONSENT_REFUSED, WITHDRAWN, EXPIRED, TERMINATED, AGREED, ESCALATED})
 # mediation is over (for good or until a re-review, a reopening or a move to another unit)

@@ -15,26 +15,7 @@ from nameko.timer import timer
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from common.contracts import (
-    CaseEscalated,
-    CaseReassigned,
-    CaseRoutingStep,
-    ClockColourChanged,
-    ComplaintAccepted,
-    ComplaintReceived,
-    ComplaintRefused,
-    ComplaintRouted,
-    EarlyWarningRaised,
-    MediationEnded,
-    MediationTransitioned,
-    OfficialCalendarMissing,
-    SettleFirstOpened,
-    SupervisionAccepted,
-    SupervisionAnswered,
-    SupervisionMoved,
-    SupervisionOrdered,
-    SupervisionReturned,
-)
+from common import contracts
 from common.contracts.signing import REPLAY_WINDOW_SECONDS, verify_signature
 from common.db import Database
 from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -66,80 +47,80 @@ class NotificationService:
 
     # --- events ---------------------------------------------------------------------------------------
 
-    @on_event(ComplaintReceived)
-    def on_complaint_received(self, event_id: uuid.UUID, event: ComplaintReceived) -> None:
+    @on_event(contracts.ComplaintReceived)
+    def on_complaint_received(self, event_id: uuid.UUID, event: contracts.ComplaintReceived) -> None:
         """Acknowledge receipt to the complainant (the 24-hour commitment; intake runs its clock)."""
         self._handle(event_id, R.RECEIVED, event, "notification.on_complaint_received")
 
-    @on_event(ComplaintRouted)
-    def on_complaint_routed(self, event_id: uuid.UUID, event: ComplaintRouted) -> None:
+    @on_event(contracts.ComplaintRouted)
+    def on_complaint_routed(self, event_id: uuid.UUID, event: contracts.ComplaintRouted) -> None:
         self._handle(event_id, R.ROUTED, event, "notification.on_complaint_routed")
 
-    @on_event(ComplaintAccepted)
-    def on_complaint_accepted(self, event_id: uuid.UUID, event: ComplaintAccepted) -> None:
+    @on_event(contracts.ComplaintAccepted)
+    def on_complaint_accepted(self, event_id: uuid.UUID, event: contracts.ComplaintAccepted) -> None:
         self._handle(event_id, R.ACCEPTED, event, "notification.on_complaint_accepted")
 
-    @on_event(ComplaintRefused)
-    def on_complaint_refused(self, event_id: uuid.UUID, event: ComplaintRefused) -> None:
+    @on_event(contracts.ComplaintRefused)
+    def on_complaint_refused(self, event_id: uuid.UUID, event: contracts.ComplaintRefused) -> None:
         self._handle(event_id, R.REFUSED, event, "notification.on_complaint_refused")
 
-    @on_event(SettleFirstOpened)
-    def on_settle_first_opened(self, event_id: uuid.UUID, event: SettleFirstOpened) -> None:
+    @on_event(contracts.SettleFirstOpened)
+    def on_settle_first_opened(self, event_id: uuid.UUID, event: contracts.SettleFirstOpened) -> None:
         """Tell the business a complaint waits for its answer (settle-first lane)."""
         self._handle(event_id, R.SETTLE_FIRST_OPENED, event, "notification.on_settle_first_opened")
 
-    @on_event(CaseReassigned)
-    def on_case_reassigned(self, event_id: uuid.UUID, event: CaseReassigned) -> None:
+    @on_event(contracts.CaseReassigned)
+    def on_case_reassigned(self, event_id: uuid.UUID, event: contracts.CaseReassigned) -> None:
         self._handle(event_id, R.REASSIGNED, event, "notification.on_case_reassigned")
 
-    @on_event(CaseEscalated)
-    def on_case_escalated(self, event_id: uuid.UUID, event: CaseEscalated) -> None:
+    @on_event(contracts.CaseEscalated)
+    def on_case_escalated(self, event_id: uuid.UUID, event: contracts.CaseEscalated) -> None:
         self._handle(event_id, R.ESCALATED, event, "notification.on_case_escalated")
 
-    @on_event(CaseRoutingStep)
-    def on_routing_step(self, event_id: uuid.UUID, event: CaseRoutingStep) -> None:
+    @on_event(contracts.CaseRoutingStep)
+    def on_routing_step(self, event_id: uuid.UUID, event: contracts.CaseRoutingStep) -> None:
         self._handle(event_id, R.ROUTING_STEP, event, "notification.on_routing_step")
 
-    @on_event(EarlyWarningRaised)
-    def on_early_warning(self, event_id: uuid.UUID, event: EarlyWarningRaised) -> None:
+    @on_event(contracts.EarlyWarningRaised)
+    def on_early_warning(self, event_id: uuid.UUID, event: contracts.EarlyWarningRaised) -> None:
         self._handle(event_id, R.EARLY_WARNING, event, "notification.on_early_warning")
 
-    @on_event(MediationTransitioned)
-    def on_mediation_transitioned(self, event_id: uuid.UUID, event: MediationTransitioned) -> None:
+    @on_event(contracts.MediationTransitioned)
+    def on_mediation_transitioned(self, event_id: uuid.UUID, event: contracts.MediationTransitioned) -> None:
         self._handle(event_id, R.TRANSITIONED, event, "notification.on_mediation_transitioned")
 
-    @on_event(MediationEnded)
-    def on_mediation_ended(self, event_id: uuid.UUID, event: MediationEnded) -> None:
+    @on_event(contracts.MediationEnded)
+    def on_mediation_ended(self, event_id: uuid.UUID, event: contracts.MediationEnded) -> None:
         self._handle(event_id, R.ENDED, event, "notification.on_mediation_ended")
 
-    @on_event(ClockColourChanged)
-    def on_clock_colour_changed(self, event_id: uuid.UUID, event: ClockColourChanged) -> None:
+    @on_event(contracts.ClockColourChanged)
+    def on_clock_colour_changed(self, event_id: uuid.UUID, event: contracts.ClockColourChanged) -> None:
         self._handle(event_id, R.CLOCK, event, "notification.on_clock_colour_changed")
 
-    @on_event(OfficialCalendarMissing)
-    def on_official_calendar_missing(self, event_id: uuid.UUID, event: OfficialCalendarMissing) -> None:
+    @on_event(contracts.OfficialCalendarMissing)
+    def on_official_calendar_missing(self, event_id: uuid.UUID, event: contracts.OfficialCalendarMissing) -> None:
         """Tell the platform admins that next year's official schedule is missing (once: routing says it once)."""
         self._handle(event_id, R.CALENDAR_MISSING, event, "notification.on_official_calendar_missing")
 
     # supervision orders (督办): the unit ordered and the unit that sent it (rules.py)
-    @on_event(SupervisionOrdered)
-    def on_supervision_ordered(self, event_id: uuid.UUID, event: SupervisionOrdered) -> None:
+    @on_event(contracts.SupervisionOrdered)
+    def on_supervision_ordered(self, event_id: uuid.UUID, event: contracts.SupervisionOrdered) -> None:
         self._handle(event_id, R.SUPERVISION_ORDERED, event, "notification.on_supervision_ordered")
 
-    @on_event(SupervisionAnswered)
-    def on_supervision_answered(self, event_id: uuid.UUID, event: SupervisionAnswered) -> None:
+    @on_event(contracts.SupervisionAnswered)
+    def on_supervision_answered(self, event_id: uuid.UUID, event: contracts.SupervisionAnswered) -> None:
         self._handle(event_id, R.SUPERVISION_ANSWERED, event, "notification.on_supervision_answered")
 
-    @on_event(SupervisionAccepted)
-    def on_supervision_accepted(self, event_id: uuid.UUID, event: SupervisionAccepted) -> None:
+    @on_event(contracts.SupervisionAccepted)
+    def on_supervision_accepted(self, event_id: uuid.UUID, event: contracts.SupervisionAccepted) -> None:
         self._handle(event_id, R.SUPERVISION_ACCEPTED, event, "notification.on_supervision_accepted")
 
-    @on_event(SupervisionReturned)
-    def on_supervision_returned(self, event_id: uuid.UUID, event: SupervisionReturned) -> None:
+    @on_event(contracts.SupervisionReturned)
+    def on_supervision_returned(self, event_id: uuid.UUID, event: contracts.SupervisionReturned) -> None:
         self._handle(event_id, R.SUPERVISION_RETURNED, event, "notification.on_supervision_returned")
 
-    @on_event(SupervisionMoved)
-    def on_supervision_moved(self, event_id: uuid.UUID, event: SupervisionMoved) -> None:
+    @on_event(contracts.SupervisionMoved)
+    def on_supervision_moved(self, event_id: uuid.UUID, event: contracts.SupervisionMoved) -> None:
         self._handle(event_id, R.SUPERVISION_MOVED, event, "notification.on_supervision_moved")
 
     def _handle(self, event_id: uuid.UUID, event_type: str, event: Any, handler: str) -> bool:

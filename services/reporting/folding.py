@@ -20,29 +20,7 @@ from sqlalchemy import event as orm_event
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from common import reference
-from common.contracts import (
-    CaseEscalated,
-    CaseReassigned,
-    CaseRoutingStep,
-    ClockColourChanged,
-    ClockStopped,
-    ComplaintAccepted,
-    ComplaintReceived,
-    ComplaintRefused,
-    ComplaintRouted,
-    Contract,
-    EarlyWarningRaised,
-    MediationEnded,
-    MediationTransitioned,
-    SettleFirstEnded,
-    SettleFirstOpened,
-    SupervisionAccepted,
-    SupervisionAnswered,
-    SupervisionOrdered,
-    SupervisionReturned,
-    Unit,
-)
+from common import contracts, reference
 from common.workdays import local_date
 from services.reporting import figures, rollups
 from services.reporting.models import (
@@ -85,7 +63,7 @@ def strip(data: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def log_event(session: Session, event_id: uuid.UUID, event: Contract) -> None:
+def log_event(session: Session, event_id: uuid.UUID, event: contracts.Contract) -> None:
     envelope = {"event_id": str(event_id), "type": event.type, "data": strip(event.model_dump(mode="json"))}
     session.execute(
         insert(EventLogEntry)
@@ -94,7 +72,7 @@ def log_event(session: Session, event_id: uuid.UUID, event: Contract) -> None:
     )
 
 
-def consume(session: Session, event_id: uuid.UUID, event: Contract) -> None:
+def consume(session: Session, event_id: uuid.UUID, event: contracts.Contract) -> None:
     log_event(session, event_id, event)
     apply(session, event_id, event)
 
@@ -113,7 +91,7 @@ SELECT count(*) FROM first
 """
 
 
-def receive(session: Session, event_id: uuid.UUID, event: Contract, handler: str) -> bool:
+def receive(session: Session, event_id: uuid.UUID, event: contracts.Contract, handler: str) -> bool:
     """What every handler runs in its transaction: records `event_id` in the inbox and, on its first
     delivery, appends it to the event log (as `log_event`) and applies it (as `consume`). False for a
     redelivery, which changes nothing."""
@@ -243,7 +221,7 @@ def _units_rolled_back(session: Session) -> None:
     session.info.pop("rollup_deltas", None)
 
 
-def know_units(session: Session, codes: Iterable[str], named: Iterable[Unit] = ()) -> None:
+def know_units(session: Session, codes: Iterable[str], named: Iterable[contracts.Unit] = ()) -> None:
     """Units the figures can be asked about: every code rows exist for (and its ancestors), with the
     name where an event gave one."""
     names = {u.code: u.name for u in named}
@@ -366,7 +344,7 @@ def _routed_fact(session: Session, complaint_id: uuid.UUID) -> ComplaintFact:
     return fact
 
 
-def _move(fact: ComplaintFact, from_code: str, to: Unit) -> None:
+def _move(fact: ComplaintFact, from_code: str, to: contracts.Unit) -> None:
     if fact.unit_code == from_code:
         fact.unit_code, fact.tier = to.code, to.tier
 
@@ -374,7 +352,7 @@ def _move(fact: ComplaintFact, from_code: str, to: Unit) -> None:
 # --- one function per contract -------------------------------------------------------------------
 
 
-def on_received(session: Session, event_id: uuid.UUID, event: ComplaintReceived) -> None:
+def on_received(session: Session, event_id: uuid.UUID, event: contracts.ComplaintReceived) -> None:
     fact = _locked_fact(session, event.complaint_id)
     with _Change(session, fact):
         fact.received_at, fact.channel, fact.category = event.received_at, event.channel, event.category
@@ -385,7 +363,7 @@ def on_received(session: Session, event_id: uuid.UUID, event: ComplaintReceived)
         _set_status(fact, "received", event.received_at)
 
 
-def on_routed(session: Session, event_id: uuid.UUID, event: ComplaintRouted) -> None:
+def on_routed(session: Session, event_id: uuid.UUID, event: contracts.ComplaintRouted) -> None:
     fact = _locked_fact(session, event.complaint_id)
     with _Change(session, fact):
         if fact.routed_at is None:  # one routing decision per complaint; moves come as other events
@@ -395,7 +373,7 @@ def on_routed(session: Session, event_id: uuid.UUID, event: ComplaintRouted) -> 
     add(session, [Contribution(event.unit.code, local_date(event.decided_at), "arrived", "routed")])
 
 
-def on_reassigned(session: Session, event_id: uuid.UUID, event: CaseReassigned) -> None:
+def on_reassigned(session: Session, event_id: uuid.UUID, event: contracts.CaseReassigned) -> None:
     """A move that arrives before the routing it moves from is refused (LookupError: the handler
     retries it), so the older decision cannot overwrite it."""
     fact = _routed_fact(session, event.complaint_id)
@@ -405,7 +383,7 @@ def on_reassigned(session: Session, event_id: uuid.UUID, event: CaseReassigned) 
     add(session, [Contribution(event.to_unit.code, local_date(event.at), "arrived", "moved")])
 
 
-def on_escalated(session: Session, event_id: uuid.UUID, event: CaseEscalated) -> None:
+def on_escalated(session: Session, event_id: uuid.UUID, event: contracts.CaseEscalated) -> None:
     """The case counts for the unit above from now on, and as an escalation of the unit below."""
     fact = _routed_fact(session, event.complaint_id)
     session.add(
@@ -427,7 +405,7 @@ def on_escalated(session: Session, event_id: uuid.UUID, event: CaseEscalated) ->
     add(session, [Contribution(event.from_unit.code, day, f"escalated_from:{event.from_unit.tier}", event.trigger)])
 
 
-def on_routing_step(session: Session, event_id: uuid.UUID, event: CaseRoutingStep) -> None:
+def on_routing_step(session: Session, event_id: uuid.UUID, event: contracts.CaseRoutingStep) -> None:
     """A handover accepted or an authority decision moves the case; an agency handover marks it; a
     case nobody accepted that ends at the top tier is closed."""
     if event.step == "ended_at_top":
@@ -450,7 +428,7 @@ def on_routing_step(session: Session, event_id: uuid.UUID, event: CaseRoutingSte
         add(session, [Contribution(event.responsible_unit.code, local_date(event.at), "arrived", "moved")])
 
 
-def on_accepted(session: Session, event_id: uuid.UUID, event: ComplaintAccepted) -> None:
+def on_accepted(session: Session, event_id: uuid.UUID, event: contracts.ComplaintAccepted) -> None:
     fact = _locked_fact(session, event.complaint_id)
     with _Change(session, fact):
         if _earlier(fact.accepted_at, event.accepted_at):
@@ -465,7 +443,7 @@ def on_accepted(session: Session, event_id: uuid.UUID, event: ComplaintAccepted)
     add(session, [Contribution(event.unit.code, local_date(event.accepted_at), "decision", "accepted")])
 
 
-def on_refused(session: Session, event_id: uuid.UUID, event: ComplaintRefused) -> None:
+def on_refused(session: Session, event_id: uuid.UUID, event: contracts.ComplaintRefused) -> None:
     fact = _locked_fact(session, event.complaint_id)
     with _Change(session, fact):
         if _earlier(fact.decided_at, event.refused_at):
@@ -483,7 +461,7 @@ def on_refused(session: Session, event_id: uuid.UUID, event: ComplaintRefused) -
     )
 
 
-def on_clock_stopped(session: Session, event_id: uuid.UUID, event: ClockStopped) -> None:
+def on_clock_stopped(session: Session, event_id: uuid.UUID, event: contracts.ClockStopped) -> None:
     """The clock's own verdict, in time or late, at the unit answering for it when it stopped."""
     figure = rollups.REPORTED_CLOCKS.get(event.clock)
     if figure is None:
@@ -495,7 +473,7 @@ def on_clock_stopped(session: Session, event_id: uuid.UUID, event: ClockStopped)
         _locked_fact(session, event.complaint_id).acceptance_met = event.met
 
 
-def on_transitioned(session: Session, event_id: uuid.UUID, event: MediationTransitioned) -> None:
+def on_transitioned(session: Session, event_id: uuid.UUID, event: contracts.MediationTransitioned) -> None:
     fact = _locked_fact(session, event.complaint_id)
     with _Change(session, fact):
         # the case status as intake keeps it (common/reference.py): one mapping for list and figures
@@ -514,7 +492,7 @@ def on_transitioned(session: Session, event_id: uuid.UUID, event: MediationTrans
             add(session, [Contribution(unit, day, "satisfaction", str(score), 1, Decimal(score))])
 
 
-def on_ended(session: Session, event_id: uuid.UUID, event: MediationEnded) -> None:
+def on_ended(session: Session, event_id: uuid.UUID, event: contracts.MediationEnded) -> None:
     fact = _locked_fact(session, event.complaint_id)
     with _Change(session, fact) as change:
         change.ended(
@@ -534,7 +512,7 @@ def on_ended(session: Session, event_id: uuid.UUID, event: MediationEnded) -> No
     add(session, rows)
 
 
-def on_settle_first_opened(session: Session, event_id: uuid.UUID, event: SettleFirstOpened) -> None:
+def on_settle_first_opened(session: Session, event_id: uuid.UUID, event: contracts.SettleFirstOpened) -> None:
     """The case went to the business first (issue 19): its status is `settle_first`, as in intake's
     case list, until the lane ends."""
     if event.opened_at is None:
@@ -544,7 +522,7 @@ def on_settle_first_opened(session: Session, event_id: uuid.UUID, event: SettleF
         _set_status(fact, reference.SETTLE_FIRST, event.opened_at)
 
 
-def on_settle_first(session: Session, event_id: uuid.UUID, event: SettleFirstEnded) -> None:
+def on_settle_first(session: Session, event_id: uuid.UUID, event: contracts.SettleFirstEnded) -> None:
     """The settle-first lane ended (issue 19): settled cases close as `settled`, the others go back
     to the unit's acceptance decision (`routed`, as intake has it); whether the business answered
     within its window is counted either way."""
@@ -570,7 +548,7 @@ def on_settle_first(session: Session, event_id: uuid.UUID, event: SettleFirstEnd
     )
 
 
-def on_warning(session: Session, event_id: uuid.UUID, event: EarlyWarningRaised) -> None:
+def on_warning(session: Session, event_id: uuid.UUID, event: contracts.EarlyWarningRaised) -> None:
     inserted = session.execute(
         insert(EarlyWarningFact)
         .values(
@@ -590,11 +568,11 @@ def on_warning(session: Session, event_id: uuid.UUID, event: EarlyWarningRaised)
 
 
 # supervision orders (督办), metric `supervision`: what each event counts, at which of its units
-SUPERVISION_COUNTS: dict[type[Contract], tuple[tuple[str, str], ...]] = {
-    SupervisionOrdered: (("from_unit", "sent"), ("to_unit", "received")),
-    SupervisionAnswered: (("to_unit", "answered"),),
-    SupervisionAccepted: (("to_unit", "accepted"),),
-    SupervisionReturned: (("to_unit", "returned"),),
+SUPERVISION_COUNTS: dict[type[contracts.Contract], tuple[tuple[str, str], ...]] = {
+    contracts.SupervisionOrdered: (("from_unit", "sent"), ("to_unit", "received")),
+    contracts.SupervisionAnswered: (("to_unit", "answered"),),
+    contracts.SupervisionAccepted: (("to_unit", "accepted"),),
+    contracts.SupervisionReturned: (("to_unit", "returned"),),
 }
 SUPERVISION_CLOCK = "supervision"
 
@@ -607,13 +585,13 @@ def on_supervision(session: Session, event_id: uuid.UUID, event: Any) -> None:
         Contribution(getattr(event, side).code, day, "supervision", key)
         for side, key in SUPERVISION_COUNTS[type(event)]
     ]
-    if isinstance(event, SupervisionAnswered) and not event.in_time:
+    if isinstance(event, contracts.SupervisionAnswered) and not event.in_time:
         rows.append(Contribution(event.to_unit.code, day, "supervision", "answered_late"))
     know_units(session, (), [event.from_unit, event.to_unit])
     add(session, rows)
 
 
-def on_clock_colour(session: Session, event_id: uuid.UUID, event: ClockColourChanged) -> None:
+def on_clock_colour(session: Session, event_id: uuid.UUID, event: contracts.ClockColourChanged) -> None:
     """A supervision order passed its deadline unanswered (its red light): overdue, at the unit ordered."""
     if event.clock != SUPERVISION_CLOCK or event.colour != "red":
         return
@@ -621,30 +599,30 @@ def on_clock_colour(session: Session, event_id: uuid.UUID, event: ClockColourCha
     add(session, [Contribution(event.unit.code, local_date(event.at or datetime.now(UTC)), "supervision", "overdue")])
 
 
-APPLY: dict[type[Contract], Callable[[Session, uuid.UUID, Any], None]] = {
-    ComplaintReceived: on_received,
-    ComplaintRouted: on_routed,
-    CaseReassigned: on_reassigned,
-    CaseEscalated: on_escalated,
-    CaseRoutingStep: on_routing_step,
-    ComplaintAccepted: on_accepted,
-    ComplaintRefused: on_refused,
-    SettleFirstOpened: on_settle_first_opened,
-    SettleFirstEnded: on_settle_first,
-    ClockStopped: on_clock_stopped,
-    MediationTransitioned: on_transitioned,
-    MediationEnded: on_ended,
-    EarlyWarningRaised: on_warning,
-    SupervisionOrdered: on_supervision,
-    SupervisionAnswered: on_supervision,
-    SupervisionAccepted: on_supervision,
-    SupervisionReturned: on_supervision,
-    ClockColourChanged: on_clock_colour,
+APPLY: dict[type[contracts.Contract], Callable[[Session, uuid.UUID, Any], None]] = {
+    contracts.ComplaintReceived: on_received,
+    contracts.ComplaintRouted: on_routed,
+    contracts.CaseReassigned: on_reassigned,
+    contracts.CaseEscalated: on_escalated,
+    contracts.CaseRoutingStep: on_routing_step,
+    contracts.ComplaintAccepted: on_accepted,
+    contracts.ComplaintRefused: on_refused,
+    contracts.SettleFirstOpened: on_settle_first_opened,
+    contracts.SettleFirstEnded: on_settle_first,
+    contracts.ClockStopped: on_clock_stopped,
+    contracts.MediationTransitioned: on_transitioned,
+    contracts.MediationEnded: on_ended,
+    contracts.EarlyWarningRaised: on_warning,
+    contracts.SupervisionOrdered: on_supervision,
+    contracts.SupervisionAnswered: on_supervision,
+    contracts.SupervisionAccepted: on_supervision,
+    contracts.SupervisionReturned: on_supervision,
+    contracts.ClockColourChanged: on_clock_colour,
 }
-BY_TYPE: dict[str, type[Contract]] = {c.type: c for c in APPLY}
+BY_TYPE: dict[str, type[contracts.Contract]] = {c.type: c for c in APPLY}
 
 
-def apply(session: Session, event_id: uuid.UUID, event: Contract) -> None:
+def apply(session: Session, event_id: uuid.UUID, event: contracts.Contract) -> None:
     APPLY[type(event)](session, event_id, event)
     write_deltas(session)
 
@@ -675,7 +653,7 @@ def rebuild(session: Session) -> dict[str, int]:
     session.execute(text(f"TRUNCATE {', '.join(f'reporting.{t}' for t in MODEL_TABLES)}"))
     _KNOWN.clear()
     replayed, last = 0, 0
-    waiting: dict[uuid.UUID, list[tuple[uuid.UUID, Contract]]] = {}
+    waiting: dict[uuid.UUID, list[tuple[uuid.UUID, contracts.Contract]]] = {}
     while True:
         batch = session.execute(
             select(EventLogEntry.seq, EventLogEntry.event_id, EventLogEntry.type, EventLogEntry.envelope)
@@ -698,7 +676,10 @@ def rebuild(session: Session) -> dict[str, int]:
 
 
 def _replay(
-    session: Session, event_id: uuid.UUID, event: Contract, waiting: dict[uuid.UUID, list[tuple[uuid.UUID, Contract]]]
+    session: Session,
+    event_id: uuid.UUID,
+    event: contracts.Contract,
+    waiting: dict[uuid.UUID, list[tuple[uuid.UUID, contracts.Contract]]],
 ) -> int:
     """Apply a logged event, and then the moves of its complaint that waited for it; the number applied.
 

@@ -10,28 +10,8 @@ from typing import Any
 from nameko.rpc import rpc
 from nameko.timer import timer
 
+from common import contracts
 from common.config import ReportingSettings
-from common.contracts import (
-    CaseEscalated,
-    CaseReassigned,
-    CaseRoutingStep,
-    ClockColourChanged,
-    ClockStopped,
-    ComplaintAccepted,
-    ComplaintReceived,
-    ComplaintRefused,
-    ComplaintRouted,
-    EarlyWarningRaised,
-    MediationEnded,
-    MediationTransitioned,
-    MessageRecorded,
-    SettleFirstEnded,
-    SettleFirstOpened,
-    SupervisionAccepted,
-    SupervisionAnswered,
-    SupervisionOrdered,
-    SupervisionReturned,
-)
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
 from common.messaging import RetiredHandlers, install_nameko_patches, on_event
@@ -60,84 +40,84 @@ class ReportingService:
     telemetry = Telemetry()  # traces, handler metrics, /metrics (common/telemetry.py)
     scope = CurrentScope()
     # on-time rates come from clock.stopped.v1 now, no longer from the acknowledgement message
-    retired = RetiredHandlers((MessageRecorded, "on_message_recorded"))
+    retired = RetiredHandlers((contracts.MessageRecorded, "on_message_recorded"))
 
-    @on_event(ComplaintReceived)
-    def on_complaint_received(self, event_id: uuid.UUID, event: ComplaintReceived) -> None:
+    @on_event(contracts.ComplaintReceived)
+    def on_complaint_received(self, event_id: uuid.UUID, event: contracts.ComplaintReceived) -> None:
         self._consume("reporting.on_complaint_received", event_id, event)
 
-    @on_event(ComplaintRouted)
-    def on_complaint_routed(self, event_id: uuid.UUID, event: ComplaintRouted) -> None:
+    @on_event(contracts.ComplaintRouted)
+    def on_complaint_routed(self, event_id: uuid.UUID, event: contracts.ComplaintRouted) -> None:
         self._consume("reporting.on_complaint_routed", event_id, event)
 
-    @on_event(CaseReassigned)
-    def on_case_reassigned(self, event_id: uuid.UUID, event: CaseReassigned) -> None:
+    @on_event(contracts.CaseReassigned)
+    def on_case_reassigned(self, event_id: uuid.UUID, event: contracts.CaseReassigned) -> None:
         self._consume("reporting.on_case_reassigned", event_id, event)
 
     # routing's moves and warnings (the routing issue): escalation counts feed the 10% line
-    @on_event(CaseEscalated)
-    def on_case_escalated(self, event_id: uuid.UUID, event: CaseEscalated) -> None:
+    @on_event(contracts.CaseEscalated)
+    def on_case_escalated(self, event_id: uuid.UUID, event: contracts.CaseEscalated) -> None:
         self._consume("reporting.on_case_escalated", event_id, event)
 
-    @on_event(CaseRoutingStep)
-    def on_case_routing_step(self, event_id: uuid.UUID, event: CaseRoutingStep) -> None:
+    @on_event(contracts.CaseRoutingStep)
+    def on_case_routing_step(self, event_id: uuid.UUID, event: contracts.CaseRoutingStep) -> None:
         self._consume("reporting.on_case_routing_step", event_id, event)
 
-    @on_event(EarlyWarningRaised)
-    def on_early_warning(self, event_id: uuid.UUID, event: EarlyWarningRaised) -> None:
+    @on_event(contracts.EarlyWarningRaised)
+    def on_early_warning(self, event_id: uuid.UUID, event: contracts.EarlyWarningRaised) -> None:
         self._consume("reporting.on_early_warning", event_id, event)
 
     # the reporting issue: decisions and mediation (nothing else consumed mediation.transitioned.v1
     # before: its outbox rows now flow)
-    @on_event(ComplaintAccepted)
-    def on_complaint_accepted(self, event_id: uuid.UUID, event: ComplaintAccepted) -> None:
+    @on_event(contracts.ComplaintAccepted)
+    def on_complaint_accepted(self, event_id: uuid.UUID, event: contracts.ComplaintAccepted) -> None:
         self._consume("reporting.on_complaint_accepted", event_id, event)
 
-    @on_event(ComplaintRefused)
-    def on_complaint_refused(self, event_id: uuid.UUID, event: ComplaintRefused) -> None:
+    @on_event(contracts.ComplaintRefused)
+    def on_complaint_refused(self, event_id: uuid.UUID, event: contracts.ComplaintRefused) -> None:
         self._consume("reporting.on_complaint_refused", event_id, event)
 
-    @on_event(SettleFirstOpened)
-    def on_settle_first_opened(self, event_id: uuid.UUID, event: SettleFirstOpened) -> None:
+    @on_event(contracts.SettleFirstOpened)
+    def on_settle_first_opened(self, event_id: uuid.UUID, event: contracts.SettleFirstOpened) -> None:
         self._consume("reporting.on_settle_first_opened", event_id, event)
 
-    @on_event(SettleFirstEnded)
-    def on_settle_first_ended(self, event_id: uuid.UUID, event: SettleFirstEnded) -> None:
+    @on_event(contracts.SettleFirstEnded)
+    def on_settle_first_ended(self, event_id: uuid.UUID, event: contracts.SettleFirstEnded) -> None:
         self._consume("reporting.on_settle_first_ended", event_id, event)
 
     # each clock's own verdict, from the service that runs it (intake, routing, mediation)
-    @on_event(ClockStopped)
-    def on_clock_stopped(self, event_id: uuid.UUID, event: ClockStopped) -> None:
+    @on_event(contracts.ClockStopped)
+    def on_clock_stopped(self, event_id: uuid.UUID, event: contracts.ClockStopped) -> None:
         self._consume("reporting.on_clock_stopped", event_id, event)
 
-    @on_event(MediationTransitioned)
-    def on_mediation_transitioned(self, event_id: uuid.UUID, event: MediationTransitioned) -> None:
+    @on_event(contracts.MediationTransitioned)
+    def on_mediation_transitioned(self, event_id: uuid.UUID, event: contracts.MediationTransitioned) -> None:
         self._consume("reporting.on_mediation_transitioned", event_id, event)
 
-    @on_event(MediationEnded)
-    def on_mediation_ended(self, event_id: uuid.UUID, event: MediationEnded) -> None:
+    @on_event(contracts.MediationEnded)
+    def on_mediation_ended(self, event_id: uuid.UUID, event: contracts.MediationEnded) -> None:
         self._consume("reporting.on_mediation_ended", event_id, event)
 
     # supervision orders (督办): sent, received, answered, accepted, sent back; overdue from the red
     # light of their clock (the other clocks' colours are not logged: nothing here reads them)
-    @on_event(SupervisionOrdered)
-    def on_supervision_ordered(self, event_id: uuid.UUID, event: SupervisionOrdered) -> None:
+    @on_event(contracts.SupervisionOrdered)
+    def on_supervision_ordered(self, event_id: uuid.UUID, event: contracts.SupervisionOrdered) -> None:
         self._consume("reporting.on_supervision_ordered", event_id, event)
 
-    @on_event(SupervisionAnswered)
-    def on_supervision_answered(self, event_id: uuid.UUID, event: SupervisionAnswered) -> None:
+    @on_event(contracts.SupervisionAnswered)
+    def on_supervision_answered(self, event_id: uuid.UUID, event: contracts.SupervisionAnswered) -> None:
         self._consume("reporting.on_supervision_answered", event_id, event)
 
-    @on_event(SupervisionAccepted)
-    def on_supervision_accepted(self, event_id: uuid.UUID, event: SupervisionAccepted) -> None:
+    @on_event(contracts.SupervisionAccepted)
+    def on_supervision_accepted(self, event_id: uuid.UUID, event: contracts.SupervisionAccepted) -> None:
         self._consume("reporting.on_supervision_accepted", event_id, event)
 
-    @on_event(SupervisionReturned)
-    def on_supervision_returned(self, event_id: uuid.UUID, event: SupervisionReturned) -> None:
+    @on_event(contracts.SupervisionReturned)
+    def on_supervision_returned(self, event_id: uuid.UUID, event: contracts.SupervisionReturned) -> None:
         self._consume("reporting.on_supervision_returned", event_id, event)
 
-    @on_event(ClockColourChanged)
-    def on_clock_colour_changed(self, event_id: uuid.UUID, event: ClockColourChanged) -> None:
+    @on_event(contracts.ClockColourChanged)
+    def on_clock_colour_changed(self, event_id: uuid.UUID, event: contracts.ClockColourChanged) -> None:
         if event.clock == folding.SUPERVISION_CLOCK and event.colour == "red":
             self._consume("reporting.on_clock_colour_changed", event_id, event)
 

@@ -21,16 +21,9 @@ from typing import Any
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from common import clock_watch
+from common import clock_watch, contracts
 from common import official_calendar as calendar_copy
 from common.config import RoutingSettings
-from common.contracts import (
-    ClockColourChanged,
-    ComplaintReceived,
-    Contract,
-    MediationEnded,
-    OfficialCalendarChanged,
-)
 from common.db import Database
 from common.errors import EXPECTED
 from common.messaging import install_nameko_patches, on_event
@@ -69,7 +62,9 @@ class RoutingService:
 
     trees = DivisionTrees()
 
-    def _act(self, operation: Callable[..., list[Contract]], *args: Any, **kwargs: Any) -> list[Contract]:
+    def _act(
+        self, operation: Callable[..., list[contracts.Contract]], *args: Any, **kwargs: Any
+    ) -> list[contracts.Contract]:
         """Run a move in one transaction, emit its events, reload the tree once if it was stale."""
         for attempt in (0, 1):
             try:
@@ -92,8 +87,8 @@ class RoutingService:
 
     # --- events ---
 
-    @on_event(ComplaintReceived)
-    def on_complaint_received(self, event_id: uuid.UUID, event: ComplaintReceived) -> None:
+    @on_event(contracts.ComplaintReceived)
+    def on_complaint_received(self, event_id: uuid.UUID, event: contracts.ComplaintReceived) -> None:
         def route(session, tree):
             if not self.db.first_delivery(session, event_id, "routing.on_complaint_received"):
                 return []
@@ -101,8 +96,8 @@ class RoutingService:
 
         self._act(route)
 
-    @on_event(MediationEnded)
-    def on_mediation_ended(self, event_id: uuid.UUID, event: MediationEnded) -> None:
+    @on_event(contracts.MediationEnded)
+    def on_mediation_ended(self, event_id: uuid.UUID, event: contracts.MediationEnded) -> None:
         def ended(session, tree):
             if not self.db.first_delivery(session, event_id, "routing.on_mediation_ended"):
                 return []
@@ -110,8 +105,8 @@ class RoutingService:
 
         self._act(ended)
 
-    @on_event(OfficialCalendarChanged)
-    def on_official_calendar_changed(self, event_id: uuid.UUID, event: OfficialCalendarChanged) -> None:
+    @on_event(contracts.OfficialCalendarChanged)
+    def on_official_calendar_changed(self, event_id: uuid.UUID, event: contracts.OfficialCalendarChanged) -> None:
         """Routing's own announcement (API or CLI): count on it and recount the running clocks."""
         try:
             with self.db.transaction() as session:
@@ -132,13 +127,13 @@ class RoutingService:
         is acted on (escalation.on_clock_red) in the transaction that reports it."""
         tree = self.trees.get()
 
-        def act(session, change: ClockColourChanged) -> list[Contract]:
+        def act(session, change: contracts.ClockColourChanged) -> list[contracts.Contract]:
             if change.colour != "red":
                 return []
             events = escalation.on_clock_red(session, tree, change, datetime.now(UTC))
             return events + supervision.follow(session, tree, events)
 
-        def act_on_order(session, change: ClockColourChanged) -> list[Contract]:
+        def act_on_order(session, change: contracts.ClockColourChanged) -> list[contracts.Contract]:
             return supervision.on_red(session, change, datetime.now(UTC)) if change.colour == "red" else []
 
         for model in (TierClock, CaseClock):
@@ -488,7 +483,7 @@ class RoutingService:
             change = calendar_ops.withdraw(session, year, actor, now)
         return self._record_calendar(change, now)
 
-    def _record_calendar(self, change: OfficialCalendarChanged, now: datetime) -> dict[str, Any]:
+    def _record_calendar(self, change: contracts.OfficialCalendarChanged, now: datetime) -> dict[str, Any]:
         with self.db.transaction() as session:
             calendar_copy.store(session, OfficialCalendar, change)
             self.db.emit(session, change)

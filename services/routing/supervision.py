@@ -39,24 +39,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from common import clocks
+from common import clocks, contracts
 from common.clock_watch import Holder, stopped
 from common.clocks import DEFAULT_RULES, ClockKind, ClockRule, ClockUnit, start_clock
 from common.contracts import SUPERVISION_MAX_ATTACHMENTS as MAX_ATTACHMENTS
 from common.contracts import SUPERVISION_MAX_TEXT as MAX_TEXT
 from common.contracts import SUPERVISION_MAX_WORKING_DAYS as MAX_WORKING_DAYS
-from common.contracts import (
-    CaseEscalated,
-    CaseReassigned,
-    CaseRoutingStep,
-    ClockColourChanged,
-    Contract,
-    SupervisionAccepted,
-    SupervisionAnswered,
-    SupervisionMoved,
-    SupervisionOrdered,
-    SupervisionReturned,
-)
 from common.divisions import covers
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from common.tenancy import CASE_ROLES, Role, Scope, scope_clause
@@ -132,7 +120,7 @@ def holders(tree: DivisionTree) -> Callable[[Session, list[SupervisionOrder]], d
     return held
 
 
-def on_red(session: Session, change: ClockColourChanged, now: datetime) -> list[Contract]:
+def on_red(session: Session, change: contracts.ClockColourChanged, now: datetime) -> list[contracts.Contract]:
     """An order's deadline passed without an answer (the watcher, in the transaction that reports the
     red light, which itself tells both sides): a step of the order; `overdue_at` keeps the first."""
     order = session.get(SupervisionOrder, uuid.UUID(change.ref)) if change.ref else None
@@ -213,7 +201,7 @@ def send(
     to_unit: str | None = None,
     *,
     now: datetime,
-) -> list[Contract]:
+) -> list[contracts.Contract]:
     """A higher unit orders the responsible unit (or a named unit the case lies under, below the
     sender) to act within `working_days` working days from now (`DEFAULT_WORKING_DAYS` if not given)."""
     a = session.get(Assignment, complaint_id, with_for_update=True, populate_existing=True)
@@ -266,7 +254,7 @@ def send(
         deadline=order.deadline.isoformat(),
     )
     return [
-        SupervisionOrdered(
+        contracts.SupervisionOrdered(
             order_id=order.id,
             complaint_id=complaint_id,
             **_units(tree, order),
@@ -288,7 +276,7 @@ def answer(
     attachments: list[str] | None = None,
     *,
     now: datetime,
-) -> list[Contract]:
+) -> list[contracts.Contract]:
     """The unit ordered says what it did; `attachments` are evidence files of the case (intake's
     store: the gateway checked they belong to it). The clock stops, in time or late."""
     caller, order = _load(session, scope, order_id)
@@ -311,7 +299,7 @@ def answer(
     order.answered_at, order.answered_by = now, caller.user
     _step(session, order, "answered", caller.user, now, in_time=in_time, attachments=files)
     return [
-        SupervisionAnswered(
+        contracts.SupervisionAnswered(
             order_id=order.id,
             complaint_id=order.complaint_id,
             **_units(tree, order),
@@ -335,13 +323,13 @@ def _decider(scope: Scope | None, session: Session, order_id: uuid.UUID, what: s
 
 def accept(
     session: Session, tree: DivisionTree, scope: Scope | None, order_id: uuid.UUID, note: str = "", *, now: datetime
-) -> list[Contract]:
+) -> list[contracts.Contract]:
     """The sender accepts the answer: the order is done."""
     caller, order = _decider(scope, session, order_id, "accepts")
     order.state, order.closed_at = ACCEPTED, now
     _step(session, order, "accepted", caller.user, now, note=str(note or "").strip()[:MAX_TEXT])
     return [
-        SupervisionAccepted(
+        contracts.SupervisionAccepted(
             order_id=order.id, complaint_id=order.complaint_id, **_units(tree, order), actor=caller.user, at=now
         )
     ]
@@ -356,7 +344,7 @@ def send_back(
     working_days: int | None = None,
     *,
     now: datetime,
-) -> list[Contract]:
+) -> list[contracts.Contract]:
     """The sender sends the answer back with its reason: the unit ordered answers again within
     `working_days` (the order's own number when not given), a fresh clock."""
     caller, order = _decider(scope, session, order_id, "sends back")
@@ -375,7 +363,7 @@ def send_back(
         deadline=order.deadline.isoformat(),
     )
     return [
-        SupervisionReturned(
+        contracts.SupervisionReturned(
             order_id=order.id,
             complaint_id=order.complaint_id,
             **_units(tree, order),
@@ -390,24 +378,28 @@ def send_back(
 # --- following the case -----------------------------------------------------------------------------
 
 
-def _moves(events: Iterable[Contract]) -> list[tuple[uuid.UUID, str, str, str, int | None, str, datetime]]:
+def _moves(events: Iterable[contracts.Contract]) -> list[tuple[uuid.UUID, str, str, str, int | None, str, datetime]]:
     """(case, from unit, to unit, step, seq, actor, at) of each move of a case among `events`."""
     found = []
     for e in events:
-        if isinstance(e, CaseEscalated):
+        if isinstance(e, contracts.CaseEscalated):
             move = (e.complaint_id, e.from_unit.code, e.to_unit.code, e.rule or "escalated", e.seq, e.actor, e.at)
             found.append(move)
-        elif isinstance(e, CaseRoutingStep) and e.previous_unit and e.previous_unit.code != e.responsible_unit.code:
+        elif (
+            isinstance(e, contracts.CaseRoutingStep)
+            and e.previous_unit
+            and e.previous_unit.code != e.responsible_unit.code
+        ):
             found.append((e.complaint_id, e.previous_unit.code, e.responsible_unit.code, e.step, e.seq, e.actor, e.at))
-        elif isinstance(e, CaseReassigned):
+        elif isinstance(e, contracts.CaseReassigned):
             found.append((e.complaint_id, e.from_unit.code, e.to_unit.code, "reassigned", None, e.actor, e.at))
     return found
 
 
-def follow(session: Session, tree: DivisionTree, events: Iterable[Contract]) -> list[Contract]:
+def follow(session: Session, tree: DivisionTree, events: Iterable[contracts.Contract]) -> list[contracts.Contract]:
     """The orders waiting for an answer on each case `events` moved follow it (see the module's
     docstring); the events saying so. Run in the transaction of the move."""
-    caused: list[Contract] = []
+    caused: list[contracts.Contract] = []
     for complaint_id, previous, now_at, step, seq, actor, at in _moves(events):
         orders = session.scalars(
             select(SupervisionOrder)
@@ -430,7 +422,7 @@ def _follow(
     seq: int | None,
     actor: str,
     at: datetime,
-) -> list[Contract]:
+) -> list[contracts.Contract]:
     held_by = order.unit_code
     if order.from_unit == responsible or not covers(order.from_unit, responsible):
         order.state, order.closed_at = WITHDRAWN, at
@@ -446,7 +438,7 @@ def _follow(
     _step(session, order, "moved", actor, at, case_step=step, from_unit=held_by, to_unit=responsible)
     _case_step(session, order, "supervision_followed", seq, held_by, responsible, actor, at, step)
     return [
-        SupervisionMoved(
+        contracts.SupervisionMoved(
             order_id=order.id,
             complaint_id=order.complaint_id,
             **_units(tree, order),

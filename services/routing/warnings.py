@@ -88,32 +88,20 @@ def raise_warnings(
         )
         if recent:
             continue
-        warning = RaisedWarning(
-            id=uuid.uuid4(),
-            kind=kind,
-            key=key,
-            township_code=township,
-            city_code=place[:6],
-            count=len(ids),
-            threshold=threshold,
-            window_days=policy.window_days,
-            raised_at=now,
-            complaint_ids=sorted(str(i) for i in ids),
-        )
+        # the event says what the row records, but the cases behind it (the row keeps those)
+        facts = {
+            "kind": kind,
+            "key": key,
+            "township_code": township,
+            "city_code": place[:6],
+            "count": len(ids),
+            "threshold": threshold,
+            "window_days": policy.window_days,
+            "raised_at": now,
+        }
+        warning = RaisedWarning(id=uuid.uuid4(), complaint_ids=sorted(str(i) for i in ids), **facts)
         session.add(warning)
-        raised.append(
-            EarlyWarningRaised(
-                warning_id=warning.id,
-                kind=kind,
-                key=key,
-                township_code=township,
-                city_code=place[:6],
-                count=len(ids),
-                threshold=threshold,
-                window_days=policy.window_days,
-                raised_at=now,
-            )
-        )
+        raised.append(EarlyWarningRaised(warning_id=warning.id, **facts))
     return raised
 
 
