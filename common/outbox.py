@@ -4,22 +4,24 @@ A handler writes its state and the events it causes in one transaction (`UnitOfW
 relay publishes outbox rows with publisher confirms and `mandatory` (an event no queue is bound
 for yet stays in the outbox and is retried), deleting each row only after the broker confirmed it.
 A crash between confirm and delete publishes the row again, so consumers dedupe on `event_id`
-through the inbox.
+through the inbox. A batch of rows is published at once and its confirms are awaited once
+(`ConfirmedBatch`), then the confirmed rows are deleted in one statement.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import eventlet
 from eventlet.queue import Empty, LightQueue
-from nameko.amqp.publish import Publisher, UndeliverableMessage
+from kombu import Connection, Producer
 from nameko.events import get_event_exchange
-from sqlalchemy import BigInteger, DateTime, Identity, Integer, String, Text, Uuid, func, select
+from sqlalchemy import BigInteger, DateTime, Identity, Integer, String, Text, Uuid, delete, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 200
 IDLE_POLL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 60.0
+CONFIRM_TIMEOUT_SECONDS = 10.0
 
 
 class OutboxMixin:
@@ -82,6 +85,59 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(MAX_BACKOFF_SECONDS, 0.5 * 2**attempts))
 
 
+class ConfirmingChannel:
+    """A channel in confirm mode that publishes a batch of messages and waits for the broker's
+    confirms once for all of them: which message ids it took, which it returned (`mandatory`: no
+    queue is bound for the event yet) and which it nacked. Kept open from batch to batch."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.channel = connection.channel()
+        self.channel.confirm_select()
+        self.producer = Producer(self.channel)
+        self.published = 0  # the broker numbers a channel's publishes from 1 (delivery tags)
+        self.channel.events["basic_ack"].add(self._ack)
+        self.channel.events["basic_nack"].add(self._nack)
+        self.channel.events["basic_return"].add(self._return)
+        self.begin()
+
+    def begin(self) -> None:
+        self.sent: dict[int, str] = {}  # delivery tag -> message id, of this batch
+        self.confirmed: set[str] = set()
+        self.returned: set[str] = set()
+        self.nacked: set[str] = set()
+
+    def publish(self, body: dict[str, Any], *, message_id: str, **options: Any) -> None:
+        self.producer.publish(
+            body, message_id=message_id, mandatory=True, delivery_mode=2, serializer="json", retry=False, **options
+        )
+        self.published += 1
+        self.sent[self.published] = message_id
+
+    def wait(self, timeout: float = CONFIRM_TIMEOUT_SECONDS) -> None:
+        """Until every message of the batch is confirmed or nacked; TimeoutError past `timeout`."""
+        deadline = time.monotonic() + timeout
+        while len(self.confirmed) + len(self.nacked) < len(self.sent):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"{len(self.sent) - len(self.confirmed)} publisher confirms not received")
+            self.channel.connection.drain_events(timeout=left)
+
+    def _settle(self, tag: int, multiple: bool, into: set[str]) -> None:
+        settled = self.confirmed | self.nacked
+        tags = [t for t in self.sent if t <= tag] if multiple else [tag]
+        into.update(self.sent[t] for t in tags if t in self.sent and self.sent[t] not in settled)
+
+    def _ack(self, tag: int, multiple: bool) -> None:
+        self._settle(tag, multiple, self.confirmed)
+
+    def _nack(self, tag: int, multiple: bool) -> None:
+        self._settle(tag, multiple, self.nacked)
+
+    def _return(self, exc: Exception, exchange: str, routing_key: str, message: Any) -> None:
+        # the broker returns an unroutable message before it confirms it
+        self.returned.add(message.properties.get("message_id"))
+
+
 class OutboxRelay:
     """Publishes a service's outbox. Runs as a greenthread in the service container; any number
     of processes of one service may run it, rows are claimed with SKIP LOCKED."""
@@ -90,7 +146,8 @@ class OutboxRelay:
         self.sessions = sessions
         self.outbox = outbox
         self.config = config
-        self.publisher = Publisher(config["AMQP_URI"], use_confirms=True, mandatory=True, retry=False)
+        self.connection: Connection | None = None
+        self.confirming: ConfirmingChannel | None = None
         self.exchanges: dict[str, Any] = {}
         self._wake: LightQueue = LightQueue(maxsize=1)
         self._running = False
@@ -110,13 +167,17 @@ class OutboxRelay:
                 published = self.relay_batch()
             except Exception:  # the broker or database is away: keep the rows, try again soon
                 log.exception("outbox relay failed; retrying")
+                self._disconnect()
                 published = 0
                 eventlet.sleep(IDLE_POLL_SECONDS)
             if published < BATCH_SIZE:
                 with contextlib.suppress(Empty):
                     self._wake.get(timeout=IDLE_POLL_SECONDS)
+        self._disconnect()
 
     def relay_batch(self) -> int:
+        """Publish the due rows, wait for their confirms once, delete the confirmed rows in one
+        statement; a returned row waits for its backoff. Any failure deletes nothing."""
         now = datetime.now(UTC)
         with self.sessions() as session, session.begin():
             rows = session.scalars(
@@ -126,26 +187,43 @@ class OutboxRelay:
                 .limit(BATCH_SIZE)
                 .with_for_update(skip_locked=True)
             ).all()
-            published = 0
+            if not rows:
+                return 0
+            batch = self._channel()
+            batch.begin()
             for row in rows:
-                try:
-                    self._publish(row)
-                except UndeliverableMessage:
+                self._publish(batch, row)
+            batch.wait()
+            taken = [row.id for row in rows if str(row.event_id) in batch.confirmed - batch.returned]
+            for row in rows:
+                if str(row.event_id) in batch.returned:
                     row.attempts += 1
                     row.next_attempt_at = now + backoff(row.attempts)
                     row.last_error = "no queue is bound for this event yet"
-                    continue
-                session.delete(row)
-                published += 1
-            return published
+            if taken:
+                session.execute(delete(self.outbox).where(self.outbox.id.in_(taken)))
+            return len(taken)
 
-    def _publish(self, row: OutboxMixin) -> None:
+    def _channel(self) -> ConfirmingChannel:
+        if self.confirming is None:
+            self.connection = Connection(self.config["AMQP_URI"])
+            self.confirming = ConfirmingChannel(self.connection)
+        return self.confirming
+
+    def _disconnect(self) -> None:
+        """After any failure: a channel may hold confirms of a batch given up, so start afresh."""
+        if self.connection is not None:
+            with contextlib.suppress(Exception):
+                self.connection.release()
+        self.connection = self.confirming = None
+
+    def _publish(self, batch: ConfirmingChannel, row: OutboxMixin) -> None:
         exchange = self.exchanges.get(row.source)
         if exchange is None:
             exchange = self.exchanges[row.source] = get_event_exchange(row.source, self.config)
         # a PRODUCER span under the trace the row was emitted in (no-op when tracing is off)
         with producer_span(row.source, row.event_type, row.headers) as headers:
-            self.publisher.publish(
+            batch.publish(
                 row.envelope,
                 exchange=exchange,
                 routing_key=row.event_type,
