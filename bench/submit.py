@@ -12,6 +12,9 @@ measures:
 - Phase B, closed loop: `--concurrency` submitters back to back; submissions per second, then
   (from `intake.complaints`) how many complaints per second went from received to routed, and
   the received -> routed latency.
+- Versus the peer: when django-helpdesk is set up (bench/peer.py), `--peer-rounds` rounds of the
+  platform and then the peer, each with 8 clients back to back for `--seconds`: the platform's
+  routed complaints per second against the peer's tickets per second, and their ratio.
 - Baseline: the bare nameko ceiling on this machine, with the platform stopped: an `@rpc` method
   that dispatches one event, and a second service that counts the events (bench/baseline_service.py),
   driven with the gateway's own `RpcClient` at the same concurrency.
@@ -54,6 +57,7 @@ import kombu
 import psycopg2
 from stdnum.cn import uscc
 
+from bench import peer
 from gateway.rpc import RpcClient, ServiceUnavailable
 from ops.infra import ensure_postgres, ensure_rabbitmq
 from ops.migrate import upgrade
@@ -72,6 +76,10 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 TARGET_ROUTED_PER_SECOND = 200.0
 TARGET_BASELINE_SHARE = 0.5
 TARGET_P99_MS = 100.0
+TARGET_PEER_RATIO = 1.0  # routed complaints per second over the peer's tickets per second
+TARGET_CPU_MS = 20.0  # per routed complaint, every process
+TARGET_TRANSACTIONS = 10.0  # per routed complaint
+PEER_CONCURRENCY = 8
 
 BASELINE_SERVICES = {
     "baseline": "bench.baseline_service:BaselineService",
@@ -775,6 +783,7 @@ def _measure(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(1.5)  # backends flush their statistics about once a second
         phase_b["database_per_routed_complaint"] = per_item(counters, database_counters(DATABASE_URL), routed)
         results["phase_b"] = phase_b
+        results["versus_peer"] = versus_peer(platform.url, payloads, args)
     finally:
         print("stopping the platform ...", flush=True)
         platform.stop()
@@ -793,13 +802,58 @@ def _measure(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+def versus_peer(url: str, payloads: Payloads, args: argparse.Namespace) -> dict[str, Any]:
+    """Rounds of the platform then the peer, `PEER_CONCURRENCY` clients each, the platform's queues
+    emptied before the peer's turn so neither works in the other's time."""
+    reason = peer.missing()
+    if reason:
+        print(f"versus the peer: skipped, {reason}", flush=True)
+        return {"skipped": reason}
+    rounds = []
+    with peer.running():
+        for n in range(1, args.peer_rounds + 1):
+            print(f"versus the peer, round {n}: the platform, {PEER_CONCURRENCY} clients ...", flush=True)
+            ours = _run(lambda: closed_loop(url, payloads, PEER_CONCURRENCY, args.seconds), args.seconds + 60)
+            routing = wait_routed(DATABASE_URL, ours.pop("ids"), args.routed_wait)
+            wait_quiet(AMQP_URI, args.routed_wait)
+            print(f"versus the peer, round {n}: django-helpdesk, {PEER_CONCURRENCY} clients ...", flush=True)
+            theirs = peer.load(PEER_CONCURRENCY, args.seconds)
+            rounds.append({"platform": {**ours, "routing": routing}, "peer": theirs})
+    routed = [r["platform"]["routing"].get("routed_per_second") or 0.0 for r in rounds]
+    tickets = [r["peer"]["tickets_per_s"] for r in rounds]
+    return {
+        "rounds": rounds,
+        "routed_per_second": round(sum(routed) / len(routed), 1),
+        "peer_tickets_per_second": round(sum(tickets) / len(tickets), 1),
+        "ratio": round(sum(routed) / sum(tickets), 2) if sum(tickets) else None,
+    }
+
+
 def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
     routed = results["phase_b"]["routing"].get("routed_per_second") or 0.0
     baseline = results["baseline"]["calls_per_second"]
     p99 = results["phase_a"]["latency"]["p99_ms"]
     offered = results["phase_a"]["offered_per_second"]
     errors = results["phase_a"]["errors"]
+    cpu = results["phase_b"]["cpu_ms_per_routed_complaint"]["total"]
+    transactions = (results["phase_b"]["database_per_routed_complaint"] or {}).get("transactions")
+    ratio = results["versus_peer"].get("ratio")
     return [
+        {
+            "target": f"routed/s >= {TARGET_PEER_RATIO:g} x django-helpdesk's tickets/s, {PEER_CONCURRENCY} clients",
+            "value": ratio,
+            "met": ratio is not None and ratio >= TARGET_PEER_RATIO,
+        },
+        {
+            "target": f"CPU per routed complaint, every process, <= {TARGET_CPU_MS:g} ms",
+            "value": cpu,
+            "met": cpu <= TARGET_CPU_MS,
+        },
+        {
+            "target": f"transactions per routed complaint <= {TARGET_TRANSACTIONS:g}",
+            "value": transactions,
+            "met": transactions is not None and transactions <= TARGET_TRANSACTIONS,
+        },
         {
             "target": f"sustained submission-to-routed >= {TARGET_ROUTED_PER_SECOND:g} complaints/s",
             "value": routed,
@@ -847,10 +901,11 @@ def report_lines(results: dict[str, Any]) -> Iterator[str]:
         ("  routed / submitted", f"{rb['routed']} / {rb['submitted']}" + ("" if rb["all_routed"] else " (bound hit)")),
         ("  routed /s sustained (first received..last routed)", rb.get("routed_per_second")),
         ("  received->routed p50 / p95 / p99 ms", _triple(rb.get("received_to_routed"))),
+        *peer_rows(results["versus_peer"]),
         ("Baseline (bare nameko rpc + event)", ""),
         ("  calls /s", base["calls_per_second"]),
         ("  events handled /s", base["events_handled_per_second"]),
-        ("  call latency p50 / p99 ms", f"{base['call_latency']['p50_ms']} / {base['call_latency']['p99_ms']}"),
+        ("  call latency p50 / p99 ms", _pair(base["call_latency"])),
         ("  errors", base["errors"] or "none"),
     ]
     width = max(len(label) for label, _ in rows) + 2
@@ -888,6 +943,26 @@ def report_lines(results: dict[str, Any]) -> Iterator[str]:
         yield f"  [{'MET' if target['met'] else 'NOT MET'}] {target['target']}: {_fmt(target['value'])}"
 
 
+def peer_rows(versus: dict[str, Any]) -> list[tuple[str, Any]]:
+    title = f"Versus django-helpdesk ({PEER_CONCURRENCY} clients each, alternating rounds)"
+    if "skipped" in versus:
+        return [(title, ""), ("  skipped", versus["skipped"])]
+    rows: list[tuple[str, Any]] = [(title, "")]
+    for n, r in enumerate(versus["rounds"], 1):
+        ours, theirs = r["platform"], r["peer"]
+        routed = ours["routing"].get("routed_per_second")
+        rows.append((f"  round {n}: platform routed /s, p50 / p99 ms", f"{routed}, {_pair(ours['latency'])}"))
+        rows.append((f"  round {n}: peer tickets /s, p50 / p99 ms", f"{theirs['tickets_per_s']}, {_pair(theirs)}"))
+    means = f"{versus['routed_per_second']} / {versus['peer_tickets_per_second']}"
+    rows.append(("  mean: platform routed /s / peer tickets /s", means))
+    rows.append(("  ratio", versus["ratio"]))
+    return rows
+
+
+def _pair(latency: dict[str, Any]) -> str:
+    return f"{latency['p50_ms']} / {latency['p99_ms']}"
+
+
 def _quad(latency: dict[str, Any]) -> str:
     return f"{latency['p50_ms']} / {latency['p95_ms']} / {latency['p99_ms']} / {latency['max_ms']}"
 
@@ -903,6 +978,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20, help="length of each measured phase (default 20)")
     parser.add_argument("--rate", type=float, default=50, help="offered rate of phase A, per second (default 50)")
     parser.add_argument("--concurrency", type=int, default=32, help="submitters in phase B and the baseline")
+    parser.add_argument("--peer-rounds", type=int, default=2, help="platform/peer rounds (default 2)")
     parser.add_argument("--routed-wait", type=float, default=180, help="bound on waiting until all are routed")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _interrupt)
