@@ -19,7 +19,14 @@ from typing import Any
 
 from ops.run import ROOT
 
-PEER_DIR = ROOT.parent / "shared" / "peers" / "django-helpdesk"
+
+def _peer_dir() -> Path:
+    """shared/peers/django-helpdesk beside the checkout, or beside a folder above it (a worktree)."""
+    candidates = [parent / "shared" / "peers" / "django-helpdesk" for parent in ROOT.parents]
+    return next((c for c in candidates if c.exists()), candidates[0])
+
+
+PEER_DIR = _peer_dir()
 TOKEN = Path("/tmp/peer-helpdesk/api_token.txt")  # written by setup.sh
 URL = "http://127.0.0.1:8100"
 
