@@ -30,8 +30,8 @@ from common.errors import Conflict, Forbidden, InvalidInput
 from common.reference import AGENCY_ANSWER_MAX_TEXT, AGENCY_OUTCOMES, AGENCY_REASON_MAX_TEXT
 from common.tenancy import Scope
 from services.routing import lights
-from services.routing.handovers import acknowledge_agency, release_from_agency
-from services.routing.models import Agency, Assignment, CaseStep, Handover
+from services.routing.handovers import acknowledge_agency, agency_name, release_from_agency
+from services.routing.models import Assignment, CaseStep, Handover
 from services.routing.moves import (
     AGENCY,
     AGENCY_ANSWER,
@@ -88,11 +88,6 @@ def _handover(session: Session, a: Assignment) -> Handover | None:
     ).first()
 
 
-def _agency_name(session: Session, agency: str | None) -> str:
-    row = session.get(Agency, agency) if agency else None
-    return row.name if row is not None else agency or ""
-
-
 def answer(
     session: Session,
     tree: DivisionTree,
@@ -120,7 +115,7 @@ def answer(
     rule = handover.rule if handover else "agency"
     inputs = {
         "agency": a.agency_tenant,
-        "agency_name": _agency_name(session, a.agency_tenant),
+        "agency_name": agency_name(session, a.agency_tenant),
         "outcome": outcome,
         "answer": text,
         "answered_by": caller.user,
@@ -139,7 +134,7 @@ def hand_back(
     over works it again, as after a lapsed acknowledgement."""
     caller, a = _with_the_agency(session, scope, complaint_id, AGENCY_HAND_BACK)
     reason = _text(reason, "reason", AGENCY_REASON_MAX_TEXT, "say why the case goes back")
-    inputs = {"agency_name": _agency_name(session, a.agency_tenant), "reason": reason, "handed_back_by": caller.user}
+    inputs = {"reason": reason, "handed_back_by": caller.user}  # release_from_agency names the agency
     return release_from_agency(
         session,
         tree,

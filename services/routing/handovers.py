@@ -18,7 +18,7 @@ from common.errors import Conflict, Forbidden, InvalidInput
 from common.tenancy import Scope
 from services.routing import lights
 from services.routing.facts import facts_from_json
-from services.routing.models import Assignment, CaseClock, Handover, TierClock
+from services.routing.models import Agency, Assignment, CaseClock, Handover, TierClock
 from services.routing.moves import (
     ABOVE,
     ACCEPT,
@@ -97,7 +97,11 @@ def hand_over(
         ack = lights.start_case_clock(
             session, tree, a.complaint_id, lights.AGENCY_ACK, unit_code=a.unit_code, handover_id=handover.id, now=now
         )
-        extra = {"acknowledge_by": ack.deadline.isoformat(), "working_days": ack.amount}
+        extra = {
+            "agency_name": agency_name(session, to),
+            "acknowledge_by": ack.deadline.isoformat(),
+            "working_days": ack.amount,
+        }
     else:
         step, key, extra = "handover_requested", "to", {}
     step_inputs = {
@@ -161,7 +165,11 @@ def acknowledge_agency(
     a.agency_state = "acknowledged"
     lights.stop_tier_clock(session, complaint_id, now)
     lights.stop_case_clock(session, complaint_id, AGENCY_ACK, now)
-    inputs = {"agency": a.agency_tenant, "acknowledged_by": caller.user}
+    inputs = {
+        "agency": a.agency_tenant,
+        "agency_name": agency_name(session, a.agency_tenant),
+        "acknowledged_by": caller.user,
+    }
     rule = handover.rule if handover else "agency"
     return [
         record_step(
@@ -474,6 +482,12 @@ def decline_takeover(
     ]
 
 
+def agency_name(session: Session, agency: str | None) -> str:
+    """The agency's name for the history (the console shows it, not the tenant id)."""
+    row = session.get(Agency, agency) if agency else None
+    return row.name if row is not None else agency or ""
+
+
 def agency_handover_lapsed(session: Session, tree: DivisionTree, a: Assignment | None, now: datetime) -> list[Contract]:
     """The agency did not acknowledge within 3 working days: the handover lapses and the unit above
     is told."""
@@ -531,7 +545,12 @@ def release_from_agency(
     enter(a, move)
     a.agency_tenant, a.agency_state = None, None
     resume_tier_clock(session, tree, a, now)
-    inputs = {"agency": agency, **inputs, "first_receiver_duty": f"{a.unit_code} is responsible and works the case"}
+    inputs = {
+        "agency": agency,
+        "agency_name": agency_name(session, agency),
+        **inputs,
+        "first_receiver_duty": f"{a.unit_code} is responsible and works the case",
+    }
     event = record_step(session, tree, a, step, rule=rule, inputs=inputs, actor=actor, at=now, to=agency)
     # the event names the agency (its consumers tell it, and stop reminding it) though it no longer
     # has the case, and goes to `target`

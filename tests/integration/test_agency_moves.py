@@ -134,6 +134,9 @@ def test_an_answer_acknowledges_stays_with_the_unit_and_tells_it(api, login, sta
     step = history_step(api, login(VILLAGE), cid, "agency_answered")
     assert step["detail"]["inputs"]["answer"] == "已出警调解，双方当场和解"
     assert step["detail"]["inputs"]["agency_name"] == "生祠派出所"
+    # every agency step names the agency, not only its answer (the console shows the name)
+    for earlier in ("agency_handover_requested", "agency_acknowledged"):
+        assert history_step(api, login(VILLAGE), cid, earlier)["detail"]["inputs"]["agency_name"] == "生祠派出所"
     told = inbox_item(api, login(VILLAGE), cid, "agency_answered")
     assert "生祠派出所" in told["body"] and "已调解化解" in told["body"] and "双方当场和解" in told["body"]
 

@@ -16,6 +16,9 @@ export const MESSAGE_CHANNELS = {
   phone: "电话告知",
   in_person: "当面告知",
   wechat: "微信",
+  // to an agency: its web endpoint, or its docking queue on the broker (notification's rules.py)
+  webhook: "接口推送",
+  amqp: "消息队列推送",
 } as const;
 
 /** How a party was told when a message failed (told-otherwise). */

@@ -64,6 +64,11 @@ function named(labels: Readonly<Record<string, string>>, value: unknown): string
   return code ? (labels[code] ?? `未知（${code}）`) : "";
 }
 
+/** The agency of an agency step: its name as routing recorded it, else its tenant id. */
+function agency(p: Params): string {
+  return text(((p.inputs ?? {}) as Params).agency_name) || unit(p.agency);
+}
+
 /** A unit in a param: {code, name} or a bare division code. */
 function unit(value: unknown): string {
   if (value && typeof value === "object" && "name" in value) return String((value as { name: string }).name);
@@ -113,20 +118,20 @@ const LINES: Record<string, (p: Params) => (string | false)[]> = {
   contested: (p) => [!!p.decider && `由${unit(p.decider)}决定`, !!p.reason && `理由：${text(p.reason)}`],
   contest_expired: (p) => [!!p.decider && `决定单位：${unit(p.decider)}`],
   authority_decided: (p) => [!!p.unit && `管辖单位：${unit(p.unit)}`, !!p.reason && `理由：${text(p.reason)}`],
-  agency_handover_requested: (p) => [!!p.agency && `部门：${unit(p.agency)}`],
-  agency_acknowledged: (p) => [!!p.agency && `部门：${unit(p.agency)}`],
-  agency_handover_lapsed: (p) => [!!p.agency && `部门：${unit(p.agency)}`],
+  agency_handover_requested: (p) => [!!p.agency && `部门：${agency(p)}`],
+  agency_acknowledged: (p) => [!!p.agency && `部门：${agency(p)}`],
+  agency_handover_lapsed: (p) => [!!p.agency && `部门：${agency(p)}`],
   agency_answered: (p) => {
     const said = (p.inputs ?? {}) as Params;
     return [
-      `部门：${text(said.agency_name) || unit(p.agency)}`,
+      `部门：${agency(p)}`,
       !!said.outcome && `结果：${named(AGENCY_OUTCOMES, said.outcome)}`,
       !!said.answer && `答复：${text(said.answer)}`,
     ];
   },
   agency_handed_back: (p) => {
     const said = (p.inputs ?? {}) as Params;
-    return [`部门：${text(said.agency_name) || unit(p.agency)}`, !!said.reason && `理由：${text(said.reason)}`];
+    return [`部门：${agency(p)}`, !!said.reason && `理由：${text(said.reason)}`];
   },
   takeover_requested: (p) => [!!p.to && `请求单位：${unit(p.to)}`, !!p.reason && `理由：${text(p.reason)}`],
   takeover_declined: (p) => [!!p.declined_by && `${unit(p.declined_by)}不同意`, !!p.reason && `理由：${text(p.reason)}`],
