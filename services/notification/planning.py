@@ -101,16 +101,19 @@ def learned(event_type: str, event: Any) -> dict[str, Any]:
     return {k: v for k, v in facts.items() if v is not None}
 
 
+# the complaint and its parties, under the same names in a received and an accepted complaint
+COMPLAINT_FACTS = (
+    "tracking_no",
+    "category",
+    "complainant_name",
+    "complainant_phone",
+    "business_name",
+    "business_credit_code",
+)
+
+
 def _complaint(event: Any) -> dict[str, Any]:
-    """The complaint and its parties, as both a received and an accepted complaint carry them."""
-    return {
-        "tracking_no": event.tracking_no,
-        "category": event.category,
-        "complainant_name": event.complainant_name,
-        "complainant_phone": event.complainant_phone,
-        "business_name": event.business_name,
-        "business_credit_code": event.business_credit_code,
-    }
+    return {name: getattr(event, name) for name in COMPLAINT_FACTS}
 
 
 def _unit(unit: Any) -> dict[str, Any]:
