@@ -71,25 +71,9 @@ def learned(event_type: str, event: Any) -> dict[str, Any]:
     """The case facts an event carries (only the ones it has; None is never written over a value)."""
     facts: dict[str, Any] = {}
     if event_type == R.RECEIVED:
-        facts.update(
-            tracking_no=event.tracking_no,
-            category=event.category,
-            division_code=event.incident_division_code,
-            complainant_name=event.complainant_name,
-            complainant_phone=event.complainant_phone,
-            business_name=event.business_name,
-            business_credit_code=event.business_credit_code,
-        )
+        facts.update(_complaint(event), division_code=event.incident_division_code)
     elif event_type == R.ACCEPTED:
-        facts.update(
-            tracking_no=event.tracking_no,
-            category=event.category,
-            business_name=event.business_name,
-            business_credit_code=event.business_credit_code,
-            complainant_name=event.complainant_name,
-            complainant_phone=event.complainant_phone,
-            **_unit(event.unit),
-        )
+        facts.update(_complaint(event), **_unit(event.unit))
     elif event_type == R.REFUSED:
         facts.update(tracking_no=event.tracking_no, complainant_phone=event.complainant_phone, **_unit(event.unit))
     elif event_type == R.ROUTED:
@@ -115,6 +99,21 @@ def learned(event_type: str, event: Any) -> dict[str, Any]:
     elif event_type == R.ENDED:
         facts.update(_unit(event.unit))
     return {k: v for k, v in facts.items() if v is not None}
+
+
+# the complaint and its parties, under the same names in a received and an accepted complaint
+COMPLAINT_FACTS = (
+    "tracking_no",
+    "category",
+    "complainant_name",
+    "complainant_phone",
+    "business_name",
+    "business_credit_code",
+)
+
+
+def _complaint(event: Any) -> dict[str, Any]:
+    return {name: getattr(event, name) for name in COMPLAINT_FACTS}
 
 
 def _unit(unit: Any) -> dict[str, Any]:
