@@ -96,7 +96,19 @@ class EarlyWarningFact(Base):
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class DailyRollup(Base):
+class RollupRow:
+    """The columns every rollup shares: per unit, period, metric and key, a count and an amount.
+    The period column is each table's (day, month or year), second in the key: `sort_order` keeps
+    the columns and the primary key in the order the migrations created them."""
+
+    unit_code: Mapped[str] = mapped_column(String(12), primary_key=True, sort_order=-2)
+    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(130), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    amount: Mapped[Decimal] = mapped_column(Numeric(20, 2), server_default="0")
+
+
+class DailyRollup(RollupRow, Base):
     """Per unit and day, the figures of the unit's whole subtree (every contribution is added to the
     unit, its township and its city, by `folding.fold`): a subtree summary reads one unit's rows
     (services/reporting/rollups.py) plus the subtree's deltas not folded yet."""
@@ -107,15 +119,10 @@ class DailyRollup(Base):
         Index("ix_daily_rollups_cover", "unit_code", "metric", "day", "key", postgresql_include=["n", "amount"]),
     )
 
-    unit_code: Mapped[str] = mapped_column(String(12), primary_key=True)
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
-    key: Mapped[str] = mapped_column(String(130), primary_key=True)
-    n: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    amount: Mapped[Decimal] = mapped_column(Numeric(20, 2), server_default="0")
+    day: Mapped[date] = mapped_column(Date, primary_key=True, sort_order=-1)
 
 
-class MonthlyRollup(Base):
+class MonthlyRollup(RollupRow, Base):
     """The daily rollups summed per calendar month: a period's whole months read these."""
 
     __tablename__ = "monthly_rollups"
@@ -123,26 +130,16 @@ class MonthlyRollup(Base):
         Index("ix_monthly_rollups_cover", "unit_code", "metric", "month", "key", postgresql_include=["n", "amount"]),
     )
 
-    unit_code: Mapped[str] = mapped_column(String(12), primary_key=True)
-    month: Mapped[date] = mapped_column(Date, primary_key=True)
-    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
-    key: Mapped[str] = mapped_column(String(130), primary_key=True)
-    n: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    amount: Mapped[Decimal] = mapped_column(Numeric(20, 2), server_default="0")
+    month: Mapped[date] = mapped_column(Date, primary_key=True, sort_order=-1)
 
 
-class YearlyRollup(Base):
+class YearlyRollup(RollupRow, Base):
     """The monthly rollups summed per calendar year (`year` is 1 January): an all-time or multi-year
     summary reads a few rows per year instead of twelve months of them."""
 
     __tablename__ = "yearly_rollups"
 
-    unit_code: Mapped[str] = mapped_column(String(12), primary_key=True)
-    year: Mapped[date] = mapped_column(Date, primary_key=True)
-    metric: Mapped[str] = mapped_column(String(40), primary_key=True)
-    key: Mapped[str] = mapped_column(String(130), primary_key=True)
-    n: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    amount: Mapped[Decimal] = mapped_column(Numeric(20, 2), server_default="0")
+    year: Mapped[date] = mapped_column(Date, primary_key=True, sort_order=-1)
 
 
 class RollupDelta(Base):
