@@ -154,7 +154,21 @@ FOLD_BATCH = 20_000
 # the oldest deltas (up to :batch rows) removed and added to the rollups of their unit and every unit
 # above it (code prefixes of 6, 9 and 12 digits, as rollups.ancestors); businesses per month and year
 # only. Rows in key order; net-zero rows are not written.
-_FOLD = """
+# each rollup: its table, its period column, a delta's period, and which deltas it takes
+_ROLLUPS = (
+    ("daily_rollups", "day", "day", "WHERE metric <> 'business'"),
+    ("monthly_rollups", "month", "date_trunc('month', day::timestamp)::date", ""),
+    ("yearly_rollups", "year", "date_trunc('year', day::timestamp)::date", ""),
+)
+_ADD_TO = """added_{period} AS (
+    INSERT INTO reporting.{table} AS r (unit_code, {period}, metric, key, n, amount)
+    SELECT unit_code, {period_of_day}, metric, key, sum(n), sum(amount) FROM expanded {which}
+    GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (unit_code, {period}, metric, key)
+    DO UPDATE SET n = r.n + excluded.n, amount = r.amount + excluded.amount
+    RETURNING 1
+)"""
+_FOLD = f"""
 WITH moved AS (
     DELETE FROM reporting.rollup_deltas
     WHERE id IN (SELECT id FROM reporting.rollup_deltas ORDER BY id LIMIT :batch)
@@ -162,27 +176,8 @@ WITH moved AS (
 ), expanded AS (
     SELECT left(m.unit_code, l.length) AS unit_code, m.day, m.metric, m.key, m.n, m.amount
     FROM moved m JOIN (VALUES (6), (9), (12)) AS l(length) ON l.length <= length(m.unit_code)
-), daily AS (
-    INSERT INTO reporting.daily_rollups AS r (unit_code, day, metric, key, n, amount)
-    SELECT unit_code, day, metric, key, sum(n), sum(amount) FROM expanded WHERE metric <> 'business'
-    GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (unit_code, day, metric, key) DO UPDATE SET n = r.n + excluded.n, amount = r.amount + excluded.amount
-    RETURNING 1
-), monthly AS (
-    INSERT INTO reporting.monthly_rollups AS r (unit_code, month, metric, key, n, amount)
-    SELECT unit_code, date_trunc('month', day::timestamp)::date, metric, key, sum(n), sum(amount) FROM expanded
-    GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (unit_code, month, metric, key) DO UPDATE SET n = r.n + excluded.n, amount = r.amount + excluded.amount
-    RETURNING 1
-), yearly AS (
-    INSERT INTO reporting.yearly_rollups AS r (unit_code, year, metric, key, n, amount)
-    SELECT unit_code, date_trunc('year', day::timestamp)::date, metric, key, sum(n), sum(amount) FROM expanded
-    GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY 1, 2, 3, 4
-    ON CONFLICT (unit_code, year, metric, key) DO UPDATE SET n = r.n + excluded.n, amount = r.amount + excluded.amount
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM moved), (SELECT count(*) FROM daily) + (SELECT count(*) FROM monthly)
-       + (SELECT count(*) FROM yearly)
+), {", ".join(_ADD_TO.format(table=t, period=p, period_of_day=d, which=w) for t, p, d, w in _ROLLUPS)}
+SELECT (SELECT count(*) FROM moved), {" + ".join(f"(SELECT count(*) FROM added_{p})" for _, p, *_ in _ROLLUPS)}
 """
 
 
