@@ -338,6 +338,8 @@ def own_service_schemas(database_url: str | None = None, schemas: Iterable[str] 
 
     engine = make_engine(database_url, poolclass=None, pool_size=1)
     with engine.begin() as conn:
+        # a schema without row security (notification) migrated alone on a new cluster has not made it
+        conn.execute(text(_CREATE_SCOPED_ROLE))
         for schema in schemas:
             role = service_role(schema)
             conn.execute(text(_inline(_CREATE_SERVICE_ROLE, role=role, scoped=SCOPED_ROLE)))

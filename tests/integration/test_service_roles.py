@@ -3,6 +3,10 @@ schema and cannot read another's: the schema boundary holds in PostgreSQL too (d
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import ProgrammingError
@@ -76,3 +80,30 @@ def test_the_platform_s_services_connect_as_their_roles(db) -> None:
             ).scalars()
         )
     assert {f"{service}_service" for service in SERVICE_SCHEMAS} <= users
+
+
+def test_one_service_migrated_alone_on_a_new_cluster_gets_its_roles() -> None:
+    """Notification's migrations make no scoped role; its service role is still granted one."""
+    from tests.private_infra import PrivatePostgres, postgres_bin
+
+    if postgres_bin() is None:
+        pytest.skip("no PostgreSQL server binaries here")
+    # not under pytest's base directory: the postgres user must reach its directory inside
+    base = Path(tempfile.mkdtemp(prefix="disputes-new-cluster-"))
+    base.chmod(0o755)
+    server = PrivatePostgres(base / "postgres")
+    server.init()
+    server.start()
+    try:
+        server.psql("CREATE DATABASE disputes")
+        upgrade(server.url("disputes"), ["notification"])
+        engine = create_engine(sqlalchemy_url(server.url("disputes")), poolclass=None)
+        with engine.connect() as conn:
+            granted = conn.execute(text(f"SELECT pg_has_role('notification_service', '{SCOPED_ROLE}', 'MEMBER')"))
+            schema = "SELECT nspowner::regrole::text FROM pg_namespace WHERE nspname = 'notification'"
+            owner = conn.execute(text(schema))
+            assert (granted.scalar(), owner.scalar()) == (True, "notification_service")
+        engine.dispose()
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
