@@ -83,8 +83,15 @@ def handed_to_the_station(api, login) -> dict[str, Any]:
     receipt = response.json()
 
     def pending() -> bool:
-        view = api.get(f"/api/v1/complaints/{receipt['id']}/routing", headers=login(VILLAGE))
-        return view.status_code == 200 and view.json()["agency"] == {"tenant": STATION, "state": "pending"}
+        """Routing has the handover pending and intake, whose list the station's page reads, knows."""
+        routing = api.get(f"/api/v1/complaints/{receipt['id']}/routing", headers=login(VILLAGE))
+        case = api.get(f"/api/v1/complaints/{receipt['id']}", headers=login(VILLAGE))
+        return (
+            routing.status_code == 200
+            and routing.json()["agency"] == {"tenant": STATION, "state": "pending"}
+            and case.status_code == 200
+            and case.json()["agency"] == STATION
+        )
 
     wait_for(pending, timeout=20)
     return receipt
