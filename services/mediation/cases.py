@@ -637,29 +637,26 @@ def _schedule_session(ctx: _Ctx) -> None:
     if case.mediator is None:
         raise Conflict("no mediator holds the case: assign one first")
     n = len(case.sessions) + 1
+    # what the history step says of the booking is what the session holds (the place stays off it)
+    booked = {
+        "round": case.round,
+        "mode": data.mode,
+        "party": data.party,
+        "channel": data.channel,
+        "scheduled_at": data.scheduled_at,
+    }
     case.sessions.append(
         MediationSession(
             complaint_id=case.complaint_id,
             number=n,
-            round=case.round,
-            mode=data.mode,
-            party=data.party,
-            channel=data.channel,
             place=data.place,
-            scheduled_at=data.scheduled_at,
             scheduled_by=ctx.actor,
             mediator=case.mediator,
             statements={},
+            **booked,
         )
     )
-    ctx.detail.update(
-        session=n,
-        round=case.round,
-        mode=data.mode,
-        party=data.party,
-        channel=data.channel,
-        scheduled_at=data.scheduled_at,
-    )
+    ctx.detail.update(session=n, **booked)
 
 
 def _session(case: Case, n: Any) -> MediationSession:
