@@ -112,16 +112,19 @@ def record(
         ).scalar()
         if inserted is None:  # this event already made this message
             continue
+        if message["next_attempt_at"] is not None and message["next_attempt_at"] <= at:
+            due.append(inserted)  # announced once, with the outcome of the attempt that follows
+            continue
         if message["state"] == "failed":
             metrics.dead_lettered(SERVICE, f"delivery.{planned.channel}", "no_address")
-        elif message["next_attempt_at"] <= at:
-            due.append(inserted)
         recorded(db, session, message, at)
     return due
 
 
 def recorded(db: UnitOfWork, session: Session, message: dict[str, Any] | Message, at: datetime) -> None:
-    """`message.recorded.v1` (intake keeps the case history from it): at recording and at the outcome."""
+    """`message.recorded.v1` (intake keeps the case history from it): when a message settles (sent,
+    delivered, failed) and when it waits (held over quiet hours, or retried after a first failed
+    attempt); a message tried at once and settled is announced once, not queued and then settled."""
     get = message.get if isinstance(message, dict) else lambda k: getattr(message, k)
     if get("complaint_id") is None:
         return
@@ -235,6 +238,8 @@ def _settle(
             quiet = tenant_settings.effective(tenants.settings_rows(session), m.unit_code).get("quiet_hours")
             retry_at = tenant_settings.next_allowed(retry_at, quiet)
         m.next_attempt_at, m.last_error = retry_at, error[:1000] if error else None
+        if attempts == 1:
+            recorded(db, session, m, done)  # it waits now: the case history says so
     return m.state
 
 

@@ -196,10 +196,8 @@ class NotificationService:
         with self.db.transaction() as session:
             m = follow_up.find(session, self.scope, key, message_id)
             copy, event = follow_up.resend(session, m, self.scope, delivery.now())
-            if event is not None:
+            if event is not None:  # the copy is announced with the outcome of its attempt, like any message
                 self.db.emit(session, event)
-                session.flush()
-                delivery.recorded(self.db, session, copy, copy.created_at)
             copy_id = copy.id
         delivery.deliver(self.db, self.channels, [copy_id])
         with self.db.read() as session:

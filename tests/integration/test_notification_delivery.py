@@ -155,6 +155,20 @@ def test_a_failing_sms_endpoint_is_retried_with_backoff_until_it_answers(api, lo
     assert ack["attempts"] == 3 and ack["reason"] is None
     stamps = [int(r.headers["X-Disputes-Timestamp"]) for r in attempts]
     assert stamps == sorted(stamps)
+    # the case history: the message waited after its first failed attempt, then went out; the one
+    # telling who handles the case went out at once: one step, its outcome
+    wait_for(lambda: told_the_complainant(api, login, cid, "acknowledgement") == ["queued", "sent"], timeout=10)
+    wait_for(lambda: told_the_complainant(api, login, cid, "handler_assigned") == ["sent"], timeout=10)
+
+
+def told_the_complainant(api, login, cid: str, template: str) -> list[str]:
+    """The states the case history gives the complainant's messages of a template, in order."""
+    history = api.get(f"/api/v1/complaints/{cid}", headers=login(VILLAGE)).json()["history"]
+    return [
+        h["detail"]["state"]
+        for h in history
+        if h["step"] == f"notified:{template}" and h["detail"]["recipient"] == "complainant"
+    ]
 
 
 def test_after_the_last_attempt_the_message_is_dead_lettered_with_its_reason(api, login, notification_sinks, db):
