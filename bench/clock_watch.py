@@ -116,7 +116,7 @@ def main() -> None:
 
     started = time.perf_counter()
     prepare(url)
-    engine = make_engine(url, pool_size=2, pool_pre_ping=False)
+    engine = make_engine(url, pool_size=2)
     with engine.begin() as conn:
         conn.execute(text(FILL), {"n": args.cases})
         clocks = conn.execute(text("SELECT count(*) FROM intake.clocks")).scalar()

@@ -53,9 +53,23 @@ def patch_psycopg() -> None:
     _patch()
 
 
+# a pooled connection is replaced after this long, before a firewall or a pooler drops it idle
+POOL_RECYCLE_SECONDS = 1800
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """No ping before each checkout (a round trip per transaction, issue 21): a connection lost since
+    it was pooled fails its unit of work, which SQLAlchemy answers by replacing every pooled
+    connection; the work is then retried (an event by the broker, an RPC by `UnitOfWork.retrying`
+    while its deadline allows, a timer at its next tick) or answered 503, and the inboxes and
+    idempotency keys make the retry safe."""
     # hide_parameters: a database error's message (which gets logged) must not carry personal data
-    options: dict[str, Any] = {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True, "hide_parameters": True}
+    options: dict[str, Any] = {
+        "pool_size": 10,
+        "max_overflow": 10,
+        "pool_recycle": POOL_RECYCLE_SECONDS,
+        "hide_parameters": True,
+    }
     options.update(kwargs)
     engine = create_engine(sqlalchemy_url(url or settings().database_url), **options)
     instrument_engine(engine)  # database spans when tracing is on (common/telemetry.py)

@@ -102,7 +102,7 @@ def failover_platform(pair) -> Iterator[Any]:
 def failover_db(failover_platform) -> Iterator[Engine]:
     from common.db import make_engine
 
-    engine = make_engine(failover_platform.database_url, pool_size=2)  # pre-ping: finds the new primary
+    engine = make_engine(failover_platform.database_url, pool_size=2, pool_pre_ping=True)  # finds the new primary
     yield engine
     engine.dispose()
 

@@ -72,7 +72,8 @@ def private_platform(infra) -> Iterator[Any]:
 def private_db(private_platform) -> Iterator[Engine]:
     from common.db import make_engine
 
-    engine = make_engine(private_platform.database_url, pool_size=2)  # pre-ping: survives the restart
+    # the test's own reader pings before each checkout: it survives the restart it causes
+    engine = make_engine(private_platform.database_url, pool_size=2, pool_pre_ping=True)
     yield engine
     engine.dispose()
 
