@@ -137,7 +137,9 @@ class ComplaintRouted(Contract):
 
 
 class MessageRecorded(Contract):
-    """Notification recorded a message to someone about a case, with its delivery state."""
+    """Notification recorded a case's acknowledgement to the complainant, with its delivery state:
+    when it settled, and when it waits (quiet hours, a retry). Other messages are not announced;
+    notification answers for them (`messages_for`)."""
 
     source = "notification"
     type = "message.recorded.v1"

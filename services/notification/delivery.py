@@ -44,6 +44,9 @@ RETRY_BASE_SECONDS = _SETTINGS.notification_retry_base_seconds
 RETRY_MAX_SECONDS = _SETTINGS.notification_retry_max_seconds
 LEASE_SECONDS = _SETTINGS.notification_lease_seconds
 BATCH = 100
+# the messages announced to the case (`message.recorded.v1`): the acknowledgement, by which the
+# 24-hour commitment is measured and which the public tracking page shows
+ANNOUNCED_TEMPLATES = frozenset({"acknowledgement"})
 
 
 def now() -> datetime:
@@ -122,11 +125,13 @@ def record(
 
 
 def recorded(db: UnitOfWork, session: Session, message: dict[str, Any] | Message, at: datetime) -> None:
-    """`message.recorded.v1` (intake keeps the case history from it): when a message settles (sent,
-    delivered, failed) and when it waits (held over quiet hours, or retried after a first failed
-    attempt); a message tried at once and settled is announced once, not queued and then settled."""
+    """`message.recorded.v1` of a case's acknowledgement (intake stops the 24-hour clock on it and
+    shows it on the public tracking page): when it settles (sent, delivered, failed) and when it
+    waits (held over quiet hours, or retried after a first failed attempt); tried at once and
+    settled, it is announced once. Other messages are not announced: every message and its state
+    is notification's to answer (`messages_for`, the console's messages card)."""
     get = message.get if isinstance(message, dict) else lambda k: getattr(message, k)
-    if get("complaint_id") is None:
+    if get("complaint_id") is None or get("template") not in ANNOUNCED_TEMPLATES:
         return
     db.emit(
         session,

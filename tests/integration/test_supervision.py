@@ -289,11 +289,12 @@ def test_an_order_follows_the_case_when_it_is_escalated_and_is_withdrawn_when_th
     [told] = wait_for(lambda: inbox(api, login, TOWNSHIP, cid, "supervision_moved"), timeout=20)
     assert "楼家社区" in told["body"]
 
-    def history() -> list[str]:
-        return [h["step"] for h in api.get(f"/api/v1/complaints/{cid}", headers=login(TOWNSHIP)).json()["history"]]
+    def told_on_the_case() -> set[str]:
+        messages = api.get(f"/api/v1/complaints/{cid}/messages", headers=login(TOWNSHIP)).json()
+        return {m["template"] for m in messages}
 
-    # and so does the case's history (intake records what notification told whom)
-    wait_for(lambda: {"notified:supervision_ordered", "notified:supervision_moved"} <= set(history()), timeout=20)
+    # and so do the case's messages (what notification told whom, on the case's page)
+    wait_for(lambda: {"supervision_ordered", "supervision_moved"} <= told_on_the_case(), timeout=20)
 
     # the village passed the case and its order up; the township answers now
     assert act(api, login, VILLAGE, by_city, "answer", {"answer": "已处理"}).status_code == 404
