@@ -254,10 +254,10 @@ def stopped(
     tier: str,
     breach_counted: bool,
     ref: str | None = None,
-) -> None:
+) -> ClockStopped:
     """A clock of the case was stopped: measured in Prometheus (met, or late: its breach counted now
     unless the red light counted it) and published as `clock.stopped.v1` through the service's
-    `outbox`, in the transaction that stopped it."""
+    `outbox`, in the transaction that stopped it; the event, for what the service keeps of it."""
     if clock.stopped_at is None:
         raise ValueError("the clock is still running")
     seconds = max(0.0, (clock.stopped_at - clock.started_at - clock.paused_total).total_seconds())
@@ -276,6 +276,7 @@ def stopped(
         ref=ref,
     )
     emit(session, outbox, event, trace_headers())
+    return event
 
 
 def set_open_cases(session: Session, statement: Any) -> None:

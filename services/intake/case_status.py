@@ -26,16 +26,15 @@ from sqlalchemy.orm import Session
 
 from common import reference
 from common.contracts import ClockColourChanged, ClockStopped, MediationTransitioned
-from common.workdays import local_date
-from services.intake.lights import STARTED_AT_RECEIPT
-from services.intake.models import CaseLight, ClockVerdict, Complaint, HistoryEntry
+from services.intake import lights
+from services.intake.models import CaseLight, Complaint, HistoryEntry
 
 # a later event never changes these: the case was not (or not as such) handled further
 FINAL = frozenset(
     {reference.REFUSED, reference.DUPLICATE, reference.REPORT_RECEIVED, reference.DRAFT, reference.SETTLED}
 )
 # intake's own clocks: their lights are read from intake.clocks, not mirrored
-OWN_CLOCKS = frozenset(kind.value for kind in STARTED_AT_RECEIPT)
+OWN_CLOCKS = frozenset(kind.value for kind in lights.STARTED_AT_RECEIPT)
 
 
 def set_status(session: Session, complaint: Complaint, status: str, at: datetime, **params: Any) -> bool:
@@ -140,19 +139,8 @@ def record_light(session: Session, event: ClockColourChanged) -> None:
 
 
 def record_clock_stopped(session: Session, event: ClockStopped) -> None:
-    figure = reference.REPORTED_CLOCKS.get(event.clock)
-    if figure is not None:  # intake's own clocks too: their verdicts come back on the shared source
-        verdict = {
-            "complaint_id": event.complaint_id,
-            "figure": figure,
-            "stopped_at": event.stopped_at,
-            "stopped_on": local_date(event.stopped_at),
-            "unit_code": event.unit_code,
-            "met": event.met,
-        }
-        session.execute(insert(ClockVerdict).values(**verdict).on_conflict_do_nothing())
-    if event.clock in OWN_CLOCKS:
-        return
+    """Another service's clock stopped (intake's own are recorded where intake stops them)."""
+    lights.record_verdict(session, event)
     session.execute(
         delete(CaseLight).where(CaseLight.complaint_id == event.complaint_id, CaseLight.clock == event.clock)
     )

@@ -16,14 +16,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.elements import ColumnElement
 
-from common import clock_watch, clocks, metrics
+from common import clock_watch, clocks, metrics, reference
 from common.clock_watch import DEFAULT_YELLOW_SHARE, HeldClocks, Holder, held_clock
 from common.clocks import DEFAULT_RULES, ClockKind, ClockRule
-from common.contracts import ClockPolicy, Unit
-from services.intake.models import ClockRow, Complaint, Outbox
+from common.contracts import ClockPolicy, ClockStopped, Unit
+from common.workdays import local_date
+from services.intake.models import ClockRow, ClockVerdict, Complaint, Outbox
 
 RUNNING = "running"
 PAUSED = "paused"
@@ -54,8 +56,9 @@ def stop(row: ClockRow, at: datetime, measured_for: Complaint | None = None) -> 
     if measured_for is not None:
         # the acknowledgement is the platform's own commitment, before any unit is responsible
         tier = metrics.NO_TIER if row.kind == ClockKind.ACKNOWLEDGEMENT else measured_for.responsible_tier
-        clock_watch.stopped(
-            object_session(row),
+        session = object_session(row)
+        event = clock_watch.stopped(
+            session,
             Outbox,
             row.complaint_id,
             stopped,
@@ -63,7 +66,24 @@ def stop(row: ClockRow, at: datetime, measured_for: Complaint | None = None) -> 
             tier=tier or metrics.NO_TIER,
             breach_counted=reported_red,
         )
+        record_verdict(session, event)  # here, not when the event comes back: one delivery less
     return True
+
+
+def record_verdict(session: Session, event: ClockStopped) -> None:
+    """A stopped clock's verdict (met or late) for the figures intake shows, when it is one of them."""
+    figure = reference.REPORTED_CLOCKS.get(event.clock)
+    if figure is None:
+        return
+    verdict = {
+        "complaint_id": event.complaint_id,
+        "figure": figure,
+        "stopped_at": event.stopped_at,
+        "stopped_on": local_date(event.stopped_at),
+        "unit_code": event.unit_code,
+        "met": event.met,
+    }
+    session.execute(insert(ClockVerdict).values(**verdict).on_conflict_do_nothing())
 
 
 def apply_policy(rows: list[ClockRow], policy: ClockPolicy, now: datetime) -> None:

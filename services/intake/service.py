@@ -374,6 +374,8 @@ class IntakeService:
 
     @on_event(contracts.ClockStopped)
     def on_clock_stopped(self, event_id: uuid.UUID, event: contracts.ClockStopped) -> None:
+        if event.clock in case_status.OWN_CLOCKS:  # recorded when intake stopped it: no transaction
+            return
         with self.db.transaction() as session:
             if self.db.first_delivery(session, event_id, "intake.on_clock_stopped"):
                 case_status.record_clock_stopped(session, event)
