@@ -1,12 +1,14 @@
 """A message's way out: recorded `queued` (or `failed` when no address is known), tried, then `sent`,
 `delivered` or `failed`, retried with backoff in between.
 
-A message is recorded in the handler's transaction (with `message.recorded.v1`); after the commit
-the handler tries it at once, and the service's timer picks the rest (retries, SMS held over quiet
-hours, messages of a process that died) through the partial index on `next_attempt_at` of queued
-rows. An attempt claims its row with a lease (`next_attempt_at` moved ahead) in a short
-transaction, sends outside any transaction (channels.py), then records the outcome; an attempt
-whose lease ran out meanwhile records nothing. See docs/notification.md.
+A message is recorded in the handler's transaction. An inbox item is delivered as it is recorded
+(the row is the item). A message due now to a channel outside is recorded claimed for its first
+attempt, with a lease (`next_attempt_at` moved ahead), so after the commit the handler sends it
+outside any transaction (channels.py) and records the outcome: two transactions a message. The
+service's timer picks the rest (retries, SMS held over quiet hours, messages of a process that died
+once their lease ran out) through the partial index on `next_attempt_at` of queued rows, claiming
+each in a short transaction first. An attempt whose lease ran out meanwhile records nothing. See
+docs/notification.md.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import logging
 import random
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,6 +63,15 @@ def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
     return timedelta(seconds=delay * (0.5 + rng.random()))
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A message claimed for an attempt: its lease runs until `next_attempt_at`."""
+
+    message_id: uuid.UUID
+    outgoing: Outgoing
+    attempts: int
+
+
 def record(
     db: UnitOfWork,
     session: Session,
@@ -67,13 +79,14 @@ def record(
     event_type: str,
     event: Any,
     facts: planning.CaseFacts,
-) -> list[uuid.UUID]:
-    """Record the messages the rules give (queued, or failed when no address is known); the ids due now."""
+) -> list[Claim]:
+    """Record the messages the rules give: an inbox item delivered, a message due now claimed for its
+    first attempt, one held over quiet hours queued, failed when no address is known; the claims."""
     settings_rows = tenants.settings_rows(session)
     agency = getattr(event, "agency_tenant", None) or getattr(event, "target", None) or facts.agency_tenant
     webhook_url = tenant_settings.effective(settings_rows, agency).get("webhook_url") or None
     at = now()
-    due: list[uuid.UUID] = []
+    claims: list[Claim] = []
     for planned in planning.plan(event_type, event, facts, webhook_url):
         recipient, rule = planned.recipient, planned.rule
         effective = tenant_settings.effective(settings_rows, recipient.tenant)
@@ -108,20 +121,39 @@ def record(
                 failed_at=at,
                 last_error=f"no address known for the {recipient.role} on any of {', '.join(rule.channels)}",
             )
+        elif planned.channel == R.INBOX:
+            message.update(state="delivered", attempts=1, next_attempt_at=None, sent_at=at, delivered_at=at)
         elif planned.channel == R.SMS and not rule.time_critical:
             message["next_attempt_at"] = tenant_settings.next_allowed(at, effective.get("quiet_hours"))
+        claimed = message["state"] == "queued" and message["next_attempt_at"] <= at
+        if claimed:
+            message.update(attempts=1, next_attempt_at=at + timedelta(seconds=LEASE_SECONDS))
         inserted = session.execute(
             insert(Message).values(**message).on_conflict_do_nothing().returning(Message.id)
         ).scalar()
         if inserted is None:  # this event already made this message
             continue
-        if message["next_attempt_at"] is not None and message["next_attempt_at"] <= at:
-            due.append(inserted)  # announced once, with the outcome of the attempt that follows
+        if claimed:  # announced once, with the outcome of the attempt that follows
+            secret = effective.get("webhook_secret") if planned.channel == R.WEBHOOK else None
+            claims.append(Claim(inserted, _outgoing(message, secret), 1))
             continue
         if message["state"] == "failed":
             metrics.dead_lettered(SERVICE, f"delivery.{planned.channel}", "no_address")
         recorded(db, session, message, at)
-    return due
+    return claims
+
+
+def _outgoing(message: dict[str, Any] | Message, secret: str | None) -> Outgoing:
+    get = message.get if isinstance(message, dict) else lambda k: getattr(message, k)
+    return Outgoing(
+        id=str(get("id")),
+        channel=get("channel"),
+        address=get("recipient_address"),
+        subject=get("subject") or "",
+        body=get("body"),
+        payload=get("payload"),
+        secret=secret,
+    )
 
 
 def recorded(db: UnitOfWork, session: Session, message: dict[str, Any] | Message, at: datetime) -> None:
@@ -160,21 +192,30 @@ def due(session: Session, limit: int = BATCH) -> list[uuid.UUID]:
 
 
 def deliver(db: UnitOfWork, channels: Channels, ids: Iterable[uuid.UUID]) -> None:
+    """Try each due message: claim it (a short transaction), then send it (`send`)."""
     for message_id in ids:
         try:
-            attempt(db, channels, message_id)
+            with db.transaction() as session:
+                claim = _claim(session, message_id, now())
+        except Exception:  # the timer picks it up again
+            log.exception("claiming message %s failed", message_id)
+            continue
+        if claim is not None:  # else not due, or claimed by another
+            send(db, channels, [claim])
+
+
+def send(db: UnitOfWork, channels: Channels, claims: Iterable[Claim]) -> None:
+    for claim in claims:
+        try:
+            attempt(db, channels, claim)
         except Exception:  # the timer picks it up again once its lease ran out
-            log.exception("delivery attempt of %s failed", message_id)
+            log.exception("delivery attempt of %s failed", claim.message_id)
 
 
-def attempt(db: UnitOfWork, channels: Channels, message_id: uuid.UUID) -> str | None:
-    """One try of a due message: claim it with a lease, send, record the outcome; its state, or None
-    when it was not this attempt's to make (not due, claimed by another, or the lease ran out)."""
-    with db.transaction() as session:
-        claimed = _claim(session, message_id, now())
-    if claimed is None:
-        return None
-    outgoing, attempts = claimed
+def attempt(db: UnitOfWork, channels: Channels, claim: Claim) -> str | None:
+    """One try of a claimed message: send, record the outcome; its state, or None when the lease ran
+    out meanwhile and another attempt took over."""
+    outgoing, attempts, message_id = claim.outgoing, claim.attempts, claim.message_id
     state, error, permanent = None, None, False
     try:
         state = channels.provider(outgoing.channel).send(outgoing)
@@ -188,7 +229,7 @@ def attempt(db: UnitOfWork, channels: Channels, message_id: uuid.UUID) -> str | 
         return _settle(db, session, message_id, attempts, state, error, permanent, now())
 
 
-def _claim(session: Session, message_id: uuid.UUID, at: datetime) -> tuple[Outgoing, int] | None:
+def _claim(session: Session, message_id: uuid.UUID, at: datetime) -> Claim | None:
     m = session.scalar(
         select(Message)
         .where(Message.id == message_id, Message.state == "queued", Message.next_attempt_at <= at)
@@ -201,16 +242,7 @@ def _claim(session: Session, message_id: uuid.UUID, at: datetime) -> tuple[Outgo
     secret = None
     if m.channel == R.WEBHOOK:
         secret = tenant_settings.effective(tenants.settings_rows(session), m.unit_code).get("webhook_secret")
-    outgoing = Outgoing(
-        id=str(m.id),
-        channel=m.channel,
-        address=m.recipient_address,
-        subject=m.subject or "",
-        body=m.body,
-        payload=m.payload,
-        secret=secret,
-    )
-    return outgoing, m.attempts
+    return Claim(m.id, _outgoing(m, secret), m.attempts)
 
 
 def _settle(

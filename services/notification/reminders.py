@@ -65,9 +65,9 @@ def track_handover(session: Session, event: CaseRoutingStep) -> None:
             row.next_reminder_at = None
 
 
-def remind_due(db: UnitOfWork, session: Session) -> list[uuid.UUID]:
-    """Record the reminders due now (the timer's); the ids of the messages due."""
-    due: list[uuid.UUID] = []
+def remind_due(db: UnitOfWork, session: Session) -> list[delivery.Claim]:
+    """Record the reminders due now (the timer's); the messages claimed to be sent."""
+    due: list[delivery.Claim] = []
     rows = session.scalars(
         select(AgencyHandover)
         .where(AgencyHandover.acknowledged_at.is_(None), AgencyHandover.next_reminder_at <= delivery.now())
@@ -80,11 +80,11 @@ def remind_due(db: UnitOfWork, session: Session) -> list[uuid.UUID]:
     return due
 
 
-def remind_on_yellow(db: UnitOfWork, session: Session, complaint_id: uuid.UUID) -> list[uuid.UUID]:
+def remind_on_yellow(db: UnitOfWork, session: Session, complaint_id: uuid.UUID) -> list[delivery.Claim]:
     """The agency's acknowledgement clock turned yellow (routing's watcher): remind the agency now,
     as the timer's next reminder (one counter, the timer's next one a full interval later), unless
     the timer reminded it within the last half interval or its reminders are used up."""
-    due: list[uuid.UUID] = []
+    due: list[delivery.Claim] = []
     rows = session.scalars(
         select(AgencyHandover)
         .where(AgencyHandover.complaint_id == complaint_id, AgencyHandover.acknowledged_at.is_(None))
@@ -101,8 +101,8 @@ def remind_on_yellow(db: UnitOfWork, session: Session, complaint_id: uuid.UUID) 
     return due
 
 
-def _remind(db: UnitOfWork, session: Session, row: AgencyHandover) -> list[uuid.UUID]:
-    """Record the next reminder of an unacknowledged agency handover; the ids due now."""
+def _remind(db: UnitOfWork, session: Session, row: AgencyHandover) -> list[delivery.Claim]:
+    """Record the next reminder of an unacknowledged agency handover; the messages claimed to be sent."""
     row.reminders += 1
     more = row.reminders < AGENCY_MAX_REMINDERS
     row.next_reminder_at = delivery.now() + timedelta(seconds=AGENCY_REMINDER_SECONDS) if more else None

@@ -131,10 +131,10 @@ class NotificationService:
             facts = case_contacts.learn(session, event_type, event, delivery.now())
             if event_type == R.ROUTING_STEP:
                 reminders.track_handover(session, event)
-            due = delivery.record(self.db, session, event_id, event_type, event, facts)
+            claims = delivery.record(self.db, session, event_id, event_type, event, facts)
             if event_type == R.CLOCK and event.clock == R.AGENCY_ACK_CLOCK and event.colour == "yellow":
-                due += reminders.remind_on_yellow(self.db, session, event.complaint_id)
-        delivery.deliver(self.db, self.channels, due)
+                claims += reminders.remind_on_yellow(self.db, session, event.complaint_id)
+        delivery.send(self.db, self.channels, claims)
         return True
 
     # --- timers -----------------------------------------------------------------------------------------
@@ -150,8 +150,8 @@ class NotificationService:
     def remind_agencies(self) -> None:
         """Reminders to agencies that have not acknowledged a handover (reminders.py)."""
         with self.db.transaction() as session:
-            due = reminders.remind_due(self.db, session)
-        delivery.deliver(self.db, self.channels, due)
+            claims = reminders.remind_due(self.db, session)
+        delivery.send(self.db, self.channels, claims)
 
     # --- the SMS provider's delivery reports ----------------------------------------------------------
 
