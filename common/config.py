@@ -253,6 +253,11 @@ class ReportingSettings(ServiceSettings):
     reporting_fold_interval_seconds: float = Field(
         1, description="how often the rollup deltas are folded into the rollups"
     )
+    reporting_batch_window_seconds: float = Field(
+        0.05,
+        description="an event handler waits this long after an event for others of its queue, and folds "
+        "them in one transaction",
+    )
 
 
 class RunnerSettings(PlatformSettings):

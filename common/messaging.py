@@ -26,10 +26,12 @@ from collections.abc import Callable
 from typing import Any
 
 import amqp
+import eventlet
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
+from nameko.exceptions import ContainerBeingKilled
 from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
 from nameko.rpc import ReplyListener, Responder, RpcConsumer
@@ -243,6 +245,61 @@ class ReliableEventHandler(EventHandler):
             dead_lettered(self.container.service_name, queue_name, "poison" if poison else "exhausted")
 
 
+class BatchedEventHandler(ReliableEventHandler):
+    """Hands its method the messages that arrived within `window` seconds of the first, up to the
+    consumer's prefetch (the container's `max_workers`: more are never delivered unacked), in one
+    worker: a consumer that folds events (reporting) takes one transaction and one commit for the
+    lot instead of one each. The messages are acked after the worker. When the batch fails, each
+    message is handled again alone, so one that cannot be handled goes to its retry queue or the
+    dead letters without holding back the others (the others' inboxes absorb nothing: the batch's
+    transaction was rolled back). The worker's trace continues the first message's."""
+
+    def __init__(self, source_service: str, event_type: str, window: float, **kwargs: Any) -> None:
+        super().__init__(source_service, event_type, **kwargs)
+        self.window = window
+        self._gathering: list[tuple[Any, Any]] = []
+
+    def handle_message(self, body, message) -> None:
+        gathering = self._gathering
+        gathering.append((body, message))
+        if len(gathering) >= self.queue_consumer.prefetch_count:
+            self._start(gathering)
+        elif len(gathering) == 1:
+            eventlet.sleep(self.window)  # the first message's thread waits for the others
+            self._start(gathering)
+
+    def _start(self, batch: list[tuple[Any, Any]]) -> None:
+        if batch is not self._gathering:  # started already, when it filled up
+            return
+        self._gathering = []
+        self._spawn(batch)
+
+    def _spawn(self, batch: list[tuple[Any, Any]]) -> None:
+        messages = [message for _, message in batch]
+        try:
+            self.container.spawn_worker(
+                self,
+                ([body for body, _ in batch],),
+                {},
+                context_data=self.unpack_message_headers(messages[0]),
+                handle_result=functools.partial(self.handle_batch_result, batch),
+            )
+        except ContainerBeingKilled:
+            for message in messages:
+                self.queue_consumer.requeue_message(message)
+
+    def handle_batch_result(self, batch: list[tuple[Any, Any]], worker_ctx, result=None, exc_info=None):
+        if exc_info is not None and len(batch) > 1:
+            log.warning("a batch of %s on %s failed, handling each alone: %r", len(batch), self.queue.name, exc_info[1])
+            # from a thread of its own: this worker's slot must be free for them (a pool full of
+            # failed batches, each waiting for a slot, would wait for ever)
+            self.container.spawn_managed_thread(lambda: [self._spawn([one]) for one in batch])
+            return result, exc_info
+        for _, message in batch:
+            self.handle_message_processed(message, result, exc_info)
+        return result, exc_info
+
+
 def on_event(contract: type[Contract]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Consume `contract` events; the method gets `(event_id, event)` already validated."""
 
@@ -253,6 +310,20 @@ def on_event(contract: type[Contract]) -> Callable[[Callable[..., Any]], Callabl
             return method(self, event_id, event)
 
         return ReliableEventHandler.decorator(contract.source, contract.type)(handle)
+
+    return decorator
+
+
+def on_events(contract: type[Contract], window: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Consume `contract` events in batches (`BatchedEventHandler`); the method gets a list of
+    `(event_id, event)`, already validated, in the order they arrived."""
+
+    def decorator(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def handle(self, envelopes: list[Any]) -> Any:
+            return method(self, [contract.parse(envelope) for envelope in envelopes])
+
+        return BatchedEventHandler.decorator(contract.source, contract.type, window=window)(handle)
 
     return decorator
 

@@ -14,7 +14,7 @@ from common import contracts
 from common.config import ReportingSettings
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
-from common.messaging import RetiredHandlers, install_nameko_patches, on_event
+from common.messaging import RetiredHandlers, install_nameko_patches, on_events
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope, Role
 from services.reporting import disclosure, exports, figures, folding, monthly, views
@@ -31,6 +31,9 @@ CHARTS = ("trend", "categories", "sla")
 # the deltas not folded yet, so this bounds how many rows a summary reads beside the rollups
 FOLD_INTERVAL_SECONDS = ReportingSettings().reporting_fold_interval_seconds
 FOLD_BATCHES = 10  # at most this many batches (folding.FOLD_BATCH deltas each) per tick
+# a handler takes the events of its queue that arrive within this window of the first in one
+# transaction (common.messaging.BatchedEventHandler): figures may lag by this much more
+BATCH_WINDOW_SECONDS = ReportingSettings().reporting_batch_window_seconds
 
 
 class ReportingService:
@@ -42,89 +45,93 @@ class ReportingService:
     # on-time rates come from clock.stopped.v1 now, no longer from the acknowledgement message
     retired = RetiredHandlers((contracts.MessageRecorded, "on_message_recorded"))
 
-    @on_event(contracts.ComplaintReceived)
-    def on_complaint_received(self, event_id: uuid.UUID, event: contracts.ComplaintReceived) -> None:
-        self._consume("reporting.on_complaint_received", event_id, event)
+    @on_events(contracts.ComplaintReceived, BATCH_WINDOW_SECONDS)
+    def on_complaint_received(self, events: list[tuple[uuid.UUID, contracts.ComplaintReceived]]) -> None:
+        self._consume("reporting.on_complaint_received", events)
 
-    @on_event(contracts.ComplaintRouted)
-    def on_complaint_routed(self, event_id: uuid.UUID, event: contracts.ComplaintRouted) -> None:
-        self._consume("reporting.on_complaint_routed", event_id, event)
+    @on_events(contracts.ComplaintRouted, BATCH_WINDOW_SECONDS)
+    def on_complaint_routed(self, events: list[tuple[uuid.UUID, contracts.ComplaintRouted]]) -> None:
+        self._consume("reporting.on_complaint_routed", events)
 
-    @on_event(contracts.CaseReassigned)
-    def on_case_reassigned(self, event_id: uuid.UUID, event: contracts.CaseReassigned) -> None:
-        self._consume("reporting.on_case_reassigned", event_id, event)
+    @on_events(contracts.CaseReassigned, BATCH_WINDOW_SECONDS)
+    def on_case_reassigned(self, events: list[tuple[uuid.UUID, contracts.CaseReassigned]]) -> None:
+        self._consume("reporting.on_case_reassigned", events)
 
     # routing's moves and warnings (the routing issue): escalation counts feed the 10% line
-    @on_event(contracts.CaseEscalated)
-    def on_case_escalated(self, event_id: uuid.UUID, event: contracts.CaseEscalated) -> None:
-        self._consume("reporting.on_case_escalated", event_id, event)
+    @on_events(contracts.CaseEscalated, BATCH_WINDOW_SECONDS)
+    def on_case_escalated(self, events: list[tuple[uuid.UUID, contracts.CaseEscalated]]) -> None:
+        self._consume("reporting.on_case_escalated", events)
 
-    @on_event(contracts.CaseRoutingStep)
-    def on_case_routing_step(self, event_id: uuid.UUID, event: contracts.CaseRoutingStep) -> None:
-        self._consume("reporting.on_case_routing_step", event_id, event)
+    @on_events(contracts.CaseRoutingStep, BATCH_WINDOW_SECONDS)
+    def on_case_routing_step(self, events: list[tuple[uuid.UUID, contracts.CaseRoutingStep]]) -> None:
+        self._consume("reporting.on_case_routing_step", events)
 
-    @on_event(contracts.EarlyWarningRaised)
-    def on_early_warning(self, event_id: uuid.UUID, event: contracts.EarlyWarningRaised) -> None:
-        self._consume("reporting.on_early_warning", event_id, event)
+    @on_events(contracts.EarlyWarningRaised, BATCH_WINDOW_SECONDS)
+    def on_early_warning(self, events: list[tuple[uuid.UUID, contracts.EarlyWarningRaised]]) -> None:
+        self._consume("reporting.on_early_warning", events)
 
     # the reporting issue: decisions and mediation (nothing else consumed mediation.transitioned.v1
     # before: its outbox rows now flow)
-    @on_event(contracts.ComplaintAccepted)
-    def on_complaint_accepted(self, event_id: uuid.UUID, event: contracts.ComplaintAccepted) -> None:
-        self._consume("reporting.on_complaint_accepted", event_id, event)
+    @on_events(contracts.ComplaintAccepted, BATCH_WINDOW_SECONDS)
+    def on_complaint_accepted(self, events: list[tuple[uuid.UUID, contracts.ComplaintAccepted]]) -> None:
+        self._consume("reporting.on_complaint_accepted", events)
 
-    @on_event(contracts.ComplaintRefused)
-    def on_complaint_refused(self, event_id: uuid.UUID, event: contracts.ComplaintRefused) -> None:
-        self._consume("reporting.on_complaint_refused", event_id, event)
+    @on_events(contracts.ComplaintRefused, BATCH_WINDOW_SECONDS)
+    def on_complaint_refused(self, events: list[tuple[uuid.UUID, contracts.ComplaintRefused]]) -> None:
+        self._consume("reporting.on_complaint_refused", events)
 
-    @on_event(contracts.SettleFirstOpened)
-    def on_settle_first_opened(self, event_id: uuid.UUID, event: contracts.SettleFirstOpened) -> None:
-        self._consume("reporting.on_settle_first_opened", event_id, event)
+    @on_events(contracts.SettleFirstOpened, BATCH_WINDOW_SECONDS)
+    def on_settle_first_opened(self, events: list[tuple[uuid.UUID, contracts.SettleFirstOpened]]) -> None:
+        self._consume("reporting.on_settle_first_opened", events)
 
-    @on_event(contracts.SettleFirstEnded)
-    def on_settle_first_ended(self, event_id: uuid.UUID, event: contracts.SettleFirstEnded) -> None:
-        self._consume("reporting.on_settle_first_ended", event_id, event)
+    @on_events(contracts.SettleFirstEnded, BATCH_WINDOW_SECONDS)
+    def on_settle_first_ended(self, events: list[tuple[uuid.UUID, contracts.SettleFirstEnded]]) -> None:
+        self._consume("reporting.on_settle_first_ended", events)
 
     # each clock's own verdict, from the service that runs it (intake, routing, mediation)
-    @on_event(contracts.ClockStopped)
-    def on_clock_stopped(self, event_id: uuid.UUID, event: contracts.ClockStopped) -> None:
-        self._consume("reporting.on_clock_stopped", event_id, event)
+    @on_events(contracts.ClockStopped, BATCH_WINDOW_SECONDS)
+    def on_clock_stopped(self, events: list[tuple[uuid.UUID, contracts.ClockStopped]]) -> None:
+        self._consume("reporting.on_clock_stopped", events)
 
-    @on_event(contracts.MediationTransitioned)
-    def on_mediation_transitioned(self, event_id: uuid.UUID, event: contracts.MediationTransitioned) -> None:
-        self._consume("reporting.on_mediation_transitioned", event_id, event)
+    @on_events(contracts.MediationTransitioned, BATCH_WINDOW_SECONDS)
+    def on_mediation_transitioned(self, events: list[tuple[uuid.UUID, contracts.MediationTransitioned]]) -> None:
+        self._consume("reporting.on_mediation_transitioned", events)
 
-    @on_event(contracts.MediationEnded)
-    def on_mediation_ended(self, event_id: uuid.UUID, event: contracts.MediationEnded) -> None:
-        self._consume("reporting.on_mediation_ended", event_id, event)
+    @on_events(contracts.MediationEnded, BATCH_WINDOW_SECONDS)
+    def on_mediation_ended(self, events: list[tuple[uuid.UUID, contracts.MediationEnded]]) -> None:
+        self._consume("reporting.on_mediation_ended", events)
 
     # supervision orders (督办): sent, received, answered, accepted, sent back; overdue from the red
     # light of their clock (the other clocks' colours are not logged: nothing here reads them)
-    @on_event(contracts.SupervisionOrdered)
-    def on_supervision_ordered(self, event_id: uuid.UUID, event: contracts.SupervisionOrdered) -> None:
-        self._consume("reporting.on_supervision_ordered", event_id, event)
+    @on_events(contracts.SupervisionOrdered, BATCH_WINDOW_SECONDS)
+    def on_supervision_ordered(self, events: list[tuple[uuid.UUID, contracts.SupervisionOrdered]]) -> None:
+        self._consume("reporting.on_supervision_ordered", events)
 
-    @on_event(contracts.SupervisionAnswered)
-    def on_supervision_answered(self, event_id: uuid.UUID, event: contracts.SupervisionAnswered) -> None:
-        self._consume("reporting.on_supervision_answered", event_id, event)
+    @on_events(contracts.SupervisionAnswered, BATCH_WINDOW_SECONDS)
+    def on_supervision_answered(self, events: list[tuple[uuid.UUID, contracts.SupervisionAnswered]]) -> None:
+        self._consume("reporting.on_supervision_answered", events)
 
-    @on_event(contracts.SupervisionAccepted)
-    def on_supervision_accepted(self, event_id: uuid.UUID, event: contracts.SupervisionAccepted) -> None:
-        self._consume("reporting.on_supervision_accepted", event_id, event)
+    @on_events(contracts.SupervisionAccepted, BATCH_WINDOW_SECONDS)
+    def on_supervision_accepted(self, events: list[tuple[uuid.UUID, contracts.SupervisionAccepted]]) -> None:
+        self._consume("reporting.on_supervision_accepted", events)
 
-    @on_event(contracts.SupervisionReturned)
-    def on_supervision_returned(self, event_id: uuid.UUID, event: contracts.SupervisionReturned) -> None:
-        self._consume("reporting.on_supervision_returned", event_id, event)
+    @on_events(contracts.SupervisionReturned, BATCH_WINDOW_SECONDS)
+    def on_supervision_returned(self, events: list[tuple[uuid.UUID, contracts.SupervisionReturned]]) -> None:
+        self._consume("reporting.on_supervision_returned", events)
 
-    @on_event(contracts.ClockColourChanged)
-    def on_clock_colour_changed(self, event_id: uuid.UUID, event: contracts.ClockColourChanged) -> None:
-        if event.clock == folding.SUPERVISION_CLOCK and event.colour == "red":
-            self._consume("reporting.on_clock_colour_changed", event_id, event)
+    @on_events(contracts.ClockColourChanged, BATCH_WINDOW_SECONDS)
+    def on_clock_colour_changed(self, events: list[tuple[uuid.UUID, contracts.ClockColourChanged]]) -> None:
+        overdue = [(i, e) for i, e in events if e.clock == folding.SUPERVISION_CLOCK and e.colour == "red"]
+        self._consume("reporting.on_clock_colour_changed", overdue)
 
-    def _consume(self, handler: str, event_id: uuid.UUID, event: Any) -> bool:
-        """Inbox, event log and read model in one transaction (folding.receive); False for a redelivery."""
+    def _consume(self, handler: str, events: list[tuple[uuid.UUID, Any]]) -> None:
+        """Inbox, event log and read model of a batch of events in one transaction (folding.receive;
+        a redelivered event changes nothing)."""
+        if not events:
+            return
         with self.db.transaction() as session:
-            return folding.receive(session, event_id, event, handler)
+            for event_id, event in events:
+                folding.receive(session, event_id, event, handler)
 
     @timer(interval=FOLD_INTERVAL_SECONDS)
     def fold_rollups(self) -> None:

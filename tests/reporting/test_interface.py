@@ -8,9 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from kombu import Connection
+from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_waiter
 
 from common.contracts import ComplaintReceived, ComplaintRouted, Unit
+from common.messaging import DEAD_LETTER_QUEUE
 from services.reporting.service import ReportingService
 from tests.conftest import wait_for
 from tests.service_harness import CITY, VILLAGE, dispatch, rpc, service_config, staff, stored
@@ -31,11 +34,8 @@ def reporting(container_factory, config):
     container.stop()  # closes its database pools (container_factory only kills it)
 
 
-def a_case(reporting, config, deliveries: int = 1) -> uuid.UUID:
-    """A complaint received (delivered `deliveries` times) and routed to the village, as intake and
-    routing announce it."""
-    complaint_id, now = uuid.uuid4(), datetime.now(UTC)
-    received = ComplaintReceived(
+def receipt(complaint_id: uuid.UUID, now: datetime) -> ComplaintReceived:
+    return ComplaintReceived(
         complaint_id=complaint_id,
         tracking_no=f"T{uuid.uuid4().hex[:10]}",
         channel="web",
@@ -45,6 +45,13 @@ def a_case(reporting, config, deliveries: int = 1) -> uuid.UUID:
         complainant_name="张三",
         complainant_phone="13800138000",
     )
+
+
+def a_case(reporting, config, deliveries: int = 1) -> uuid.UUID:
+    """A complaint received (delivered `deliveries` times) and routed to the village, as intake and
+    routing announce it."""
+    complaint_id, now = uuid.uuid4(), datetime.now(UTC)
+    received = receipt(complaint_id, now)
     event_id = None
     for _ in range(deliveries):
         with entrypoint_waiter(reporting, "on_complaint_received"):
@@ -91,3 +98,50 @@ def test_a_rebuild_replays_the_log_to_the_same_figures(reporting, config) -> Non
         replayed = service.rebuild()
     assert replayed
     wait_for(lambda: total(config, CITY) == before)
+
+
+def waiting_receipts(container_factory, config, count: int, *extra: dict[str, Any]) -> list[str]:
+    """`count` receipts (and the `extra` envelopes) waiting in reporting's queue while no reporting
+    runs, so the next one finds them all at once; their event ids."""
+    reporting = container_factory(ReportingService, config)
+    reporting.start()  # its queues exist from here on
+    reporting.stop()
+    dispatch_ = event_dispatcher(config)
+    envelopes = [receipt(uuid.uuid4(), datetime.now(UTC)).envelope() for _ in range(count)]
+    for envelope in [*envelopes, *extra]:
+        dispatch_(ComplaintReceived.source, ComplaintReceived.type, envelope)
+    return [envelope["event_id"] for envelope in envelopes]
+
+
+def folded(config, event_ids: list[str]) -> tuple[int, int]:
+    """How many of the events are in reporting's inbox, and in how many transactions (a row's xmin)."""
+    row = stored(
+        config,
+        "SELECT count(*) AS n, count(DISTINCT xmin::text) AS transactions FROM reporting.inbox"
+        " WHERE event_id = ANY(CAST(:ids AS uuid[]))",
+        ids=event_ids,
+    )[0]
+    return row.n, row.transactions
+
+
+def test_events_waiting_together_are_folded_in_one_transaction_a_batch(container_factory, config) -> None:
+    event_ids = waiting_receipts(container_factory, config, 20)
+    container_factory(ReportingService, config).start()
+    wait_for(lambda: folded(config, event_ids)[0] == 20)
+    # a batch holds what the consumer may hold unacked: its prefetch, max_workers (10)
+    assert folded(config, event_ids)[1] <= 4
+
+
+def test_an_event_that_cannot_be_read_leaves_its_batch_to_be_folded(container_factory, config) -> None:
+    broken = {"event_id": str(uuid.uuid4()), "type": ComplaintReceived.type, "data": {"complaint_id": "nonsense"}}
+    with Connection(config["AMQP_URI"]) as connection:
+        connection.SimpleQueue(DEAD_LETTER_QUEUE).clear()
+    event_ids = waiting_receipts(container_factory, config, 5, broken)
+    container_factory(ReportingService, config).start()
+    wait_for(lambda: folded(config, event_ids)[0] == 5)
+    with Connection(config["AMQP_URI"]) as connection:
+        dead = connection.SimpleQueue(DEAD_LETTER_QUEUE).get(timeout=15)
+        dead.ack()
+    assert dead.payload["event_id"] == broken["event_id"]
+    assert dead.headers["x-original-queue"].endswith("reporting.on_complaint_received")
+    assert "not a valid complaint.received.v1 envelope" in dead.headers["x-dead-letter-reason"]
