@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, true, union_all
-from sqlalchemy.orm import Session, noload, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from common import reference
 from common.categories import CATEGORIES
@@ -269,7 +269,7 @@ def page(session: Session, scope: Scope, query: ListQuery, now: datetime) -> tup
         .order_by(*_ORDER[query.sort])
         .offset(query.offset)
         .limit(query.limit)
-        .options(noload(Complaint.history), noload(Complaint.evidence), selectinload(Complaint.clocks))
+        .options(selectinload(Complaint.clocks))
     ).all()
     mirrored: dict[Any, list[str]] = {}
     if found:

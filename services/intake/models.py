@@ -102,9 +102,11 @@ class Complaint(Base):
     # the nearest deadline of intake's running clocks (lights.refresh_deadline), for sorting
     next_deadline: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    history: Mapped[list[HistoryEntry]] = relationship(order_by="HistoryEntry.id", lazy="selectin")
-    clocks: Mapped[list[ClockRow]] = relationship(order_by="ClockRow.started_at", lazy="selectin")
-    evidence: Mapped[list[Evidence]] = relationship(order_by="Evidence.uploaded_at", lazy="selectin")
+    # loaded when read: most work on a complaint (its events, the duplicate and abuse checks over
+    # many) reads none of them; a list that shows them loads them for all its rows (case_list.py)
+    history: Mapped[list[HistoryEntry]] = relationship(order_by="HistoryEntry.id")
+    clocks: Mapped[list[ClockRow]] = relationship(order_by="ClockRow.started_at")
+    evidence: Mapped[list[Evidence]] = relationship(order_by="Evidence.uploaded_at")
 
 
 class HistoryEntry(Base):
