@@ -174,6 +174,16 @@ def _official_is_workday(day: date) -> bool | None:
     return None
 
 
+@lru_cache(maxsize=8192)
+def _package_is_workday(day: date) -> bool:
+    """The installed package's word on `day`, else the fallback; it never changes in a process (every
+    clock asks for each day it spans, and the package validates each date it is asked about)."""
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return fallback_is_workday(day)
+
+
 @lru_cache(maxsize=256)
 def package_covers(year: int) -> bool:
     """Whether the installed ``chinesecalendar`` publishes ``year``."""
@@ -244,10 +254,7 @@ class WorkCalendar:
         official = _official_is_workday(day)
         if official is not None:
             return official
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            return fallback_is_workday(day)
+        return _package_is_workday(day)
 
     def next_workday(self, day: date) -> date:
         """``day`` itself if it is a working day, else the first working day after it."""
