@@ -230,6 +230,11 @@ class NotificationSettings(ServiceSettings, TenantDefaults):
         "/business/", description="where the SMS inviting a business sends it (the portal's business page)"
     )
     notification_delivery_interval_seconds: float = Field(1, description="how often due messages are sent")
+    notification_batch_window_seconds: float = Field(
+        0.05,
+        description="an event handler waits this long after an event for others of its queue, and records "
+        "their messages in one transaction",
+    )
     notification_max_attempts: int = Field(6, description="attempts before a message fails")
     notification_retry_base_seconds: float = Field(
         30, description="the first retry's delay, doubled with each attempt (with jitter)"
@@ -254,7 +259,7 @@ class ReportingSettings(ServiceSettings):
         1, description="how often the rollup deltas are folded into the rollups"
     )
     reporting_batch_window_seconds: float = Field(
-        0.05,
+        0.25,
         description="an event handler waits this long after an event for others of its queue, and folds "
         "them in one transaction",
     )

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from common import contracts
+from common.config import NotificationSettings
 from common.contracts.signing import REPLAY_WINDOW_SECONDS, verify_signature
 from common.db import Database
 from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from common.masking import mask_phone
-from common.messaging import install_nameko_patches, on_event
+from common.messaging import install_nameko_patches, on_events
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
 from services.notification import codes, delivery, follow_up, receipts, reminders, tenants, views
@@ -36,6 +37,10 @@ install_nameko_patches()  # before nameko builds this service's container (commo
 
 log = logging.getLogger(__name__)
 
+# a handler takes the events of its queue that arrive within this window of the first in one
+# transaction (common.messaging.BatchedEventHandler): a message may leave this much later
+BATCH_WINDOW_SECONDS = NotificationSettings().notification_batch_window_seconds
+
 
 class NotificationService:
     name = "notification"
@@ -47,95 +52,97 @@ class NotificationService:
 
     # --- events ---------------------------------------------------------------------------------------
 
-    @on_event(contracts.ComplaintReceived)
-    def on_complaint_received(self, event_id: uuid.UUID, event: contracts.ComplaintReceived) -> None:
+    @on_events(contracts.ComplaintReceived, BATCH_WINDOW_SECONDS)
+    def on_complaint_received(self, events: list[tuple[uuid.UUID, contracts.ComplaintReceived]]) -> None:
         """Acknowledge receipt to the complainant (the 24-hour commitment; intake runs its clock)."""
-        self._handle(event_id, R.RECEIVED, event, "notification.on_complaint_received")
+        self._handle(events, R.RECEIVED, "notification.on_complaint_received")
 
-    @on_event(contracts.ComplaintRouted)
-    def on_complaint_routed(self, event_id: uuid.UUID, event: contracts.ComplaintRouted) -> None:
-        self._handle(event_id, R.ROUTED, event, "notification.on_complaint_routed")
+    @on_events(contracts.ComplaintRouted, BATCH_WINDOW_SECONDS)
+    def on_complaint_routed(self, events: list[tuple[uuid.UUID, contracts.ComplaintRouted]]) -> None:
+        self._handle(events, R.ROUTED, "notification.on_complaint_routed")
 
-    @on_event(contracts.ComplaintAccepted)
-    def on_complaint_accepted(self, event_id: uuid.UUID, event: contracts.ComplaintAccepted) -> None:
-        self._handle(event_id, R.ACCEPTED, event, "notification.on_complaint_accepted")
+    @on_events(contracts.ComplaintAccepted, BATCH_WINDOW_SECONDS)
+    def on_complaint_accepted(self, events: list[tuple[uuid.UUID, contracts.ComplaintAccepted]]) -> None:
+        self._handle(events, R.ACCEPTED, "notification.on_complaint_accepted")
 
-    @on_event(contracts.ComplaintRefused)
-    def on_complaint_refused(self, event_id: uuid.UUID, event: contracts.ComplaintRefused) -> None:
-        self._handle(event_id, R.REFUSED, event, "notification.on_complaint_refused")
+    @on_events(contracts.ComplaintRefused, BATCH_WINDOW_SECONDS)
+    def on_complaint_refused(self, events: list[tuple[uuid.UUID, contracts.ComplaintRefused]]) -> None:
+        self._handle(events, R.REFUSED, "notification.on_complaint_refused")
 
-    @on_event(contracts.SettleFirstOpened)
-    def on_settle_first_opened(self, event_id: uuid.UUID, event: contracts.SettleFirstOpened) -> None:
+    @on_events(contracts.SettleFirstOpened, BATCH_WINDOW_SECONDS)
+    def on_settle_first_opened(self, events: list[tuple[uuid.UUID, contracts.SettleFirstOpened]]) -> None:
         """Tell the business a complaint waits for its answer (settle-first lane)."""
-        self._handle(event_id, R.SETTLE_FIRST_OPENED, event, "notification.on_settle_first_opened")
+        self._handle(events, R.SETTLE_FIRST_OPENED, "notification.on_settle_first_opened")
 
-    @on_event(contracts.CaseReassigned)
-    def on_case_reassigned(self, event_id: uuid.UUID, event: contracts.CaseReassigned) -> None:
-        self._handle(event_id, R.REASSIGNED, event, "notification.on_case_reassigned")
+    @on_events(contracts.CaseReassigned, BATCH_WINDOW_SECONDS)
+    def on_case_reassigned(self, events: list[tuple[uuid.UUID, contracts.CaseReassigned]]) -> None:
+        self._handle(events, R.REASSIGNED, "notification.on_case_reassigned")
 
-    @on_event(contracts.CaseEscalated)
-    def on_case_escalated(self, event_id: uuid.UUID, event: contracts.CaseEscalated) -> None:
-        self._handle(event_id, R.ESCALATED, event, "notification.on_case_escalated")
+    @on_events(contracts.CaseEscalated, BATCH_WINDOW_SECONDS)
+    def on_case_escalated(self, events: list[tuple[uuid.UUID, contracts.CaseEscalated]]) -> None:
+        self._handle(events, R.ESCALATED, "notification.on_case_escalated")
 
-    @on_event(contracts.CaseRoutingStep)
-    def on_routing_step(self, event_id: uuid.UUID, event: contracts.CaseRoutingStep) -> None:
-        self._handle(event_id, R.ROUTING_STEP, event, "notification.on_routing_step")
+    @on_events(contracts.CaseRoutingStep, BATCH_WINDOW_SECONDS)
+    def on_routing_step(self, events: list[tuple[uuid.UUID, contracts.CaseRoutingStep]]) -> None:
+        self._handle(events, R.ROUTING_STEP, "notification.on_routing_step")
 
-    @on_event(contracts.EarlyWarningRaised)
-    def on_early_warning(self, event_id: uuid.UUID, event: contracts.EarlyWarningRaised) -> None:
-        self._handle(event_id, R.EARLY_WARNING, event, "notification.on_early_warning")
+    @on_events(contracts.EarlyWarningRaised, BATCH_WINDOW_SECONDS)
+    def on_early_warning(self, events: list[tuple[uuid.UUID, contracts.EarlyWarningRaised]]) -> None:
+        self._handle(events, R.EARLY_WARNING, "notification.on_early_warning")
 
-    @on_event(contracts.MediationTransitioned)
-    def on_mediation_transitioned(self, event_id: uuid.UUID, event: contracts.MediationTransitioned) -> None:
-        self._handle(event_id, R.TRANSITIONED, event, "notification.on_mediation_transitioned")
+    @on_events(contracts.MediationTransitioned, BATCH_WINDOW_SECONDS)
+    def on_mediation_transitioned(self, events: list[tuple[uuid.UUID, contracts.MediationTransitioned]]) -> None:
+        self._handle(events, R.TRANSITIONED, "notification.on_mediation_transitioned")
 
-    @on_event(contracts.MediationEnded)
-    def on_mediation_ended(self, event_id: uuid.UUID, event: contracts.MediationEnded) -> None:
-        self._handle(event_id, R.ENDED, event, "notification.on_mediation_ended")
+    @on_events(contracts.MediationEnded, BATCH_WINDOW_SECONDS)
+    def on_mediation_ended(self, events: list[tuple[uuid.UUID, contracts.MediationEnded]]) -> None:
+        self._handle(events, R.ENDED, "notification.on_mediation_ended")
 
-    @on_event(contracts.ClockColourChanged)
-    def on_clock_colour_changed(self, event_id: uuid.UUID, event: contracts.ClockColourChanged) -> None:
-        self._handle(event_id, R.CLOCK, event, "notification.on_clock_colour_changed")
+    @on_events(contracts.ClockColourChanged, BATCH_WINDOW_SECONDS)
+    def on_clock_colour_changed(self, events: list[tuple[uuid.UUID, contracts.ClockColourChanged]]) -> None:
+        self._handle(events, R.CLOCK, "notification.on_clock_colour_changed")
 
-    @on_event(contracts.OfficialCalendarMissing)
-    def on_official_calendar_missing(self, event_id: uuid.UUID, event: contracts.OfficialCalendarMissing) -> None:
+    @on_events(contracts.OfficialCalendarMissing, BATCH_WINDOW_SECONDS)
+    def on_official_calendar_missing(self, events: list[tuple[uuid.UUID, contracts.OfficialCalendarMissing]]) -> None:
         """Tell the platform admins that next year's official schedule is missing (once: routing says it once)."""
-        self._handle(event_id, R.CALENDAR_MISSING, event, "notification.on_official_calendar_missing")
+        self._handle(events, R.CALENDAR_MISSING, "notification.on_official_calendar_missing")
 
     # supervision orders (督办): the unit ordered and the unit that sent it (rules.py)
-    @on_event(contracts.SupervisionOrdered)
-    def on_supervision_ordered(self, event_id: uuid.UUID, event: contracts.SupervisionOrdered) -> None:
-        self._handle(event_id, R.SUPERVISION_ORDERED, event, "notification.on_supervision_ordered")
+    @on_events(contracts.SupervisionOrdered, BATCH_WINDOW_SECONDS)
+    def on_supervision_ordered(self, events: list[tuple[uuid.UUID, contracts.SupervisionOrdered]]) -> None:
+        self._handle(events, R.SUPERVISION_ORDERED, "notification.on_supervision_ordered")
 
-    @on_event(contracts.SupervisionAnswered)
-    def on_supervision_answered(self, event_id: uuid.UUID, event: contracts.SupervisionAnswered) -> None:
-        self._handle(event_id, R.SUPERVISION_ANSWERED, event, "notification.on_supervision_answered")
+    @on_events(contracts.SupervisionAnswered, BATCH_WINDOW_SECONDS)
+    def on_supervision_answered(self, events: list[tuple[uuid.UUID, contracts.SupervisionAnswered]]) -> None:
+        self._handle(events, R.SUPERVISION_ANSWERED, "notification.on_supervision_answered")
 
-    @on_event(contracts.SupervisionAccepted)
-    def on_supervision_accepted(self, event_id: uuid.UUID, event: contracts.SupervisionAccepted) -> None:
-        self._handle(event_id, R.SUPERVISION_ACCEPTED, event, "notification.on_supervision_accepted")
+    @on_events(contracts.SupervisionAccepted, BATCH_WINDOW_SECONDS)
+    def on_supervision_accepted(self, events: list[tuple[uuid.UUID, contracts.SupervisionAccepted]]) -> None:
+        self._handle(events, R.SUPERVISION_ACCEPTED, "notification.on_supervision_accepted")
 
-    @on_event(contracts.SupervisionReturned)
-    def on_supervision_returned(self, event_id: uuid.UUID, event: contracts.SupervisionReturned) -> None:
-        self._handle(event_id, R.SUPERVISION_RETURNED, event, "notification.on_supervision_returned")
+    @on_events(contracts.SupervisionReturned, BATCH_WINDOW_SECONDS)
+    def on_supervision_returned(self, events: list[tuple[uuid.UUID, contracts.SupervisionReturned]]) -> None:
+        self._handle(events, R.SUPERVISION_RETURNED, "notification.on_supervision_returned")
 
-    @on_event(contracts.SupervisionMoved)
-    def on_supervision_moved(self, event_id: uuid.UUID, event: contracts.SupervisionMoved) -> None:
-        self._handle(event_id, R.SUPERVISION_MOVED, event, "notification.on_supervision_moved")
+    @on_events(contracts.SupervisionMoved, BATCH_WINDOW_SECONDS)
+    def on_supervision_moved(self, events: list[tuple[uuid.UUID, contracts.SupervisionMoved]]) -> None:
+        self._handle(events, R.SUPERVISION_MOVED, "notification.on_supervision_moved")
 
-    def _handle(self, event_id: uuid.UUID, event_type: str, event: Any, handler: str) -> bool:
-        """Learn, plan and record in one transaction; deliver after it committed. False for a redelivery."""
+    def _handle(self, events: list[tuple[uuid.UUID, Any]], event_type: str, handler: str) -> None:
+        """Learn, plan and record a batch of events in one transaction (a redelivered one changes
+        nothing); send what is due after it committed."""
+        claims: list[delivery.Claim] = []
         with self.db.transaction() as session:
-            if not self.db.first_delivery(session, event_id, handler):
-                return False
-            facts = case_contacts.learn(session, event_type, event, delivery.now())
-            if event_type == R.ROUTING_STEP:
-                reminders.track_handover(session, event)
-            claims = delivery.record(self.db, session, event_id, event_type, event, facts)
-            if event_type == R.CLOCK and event.clock == R.AGENCY_ACK_CLOCK and event.colour == "yellow":
-                claims += reminders.remind_on_yellow(self.db, session, event.complaint_id)
+            for event_id, event in events:
+                if not self.db.first_delivery(session, event_id, handler):
+                    continue
+                facts = case_contacts.learn(session, event_type, event, delivery.now())
+                if event_type == R.ROUTING_STEP:
+                    reminders.track_handover(session, event)
+                claims += delivery.record(self.db, session, event_id, event_type, event, facts)
+                if event_type == R.CLOCK and event.clock == R.AGENCY_ACK_CLOCK and event.colour == "yellow":
+                    claims += reminders.remind_on_yellow(self.db, session, event.complaint_id)
         delivery.send(self.db, self.channels, claims)
-        return True
 
     # --- timers -----------------------------------------------------------------------------------------
 
