@@ -144,6 +144,12 @@ class ServiceSettings(PlatformSettings):
         "([deploy.md](deploy.md#scaling-each-piece)). Read by nameko through deploy/nameko.yaml",
     )
     max_workers: int = Field(10, description="nameko workers per service process (deploy/nameko.yaml)")
+    event_batch_window_seconds: float = Field(
+        0.05,
+        description="a batched event handler (intake's, routing's and notification's busiest) waits this long "
+        "after an event for others of its queue and handles them in one transaction "
+        "([architecture.md](architecture.md#failure-policy))",
+    )
     log_level: str = Field("INFO", description="service log level (deploy/nameko.yaml)")
     metrics_port: Annotated[int, BeforeValidator(_empty_is_zero)] = Field(
         0,
@@ -230,11 +236,6 @@ class NotificationSettings(ServiceSettings, TenantDefaults):
         "/business/", description="where the SMS inviting a business sends it (the portal's business page)"
     )
     notification_delivery_interval_seconds: float = Field(1, description="how often due messages are sent")
-    notification_batch_window_seconds: float = Field(
-        0.05,
-        description="an event handler waits this long after an event for others of its queue, and records "
-        "their messages in one transaction",
-    )
     notification_max_attempts: int = Field(6, description="attempts before a message fails")
     notification_retry_base_seconds: float = Field(
         30, description="the first retry's delay, doubled with each attempt (with jitter)"

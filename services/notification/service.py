@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 # a handler takes the events of its queue that arrive within this window of the first in one
 # transaction (common.messaging.BatchedEventHandler): a message may leave this much later
-BATCH_WINDOW_SECONDS = NotificationSettings().notification_batch_window_seconds
+BATCH_WINDOW_SECONDS = NotificationSettings().event_batch_window_seconds
 
 
 class NotificationService:

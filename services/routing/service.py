@@ -26,7 +26,7 @@ from common import official_calendar as calendar_copy
 from common.config import RoutingSettings
 from common.db import Database
 from common.errors import EXPECTED
-from common.messaging import install_nameko_patches, on_event
+from common.messaging import install_nameko_patches, on_event, on_events
 from common.telemetry import Telemetry
 from common.tenancy import CurrentScope
 from services.routing import (
@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 
 # how often the official calendar of this year and the next is checked (gauge, notice)
 CALENDAR_CHECK_SECONDS = RoutingSettings().official_calendar_check_seconds
+BATCH_WINDOW_SECONDS = RoutingSettings().event_batch_window_seconds  # common.messaging.BatchedEventHandler
 
 
 class RoutingService:
@@ -87,12 +88,17 @@ class RoutingService:
 
     # --- events ---
 
-    @on_event(contracts.ComplaintReceived)
-    def on_complaint_received(self, event_id: uuid.UUID, event: contracts.ComplaintReceived) -> None:
+    @on_events(contracts.ComplaintReceived, BATCH_WINDOW_SECONDS)
+    def on_complaint_received(self, events: list[tuple[uuid.UUID, contracts.ComplaintReceived]]) -> None:
+        """New complaints, a batch in one transaction (two batches that lock the same early-warning
+        windows in opposite order deadlock: PostgreSQL aborts one, handled again one by one)."""
+
         def route(session, tree):
-            if not self.db.first_delivery(session, event_id, "routing.on_complaint_received"):
-                return []
-            return responsibility.route_new(session, tree, event, datetime.now(UTC))
+            decided = []
+            for event_id, event in events:
+                if self.db.first_delivery(session, event_id, "routing.on_complaint_received"):
+                    decided += responsibility.route_new(session, tree, event, datetime.now(UTC))
+            return decided
 
         self._act(route)
 
