@@ -76,7 +76,8 @@ def submit(api, login, place: str, *, clerk: str | None = None, **overrides: Any
 
 
 def routing(api, headers: dict[str, str], complaint_id: str, **expect: Any) -> dict[str, Any]:
-    """The routing view once it matches `expect` (e.g. state=..., responsible=...)."""
+    """The routing view once it matches `expect` (e.g. state=..., responsible=...); with `responsible`,
+    once intake holds the case there too (the decisions on it are intake's)."""
 
     def ready():
         response = api.get(f"/api/v1/complaints/{complaint_id}/routing", headers=headers)
@@ -85,11 +86,19 @@ def routing(api, headers: dict[str, str], complaint_id: str, **expect: Any) -> d
         view = response.json()
         if "responsible" in expect and view["responsible_unit"]["code"] != expect["responsible"]:
             return None
+        if "responsible" in expect and not held_by(api, headers, complaint_id, expect["responsible"]):
+            return None
         if "state" in expect and view["state"] != expect["state"]:
             return None
         return view
 
     return wait_for(ready, timeout=20)
+
+
+def held_by(api, headers: dict[str, str], complaint_id: str, unit: str) -> bool:
+    """Intake has applied routing's decision: its case names `unit` responsible."""
+    response = api.get(f"/api/v1/complaints/{complaint_id}", headers=headers)
+    return response.status_code == 200 and (response.json()["responsible_unit"] or {}).get("code") == unit
 
 
 def case(api, login, complaint_id: str, unit: str, *, responsible: str | None = None, step: str | None = None):

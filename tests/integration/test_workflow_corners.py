@@ -234,10 +234,15 @@ def collective_of_three(api, login) -> Iterator[None]:
 
 
 def routing_of(api, login, cid: str, unit: str, responsible: str) -> dict[str, Any]:
+    """Routing's view once `responsible` holds the case, in intake too (the decisions are intake's)."""
+
     def ready():
         response = api.get(f"/api/v1/complaints/{cid}/routing", headers=login(unit))
         view = response.json() if response.status_code == 200 else {}
-        return view.get("responsible_unit", {}).get("code") == responsible and view
+        if view.get("responsible_unit", {}).get("code") != responsible:
+            return None
+        held = api.get(f"/api/v1/complaints/{cid}", headers=login(unit))
+        return held.status_code == 200 and (held.json()["responsible_unit"] or {}).get("code") == responsible and view
 
     return wait_for(ready, timeout=20)
 
