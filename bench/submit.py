@@ -9,7 +9,9 @@ measures:
 
 - Phase A, open loop: POST /api/v1/complaints at a fixed offered rate; submission latency is
   taken from the moment each request was due, so a slow server cannot hide its queueing.
-- Phase B, closed loop: `--concurrency` submitters back to back; submissions per second, then
+- Phase B, closed loop: `--concurrency` submitters back to back (one answered 503 waits its
+  `Retry-After`, as a well-behaved client does; before 5 December they asked again at once, and the
+  refused requests' CPU counted against the routed complaints); submissions per second, then
   (from `intake.complaints`) how many complaints per second went from received to routed, and
   the received -> routed latency.
 - Versus the peer: when django-helpdesk is set up (bench/peer.py), `--peer-rounds` rounds of the
@@ -355,14 +357,15 @@ def _http_client(url: str) -> httpx.AsyncClient:
     )
 
 
-async def _post(client: httpx.AsyncClient, body: bytes) -> tuple[int | str, str | None]:
+async def _post(client: httpx.AsyncClient, body: bytes) -> tuple[int | str, str | None, float]:
+    """The status, the complaint's id when filed, and how long the answer asks to wait (Retry-After)."""
     try:
         response = await client.post(SUBMIT_PATH, content=body, headers=JSON_HEADERS)
     except httpx.HTTPError as exc:
-        return type(exc).__name__, None
+        return type(exc).__name__, None, 0.0
     if response.status_code == 201:
-        return 201, response.json()["id"]
-    return response.status_code, None
+        return 201, response.json()["id"], 0.0
+    return response.status_code, None, float(response.headers.get("Retry-After", 0))
 
 
 def _errors(statuses: list[int | str]) -> dict[str, int]:
@@ -382,7 +385,7 @@ async def open_loop(url: str, payloads: Payloads, rate: float, seconds: float) -
 
         async def one(body: bytes, due: float) -> None:
             sent = loop.time()
-            status, complaint_id = await _post(client, body)
+            status, complaint_id, _ = await _post(client, body)
             results.append((due, sent, loop.time(), status, complaint_id))
 
         count = int(rate * seconds)
@@ -414,7 +417,8 @@ async def open_loop(url: str, payloads: Payloads, rate: float, seconds: float) -
 
 
 async def closed_loop(url: str, payloads: Payloads, concurrency: int, seconds: float) -> dict[str, Any]:
-    """`concurrency` submitters, each posting the next complaint as soon as the last one answered."""
+    """`concurrency` submitters, each posting the next complaint as soon as the last one answered,
+    or after the wait a 503 asked for (`Retry-After`)."""
     loop = asyncio.get_running_loop()
     results: list[tuple[float, float, int | str, str | None]] = []
 
@@ -424,8 +428,9 @@ async def closed_loop(url: str, payloads: Payloads, concurrency: int, seconds: f
         async def submitter() -> None:
             while loop.time() < deadline:
                 began = loop.time()
-                status, complaint_id = await _post(client, payloads.body())
+                status, complaint_id, retry_after = await _post(client, payloads.body())
                 results.append((began, loop.time(), status, complaint_id))
+                await asyncio.sleep(min(retry_after, max(0.0, deadline - loop.time())))
 
         start = loop.time()
         await asyncio.gather(*(submitter() for _ in range(concurrency)))
