@@ -232,10 +232,15 @@ def file_complaint(
         session.add(HistoryEntry(complaint_id=complaint.id, at=now, step="completed", detail={"by": received_by}))
     fill(complaint, submission)
     complaint.updated_at = now
-    session.flush()
     filing = Filing(complaint)
 
-    match = duplicates.find_duplicate(session, complaint)
+    # the checks read earlier complaints only: the new one is written once, whole, when it commits
+    # (flushed first, it was inserted, updated and updated again: each time a row version with
+    # every index of the table)
+    with session.no_autoflush:
+        match = duplicates.find_duplicate(session, complaint)
+        flags = duplicates.abuse_flags(session, complaint, now) if match.duplicate_of is None else []
+    started: list[lights.ClockRow] = []
     if match.duplicate_of is not None:
         first = match.duplicate_of
         complaint.status = DUPLICATE
@@ -283,7 +288,7 @@ def file_complaint(
                     detail={"tracking_no": complaint.tracking_no, "new_facts": match.new_facts},
                 )
             )
-        complaint.flags = duplicates.abuse_flags(session, complaint, now)
+        complaint.flags = flags
         if complaint.flags:
             session.add(
                 HistoryEntry(
@@ -295,9 +300,12 @@ def file_complaint(
             )
         for kind in lights.STARTED_AT_RECEIPT:
             if draft is None or lights.find(list(complaint.clocks), kind) is None:
-                lights.start(session, complaint.id, kind, complaint.received_at)
+                started.append(lights.start(session, complaint.id, kind, complaint.received_at))
         filing.events.append(received_event(complaint))
-    lights.refresh_deadline(session, complaint.id)
+    if draft is None:  # its clocks are the ones just started (a duplicate's: none)
+        complaint.next_deadline = min((row.deadline for row in started), default=None)
+    else:
+        lights.refresh_deadline(session, complaint.id)
     if submission.also_report and submission.report_text:
         filing.report = _split_report(session, complaint, submission.report_text, now)
     return filing
