@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from kombu import Connection, Exchange
+from sqlalchemy import text
 
 from common.contracts import (
     ClockStopped,
@@ -143,11 +144,21 @@ COMPARED = (
 
 
 @pytest.fixture(scope="module")
-def ingested(api, login) -> dict[str, Any]:
+def ingested(api, login, db) -> dict[str, Any]:
     in_order = [e.envelope() for e in month_events(IN_ORDER)]
     backwards = [e.envelope() for e in month_events(REVERSED)][::-1]
     to_reporting([*in_order, in_order[0], in_order[5]])  # two duplicates: counted once
     to_reporting(backwards)
+    # every event folded (each queue's batches come in their own time): logged in the transaction
+    # that applied it
+    event_ids = [envelope["event_id"] for envelope in [*in_order, *backwards]]
+    statement = text("SELECT count(*) FROM reporting.event_log WHERE event_id = ANY(CAST(:ids AS uuid[]))")
+
+    def logged() -> int:
+        with db.connect() as connection:
+            return connection.execute(statement, {"ids": event_ids}).scalar()
+
+    wait_for(lambda: logged() == len(event_ids), timeout=30, interval=0.3)
     done = {}
     for unit in (IN_ORDER, REVERSED):
         done[unit] = wait_for(
