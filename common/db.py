@@ -172,6 +172,11 @@ class UnitOfWork:
             raise RuntimeError("this service declared no inbox")
         return first_delivery(session, self._db.inbox, event_id, handler)
 
+    def first_deliveries(self, session: Session, events: list[tuple[uuid.UUID, Any]], handler: str) -> list:
+        """Of a batch of `(event_id, event)` (common.messaging.on_events), those delivered for the
+        first time to `handler`, each recorded in the inbox."""
+        return [(event_id, event) for event_id, event in events if self.first_delivery(session, event_id, handler)]
+
 
 class Database(DependencyProvider):
     """The service's own database: one engine per container, a UnitOfWork per worker, and the

@@ -36,7 +36,7 @@ from nameko.extensions import DependencyProvider
 from nameko.messaging import QueueConsumer
 from nameko.rpc import ReplyListener, Responder, RpcConsumer
 
-from common.config import settings
+from common.config import ServiceSettings, settings
 from common.contracts import Contract, PoisonMessage
 from common.metrics import dead_lettered
 
@@ -314,9 +314,14 @@ def on_event(contract: type[Contract]) -> Callable[[Callable[..., Any]], Callabl
     return decorator
 
 
-def on_events(contract: type[Contract], window: float) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Consume `contract` events in batches (`BatchedEventHandler`); the method gets a list of
-    `(event_id, event)`, already validated, in the order they arrived."""
+def on_events(
+    contract: type[Contract], window: float | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Consume `contract` events in batches (`BatchedEventHandler`), gathered for `window` seconds
+    (default `EVENT_BATCH_WINDOW_SECONDS`); the method gets a list of `(event_id, event)`, already
+    validated, in the order they arrived."""
+    if window is None:
+        window = ServiceSettings().event_batch_window_seconds
 
     def decorator(method: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(method)

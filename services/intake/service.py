@@ -16,7 +16,6 @@ from nameko.timer import timer
 
 from common import clock_watch, contracts
 from common.audit import parse_instant
-from common.config import IntakeSettings
 from common.db import Database
 from common.errors import EXPECTED, Forbidden, InvalidInput, NotFound
 from common.messaging import install_nameko_patches, on_event, on_events
@@ -46,7 +45,6 @@ install_nameko_patches()  # before nameko builds this service's container (commo
 
 # the division registry changes rarely; a code found served stays served for this long
 _SERVED_CACHE_SECONDS = 300
-BATCH_WINDOW_SECONDS = IntakeSettings().event_batch_window_seconds
 
 
 class IntakeService:
@@ -322,21 +320,19 @@ class IntakeService:
             return audit.accesses(session, self.scope, since=start, until=end, limit=limit)
 
     # the two every complaint brings: a batch in one transaction (common.messaging.BatchedEventHandler)
-    @on_events(contracts.ComplaintRouted, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.ComplaintRouted)
     def on_complaint_routed(self, events: list[tuple[uuid.UUID, contracts.ComplaintRouted]]) -> None:
         with self.db.transaction() as session:
-            for event_id, event in events:
-                if self.db.first_delivery(session, event_id, "intake.on_complaint_routed"):
-                    opened = complaints.record_routing(session, event)
-                    if opened is not None:
-                        self.db.emit(session, opened)
+            for _, event in self.db.first_deliveries(session, events, "intake.on_complaint_routed"):
+                opened = complaints.record_routing(session, event)
+                if opened is not None:
+                    self.db.emit(session, opened)
 
-    @on_events(contracts.MessageRecorded, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.MessageRecorded)
     def on_message_recorded(self, events: list[tuple[uuid.UUID, contracts.MessageRecorded]]) -> None:
         with self.db.transaction() as session:
-            for event_id, event in events:
-                if self.db.first_delivery(session, event_id, "intake.on_message_recorded"):
-                    complaints.record_message(session, event)
+            for _, event in self.db.first_deliveries(session, events, "intake.on_message_recorded"):
+                complaints.record_message(session, event)
 
     @on_event(CaseReassigned)
     def on_case_reassigned(self, event_id: uuid.UUID, event: CaseReassigned) -> None:

@@ -143,8 +143,13 @@ def record(
     return claims
 
 
+def _reader(message: dict[str, Any] | Message) -> Any:
+    """`get(field)` of a message being recorded (a dict) or stored (a row)."""
+    return message.get if isinstance(message, dict) else lambda k: getattr(message, k)
+
+
 def _outgoing(message: dict[str, Any] | Message, secret: str | None) -> Outgoing:
-    get = message.get if isinstance(message, dict) else lambda k: getattr(message, k)
+    get = _reader(message)
     return Outgoing(
         id=str(get("id")),
         channel=get("channel"),
@@ -162,7 +167,7 @@ def recorded(db: UnitOfWork, session: Session, message: dict[str, Any] | Message
     waits (held over quiet hours, or retried after a first failed attempt); tried at once and
     settled, it is announced once. Other messages are not announced: every message and its state
     is notification's to answer (`messages_for`, the console's messages card)."""
-    get = message.get if isinstance(message, dict) else lambda k: getattr(message, k)
+    get = _reader(message)
     if get("complaint_id") is None or get("template") not in ANNOUNCED_TEMPLATES:
         return
     db.emit(

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from common import contracts
-from common.config import NotificationSettings
 from common.contracts.signing import REPLAY_WINDOW_SECONDS, verify_signature
 from common.db import Database
 from common.errors import EXPECTED, Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
@@ -37,10 +36,6 @@ install_nameko_patches()  # before nameko builds this service's container (commo
 
 log = logging.getLogger(__name__)
 
-# a handler takes the events of its queue that arrive within this window of the first in one
-# transaction (common.messaging.BatchedEventHandler): a message may leave this much later
-BATCH_WINDOW_SECONDS = NotificationSettings().event_batch_window_seconds
-
 
 class NotificationService:
     name = "notification"
@@ -52,79 +47,79 @@ class NotificationService:
 
     # --- events ---------------------------------------------------------------------------------------
 
-    @on_events(contracts.ComplaintReceived, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.ComplaintReceived)
     def on_complaint_received(self, events: list[tuple[uuid.UUID, contracts.ComplaintReceived]]) -> None:
         """Acknowledge receipt to the complainant (the 24-hour commitment; intake runs its clock)."""
         self._handle(events, R.RECEIVED, "notification.on_complaint_received")
 
-    @on_events(contracts.ComplaintRouted, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.ComplaintRouted)
     def on_complaint_routed(self, events: list[tuple[uuid.UUID, contracts.ComplaintRouted]]) -> None:
         self._handle(events, R.ROUTED, "notification.on_complaint_routed")
 
-    @on_events(contracts.ComplaintAccepted, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.ComplaintAccepted)
     def on_complaint_accepted(self, events: list[tuple[uuid.UUID, contracts.ComplaintAccepted]]) -> None:
         self._handle(events, R.ACCEPTED, "notification.on_complaint_accepted")
 
-    @on_events(contracts.ComplaintRefused, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.ComplaintRefused)
     def on_complaint_refused(self, events: list[tuple[uuid.UUID, contracts.ComplaintRefused]]) -> None:
         self._handle(events, R.REFUSED, "notification.on_complaint_refused")
 
-    @on_events(contracts.SettleFirstOpened, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.SettleFirstOpened)
     def on_settle_first_opened(self, events: list[tuple[uuid.UUID, contracts.SettleFirstOpened]]) -> None:
         """Tell the business a complaint waits for its answer (settle-first lane)."""
         self._handle(events, R.SETTLE_FIRST_OPENED, "notification.on_settle_first_opened")
 
-    @on_events(contracts.CaseReassigned, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.CaseReassigned)
     def on_case_reassigned(self, events: list[tuple[uuid.UUID, contracts.CaseReassigned]]) -> None:
         self._handle(events, R.REASSIGNED, "notification.on_case_reassigned")
 
-    @on_events(contracts.CaseEscalated, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.CaseEscalated)
     def on_case_escalated(self, events: list[tuple[uuid.UUID, contracts.CaseEscalated]]) -> None:
         self._handle(events, R.ESCALATED, "notification.on_case_escalated")
 
-    @on_events(contracts.CaseRoutingStep, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.CaseRoutingStep)
     def on_routing_step(self, events: list[tuple[uuid.UUID, contracts.CaseRoutingStep]]) -> None:
         self._handle(events, R.ROUTING_STEP, "notification.on_routing_step")
 
-    @on_events(contracts.EarlyWarningRaised, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.EarlyWarningRaised)
     def on_early_warning(self, events: list[tuple[uuid.UUID, contracts.EarlyWarningRaised]]) -> None:
         self._handle(events, R.EARLY_WARNING, "notification.on_early_warning")
 
-    @on_events(contracts.MediationTransitioned, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.MediationTransitioned)
     def on_mediation_transitioned(self, events: list[tuple[uuid.UUID, contracts.MediationTransitioned]]) -> None:
         self._handle(events, R.TRANSITIONED, "notification.on_mediation_transitioned")
 
-    @on_events(contracts.MediationEnded, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.MediationEnded)
     def on_mediation_ended(self, events: list[tuple[uuid.UUID, contracts.MediationEnded]]) -> None:
         self._handle(events, R.ENDED, "notification.on_mediation_ended")
 
-    @on_events(contracts.ClockColourChanged, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.ClockColourChanged)
     def on_clock_colour_changed(self, events: list[tuple[uuid.UUID, contracts.ClockColourChanged]]) -> None:
         self._handle(events, R.CLOCK, "notification.on_clock_colour_changed")
 
-    @on_events(contracts.OfficialCalendarMissing, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.OfficialCalendarMissing)
     def on_official_calendar_missing(self, events: list[tuple[uuid.UUID, contracts.OfficialCalendarMissing]]) -> None:
         """Tell the platform admins that next year's official schedule is missing (once: routing says it once)."""
         self._handle(events, R.CALENDAR_MISSING, "notification.on_official_calendar_missing")
 
     # supervision orders (督办): the unit ordered and the unit that sent it (rules.py)
-    @on_events(contracts.SupervisionOrdered, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.SupervisionOrdered)
     def on_supervision_ordered(self, events: list[tuple[uuid.UUID, contracts.SupervisionOrdered]]) -> None:
         self._handle(events, R.SUPERVISION_ORDERED, "notification.on_supervision_ordered")
 
-    @on_events(contracts.SupervisionAnswered, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.SupervisionAnswered)
     def on_supervision_answered(self, events: list[tuple[uuid.UUID, contracts.SupervisionAnswered]]) -> None:
         self._handle(events, R.SUPERVISION_ANSWERED, "notification.on_supervision_answered")
 
-    @on_events(contracts.SupervisionAccepted, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.SupervisionAccepted)
     def on_supervision_accepted(self, events: list[tuple[uuid.UUID, contracts.SupervisionAccepted]]) -> None:
         self._handle(events, R.SUPERVISION_ACCEPTED, "notification.on_supervision_accepted")
 
-    @on_events(contracts.SupervisionReturned, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.SupervisionReturned)
     def on_supervision_returned(self, events: list[tuple[uuid.UUID, contracts.SupervisionReturned]]) -> None:
         self._handle(events, R.SUPERVISION_RETURNED, "notification.on_supervision_returned")
 
-    @on_events(contracts.SupervisionMoved, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.SupervisionMoved)
     def on_supervision_moved(self, events: list[tuple[uuid.UUID, contracts.SupervisionMoved]]) -> None:
         self._handle(events, R.SUPERVISION_MOVED, "notification.on_supervision_moved")
 
@@ -133,9 +128,7 @@ class NotificationService:
         nothing); send what is due after it committed."""
         claims: list[delivery.Claim] = []
         with self.db.transaction() as session:
-            for event_id, event in events:
-                if not self.db.first_delivery(session, event_id, handler):
-                    continue
+            for event_id, event in self.db.first_deliveries(session, events, handler):
                 facts = case_contacts.learn(session, event_type, event, delivery.now())
                 if event_type == R.ROUTING_STEP:
                     reminders.track_handover(session, event)

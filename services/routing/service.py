@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 
 # how often the official calendar of this year and the next is checked (gauge, notice)
 CALENDAR_CHECK_SECONDS = RoutingSettings().official_calendar_check_seconds
-BATCH_WINDOW_SECONDS = RoutingSettings().event_batch_window_seconds  # common.messaging.BatchedEventHandler
 
 
 class RoutingService:
@@ -88,16 +87,15 @@ class RoutingService:
 
     # --- events ---
 
-    @on_events(contracts.ComplaintReceived, BATCH_WINDOW_SECONDS)
+    @on_events(contracts.ComplaintReceived)
     def on_complaint_received(self, events: list[tuple[uuid.UUID, contracts.ComplaintReceived]]) -> None:
         """New complaints, a batch in one transaction (two batches that lock the same early-warning
         windows in opposite order deadlock: PostgreSQL aborts one, handled again one by one)."""
 
         def route(session, tree):
             decided = []
-            for event_id, event in events:
-                if self.db.first_delivery(session, event_id, "routing.on_complaint_received"):
-                    decided += responsibility.route_new(session, tree, event, datetime.now(UTC))
+            for _, event in self.db.first_deliveries(session, events, "routing.on_complaint_received"):
+                decided += responsibility.route_new(session, tree, event, datetime.now(UTC))
             return decided
 
         self._act(route)
