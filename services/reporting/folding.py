@@ -77,10 +77,15 @@ def consume(session: Session, event_id: uuid.UUID, event: contracts.Contract) ->
     apply(session, event_id, event)
 
 
-# the inbox row and the event log's, in one round trip: the log row only for a first delivery
+# the inbox row and the event log's, in one round trip: the log row only for a first delivery. The
+# complaint's lock comes first, held to the commit: of two transactions applying events of one
+# complaint, the second logs and applies only after the first committed, so the log's order is the
+# order the events were applied in and the rebuild applies them in that order again (a lock taken
+# after the log row would let the later-logged event be applied first).
 _RECEIVE = """
 WITH first AS (
-    INSERT INTO reporting.inbox (event_id, handler) VALUES (:event_id, :handler)
+    INSERT INTO reporting.inbox (event_id, handler)
+    SELECT :event_id, :handler FROM (SELECT pg_advisory_xact_lock(:complaint_lock)) AS complaint
     ON CONFLICT DO NOTHING RETURNING event_id
 ), logged AS (
     INSERT INTO reporting.event_log (event_id, type, envelope)
@@ -91,12 +96,25 @@ SELECT count(*) FROM first
 """
 
 
+def complaint_lock(event: contracts.Contract) -> int | None:
+    """The advisory lock key of the event's complaint (its id's first 64 bits); None (no lock) for
+    an event of no complaint, such as an early warning."""
+    complaint_id = getattr(event, "complaint_id", None)
+    return None if complaint_id is None else int.from_bytes(complaint_id.bytes[:8], "big", signed=True)
+
+
 def receive(session: Session, event_id: uuid.UUID, event: contracts.Contract, handler: str) -> bool:
     """What every handler runs in its transaction: records `event_id` in the inbox and, on its first
     delivery, appends it to the event log (as `log_event`) and applies it (as `consume`). False for a
     redelivery, which changes nothing."""
     envelope = {"event_id": str(event_id), "type": event.type, "data": strip(event.model_dump(mode="json"))}
-    params = {"event_id": event_id, "handler": handler, "type": event.type, "envelope": json.dumps(envelope)}
+    params = {
+        "event_id": event_id,
+        "handler": handler,
+        "type": event.type,
+        "envelope": json.dumps(envelope),
+        "complaint_lock": complaint_lock(event),
+    }
     if not session.execute(text(_RECEIVE), params).scalar():
         return False
     apply(session, event_id, event)
@@ -678,8 +696,9 @@ def _replay(
 ) -> int:
     """Apply a logged event, and then the moves of its complaint that waited for it; the number applied.
 
-    The log is in the order the handlers appended, which is not always the order they committed: a
-    move's handler may append, then wait for the routing's lock, and apply after it. A move that finds
+    Logs written before the complaint's lock came first in `receive` are in the order the handlers
+    appended, which was not always the order they committed: a move's handler may have appended,
+    then waited for the routing's lock, and applied after it. A move that finds
     its complaint not routed yet waits here as it did there (`_routed_fact` refuses it before it
     writes anything) until its complaint's next event is applied."""
     key = getattr(event, "complaint_id", None)

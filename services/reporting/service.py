@@ -129,8 +129,11 @@ class ReportingService:
         a redelivered event changes nothing)."""
         if not events:
             return
+        # complaints locked in one order by every batch (folding.complaint_lock), so two batches
+        # never wait on each other in a circle; one complaint's events keep their order
+        in_lock_order = sorted(events, key=lambda pair: folding.complaint_lock(pair[1]) or 0)
         with self.db.transaction() as session:
-            for event_id, event in events:
+            for event_id, event in in_lock_order:
                 folding.receive(session, event_id, event, handler)
 
     @timer(interval=FOLD_INTERVAL_SECONDS)

@@ -145,3 +145,53 @@ def test_an_event_that_cannot_be_read_leaves_its_batch_to_be_folded(container_fa
     assert dead.payload["event_id"] == broken["event_id"]
     assert dead.headers["x-original-queue"].endswith("reporting.on_complaint_received")
     assert "not a valid complaint.received.v1 envelope" in dead.headers["x-dead-letter-reason"]
+
+
+def test_one_complaints_events_are_logged_in_the_order_they_are_applied(config) -> None:
+    """A transaction that logged an event of a complaint holds that complaint until it commits: a
+    second transaction with an event of the same complaint logs and applies only after it (so the
+    rebuild applies them in the order they were applied), while another complaint's event goes on."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    from common.contracts import ClockStopped
+    from services.reporting import folding
+    from tests.service_harness import owner_engine
+
+    complaint_id, other_id, now = uuid.uuid4(), uuid.uuid4(), datetime.now(UTC)
+    village = Unit(code=VILLAGE, name="某村", tier="village")
+    stopped = ClockStopped(
+        complaint_id=complaint_id, clock="acknowledgement", unit_code=VILLAGE, tier="village",
+        started_at=now, deadline=now, stopped_at=now, met=True,
+    )  # fmt: skip
+    routed, other = (
+        ComplaintRouted(complaint_id=c, unit=village, rule="incident_division", decided_at=now)
+        for c in (complaint_id, other_id)
+    )
+    engine = owner_engine(config)
+    done: dict[str, threading.Event] = {"routed": threading.Event(), "other": threading.Event()}
+
+    def receive_alone(name: str, event: ComplaintRouted) -> None:
+        with Session(engine) as session, session.begin():
+            folding.receive(session, uuid.uuid4(), event, f"test.{name}")
+        done[name].set()
+
+    try:
+        with Session(engine) as first, first.begin():
+            folding.receive(first, uuid.uuid4(), stopped, "test.stopped")  # logged, not committed
+            waiting = threading.Thread(target=receive_alone, args=("routed", routed))
+            passing = threading.Thread(target=receive_alone, args=("other", other))
+            waiting.start(), passing.start()
+            assert done["other"].wait(10), "another complaint's event waited"
+            assert not done["routed"].wait(1), "the same complaint's event went ahead of the uncommitted one"
+        waiting.join(10), passing.join(10)
+        assert done["routed"].is_set()
+        logged = stored(
+            config,
+            "SELECT type FROM reporting.event_log WHERE envelope->'data'->>'complaint_id' = :c ORDER BY seq",
+            c=str(complaint_id),
+        )
+        assert [t for (t,) in logged] == [ClockStopped.type, ComplaintRouted.type]
+    finally:
+        engine.dispose()
