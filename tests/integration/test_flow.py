@@ -25,11 +25,16 @@ def routed_case(api, login):
     assert response.status_code == 201, response.text
     receipt = response.json()
 
-    def routed():
+    def routed_and_acknowledged():
+        """Routing's decision and notification's acknowledgement reach intake by separate events,
+        in either order."""
         case = api.get(f"/api/v1/complaints/{receipt['id']}", headers=login(VILLAGE))
-        return case.json() if case.status_code == 200 and case.json()["status"] == "routed" else None
+        if case.status_code != 200 or case.json()["status"] != "routed":
+            return None
+        steps = {entry["step"] for entry in case.json()["history"]}
+        return case.json() if "notified:acknowledgement" in steps else None
 
-    return receipt, wait_for(routed, timeout=10)
+    return receipt, wait_for(routed_and_acknowledged, timeout=15)
 
 
 def test_submission_answers_201_with_receipt(routed_case):
