@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Awaitable
 from typing import Annotated, Any, Literal
 
 import jwt
@@ -235,19 +236,30 @@ async def party_action(
     if isinstance(claims, JSONResponse):
         return claims
     party = claims["party"]
+    fields = body.model_dump(exclude={"code"}, exclude_none=True)
+    # asked before the code is spent: an action the case does not allow now leaves the code usable
+    allowed = await _mediation_allows(client.call("mediation", "party_may_act", complaint_id, party, action, fields))
+    if isinstance(allowed, JSONResponse):
+        return allowed
     answer = await client.call("notification", "verify_code", party, f"confirm:{action}", complaint_id, body.code)
     if "error" in answer:
         return party_problem(422, answer["error"], answer["message_zh"], "code")
     proof = {"phone": answer["phone"], "client": client_address(request), "verification_id": answer["verification_id"]}
-    fields = body.model_dump(exclude={"code"}, exclude_none=True)
+    done = await _mediation_allows(client.call("mediation", "party_act", complaint_id, party, action, fields, proof))
+    if isinstance(done, JSONResponse):
+        return done
+    view = await _view(client, complaint_id, party)
+    return {**view, "confirmation": done["confirmation"]}
+
+
+async def _mediation_allows(call: Awaitable[Any]) -> Any:
+    """Mediation's answer, or the party's 409 when the case does not allow the action now."""
     try:
-        done = await client.call("mediation", "party_act", complaint_id, party, action, fields, proof)
+        return await call
     except RemoteError as exc:
         if exc.exc_type == "Conflict":
             return party_problem(409, "not_allowed", "当前阶段不能进行此操作")
         raise
-    view = await _view(client, complaint_id, party)
-    return {**view, "confirmation": done["confirmation"]}
 
 
 async def _party_document(

@@ -162,6 +162,19 @@ class MediationService:
         return {**self.party_case(complaint_id, party), "confirmation": confirmation}
 
     @rpc(expected_exceptions=EXPECTED)
+    def party_may_act(self, complaint_id: str, party: str, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Whether the party's action would be done now: tried and rolled back, raising what
+        `party_act` would (Conflict, InvalidInput, Forbidden). The gateway asks before it spends the
+        party's SMS code, so an action refused leaves the code for the next try."""
+        with self.db.read() as session:  # never committed: closing the session rolls the try back
+            case = session.get(Case, cases.case_key(complaint_id), with_for_update=True)
+            if case is None:
+                raise NotFound(f"no mediation case for complaint {complaint_id}")
+            online.act(case, session, party, action, body, {})
+            session.flush()
+        return {"allowed": True}
+
+    @rpc(expected_exceptions=EXPECTED)
     def party_case(self, complaint_id: str, party: str) -> dict[str, Any]:
         """The mediation as the party follows it, or NotFound before the case is accepted."""
         with self.db.read() as session:

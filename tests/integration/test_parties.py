@@ -208,8 +208,8 @@ def test_the_consumer_tracks_and_e_confirms_minutes_and_the_agreement(api, login
     wrong = act(api, cid, "confirm_minutes", {"code": f"{(int(code) + 1) % 10**6:06d}", "n": 1}, me)
     assert wrong.status_code == 422 and wrong.json()["message_zh"].startswith("验证码错误")
     assert d.get(cid)["sessions"][0]["confirmed_by"]["complainant"] is None
-    # a code for one action does not confirm another
-    replay = act(api, cid, "confirm_agreement", {"code": code}, me)
+    # a code for one action does not confirm another (one the case allows now)
+    replay = act(api, cid, "withdraw", {"code": code, "reason": "不想调解了"}, me)
     assert replay.status_code == 422 and replay.json()["error"] == "invalid_code"
 
     done = act(api, cid, "confirm_minutes", {"code": code, "n": 1}, me)
@@ -241,6 +241,36 @@ def test_the_consumer_tracks_and_e_confirms_minutes_and_the_agreement(api, login
     step = journal(db, cid, "confirm_agreement")[0]
     assert step.actor == "party:complainant"
     assert step.detail["e_confirmation"]["verification_id"] and step.detail["e_confirmation"]["document_sha256"]
+
+
+def test_an_action_refused_by_the_case_leaves_its_code_for_the_next_try(api, login, notification_sinks, db):
+    """The gateway asks mediation before it spends the code: a withdrawal without its reason and an
+    action the case does not allow now are refused, and the same code then confirms the withdrawal."""
+    from tests.integration.test_intake_channels import fresh_phone
+    from tests.integration.test_mediation_flow import desk
+
+    phone = fresh_phone()
+    d = desk(api, login, "321282102202")
+    cid = d.accepted_case(complainant={"name": "李四", "phone": phone})
+    tracking_no = api.get(f"/api/v1/complaints/{cid}", headers=d.demo).json()["tracking_no"]
+    me = party_headers(api, notification_sinks, tracking_no, phone)
+
+    code = confirm_code(api, notification_sinks, cid, "withdraw", phone, me)
+    no_reason = act(api, cid, "withdraw", {"code": code}, me)
+    assert no_reason.status_code == 422, no_reason.text
+    assert [f["field"] for f in no_reason.json()["fields"]] == ["reason"]
+    other = confirm_code(api, notification_sinks, cid, "confirm_agreement", phone, me)
+    not_now = act(api, cid, "confirm_agreement", {"code": other}, me)  # no agreement yet
+    assert not_now.status_code == 409 and not_now.json()["message_zh"] == "当前阶段不能进行此操作"
+    with db.connect() as conn:
+        spent = conn.execute(
+            text("SELECT count(*) FROM notification.one_time_codes WHERE subject = :s AND used_at IS NOT NULL"),
+            {"s": cid},
+        ).scalar()
+    assert spent == 0
+    done = act(api, cid, "withdraw", {"code": code, "reason": "不想调解了"}, me)
+    assert done.status_code == 200, done.text
+    assert d.get(cid)["state"] == "withdrawn" and journal(db, cid, "withdraw")[0].actor == "party:complainant"
 
 
 def test_an_action_code_expired_or_tried_a_sixth_time_is_refused_in_chinese_and_records_nothing(

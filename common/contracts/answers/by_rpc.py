@@ -76,6 +76,7 @@ ANSWERS: Final[dict[str, Any]] = {
     "mediation.act": mediation.MediationCase,
     "mediation.get_case": mediation.MediationCase,
     "mediation.list_cases": list[mediation.MediationSummary],
+    "mediation.party_may_act": mediation.PartyMayAct,
     "mediation.party_act": mediation.PartyMediation,
     "mediation.party_case": mediation.PartyMediation,
     "mediation.party_document": str,

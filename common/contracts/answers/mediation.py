@@ -281,6 +281,12 @@ class Remedy(Answer):
     label: str
 
 
+class PartyMayAct(Answer):
+    """`mediation.party_may_act`: the action would be done now (a refusal is an error instead)."""
+
+    allowed: bool
+
+
 class EConfirmation(Answer):
     """A party's e-confirmation as the journal keeps it."""
 
