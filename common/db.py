@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common import deadlines
 from common.config import service_database_url, settings
 from common.contracts import Contract
-from common.outbox import InboxMixin, OutboxMixin, OutboxRelay, emit, first_delivery
+from common.outbox import InboxMixin, OutboxMixin, OutboxRelay, emit, first_deliveries, first_delivery
 from common.telemetry import instrument_engine, trace_headers
 from common.tenancy import Scope, scope_settings
 
@@ -174,8 +174,17 @@ class UnitOfWork:
 
     def first_deliveries(self, session: Session, events: list[tuple[uuid.UUID, Any]], handler: str) -> list:
         """Of a batch of `(event_id, event)` (common.messaging.on_events), those delivered for the
-        first time to `handler`, each recorded in the inbox."""
-        return [(event_id, event) for event_id, event in events if self.first_delivery(session, event_id, handler)]
+        first time to `handler`, recorded in the inbox in one statement; an event twice in the
+        batch (published again) is kept once."""
+        if self._db.inbox is None:
+            raise RuntimeError("this service declared no inbox")
+        new = first_deliveries(session, self._db.inbox, [event_id for event_id, _ in events], handler)
+        kept = []
+        for event_id, event in events:
+            if event_id in new:
+                new.discard(event_id)
+                kept.append((event_id, event))
+        return kept
 
 
 class Database(DependencyProvider):

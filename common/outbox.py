@@ -81,6 +81,19 @@ def first_delivery(session: Session, inbox: type[InboxMixin], event_id: uuid.UUI
     return inserted is not None
 
 
+def first_deliveries(
+    session: Session, inbox: type[InboxMixin], event_ids: list[uuid.UUID], handler: str
+) -> set[uuid.UUID]:
+    """`first_delivery` of a batch in one statement: the ids `handler` had not processed, now recorded."""
+    if not event_ids:
+        return set()
+    # in one order, so two batches holding the same events (a redelivery racing) never wait in a circle
+    rows = [{"event_id": event_id, "handler": handler} for event_id in sorted(event_ids)]
+    # DO NOTHING also passes over an id twice in the batch (an event published again): recorded once
+    inserted = session.execute(insert(inbox).values(rows).on_conflict_do_nothing().returning(inbox.event_id))
+    return set(inserted.scalars())
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(MAX_BACKOFF_SECONDS, 0.5 * 2**attempts))
 

@@ -95,3 +95,59 @@ def test_a_malformed_event_goes_to_the_dead_letters_not_to_a_decision(routing, c
         dead = connection.SimpleQueue(DEAD_LETTER_QUEUE).get(timeout=10)
         dead.ack()
     assert "on_complaint_received" in dead.headers["x-original-queue"]
+
+
+def test_events_waiting_together_one_of_them_twice_are_each_routed_once(container_factory, config) -> None:
+    """A batch (common.messaging.on_events) records its events in the inbox in one statement: the
+    event published twice within it and the one routed before are passed over, the others routed."""
+    before, twice, others = received(), received(), [received() for _ in range(3)]
+    routing = container_factory(RoutingService, config)
+    routing.start()
+    with tap(config, ComplaintRouted) as routed:
+        before_id = dispatch(config, before)
+        routed.next()
+        routing.stop()  # the events below wait in its queue together
+        twice_id = dispatch(config, twice)
+        for event in others:
+            dispatch(config, event)
+        dispatch(config, twice, twice_id)  # published again
+        dispatch(config, before, before_id)  # delivered again
+        container_factory(RoutingService, config).start()
+        decided = {routed.next()[1].complaint_id for _ in range(4)}
+        with pytest.raises(queue.Empty):
+            routed.next(timeout=2)  # no second decision for either
+    assert decided == {twice.complaint_id, *(e.complaint_id for e in others)}
+    ids = [e.complaint_id for e in (before, twice, *others)]
+    rows = stored(
+        config,
+        "SELECT complaint_id, count(*) AS n FROM routing.assignments WHERE complaint_id = ANY(:ids) GROUP BY 1",
+        ids=ids,
+    )
+    assert sorted(row.n for row in rows) == [1] * 5
+
+
+def test_a_batch_keeps_each_event_delivered_for_the_first_time_once(config) -> None:
+    """`UnitOfWork.first_deliveries` on routing's inbox: an event handled before is passed over, one
+    twice in the batch is kept once (its first place), the order of the rest kept."""
+    from types import SimpleNamespace
+
+    from sqlalchemy.orm import sessionmaker
+
+    from common.db import UnitOfWork
+    from services.routing.models import Inbox
+    from tests.service_harness import owner_engine
+
+    engine = owner_engine(config)
+    database = SimpleNamespace(sessions=sessionmaker(engine), read_sessions=None, relay=None, inbox=Inbox)
+    uow = UnitOfWork(database)  # type: ignore[arg-type]
+    seen, a, b = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    try:
+        with uow.transaction() as session:
+            assert uow.first_deliveries(session, [(seen, "s")], "test.batch") == [(seen, "s")]
+        with uow.transaction() as session:
+            kept = uow.first_deliveries(session, [(a, "a"), (seen, "s"), (b, "b"), (a, "a again")], "test.batch")
+        assert kept == [(a, "a"), (b, "b")]
+        rows = stored(config, "SELECT count(*) AS n FROM routing.inbox WHERE handler = 'test.batch'")
+        assert rows[0].n == 3
+    finally:
+        engine.dispose()
