@@ -71,11 +71,13 @@ def raise_warnings(
             )
         )
     for kind, key, where, threshold in checks:
+        # held to the commit and taken before counting: of two transactions counting the same key, the
+        # later sees the earlier's signals (counted first, two batches of two could each see two of
+        # four and neither raise); and one warning per key and place per window
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ew:{kind}:{key}:{township}"})
         ids = list(session.scalars(select(Signal.complaint_id).where(where, Signal.received_at >= since)))
         if len(ids) < threshold:
             continue
-        # one warning per key and place per window, also under concurrent handlers
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"ew:{kind}:{key}:{township}"})
         recent = session.scalar(
             select(func.count())
             .select_from(RaisedWarning)

@@ -151,3 +151,45 @@ def test_a_batch_keeps_each_event_delivered_for_the_first_time_once(config) -> N
         assert rows[0].n == 3
     finally:
         engine.dispose()
+
+
+def test_signals_counted_in_two_transactions_at_once_raise_their_warning(config) -> None:
+    """Four complaints against a business in one transaction, the fifth (the default threshold) in
+    another at the same moment: the second counts after the first committed, and raises it."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    from services.routing import warnings
+    from services.routing.tree import DivisionTree
+    from tests.conftest import credit_code
+    from tests.service_harness import owner_engine
+
+    engine = owner_engine(config)
+    credit, now = credit_code(int(uuid.uuid4().int % 90000) + 10000), datetime.now(UTC)
+    raised: dict[str, list] = {}
+
+    def count(name: str, session: Session, complaints: int) -> None:
+        tree = DivisionTree.load(session)
+        for _ in range(complaints):
+            warnings.record_signal(session, received(), VILLAGE, credit, 30, now)
+        raised[name] = warnings.raise_warnings(session, tree, VILLAGE, VILLAGE, credit, "product_quality", now)
+
+    def second() -> None:
+        with Session(engine) as session, session.begin():
+            count("second", session, 1)
+
+    try:
+        with Session(engine) as first, first.begin():
+            count("first", first, 4)
+            later = threading.Thread(target=second)
+            later.start()
+            later.join(1)
+            assert later.is_alive(), "the second counted without waiting for the first"
+        later.join(10)
+        business = {
+            name: [(w.kind, w.key, w.count) for w in found if w.kind == "business"] for name, found in raised.items()
+        }
+        assert business == {"first": [], "second": [("business", credit, 5)]}
+    finally:
+        engine.dispose()
