@@ -39,7 +39,6 @@ export function overdueBy(deadline: string, now: number = Date.now()): string {
 }
 
 export function timeLeft(clock: {
-  kind?: string;
   deadline?: string;
   remaining_seconds: number;
   paused?: boolean;
@@ -47,9 +46,11 @@ export function timeLeft(clock: {
   met?: boolean | null;
 }): string {
   if (clock.stopped_at) return clock.met ? "已停止（按时）" : "已停止（超时）";
-  // a 督办 past its deadline: its working time left is nil over a night or a weekend ("0小时0分"),
-  // so say since when it is late instead
-  if (clock.kind === "supervision" && clock.deadline && clock.remaining_seconds < 0) return overdueBy(clock.deadline);
-  const text = clock.remaining_seconds < 0 ? `已超时 ${duration(clock.remaining_seconds)}` : duration(clock.remaining_seconds);
+  // past its deadline, a clock's working time overdue stands still over a night or a weekend
+  // ("已超时 0小时0分" at 8 in the evening of the day it fell due), so say since when it is late, in
+  // the calendar's days and hours
+  let text: string;
+  if (clock.remaining_seconds >= 0) text = duration(clock.remaining_seconds);
+  else text = clock.deadline ? overdueBy(clock.deadline) : `已超时 ${duration(clock.remaining_seconds)}`;
   return clock.paused ? `${text}（暂停）` : text;
 }
