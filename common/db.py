@@ -167,18 +167,19 @@ class UnitOfWork:
         # the current trace context goes with the event: the consumer continues the same trace
         emit(session, self._db.outbox, event, trace_headers(headers))
 
-    def first_delivery(self, session: Session, event_id: uuid.UUID, handler: str) -> bool:
+    def _inbox(self) -> type[InboxMixin]:
         if self._db.inbox is None:
             raise RuntimeError("this service declared no inbox")
-        return first_delivery(session, self._db.inbox, event_id, handler)
+        return self._db.inbox
+
+    def first_delivery(self, session: Session, event_id: uuid.UUID, handler: str) -> bool:
+        return first_delivery(session, self._inbox(), event_id, handler)
 
     def first_deliveries(self, session: Session, events: list[tuple[uuid.UUID, Any]], handler: str) -> list:
         """Of a batch of `(event_id, event)` (common.messaging.on_events), those delivered for the
         first time to `handler`, recorded in the inbox in one statement; an event twice in the
         batch (published again) is kept once."""
-        if self._db.inbox is None:
-            raise RuntimeError("this service declared no inbox")
-        new = first_deliveries(session, self._db.inbox, [event_id for event_id, _ in events], handler)
+        new = first_deliveries(session, self._inbox(), [event_id for event_id, _ in events], handler)
         kept = []
         for event_id, event in events:
             if event_id in new:

@@ -153,9 +153,7 @@ class MediationService:
         """A party's own action, e-confirmed (`proof`: masked phone, client, verification id):
         answers the party's view and the e-confirmation recorded in the journal."""
         with self.db.transaction() as session:
-            case = session.get(Case, cases.case_key(complaint_id), with_for_update=True)
-            if case is None:
-                raise NotFound(f"no mediation case for complaint {complaint_id}")
+            case = _party_case_row(session, complaint_id, lock=True)
             events, confirmation = online.act(case, session, party, action, body, proof)
             for out in events:
                 self.db.emit(session, out)
@@ -167,9 +165,7 @@ class MediationService:
         `party_act` would (Conflict, InvalidInput, Forbidden). The gateway asks before it spends the
         party's SMS code, so an action refused leaves the code for the next try."""
         with self.db.read() as session:  # never committed: closing the session rolls the try back
-            case = session.get(Case, cases.case_key(complaint_id), with_for_update=True)
-            if case is None:
-                raise NotFound(f"no mediation case for complaint {complaint_id}")
+            case = _party_case_row(session, complaint_id, lock=True)
             online.act(case, session, party, action, body, {})
             session.flush()
         return {"allowed": True}
@@ -178,18 +174,14 @@ class MediationService:
     def party_case(self, complaint_id: str, party: str) -> dict[str, Any]:
         """The mediation as the party follows it, or NotFound before the case is accepted."""
         with self.db.read() as session:
-            case = session.get(Case, cases.case_key(complaint_id))
-            if case is None:
-                raise NotFound(f"no mediation case for complaint {complaint_id}")
+            case = _party_case_row(session, complaint_id)
             return online.view(case, party, datetime.now(UTC))
 
     @rpc(expected_exceptions=EXPECTED)
     def party_document(self, complaint_id: str, kind: str, n: int | None = None) -> str:
         """The agreement or a session's minutes as a party sees them (the parties masked)."""
         with self.db.read() as session:
-            case = session.get(Case, cases.case_key(complaint_id))
-            if case is None:
-                raise NotFound(f"no mediation case for complaint {complaint_id}")
+            case = _party_case_row(session, complaint_id)
             if kind == "agreement":
                 return documents.agreement_html(case, online.PARTY_SCOPE)
             if kind == "minutes" and n is not None:
@@ -336,3 +328,12 @@ class MediationService:
         if shown:
             with self.db.transaction() as session:
                 cases.record_access(session, scope, key, shown, endpoint)
+
+
+def _party_case_row(session: Any, complaint_id: str, *, lock: bool = False) -> Case:
+    """The mediation case a party acts on or reads (with `lock`, held until the transaction ends);
+    NotFound before the complaint is accepted."""
+    case = session.get(Case, cases.case_key(complaint_id), with_for_update=lock)
+    if case is None:
+        raise NotFound(f"no mediation case for complaint {complaint_id}")
+    return case

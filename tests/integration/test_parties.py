@@ -174,15 +174,23 @@ def act(api, cid: str, action: str, body: dict[str, Any], headers: dict[str, str
     return api.post(f"/api/v1/portal/cases/{cid}/actions/{action}", json=body, headers={**headers, **client()})
 
 
-def test_the_consumer_tracks_and_e_confirms_minutes_and_the_agreement(api, login, notification_sinks, db):
+def complainant_signed_in(api, login, sinks) -> tuple[Any, str, str, dict[str, str]]:
+    """A case accepted in 惠丰村 (321282102202) whose complainant, on a phone of their own, has signed
+    in online: (the unit's desk, the case id, the phone, the complainant's headers)."""
     from tests.integration.test_intake_channels import fresh_phone
-    from tests.integration.test_mediation_flow import AGREEMENT, desk
+    from tests.integration.test_mediation_flow import desk
 
     phone = fresh_phone()
     d = desk(api, login, "321282102202")
     cid = d.accepted_case(complainant={"name": "李四", "phone": phone})
     tracking_no = api.get(f"/api/v1/complaints/{cid}", headers=d.demo).json()["tracking_no"]
-    me = party_headers(api, notification_sinks, tracking_no, phone)
+    return d, cid, phone, party_headers(api, sinks, tracking_no, phone)
+
+
+def test_the_consumer_tracks_and_e_confirms_minutes_and_the_agreement(api, login, notification_sinks, db):
+    from tests.integration.test_mediation_flow import AGREEMENT
+
+    d, cid, phone, me = complainant_signed_in(api, login, notification_sinks)
 
     view = api.get(f"/api/v1/portal/cases/{cid}", headers=me)
     assert view.status_code == 200, view.text
@@ -246,14 +254,7 @@ def test_the_consumer_tracks_and_e_confirms_minutes_and_the_agreement(api, login
 def test_an_action_refused_by_the_case_leaves_its_code_for_the_next_try(api, login, notification_sinks, db):
     """The gateway asks mediation before it spends the code: a withdrawal without its reason and an
     action the case does not allow now are refused, and the same code then confirms the withdrawal."""
-    from tests.integration.test_intake_channels import fresh_phone
-    from tests.integration.test_mediation_flow import desk
-
-    phone = fresh_phone()
-    d = desk(api, login, "321282102202")
-    cid = d.accepted_case(complainant={"name": "李四", "phone": phone})
-    tracking_no = api.get(f"/api/v1/complaints/{cid}", headers=d.demo).json()["tracking_no"]
-    me = party_headers(api, notification_sinks, tracking_no, phone)
+    d, cid, phone, me = complainant_signed_in(api, login, notification_sinks)
 
     code = confirm_code(api, notification_sinks, cid, "withdraw", phone, me)
     no_reason = act(api, cid, "withdraw", {"code": code}, me)
@@ -276,14 +277,7 @@ def test_an_action_refused_by_the_case_leaves_its_code_for_the_next_try(api, log
 def test_an_action_code_expired_or_tried_a_sixth_time_is_refused_in_chinese_and_records_nothing(
     api, login, notification_sinks, db
 ):
-    from tests.integration.test_intake_channels import fresh_phone
-    from tests.integration.test_mediation_flow import desk
-
-    phone = fresh_phone()
-    d = desk(api, login, "321282102202")
-    cid = d.accepted_case(complainant={"name": "李四", "phone": phone})
-    tracking_no = api.get(f"/api/v1/complaints/{cid}", headers=d.demo).json()["tracking_no"]
-    me = party_headers(api, notification_sinks, tracking_no, phone)
+    d, cid, phone, me = complainant_signed_in(api, login, notification_sinks)
 
     code = confirm_code(api, notification_sinks, cid, "decline", phone, me)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
