@@ -128,7 +128,8 @@ def known_businesses(session: Session, query: str, limit: int) -> list[dict[str,
     q = query.strip()
     credit = Complaint.business["credit_code"].astext
     name = Complaint.business["name"].astext
-    if q.isalnum() and q.upper() == q and len(q) >= 2 and any(ch.isdigit() for ch in q):
+    # a credit code is ASCII: 商店88 is a part of a name (Python counts CJK as alphanumeric)
+    if q.isascii() and q.isalnum() and q.upper() == q and len(q) >= 2 and any(ch.isdigit() for ch in q):
         match = credit.startswith(q)  # ix_complaints_business_credit_prefix
     else:
         match = name.contains(q, autoescape=True)
