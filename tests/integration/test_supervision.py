@@ -240,8 +240,10 @@ def test_an_order_past_its_deadline_turns_red_tells_both_sides_and_counts_as_ove
     assert oid in [c.get("order_id") for c in red_clocks.json()]
 
     # the figures: sent at the city, received and overdue at the village, both counted up the tree
+    seen: dict[str, Any] = {}
+
     def counted() -> bool:
-        now = {unit: figures(api, login, unit)["supervision"] for unit in (CITY, TOWNSHIP, VILLAGE)}
+        now = seen["last"] = {unit: figures(api, login, unit)["supervision"] for unit in (CITY, TOWNSHIP, VILLAGE)}
         return (
             all(now[u]["overdue"] == before[u]["overdue"] + 1 for u in now)
             and now[CITY]["sent"] == before[CITY]["sent"] + 1
@@ -249,7 +251,10 @@ def test_an_order_past_its_deadline_turns_red_tells_both_sides_and_counts_as_ove
             and now[VILLAGE]["received"] == before[VILLAGE]["received"] + 1
         )
 
-    wait_for(counted, timeout=20)
+    try:
+        wait_for(counted, timeout=20)
+    except AssertionError as exc:  # what was read, to find why it differed (seen twice in CI)
+        raise AssertionError(f"before {before}, last read {seen.get('last')}") from exc
     assert figures(api, login, CITY)["supervision_by_unit"][TOWNSHIP]["overdue"] == township_before + 1
 
     # answered late: the clock says so, and so do the figures; red stays red
