@@ -110,6 +110,15 @@ def assert_fits_the_phone(page: Page) -> None:
     assert not codes, f"{page.url}: English codes on screen: {sorted(set(codes))}"
 
 
+def settled(page: Page) -> None:
+    """Wait for running CSS transitions and animations to end: sizes read during one are neither
+    the old nor the new (Element Plus buttons ease their height over 0.1 s when the screen narrows); spinners, which
+    never end, are not waited for."""
+    page.wait_for_function(
+        "document.getAnimations().every(a => a.playState !== 'running' || a.effect.getTiming().iterations === Infinity)"
+    )
+
+
 def screenshot(page: Page, name: str) -> None:
     """Save the screen for docs/console.md (docs/img/<name>.png)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

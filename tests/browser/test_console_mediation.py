@@ -31,6 +31,7 @@ from tests.browser.helpers import (
     log_in,
     open_case,
     screenshot,
+    settled,
 )
 from tests.conftest import DEMO_PASSWORD, wait_for
 
@@ -239,6 +240,7 @@ def test_village_mediates_to_an_agreement_and_the_township_prints_it(
     case_row(page, tracking_no).click()
     page.set_viewport_size(PHONE)
     expect(panel(page).locator("#mediation-state")).to_have_text("已达成协议")
+    settled(page)
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"the case page is {width[0]} px wide on a {width[1]} px phone"
     for button in panel(page).locator("button:visible").all():
@@ -248,6 +250,7 @@ def test_village_mediates_to_an_agreement_and_the_township_prints_it(
     # an action's form on the phone: fits the screen, every target 44 px high
     dialog = take(page, "callback")
     choose(dialog, "score", "4 满意")
+    settled(page)
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], f"the call-back form is {width[0]} px wide on a {width[1]} px phone"
     targets = dialog.locator(
