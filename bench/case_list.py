@@ -29,8 +29,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
-from common.db import SCOPED_ROLE, make_engine
-from common.tenancy import CASE_ROLES, Scope, scope_settings
+from common.db import enter_scope, make_engine
+from common.tenancy import CASE_ROLES, Scope
 from services.intake import case_list
 
 DATABASE = "disputes_bench_caselist"
@@ -138,14 +138,7 @@ def timed_page(sessions, unit: str, raw: dict[str, Any]) -> tuple[float, int]:
     asked = case_list.parse(raw, scope)
     started = time.perf_counter()
     with sessions() as session, session.begin():
-        (unit_key, unit_value), (agency_key, agency) = scope_settings(scope).items()
-        session.execute(
-            text(
-                f"SET TRANSACTION READ ONLY; SET LOCAL ROLE {SCOPED_ROLE}; "
-                "SELECT set_config(:unit_key, :unit, true), set_config(:agency_key, :agency, true)"
-            ),
-            {"unit_key": unit_key, "unit": unit_value, "agency_key": agency_key, "agency": agency},
-        )
+        enter_scope(session, scope)  # as intake's scoped read (UnitOfWork.scoped)
         total, _ = case_list.page(session, scope, asked, datetime.now(UTC))
     return (time.perf_counter() - started) * 1000, total
 

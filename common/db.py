@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, MetaData, create_engine, func, select, text
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from common import deadlines
 from common.config import service_database_url, settings
@@ -38,6 +38,16 @@ RETRY_PAUSE_SECONDS = 0.5
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def schema_base(schema: str) -> type[DeclarativeBase]:
+    """The declarative base of one component's tables: its own registry and MetaData, every table in
+    the component's own PostgreSQL schema (the schema common.migrations.run_migrations migrates)."""
+
+    class Base(DeclarativeBase):
+        metadata = MetaData(schema=schema)
+
+    return Base
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -85,6 +95,22 @@ def container_database_url(container, setting: str = "DATABASE_URL") -> str | No
     return service_database_url(container.service_name, url, setting)
 
 
+def enter_scope(session: Session, scope: Scope | None) -> None:
+    """Make the transaction just begun a scoped read (`UnitOfWork.scoped`, and bench/case_list.py so it
+    times what the service runs): read only, as `disputes_scoped`, the scope in per-transaction settings."""
+    (unit_key, unit), (agency_key, agency) = scope_settings(scope).items()
+    # one round trip: read only, the non-owner role, the two settings, all local to this transaction;
+    # no JIT: compiling the row-level-security filters of a list's count or a figure over a
+    # city's 100,000 cases took longer than running them (docs/performance.md, "Dashboard")
+    session.execute(
+        text(
+            f"SET TRANSACTION READ ONLY; SET LOCAL ROLE {SCOPED_ROLE}; SET LOCAL jit = off; "
+            "SELECT set_config(:unit_key, :unit, true), set_config(:agency_key, :agency, true)"
+        ),
+        {"unit_key": unit_key, "unit": unit, "agency_key": agency_key, "agency": agency},
+    )
+
+
 class UnitOfWork:
     """What a worker gets: `with uow.transaction() as session:` commits or rolls back as a whole;
     events emitted inside go out through the outbox once the transaction has committed. An RPC
@@ -125,17 +151,7 @@ class UnitOfWork:
         With `stale_ok` it may run on the standby (`DATABASE_READ_URL`): a list or a report that may
         be seconds behind, never what an action is decided on."""
         with self._sessions(stale_ok)(autobegin=False) as session, session.begin():
-            (unit_key, unit), (agency_key, agency) = scope_settings(scope).items()
-            # one round trip: read only, the non-owner role, the two settings, all local to this transaction;
-            # no JIT: compiling the row-level-security filters of a list's count or a figure over a
-            # city's 100,000 cases took longer than running them (docs/performance.md, "Dashboard")
-            session.execute(
-                text(
-                    f"SET TRANSACTION READ ONLY; SET LOCAL ROLE {SCOPED_ROLE}; SET LOCAL jit = off; "
-                    "SELECT set_config(:unit_key, :unit, true), set_config(:agency_key, :agency, true)"
-                ),
-                {"unit_key": unit_key, "unit": unit, "agency_key": agency_key, "agency": agency},
-            )
+            enter_scope(session, scope)
             yield session
 
     def retrying(self, work: Callable[[], T]) -> T:

@@ -6,17 +6,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Uuid, func
+from sqlalchemy import ARRAY, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Uuid, func
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
+
+from common.db import schema_base
 
 # a tenant is a unit's division code (`330681109`) or an agency attached to a unit
 # (`330681-police`, `330681109290-labour_arbitration`)
 TENANT_LENGTH = 64
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(schema="identity")
+Base = schema_base("identity")
 
 
 class User(Base):

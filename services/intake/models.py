@@ -17,7 +17,6 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
-    MetaData,
     Numeric,
     String,
     Text,
@@ -26,15 +25,14 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from common.clock_watch import OwnCalendar, StoredClock, due_index, held_index
+from common.db import schema_base
 from common.official_calendar import OfficialCalendarRow
 from common.outbox import InboxMixin, OutboxMixin
 
-
-class Base(DeclarativeBase):
-    metadata = MetaData(schema="intake")
+Base = schema_base("intake")
 
 
 class Complaint(Base):

@@ -14,7 +14,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -22,13 +21,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from common.db import schema_base
 from common.outbox import InboxMixin, OutboxMixin
 
-
-class Base(DeclarativeBase):
-    metadata = MetaData(schema="notification")
+Base = schema_base("notification")
 
 
 class Message(Base):

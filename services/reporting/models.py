@@ -15,7 +15,6 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    MetaData,
     Numeric,
     String,
     UniqueConstraint,
@@ -23,13 +22,12 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from common.db import schema_base
 from common.outbox import InboxMixin
 
-
-class Base(DeclarativeBase):
-    metadata = MetaData(schema="reporting")
+Base = schema_base("reporting")
 
 
 class ComplaintFact(Base):

@@ -15,7 +15,6 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     Uuid,
@@ -23,16 +22,15 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from common.clock_watch import StoredClock, WatchedClock, due_index, held_index
 from common.clocks import Clock, ClockKind, ClockUnit
+from common.db import schema_base
 from common.official_calendar import OfficialCalendarRow
 from common.outbox import InboxMixin, OutboxMixin
 
-
-class Base(DeclarativeBase):
-    metadata = MetaData(schema="routing")
+Base = schema_base("routing")
 
 
 class Division(Base):
