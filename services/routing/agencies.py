@@ -44,6 +44,7 @@ from services.routing.moves import (
     may,
     need_role,
     record_step,
+    required_text,
     transition,
 )
 from services.routing.tree import DivisionTree
@@ -51,15 +52,6 @@ from services.routing.tree import DivisionTree
 ANSWERED = "answered"
 ANSWERED_STEP, HANDED_BACK_STEP = "agency_answered", "agency_handed_back"
 LIST_LIMIT = 500
-
-
-def _text(value: Any, field: str, limit: int, what: str) -> str:
-    text = str(value or "").strip()
-    if not text:
-        raise InvalidInput.one(field, what)
-    if len(text) > limit:
-        raise InvalidInput.one(field, f"at most {limit} characters")
-    return text
 
 
 def _with_the_agency(
@@ -101,7 +93,7 @@ def answer(
     """The agency says what it did (`outcome`: a code of common.reference.AGENCY_OUTCOMES). An
     unacknowledged handover is acknowledged first, in the same transaction."""
     caller, a = _with_the_agency(session, scope, complaint_id, AGENCY_ANSWER)
-    text = _text(text, "answer", AGENCY_ANSWER_MAX_TEXT, "say what the agency did")
+    text = required_text(text, "answer", AGENCY_ANSWER_MAX_TEXT, "say what the agency did")
     if outcome is not None and outcome not in AGENCY_OUTCOMES:
         raise InvalidInput.one("outcome", f"one of {', '.join(AGENCY_OUTCOMES)}")
     events: list[Contract] = []
@@ -133,7 +125,7 @@ def hand_back(
     """The agency gives the case back (not its matter, or it cannot act): the unit that handed it
     over works it again, as after a lapsed acknowledgement."""
     caller, a = _with_the_agency(session, scope, complaint_id, AGENCY_HAND_BACK)
-    reason = _text(reason, "reason", AGENCY_REASON_MAX_TEXT, "say why the case goes back")
+    reason = required_text(reason, "reason", AGENCY_REASON_MAX_TEXT, "say why the case goes back")
     inputs = {"reason": reason, "handed_back_by": caller.user}  # release_from_agency names the agency
     return release_from_agency(
         session,

@@ -36,9 +36,10 @@ from services.routing.moves import (
     SYSTEM,
     TAKE_OVER,
     authorize,
+    by_the_responsible_unit,
     enter,
     load,
-    move_to,
+    make_responsible,
     need_role,
     record_step,
     transition,
@@ -134,24 +135,10 @@ def escalate(
         inputs["remedy_routes"] = list(inputs.get("remedies") or REMEDY_ROUTES)  # those the mediator chose
         rule = f"top.{trigger}"[:40]
         return [record_step(session, tree, a, "ended_at_top", rule=rule, inputs=inputs, actor=actor, at=now)]
-    previous = a.unit_code
     enter(a, PASS_UP)
-    move_to(a, tree, target.code, f"escalated.{trigger}"[:40], now)
     a.inputs = inputs
-    step = record_step(
-        session,
-        tree,
-        a,
-        "escalated",
-        rule=a.rule,
-        inputs=inputs,
-        actor=actor,
-        at=now,
-        from_unit=previous,
-        to=target.code,
-        previous=previous,
-    )
-    lights.start_tier_clock(session, tree, a.complaint_id, a.unit_code, a.tier, now)
+    rule = f"escalated.{trigger}"[:40]
+    step = make_responsible(session, tree, a, target.code, "escalated", rule=rule, inputs=inputs, actor=actor, now=now)
     return [step]
 
 
@@ -168,12 +155,7 @@ def request_escalation(
     """A party asks (party_request, recorded by staff) or staff ask (提请上一级, staff_request)."""
     if trigger not in PARTY_TRIGGERS:
         raise InvalidInput.one("trigger", f"expected one of {', '.join(PARTY_TRIGGERS)}")
-    a = load(session, complaint_id)
-    caller, seen = authorize(session, a, scope)
-    if seen != RESPONSIBLE:
-        raise Forbidden("only the responsible unit passes a case up")
-    need_role(caller, ESCALATE)
-    transition(a, ESCALATE)
+    caller, a = by_the_responsible_unit(session, scope, complaint_id, ESCALATE, "passes a case up")
     return escalate(session, tree, a, trigger, actor=caller.user, reason=reason, now=now)
 
 
@@ -190,12 +172,7 @@ def reclassify(
 ) -> tuple[bool, list[Contract]]:
     """The case turned out bigger: new amount or category. When the tier rules now need a higher
     tier than the case is at, it goes up (trigger `reclassified`); else the new facts are recorded."""
-    a = load(session, complaint_id)
-    caller, seen = authorize(session, a, scope)
-    if seen != RESPONSIBLE:
-        raise Forbidden("only the responsible unit reclassifies a case")
-    need_role(caller, RECLASSIFY)
-    transition(a, RECLASSIFY)
+    caller, a = by_the_responsible_unit(session, scope, complaint_id, RECLASSIFY, "reclassifies a case")
     if claim_amount is None and category is None:
         raise InvalidInput.one("body", "give claim_amount, category or both")
     data = dict(a.facts or {})

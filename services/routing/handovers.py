@@ -37,11 +37,12 @@ from services.routing.moves import (
     HAND_OVER,
     HAND_TO_AGENCY,
     REQUEST_TAKEOVER,
-    RESPONSIBLE,
     RETURN,
     authorize,
+    by_the_responsible_unit,
     enter,
     load,
+    make_responsible,
     move_to,
     need_role,
     open_handover,
@@ -115,38 +116,35 @@ def hand_over(
     )
 
 
+def _with_unit_handover(
+    session: Session, scope: Scope | None, complaint_id: uuid.UUID, move: str
+) -> tuple[Scope, Assignment, Handover | None]:
+    """The case, locked, when the move is allowed in its state, and its open handover to a unit (the
+    move checks who the caller is against it)."""
+    a = load(session, complaint_id)
+    caller, _ = authorize(session, a, scope)
+    transition(a, move)
+    return caller, a, open_handover(session, complaint_id, "unit")
+
+
 def accept_handover(
     session: Session, tree: DivisionTree, scope: Scope | None, complaint_id: uuid.UUID, *, now: datetime
 ) -> list[Contract]:
-    a = load(session, complaint_id)
-    caller, _ = authorize(session, a, scope)
-    transition(a, ACCEPT)
-    handover = open_handover(session, complaint_id, "unit")
+    caller, a, handover = _with_unit_handover(session, scope, complaint_id, ACCEPT)
     if handover is None or handover.state != "pending":
         raise Conflict("not possible now: no handover is pending")
     if caller.unit != handover.to_tenant:
         raise Forbidden(f"only {handover.to_tenant}, the unit the case is handed to, accepts the handover")
     need_role(caller, ACCEPT)
-    previous = a.unit_code
     handover.state, handover.resolved_at, handover.resolved_by = "accepted", now, caller.user
     enter(a, ACCEPT)
-    move_to(a, tree, handover.to_tenant, f"handover.{handover.rule}"[:40], now)
-    inputs = {"from": previous, "to": a.unit_code, "handover_rule": handover.rule, "accepted_by": caller.user}
-    step = record_step(
-        session,
-        tree,
-        a,
-        "handover_accepted",
-        rule=a.rule,
-        inputs=inputs,
-        actor=caller.user,
-        at=now,
-        from_unit=previous,
-        to=a.unit_code,
-        previous=previous,
-    )
-    lights.start_tier_clock(session, tree, a.complaint_id, a.unit_code, a.tier, now)
-    return [step]
+    to, rule = handover.to_tenant, f"handover.{handover.rule}"[:40]
+    inputs = {"from": a.unit_code, "to": to, "handover_rule": handover.rule, "accepted_by": caller.user}
+    return [
+        make_responsible(
+            session, tree, a, to, "handover_accepted", rule=rule, inputs=inputs, actor=caller.user, now=now
+        )
+    ]
 
 
 def acknowledge_agency(
@@ -193,12 +191,7 @@ def return_case(
     decides again: another unit gets a handover (the returning unit stays responsible until it is
     accepted); if the rules point back at the returning unit, authority is disputed and the unit
     above decides (Art 33)."""
-    a = load(session, complaint_id)
-    caller, seen = authorize(session, a, scope)
-    if seen != RESPONSIBLE:
-        raise Forbidden("only the responsible unit returns a case to routing")
-    need_role(caller, RETURN)
-    transition(a, RETURN)
+    caller, a = by_the_responsible_unit(session, scope, complaint_id, RETURN, "returns a case to routing")
     facts = facts_from_json(a.facts) if a.facts else None
     if facts is None:
         raise Conflict(
@@ -249,34 +242,26 @@ def return_case(
         decider=decider.code,
     )
     session.add(handover)
-    _start_dispute(session, tree, handover, now)
-    enter(a, DISPUTE)
-    dispute = {
-        "disputing": [a.unit_code],
-        "decider": decider.code,
-        "deadline": handover.contest_deadline.isoformat(),
-        "reason": reason,
-        "rule_points_back": decision.rule,
-    }
     events.append(
-        record_step(
-            session,
-            tree,
-            a,
-            "contested",
-            rule="authority.art33",
-            inputs=dispute,
-            actor=caller.user,
-            at=now,
-            from_unit=a.unit_code,
-            to=decider.code,
-        )
+        _dispute(session, tree, a, handover, DISPUTE, [a.unit_code], caller.user, now, rule_points_back=decision.rule)
     )
     return events
 
 
-def _start_dispute(session: Session, tree: DivisionTree, handover: Handover, now: datetime) -> None:
-    """The Art 33 clock: 7 working days on the deciding unit's calendar, its colours told to it."""
+def _dispute(
+    session: Session,
+    tree: DivisionTree,
+    a: Assignment,
+    handover: Handover,
+    move: str,
+    disputing: list[str],
+    actor: str,
+    now: datetime,
+    **extra: Any,
+) -> Contract:
+    """Authority over the case is disputed (Art 33; `handover` names who contests, why, and the
+    decider): the Art 33 clock runs, 7 working days on the deciding unit's calendar, its colours told
+    to it; the case waits for the decision. The step `contested` goes to the decider."""
     session.flush()  # the handover's id, for its clock
     clock = lights.start_case_clock(
         session,
@@ -288,6 +273,26 @@ def _start_dispute(session: Session, tree: DivisionTree, handover: Handover, now
         now=now,
     )
     handover.contest_deadline = clock.deadline
+    enter(a, move)
+    inputs = {
+        "disputing": disputing,
+        "decider": handover.decider,
+        "deadline": handover.contest_deadline.isoformat(),
+        "reason": handover.contest_reason,
+        **extra,
+    }
+    return record_step(
+        session,
+        tree,
+        a,
+        "contested",
+        rule="authority.art33",
+        inputs=inputs,
+        actor=actor,
+        at=now,
+        from_unit=handover.contested_by,
+        to=handover.decider,
+    )
 
 
 def contest(
@@ -295,10 +300,7 @@ def contest(
 ) -> list[Contract]:
     """The unit a case is handed to disputes its authority: the Art 33 clock (7 working days) runs;
     then, or earlier on its own initiative, the lowest common higher unit decides."""
-    a = load(session, complaint_id)
-    caller, _ = authorize(session, a, scope)
-    transition(a, CONTEST)
-    handover = open_handover(session, complaint_id, "unit")
+    caller, a, handover = _with_unit_handover(session, scope, complaint_id, CONTEST)
     if handover is None or caller.unit != handover.to_tenant:
         raise Forbidden("only the unit the case is handed to contests the handover")
     need_role(caller, CONTEST)
@@ -309,28 +311,7 @@ def contest(
         )
     handover.state, handover.contested_by, handover.contest_reason = "contested", caller.unit, reason
     handover.decider = decider.code
-    _start_dispute(session, tree, handover, now)
-    enter(a, CONTEST)
-    inputs = {
-        "disputing": [handover.from_unit, handover.to_tenant],
-        "decider": decider.code,
-        "deadline": handover.contest_deadline.isoformat(),
-        "reason": reason,
-    }
-    return [
-        record_step(
-            session,
-            tree,
-            a,
-            "contested",
-            rule="authority.art33",
-            inputs=inputs,
-            actor=caller.user,
-            at=now,
-            from_unit=caller.unit,
-            to=decider.code,
-        )
-    ]
+    return [_dispute(session, tree, a, handover, CONTEST, [handover.from_unit, handover.to_tenant], caller.user, now)]
 
 
 def decide_authority(
@@ -345,10 +326,7 @@ def decide_authority(
 ) -> list[Contract]:
     """The lowest common higher unit decides a contested case: when the 7 working days ran out, or
     earlier on its own initiative. The decided unit is responsible at once."""
-    a = load(session, complaint_id)
-    caller, _ = authorize(session, a, scope)
-    transition(a, DECIDE_AUTHORITY)
-    handover = open_handover(session, complaint_id, "unit")
+    caller, a, handover = _with_unit_handover(session, scope, complaint_id, DECIDE_AUTHORITY)
     if handover is None or handover.decider is None:
         raise Conflict("not possible now: no contested handover")
     if caller.unit != handover.decider:
@@ -399,12 +377,9 @@ def request_takeover(
 ) -> list[Contract]:
     """The responsible unit asks the unit above to take the case over; it stays responsible until
     the unit above does (POST .../take-over)."""
-    a = load(session, complaint_id)
-    caller, seen = authorize(session, a, scope)
-    if seen != RESPONSIBLE:
-        raise Forbidden("only the responsible unit asks the unit above to take a case over")
-    need_role(caller, REQUEST_TAKEOVER)
-    transition(a, REQUEST_TAKEOVER)
+    caller, a = by_the_responsible_unit(
+        session, scope, complaint_id, REQUEST_TAKEOVER, "asks the unit above to take a case over"
+    )
     above = escalation_target(a.unit_code, tree.units)
     if above is None:
         raise Conflict("not possible now: no onboarded unit above yours")

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from common.clocks import ClockKind
 from common.contracts import CaseEscalated, CaseRoutingStep, ComplaintRouted, Contract
-from common.errors import Conflict, Forbidden, NotFound
+from common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from common.reference import REMEDY_ROUTES
 from common.tenancy import Role, Scope
 from services.routing import lights
@@ -235,6 +235,20 @@ def authorize(session: Session, a: Assignment, scope: Scope | None) -> tuple[Sco
     return scope, seen
 
 
+def by_the_responsible_unit(
+    session: Session, scope: Scope | None, complaint_id: uuid.UUID, move: str, does: str
+) -> tuple[Scope, Assignment]:
+    """The case, locked, when the caller is of its responsible unit, holds a role the move needs and
+    the move is allowed now; `does` ends the Forbidden's "only the responsible unit ..."."""
+    a = load(session, complaint_id)
+    caller, seen = authorize(session, a, scope)
+    if seen != RESPONSIBLE:
+        raise Forbidden(f"only the responsible unit {does}")
+    need_role(caller, move)
+    transition(a, move)
+    return caller, a
+
+
 def move_to(a: Assignment, tree: DivisionTree, to: str, rule: str, now: datetime) -> None:
     """The unit `to` is responsible from now, for the reason `rule`."""
     unit = tree.units.get(to)
@@ -310,3 +324,50 @@ def record_step(
         actor=actor,
         at=at,
     )
+
+
+def make_responsible(
+    session: Session,
+    tree: DivisionTree,
+    a: Assignment,
+    to: str,
+    step: str,
+    *,
+    rule: str,
+    inputs: dict[str, Any],
+    actor: str,
+    now: datetime,
+) -> Contract:
+    """The unit `to` is responsible from now, for the reason `rule` (an accepted handover, a move up):
+    the step names the unit the case left, and the new unit's tier target starts."""
+    previous = a.unit_code
+    move_to(a, tree, to, rule, now)
+    event = record_step(
+        session,
+        tree,
+        a,
+        step,
+        rule=rule,
+        inputs=inputs,
+        actor=actor,
+        at=now,
+        from_unit=previous,
+        to=to,
+        previous=previous,
+    )
+    lights.start_tier_clock(session, tree, a.complaint_id, a.unit_code, a.tier, now)
+    return event
+
+
+# --- what a person writes -----------------------------------------------------------------------------
+
+
+def required_text(value: Any, field: str, limit: int, what: str) -> str:
+    """A text a person must write (an answer, a reason, an instruction): stripped, not empty (`what`
+    says what to write), at most `limit` characters."""
+    text = str(value or "").strip()
+    if not text:
+        raise InvalidInput.one(field, what)
+    if len(text) > limit:
+        raise InvalidInput.one(field, f"at most {limit} characters")
+    return text

@@ -169,13 +169,23 @@ class RoutingService:
     # --- moving cases (RPC; the gateway sends the caller's scope) ---
 
     @staticmethod
-    def _key(complaint_id: str) -> uuid.UUID:
+    def _key(value: str, what: str = "complaint") -> uuid.UUID:
+        """The id of the complaint (or `what`) asked for: one that is no UUID names nothing (NotFound)."""
         from common.errors import NotFound
 
         try:
-            return uuid.UUID(str(complaint_id))
+            return uuid.UUID(str(value))
         except ValueError as exc:
-            raise NotFound(f"no complaint {complaint_id}") from exc
+            raise NotFound(f"no {what} {value}") from exc
+
+    def _move(
+        self, operation: Callable[..., list[contracts.Contract]], complaint_id: str, *args: Any
+    ) -> dict[str, Any]:
+        """The caller's move on the case (`operation` of the domain, in one transaction); the answer is
+        the case as the caller sees it after the move."""
+        key = self._key(complaint_id)
+        self._act(operation, self.scope, key, *args, now=datetime.now(UTC))
+        return self._view(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def case_routing(self, complaint_id: str) -> dict[str, Any]:
@@ -199,21 +209,15 @@ class RoutingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def accept_handover(self, complaint_id: str) -> dict[str, Any]:
-        key = self._key(complaint_id)
-        self._act(handovers.accept_handover, self.scope, key, now=datetime.now(UTC))
-        return self._view(key)
+        return self._move(handovers.accept_handover, complaint_id)
 
     @rpc(expected_exceptions=EXPECTED)
     def acknowledge_handover(self, complaint_id: str) -> dict[str, Any]:
-        key = self._key(complaint_id)
-        self._act(handovers.acknowledge_agency, self.scope, key, now=datetime.now(UTC))
-        return self._view(key)
+        return self._move(handovers.acknowledge_agency, complaint_id)
 
     @rpc(expected_exceptions=EXPECTED)
     def answer_handover(self, complaint_id: str, answer: str, outcome: str | None = None) -> dict[str, Any]:
-        key = self._key(complaint_id)
-        self._act(agencies.answer, self.scope, key, answer, outcome, now=datetime.now(UTC))
-        return self._view(key)
+        return self._move(agencies.answer, complaint_id, answer, outcome)
 
     @rpc(expected_exceptions=EXPECTED)
     def hand_back(self, complaint_id: str, reason: str) -> dict[str, Any]:
@@ -229,27 +233,19 @@ class RoutingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def return_case(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
-        key = self._key(complaint_id)
-        self._act(handovers.return_case, self.scope, key, reason, now=datetime.now(UTC))
-        return self._view(key)
+        return self._move(handovers.return_case, complaint_id, reason)
 
     @rpc(expected_exceptions=EXPECTED)
     def contest(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
-        key = self._key(complaint_id)
-        self._act(handovers.contest, self.scope, key, reason, now=datetime.now(UTC))
-        return self._view(key)
+        return self._move(handovers.contest, complaint_id, reason)
 
     @rpc(expected_exceptions=EXPECTED)
     def decide_authority(self, complaint_id: str, unit: str, reason: str = "") -> dict[str, Any]:
-        key = self._key(complaint_id)
-        self._act(handovers.decide_authority, self.scope, key, unit, reason, now=datetime.now(UTC))
-        return self._view(key)
+        return self._move(handovers.decide_authority, complaint_id, unit, reason)
 
     @rpc(expected_exceptions=EXPECTED)
     def escalate(self, complaint_id: str, trigger: str, reason: str = "") -> dict[str, Any]:
-        key = self._key(complaint_id)
-        self._act(escalation.request_escalation, self.scope, key, trigger, reason, now=datetime.now(UTC))
-        return self._view(key)
+        return self._move(escalation.request_escalation, complaint_id, trigger, reason)
 
     @rpc(expected_exceptions=EXPECTED)
     def reclassify(
@@ -279,36 +275,29 @@ class RoutingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def take_over(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
-        key = self._key(complaint_id)
-        self._act(escalation.take_over, self.scope, key, reason, now=datetime.now(UTC))
-        return self._view(key)
+        return self._move(escalation.take_over, complaint_id, reason)
 
     @rpc(expected_exceptions=EXPECTED)
     def request_takeover(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
-        key = self._key(complaint_id)
-        self._act(handovers.request_takeover, self.scope, key, reason, now=datetime.now(UTC))
-        return self._view(key)
+        return self._move(handovers.request_takeover, complaint_id, reason)
 
     @rpc(expected_exceptions=EXPECTED)
     def decline_takeover(self, complaint_id: str, reason: str = "") -> dict[str, Any]:
-        key = self._key(complaint_id)
-        self._act(handovers.decline_takeover, self.scope, key, reason, now=datetime.now(UTC))
-        return self._view(key)
+        return self._move(handovers.decline_takeover, complaint_id, reason)
 
     # --- supervision orders (督办, services/routing/supervision.py) ---
-
-    @staticmethod
-    def _order_key(order_id: str) -> uuid.UUID:
-        from common.errors import NotFound
-
-        try:
-            return uuid.UUID(str(order_id))
-        except ValueError as exc:
-            raise NotFound(f"no supervision order {order_id}") from exc
 
     def _order(self, order_id: uuid.UUID) -> dict[str, Any]:
         with self.db.read() as session:
             return supervision.one(session, self.trees.get(), self.scope, order_id, datetime.now(UTC))
+
+    def _order_move(
+        self, operation: Callable[..., list[contracts.Contract]], order_id: str, *args: Any
+    ) -> dict[str, Any]:
+        """The caller's move on a supervision order, like `_move`; the answer is the order after it."""
+        key = self._key(order_id, "supervision order")
+        self._act(operation, self.scope, key, *args, now=datetime.now(UTC))
+        return self._order(key)
 
     @rpc(expected_exceptions=EXPECTED)
     def supervise(
@@ -320,25 +309,19 @@ class RoutingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def answer_supervision(self, order_id: str, answer: str, attachments: list[str] | None = None) -> dict[str, Any]:
-        key = self._order_key(order_id)
-        self._act(supervision.answer, self.scope, key, answer, attachments, now=datetime.now(UTC))
-        return self._order(key)
+        return self._order_move(supervision.answer, order_id, answer, attachments)
 
     @rpc(expected_exceptions=EXPECTED)
     def accept_supervision(self, order_id: str, note: str = "") -> dict[str, Any]:
-        key = self._order_key(order_id)
-        self._act(supervision.accept, self.scope, key, note, now=datetime.now(UTC))
-        return self._order(key)
+        return self._order_move(supervision.accept, order_id, note)
 
     @rpc(expected_exceptions=EXPECTED)
     def return_supervision(self, order_id: str, reason: str, working_days: int | None = None) -> dict[str, Any]:
-        key = self._order_key(order_id)
-        self._act(supervision.send_back, self.scope, key, reason, working_days, now=datetime.now(UTC))
-        return self._order(key)
+        return self._order_move(supervision.send_back, order_id, reason, working_days)
 
     @rpc(expected_exceptions=EXPECTED)
     def supervision_order(self, order_id: str) -> dict[str, Any]:
-        return self._order(self._order_key(order_id))
+        return self._order(self._key(order_id, "supervision order"))
 
     @rpc(expected_exceptions=EXPECTED)
     def supervision_orders(
@@ -368,6 +351,13 @@ class RoutingService:
             return warnings.warnings_in_scope(session, self.scope, limit)
 
     # --- the registry ---
+
+    def _change_registry(self, operation: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Change the tenant registry for the caller in one transaction; the cached tree is stale then."""
+        with self.db.transaction() as session:
+            result = operation(session, self.scope, *args, **kwargs)
+        self.trees.forget()
+        return result
 
     @rpc(expected_exceptions=EXPECTED)
     def served_divisions(self, codes: list[str]) -> dict[str, bool]:
@@ -417,18 +407,12 @@ class RoutingService:
 
     @rpc(expected_exceptions=EXPECTED)
     def rename_agency(self, code: str, name: Any) -> dict[str, Any]:
-        with self.db.transaction() as session:
-            result = tenant_ops.rename_agency(session, self.scope, code, name)
-        self.trees.forget()
-        return result
+        return self._change_registry(tenant_ops.rename_agency, code, name)
 
     @rpc(expected_exceptions=EXPECTED)
     def update_settings(self, code: str, overrides: Any) -> dict[str, Any]:
         """Apply a JSON merge patch to the tenant's own overrides (null removes one)."""
-        with self.db.transaction() as session:
-            result = tenant_ops.update_settings(session, self.scope, code, overrides)
-        self.trees.forget()
-        return result
+        return self._change_registry(tenant_ops.update_settings, code, overrides)
 
     @rpc(expected_exceptions=EXPECTED)
     def onboard(
@@ -439,12 +423,9 @@ class RoutingService:
         agency_type: str | None = None,
         name: str | None = None,
     ) -> dict[str, Any]:
-        with self.db.transaction() as session:
-            result = tenant_ops.onboard(
-                session, self.scope, code, subtree=subtree, kind=kind, agency_type=agency_type, name=name
-            )
-        self.trees.forget()
-        return result
+        return self._change_registry(
+            tenant_ops.onboard, code, subtree=subtree, kind=kind, agency_type=agency_type, name=name
+        )
 
     @rpc(expected_exceptions=EXPECTED)
     def offboard(self, code: str) -> dict[str, Any]:

@@ -81,11 +81,23 @@ def ref(order: SupervisionOrder) -> str:
 # --- the clock ------------------------------------------------------------------------------------
 
 
-def _start(tree: DivisionTree, order: SupervisionOrder, working_days: int, now: datetime) -> None:
+def _start(
+    session: Session,
+    tree: DivisionTree,
+    order: SupervisionOrder,
+    working_days: int,
+    step: str,
+    actor: str,
+    now: datetime,
+    **detail: Any,
+) -> None:
+    """Start the order's clock afresh (the order sent, or its answer sent back); the order's `step`
+    records the working days and the deadline the unit ordered is given."""
     settings = lights.settings_of(tree, order.unit_code)
     calendar = work_calendar(settings)
     order.yellow_share, order.colour = settings.yellow_share, "green"
     order.store(start_clock(rule(working_days), now, calendar), now, calendar)
+    _step(session, order, step, actor, now, **detail, working_days=working_days, deadline=order.deadline.isoformat())
 
 
 def _stop(session: Session, tree: DivisionTree, order: SupervisionOrder, now: datetime) -> clocks.Clock:
@@ -169,15 +181,6 @@ def _need_state(order: SupervisionOrder, *states: str) -> None:
         raise Conflict(f"not possible now: {STATE_REASONS[order.state]}")
 
 
-def _text(value: Any, field: str, what: str) -> str:
-    text = str(value or "").strip()
-    if not text:
-        raise InvalidInput.one(field, what)
-    if len(text) > MAX_TEXT:
-        raise InvalidInput.one(field, f"at most {MAX_TEXT} characters")
-    return text
-
-
 def _working_days(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_WORKING_DAYS:
         raise InvalidInput.one("working_days", f"a whole number of working days from 1 to {MAX_WORKING_DAYS}")
@@ -216,7 +219,7 @@ def send(
         raise Forbidden("sending a supervision order needs the role supervisor")
     if a.state == moves.ENDED:
         raise Conflict("not possible now: it ended at the top tier; the parties were told the remedy routes")
-    instruction = _text(instruction, "instruction", "say what the unit is to do")
+    instruction = moves.required_text(instruction, "instruction", MAX_TEXT, "say what the unit is to do")
     working_days = _working_days(DEFAULT_WORKING_DAYS if working_days is None else working_days)
     target = to_unit or a.unit_code
     if to_unit is not None and not (
@@ -241,18 +244,7 @@ def send(
         attachments=[],
     )
     session.add(order)
-    _start(tree, order, working_days, now)
-    _step(
-        session,
-        order,
-        "ordered",
-        scope.user,
-        now,
-        from_unit=scope.unit,
-        to_unit=target,
-        working_days=working_days,
-        deadline=order.deadline.isoformat(),
-    )
+    _start(session, tree, order, working_days, "ordered", scope.user, now, from_unit=scope.unit, to_unit=target)
     return [
         contracts.SupervisionOrdered(
             order_id=order.id,
@@ -285,7 +277,7 @@ def answer(
     if not caller.roles & CASE_ROLES:
         raise Forbidden(f"answering a supervision order needs the role {' or '.join(sorted(CASE_ROLES))}")
     _need_state(order, *AWAITING)
-    text = _text(text, "answer", "say what was done")
+    text = moves.required_text(text, "answer", MAX_TEXT, "say what was done")
     files = list(dict.fromkeys(str(f) for f in attachments or []))
     if len(files) > MAX_ATTACHMENTS:
         raise InvalidInput.one("attachments", f"at most {MAX_ATTACHMENTS} files")
@@ -348,20 +340,12 @@ def send_back(
     """The sender sends the answer back with its reason: the unit ordered answers again within
     `working_days` (the order's own number when not given), a fresh clock."""
     caller, order = _decider(scope, session, order_id, "sends back")
-    reason = _text(reason, "reason", "say why the answer is sent back; the unit ordered is told")
+    reason = moves.required_text(
+        reason, "reason", MAX_TEXT, "say why the answer is sent back; the unit ordered is told"
+    )
     days = _working_days(order.amount if working_days is None else working_days)
     order.state, order.return_reason = RETURNED, reason
-    _start(tree, order, days, now)
-    _step(
-        session,
-        order,
-        "returned",
-        caller.user,
-        now,
-        reason=reason,
-        working_days=days,
-        deadline=order.deadline.isoformat(),
-    )
+    _start(session, tree, order, days, "returned", caller.user, now, reason=reason)
     return [
         contracts.SupervisionReturned(
             order_id=order.id,
