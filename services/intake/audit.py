@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.audit import MAX_ROWS, access_row
+from common.db import UnitOfWork
 from common.tenancy import Scope
 from services.intake.complaints import in_scope
 from services.intake.models import Complaint, PersonalDataAccess
@@ -30,6 +31,14 @@ def record_access(
     )
     session.add(row)
     return row
+
+
+def record_shown(db: UnitOfWork, scope: Scope, complaint_id: uuid.UUID, fields: list[str], endpoint: str) -> None:
+    """Audit a read that showed `fields` unmasked (none: nothing to audit). Its own owner
+    transaction, after the read-only scoped one: if the write fails, the caller gets no data."""
+    if fields:
+        with db.transaction() as session:
+            record_access(session, scope, complaint_id, fields, endpoint)
 
 
 def accesses(

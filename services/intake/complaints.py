@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from common import contracts, reference
 from common.clocks import ClockKind
+from common.errors import NotFound
 from common.masking import mask_complainant, mask_name, mask_recipient
 from common.tenancy import Scope, Viewers, scope_clause
 from services.intake import duplicates, lights
@@ -152,6 +153,15 @@ def in_scope(scope: Scope | None, *, with_viewers: bool = True) -> ColumnElement
 
 def find_in_scope(session: Session, complaint_id: uuid.UUID, scope: Scope | None) -> Complaint | None:
     return session.scalar(select(Complaint).where(Complaint.id == complaint_id, in_scope(scope)))
+
+
+def find_visible(session: Session, complaint_id: uuid.UUID, scope: Scope | None, *, asked: object = None) -> Complaint:
+    """The complaint if `scope` sees it; otherwise 404, the same as for one that does not exist
+    (named as the caller `asked` for it, else by its key)."""
+    complaint = find_in_scope(session, complaint_id, scope)
+    if complaint is None:
+        raise NotFound(f"no complaint {complaint_id if asked is None else asked}")
+    return complaint
 
 
 def tracking_numbers(session: Session, keys: list[uuid.UUID], scope: Scope | None) -> dict[str, str]:

@@ -34,7 +34,7 @@ from services.intake.complaints import (
     REFUSED,
     REPORT,
     ROUTED,
-    find_in_scope,
+    find_visible,
     receipt,
     responsible_unit,
 )
@@ -192,10 +192,7 @@ Decision = Callable[[Session, Complaint, datetime], Contract]
 def check_decidable(db: UnitOfWork, scope: Scope, key: uuid.UUID) -> None:
     """404 for a case the caller does not see, 403 for one it sees but may not decide."""
     with db.scoped(scope) as session:
-        complaint = find_in_scope(session, key, scope)
-        if complaint is None:
-            raise NotFound(f"no complaint {key}")
-        check_decider(complaint, scope)
+        check_decider(find_visible(session, key, scope), scope)
 
 
 def decide(db: UnitOfWork, scope: Scope, key: uuid.UUID, act: Decision) -> dict[str, Any]:

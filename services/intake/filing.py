@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from common.clocks import ClockKind
 from common.contracts import ComplaintReceived, ComplaintSubmission
 from common.db import UnitOfWork
-from common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from common.errors import Conflict, Forbidden, InvalidInput
 from common.tenancy import Role, Scope
 from services.intake import complaints, duplicates, email_intake, lights, validation
 from services.intake import evidence as evidence_files
@@ -552,10 +552,7 @@ def complete_draft(
     except ValidationError as exc:
         raise field_errors(exc) from exc
     with db.scoped(scope) as session:
-        visible = complaints.find_in_scope(session, key, scope)
-        if visible is None:
-            raise NotFound(f"no complaint {key}")
-        receiving = visible.first_receiver_code
+        receiving = complaints.find_visible(session, key, scope).first_receiver_code
     if receiving != scope.unit:
         raise Forbidden(f"only the receiving unit ({receiving}) completes its e-mail drafts")
     parsed = check_submission(parsed, unserved)

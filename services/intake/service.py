@@ -8,11 +8,13 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
+from sqlalchemy.orm import Session
 
 from common import clock_watch, contracts
 from common.audit import parse_instant
@@ -45,6 +47,8 @@ install_nameko_patches()  # before nameko builds this service's container (commo
 
 # the division registry changes rarely; a code found served stays served for this long
 _SERVED_CACHE_SECONDS = 300
+
+_Event = TypeVar("_Event")
 
 
 class IntakeService:
@@ -114,9 +118,7 @@ class IntakeService:
     def _evidence_case(self, session, key: uuid.UUID, complaint_id: str) -> Complaint:
         """The case, if the caller may handle its evidence: in scope (404 otherwise), not only a
         read-only view, and a case-handling role (or an agency liaison for a case handed to it)."""
-        complaint = complaints.find_in_scope(session, key, self.scope)
-        if complaint is None:
-            raise NotFound(f"no complaint {complaint_id}")
+        complaint = complaints.find_visible(session, key, self.scope, asked=complaint_id)
         views.check_evidence_handler(complaint, self.scope)
         return complaint
 
@@ -229,14 +231,10 @@ class IntakeService:
         if that write fails, the caller gets an error, never unaudited data."""
         key = self._complaint_key(complaint_id)
         with self.db.scoped(self.scope) as session:
-            complaint = complaints.find_in_scope(session, key, self.scope)
-            if complaint is None:
-                raise NotFound(f"no complaint {complaint_id}")
+            complaint = complaints.find_visible(session, key, self.scope, asked=complaint_id)
             data = views.case(session, complaint, self.scope)
             shown = complaints.unmasked_fields(complaint, self.scope, single=True)
-        if shown:
-            with self.db.transaction() as session:
-                audit.record_access(session, self.scope, key, shown, endpoint=f"{self.name}.get_complaint")
+        audit.record_shown(self.db, self.scope, key, shown, endpoint=f"{self.name}.get_complaint")
         return data
 
     @rpc(expected_exceptions=EXPECTED)
@@ -247,14 +245,10 @@ class IntakeService:
         if self.scope is None or self.scope.is_agency:
             raise Forbidden("the acceptance notices are for the units' staff")
         with self.db.scoped(self.scope) as session:
-            complaint = complaints.find_in_scope(session, key, self.scope)
-            if complaint is None:
-                raise NotFound(f"no complaint {complaint_id}")
+            complaint = complaints.find_visible(session, key, self.scope, asked=complaint_id)
             html = notices.render(complaint, self.scope, kind)
             shown = complaints.unmasked_fields(complaint, self.scope, single=True)
-        if shown:
-            with self.db.transaction() as session:
-                audit.record_access(session, self.scope, key, shown, endpoint=f"{self.name}.document.{kind}")
+        audit.record_shown(self.db, self.scope, key, shown, endpoint=f"{self.name}.document.{kind}")
         return html
 
     @rpc(expected_exceptions=EXPECTED)
@@ -263,9 +257,7 @@ class IntakeService:
         {"id", "read_only"}, or NotFound exactly like an absent case."""
         key = self._complaint_key(complaint_id)
         with self.db.scoped(self.scope) as session:
-            complaint = complaints.find_in_scope(session, key, self.scope)
-            if complaint is None:
-                raise NotFound(f"no complaint {complaint_id}")
+            complaint = complaints.find_visible(session, key, self.scope, asked=complaint_id)
             return {"id": str(complaint.id), "read_only": complaints.read_only(complaint, self.scope)}
 
     @rpc(expected_exceptions=EXPECTED)
@@ -336,22 +328,16 @@ class IntakeService:
 
     @on_event(CaseReassigned)
     def on_case_reassigned(self, event_id: uuid.UUID, event: CaseReassigned) -> None:
-        with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "intake.on_case_reassigned"):
-                record_reassignment(session, event)
+        self._record_once(event_id, "intake.on_case_reassigned", record_reassignment, event)
 
     # routing's moves (services/intake/routing_events.py, owned by the routing issue)
     @on_event(CaseEscalated)
     def on_case_escalated(self, event_id: uuid.UUID, event: CaseEscalated) -> None:
-        with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "intake.on_case_escalated"):
-                record_escalation(session, event)
+        self._record_once(event_id, "intake.on_case_escalated", record_escalation, event)
 
     @on_event(CaseRoutingStep)
     def on_case_routing_step(self, event_id: uuid.UUID, event: CaseRoutingStep) -> None:
-        with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "intake.on_case_routing_step"):
-                record_step(session, event)
+        self._record_once(event_id, "intake.on_case_routing_step", record_step, event)
 
     @on_event(contracts.OfficialCalendarChanged)
     def on_official_calendar_changed(self, event_id: uuid.UUID, event: contracts.OfficialCalendarChanged) -> None:
@@ -363,30 +349,30 @@ class IntakeService:
     # the case status follows mediation; other services' clock lights (services/intake/case_status.py)
     @on_event(contracts.MediationTransitioned)
     def on_mediation_transitioned(self, event_id: uuid.UUID, event: contracts.MediationTransitioned) -> None:
-        with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "intake.on_mediation_transitioned"):
-                case_status.record_mediation(session, event)
+        self._record_once(event_id, "intake.on_mediation_transitioned", case_status.record_mediation, event)
 
     @on_event(contracts.ClockColourChanged)
     def on_clock_colour_changed(self, event_id: uuid.UUID, event: contracts.ClockColourChanged) -> None:
-        with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "intake.on_clock_colour_changed"):
-                case_status.record_light(session, event)
+        self._record_once(event_id, "intake.on_clock_colour_changed", case_status.record_light, event)
 
     @on_event(contracts.ClockStopped)
     def on_clock_stopped(self, event_id: uuid.UUID, event: contracts.ClockStopped) -> None:
         if event.clock in case_status.OWN_CLOCKS:  # recorded when intake stopped it: no transaction
             return
-        with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "intake.on_clock_stopped"):
-                case_status.record_clock_stopped(session, event)
+        self._record_once(event_id, "intake.on_clock_stopped", case_status.record_clock_stopped, event)
 
     # notification: a failed message resent or the party told another way, in the case history
     @on_event(contracts.MessageHandled)
     def on_message_handled(self, event_id: uuid.UUID, event: contracts.MessageHandled) -> None:
+        self._record_once(event_id, "intake.on_message_handled", complaints.record_message_handled, event)
+
+    def _record_once(
+        self, event_id: uuid.UUID, handler: str, record: Callable[[Session, _Event], object], event: _Event
+    ) -> None:
+        """Record the event in one transaction; a redelivered one (the inbox knows it) changes nothing."""
         with self.db.transaction() as session:
-            if self.db.first_delivery(session, event_id, "intake.on_message_handled"):
-                complaints.record_message_handled(session, event)
+            if self.db.first_delivery(session, event_id, handler):
+                record(session, event)
 
     # --- clocks (common/clock_watch.py) ---------------------------------------------------------------
 
