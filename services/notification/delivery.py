@@ -87,11 +87,13 @@ def record(
     webhook_url = tenant_settings.effective(settings_rows, agency).get("webhook_url") or None
     at = now()
     claims: list[Claim] = []
-    for planned in planning.plan(event_type, event, facts, webhook_url):
+    plans = planning.plan(event_type, event, facts, webhook_url)
+    texts = tenants.overrides_for(session, [planned.recipient.tenant for planned in plans])
+    for planned in plans:
         recipient, rule = planned.recipient, planned.rule
         effective = tenant_settings.effective(settings_rows, recipient.tenant)
         ctx = planning.context(event_type, event, facts, recipient)
-        subject, body = tenants.render(session, rule.template, recipient.tenant, ctx)
+        subject, body = tenants.render(rule.template, texts[recipient.tenant].get(rule.template), ctx)
         message = {
             "id": uuid.uuid4(),
             "event_id": event_id,

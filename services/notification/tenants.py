@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -52,20 +53,21 @@ def save_settings(session: Session, tenant: str, patch: Any, user: str | None, a
 
 def overrides(session: Session, tenant: str | None) -> dict[str, TemplateOverride]:
     """The override of each template that applies to `tenant`: the most specific up its chain."""
-    codes = tenant_settings.chain(tenant)
-    found: dict[str, TemplateOverride] = {}
-    if not codes:
-        return found
-    rows = session.scalars(select(TemplateOverride).where(TemplateOverride.tenant_code.in_(codes)))
-    for row in sorted(rows, key=lambda r: len(r.tenant_code)):
-        found[row.template] = row  # longer codes (nearer the tenant) come later and win
-    return found
+    return overrides_for(session, [tenant])[tenant]
 
 
-def render(session: Session, name: str, tenant: str | None, ctx: dict[str, Any]) -> tuple[str, str]:
-    """(subject, text) of template `name` as `tenant` has it: its override, else the default."""
+def overrides_for(session: Session, tenants: Iterable[str | None]) -> dict[str | None, dict[str, TemplateOverride]]:
+    """`overrides` of each of `tenants`, in one read (an event's messages go to a few tenants)."""
+    chains = {tenant: tenant_settings.chain(tenant) for tenant in set(tenants)}
+    codes = {code for chain in chains.values() for code in chain}
+    rows = session.scalars(select(TemplateOverride).where(TemplateOverride.tenant_code.in_(codes))) if codes else []
+    ordered = sorted(rows, key=lambda r: len(r.tenant_code))  # nearer the tenant later: it wins
+    return {tenant: {r.template: r for r in ordered if r.tenant_code in chain} for tenant, chain in chains.items()}
+
+
+def render(name: str, override: TemplateOverride | None, ctx: dict[str, Any]) -> tuple[str, str]:
+    """(subject, text) of template `name` as a tenant has it: its `override`, else the default."""
     template = templates.TEMPLATES[name]
-    override = overrides(session, tenant).get(name)
     if override is not None:
         try:
             return templates.render(template, ctx, (override.subject, override.text))

@@ -384,6 +384,36 @@ def test_an_override_replaces_subject_and_text():
     assert subject == "投诉已受理：TS20261122ABC234" and body == "村里的话：TS20261122ABC234"
 
 
+def test_the_overrides_of_an_events_tenants_are_read_at_once_and_the_nearest_wins():
+    from types import SimpleNamespace
+
+    from services.notification import tenants
+
+    stored = [  # township before city: the order the database gives is no precedence
+        SimpleNamespace(subject=None, tenant_code="330681109", template="accepted", text="镇"),
+        SimpleNamespace(subject=None, tenant_code="330681", template="accepted", text="市"),
+        SimpleNamespace(subject=None, tenant_code="330681", template="refused", text="市"),
+        SimpleNamespace(subject=None, tenant_code="330682", template="accepted", text="别的市"),
+    ]
+    reads = []
+
+    class Session:
+        def scalars(self, statement):
+            reads.append(statement)
+            return iter(stored)
+
+    found = tenants.overrides_for(Session(), ["330681109290", "330681110", "330681109290", None])
+    assert len(reads) == 1
+    texts = {tenant: {name: row.text for name, row in own.items()} for tenant, own in found.items()}
+    assert texts == {
+        "330681109290": {"accepted": "镇", "refused": "市"},
+        "330681110": {"accepted": "市", "refused": "市"},
+        None: {},
+    }
+    assert tenants.render("accepted", found["330681109290"]["accepted"], templates.SAMPLE_CONTEXT)[1] == "镇"
+    assert tenants.overrides_for(Session(), [None]) == {None: {}} and len(reads) == 1  # nothing to read
+
+
 # --- tenant settings and quiet hours -------------------------------------------------------------------
 
 
