@@ -242,9 +242,7 @@ def return_case(
         decider=decider.code,
     )
     session.add(handover)
-    events.append(
-        _dispute(session, tree, a, handover, DISPUTE, [a.unit_code], caller.user, now, rule_points_back=decision.rule)
-    )
+    events.append(_dispute(session, tree, a, handover, DISPUTE, caller.user, now, rule_points_back=decision.rule))
     return events
 
 
@@ -254,14 +252,15 @@ def _dispute(
     a: Assignment,
     handover: Handover,
     move: str,
-    disputing: list[str],
     actor: str,
     now: datetime,
     **extra: Any,
 ) -> Contract:
     """Authority over the case is disputed (Art 33; `handover` names who contests, why, and the
     decider): the Art 33 clock runs, 7 working days on the deciding unit's calendar, its colours told
-    to it; the case waits for the decision. The step `contested` goes to the decider."""
+    to it; the case waits for the decision. The step `contested` goes to the decider and names the
+    units disputing: the one that handed the case over and the one it went to, one unit when the
+    rules point back at the unit returning it."""
     session.flush()  # the handover's id, for its clock
     clock = lights.start_case_clock(
         session,
@@ -275,7 +274,7 @@ def _dispute(
     handover.contest_deadline = clock.deadline
     enter(a, move)
     inputs = {
-        "disputing": disputing,
+        "disputing": list(dict.fromkeys([handover.from_unit, handover.to_tenant])),
         "decider": handover.decider,
         "deadline": handover.contest_deadline.isoformat(),
         "reason": handover.contest_reason,
@@ -311,7 +310,7 @@ def contest(
         )
     handover.state, handover.contested_by, handover.contest_reason = "contested", caller.unit, reason
     handover.decider = decider.code
-    return [_dispute(session, tree, a, handover, CONTEST, [handover.from_unit, handover.to_tenant], caller.user, now)]
+    return [_dispute(session, tree, a, handover, CONTEST, caller.user, now)]
 
 
 def decide_authority(
