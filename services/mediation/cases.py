@@ -10,11 +10,11 @@ journalled (`Step`) and published (`mediation.transitioned.v1`), and entering an
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -90,7 +90,6 @@ PUBLIC_DETAIL = frozenset(
 ACTOR_ROLES = frozenset({Role.MEDIATOR, Role.SUPERVISOR})
 # a mediator who does not hold the case may still do these (a party's request, the after-care)
 ANY_MEDIATOR_ACTIONS = frozenset({states.REQUEST_RECUSAL, states.CALLBACK, states.NOTIFY_END})
-_Numbered = TypeVar("_Numbered", MediationSession, Term)
 
 
 def utcnow() -> datetime:
@@ -660,16 +659,11 @@ def _schedule_session(ctx: _Ctx) -> None:
     ctx.detail.update(session=n, **booked)
 
 
-def _numbered(rows: Iterable[_Numbered], wanted: Callable[[_Numbered], bool], missing: str) -> _Numbered:
-    """The session or term the path names (`.../{n}`): 404 when the case has none by that number."""
-    found = next((row for row in rows if wanted(row)), None)
-    if found is None:
-        raise NotFound(missing)
-    return found
-
-
 def _session(case: Case, n: Any) -> MediationSession:
-    return _numbered(case.sessions, lambda s: s.number == n, f"no session {n} in this mediation case")
+    found = next((s for s in case.sessions if s.number == n), None)
+    if found is None:
+        raise NotFound(f"no session {n} in this mediation case")
+    return found
 
 
 def _record_minutes(ctx: _Ctx) -> None:
@@ -850,7 +844,10 @@ def _end_appraisal(ctx: _Ctx) -> None:
 
 
 def _term(case: Case, n: Any) -> Term:
-    return _numbered(case.terms, lambda t: t.n == n, f"no term {n} in this agreement")
+    found = next((t for t in case.terms if t.n == n), None)
+    if found is None:
+        raise NotFound(f"no term {n} in this agreement")
+    return found
 
 
 def _perform_term(ctx: _Ctx) -> None:
